@@ -1,0 +1,1 @@
+"""Batch operation handlers, one module per resource family; thin wrappers over the domain."""

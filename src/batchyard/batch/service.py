@@ -1,0 +1,17 @@
+"""The Batch service's API object; handler modules in ``batch/handlers`` register on it."""
+
+from __future__ import annotations
+
+from batchyard.protocol.service import ServiceApi
+
+api = ServiceApi(
+    "batch",
+    validation_error="ClientException",
+    body_limits={
+        "SubmitJob": (30 * 1024, "SubmitJob request exceeds the maximum size of 30 KiB"),
+        "RegisterJobDefinition": (
+            24 * 1024,
+            "RegisterJobDefinition request exceeds the maximum size of 24 KiB",
+        ),
+    },
+)

@@ -1,0 +1,51 @@
+"""The ``batchyard`` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from batchyard.config import load_settings
+
+
+def _server(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from batchyard.server.app import BatchyardApp
+
+    settings = load_settings(
+        host=args.host, port=args.port,
+        data_dir=Path(args.data_dir) if args.data_dir else None,
+    )
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app = BatchyardApp(settings)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, lifespan="on",
+        log_level=settings.log_level, access_log=False,
+    )
+    server = uvicorn.Server(config)
+    # uvicorn installs the SIGINT/SIGTERM handlers: it stops accepting, drains in-flight
+    # requests, then runs our lifespan shutdown which flushes the store.
+    server.run()
+    return 0 if server.started else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``batchyard`` console script."""
+    parser = argparse.ArgumentParser(prog="batchyard", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    server = commands.add_parser("server", help="run the API server and console")
+    server.add_argument("--host", help="listen address (default 127.0.0.1)")
+    server.add_argument("--port", type=int, help="listen port (default 4580)")
+    server.add_argument("--data-dir", help="where the SQLite store lives (default ./.batchyard)")
+    server.set_defaults(run=_server)
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

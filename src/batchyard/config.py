@@ -1,0 +1,77 @@
+"""Settings: built-in defaults, overridden by ``batchyard.toml``, overridden by ``BATCHYARD_*``."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+CONFIG_FILE_ENV = "BATCHYARD_CONFIG"
+DEFAULT_CONFIG_FILE = "batchyard.toml"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server needs to know about where it runs and what it pretends to be."""
+
+    host: str = "127.0.0.1"
+    port: int = 4580
+    data_dir: Path = field(default_factory=lambda: Path(".batchyard"))
+    database_url: str = ""
+    region: str = "us-east-1"
+    account_id: str = "123456789012"
+    # Divides every AWS-imposed wait (attempt timeouts, queue time limits, Wait states, rate()
+    # schedules) so tests need not sit out AWS's minimums; the API still validates AWS's ranges.
+    time_scale: float = 1.0
+    log_level: str = "info"
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file inside the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'batchyard.db').resolve()}"
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    if kind in ("int", int):
+        return int(value)
+    if kind in ("float", float):
+        return float(value)
+    if kind in ("Path", Path):
+        return Path(value)
+    return str(value)
+
+
+def load_settings(
+    environ: dict[str, str] | None = None, config_file: Path | None = None, **overrides: Any
+) -> Settings:
+    """Build settings from defaults < TOML file < environment < explicit keyword overrides.
+
+    The TOML file is ``$BATCHYARD_CONFIG`` if set, else ``./batchyard.toml`` when it exists.
+    Unknown keys in the file are rejected so that a typo does not silently do nothing.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    known = {f.name for f in fields(Settings)}
+    values: dict[str, Any] = {}
+
+    path = config_file or Path(environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
+    if path.is_file():
+        with path.open("rb") as fh:
+            document = tomllib.load(fh)
+        section = document.get("batchyard", document)
+        unknown = set(section) - known
+        if unknown:
+            raise ValueError(f"{path}: unknown setting(s): {', '.join(sorted(unknown))}")
+        values.update({k: _coerce(k, v) for k, v in section.items()})
+
+    for name in known:
+        env_value = environ.get(f"BATCHYARD_{name.upper()}")
+        if env_value is not None and env_value != "":
+            values[name] = _coerce(name, env_value)
+
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return replace(Settings(), **values)

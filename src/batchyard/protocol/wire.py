@@ -1,0 +1,234 @@
+"""Parse requests into operation input and serialize output and errors, per wire protocol.
+
+Both protocols share JSON bodies; rest-json also binds members to the URI, query string and
+headers, and may send one member as the raw payload.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import unquote
+
+from botocore.model import OperationModel, Shape, StructureShape
+
+from batchyard.protocol.errors import ServiceError, ValidationFailure
+from batchyard.protocol.validate import convert_value, validate_input
+
+
+class MalformedRequest(ServiceError):
+    """A body that is not the JSON document the protocol requires."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("SerializationException", message, status=400)
+
+
+def _load_json(body: bytes) -> Any:
+    if not body.strip():
+        return {}
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise MalformedRequest(f"Request body is not valid JSON: {exc}") from None
+
+
+def parse_request(
+    operation: OperationModel,
+    body: bytes,
+    *,
+    path_params: Mapping[str, str] | None = None,
+    query: Mapping[str, list[str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Turn one HTTP request into the validated input of ``operation``."""
+    shape = operation.input_shape
+    if shape is None:
+        return {}
+    if operation.metadata["protocol"] != "rest-json":
+        document = _load_json(body)
+        if not isinstance(document, dict):
+            raise MalformedRequest("Request body must be a JSON object")
+        return validate_input(shape, document)
+
+    document: dict[str, Any] = {}
+    payload = shape.serialization.get("payload")
+    if payload:
+        member = shape.members[payload]
+        if member.type_name in ("blob", "string"):
+            if body:
+                document[payload] = body if member.type_name == "blob" else body.decode("utf-8", "replace")
+        else:
+            loaded = _load_json(body)
+            if loaded:
+                document[payload] = loaded
+    else:
+        loaded = _load_json(body)
+        if not isinstance(loaded, dict):
+            raise MalformedRequest("Request body must be a JSON object")
+        document.update(loaded)
+
+    path_params = path_params or {}
+    query = query or {}
+    lowered = {k.lower(): v for k, v in (headers or {}).items()}
+    for name, member in shape.members.items():
+        location = member.serialization.get("location")
+        wire_name = member.serialization.get("name", name)
+        raw: Any = None
+        if location == "uri":
+            raw = path_params.get(wire_name)
+            raw = unquote(raw) if raw is not None else None
+        elif location == "querystring":
+            if member.type_name == "list":
+                raw = query.get(wire_name)
+            elif member.type_name == "map":
+                raw = {k: v[-1] for k, v in query.items()} or None
+            elif wire_name in query:
+                raw = query[wire_name][-1]
+        elif location == "header":
+            raw = lowered.get(wire_name.lower())
+            if raw is not None and member.type_name == "string" and member.metadata.get("jsonvalue"):
+                raw = _decode_json_header(raw, wire_name)
+        elif location == "headers":
+            prefix = wire_name.lower()
+            raw = {k[len(prefix):]: v for k, v in lowered.items() if k.startswith(prefix)} or None
+        else:
+            continue
+        if raw is not None:
+            document[name] = _from_text(member, raw, name)
+    return validate_input(shape, document)
+
+
+def _decode_json_header(raw: str, name: str) -> str:
+    try:
+        return base64.b64decode(raw).decode("utf-8")
+    except ValueError:
+        raise ValidationFailure(f"Header {name} is not base64-encoded JSON") from None
+
+
+def _from_text(member: Shape, raw: Any, path: str) -> Any:
+    if member.type_name == "list" and isinstance(raw, list):
+        return [convert_value(member.member, item, path, from_text=True) for item in raw]
+    if member.type_name in ("integer", "long", "double", "float", "boolean", "timestamp"):
+        return convert_value(member, raw, path, from_text=True)
+    return raw
+
+
+def _to_wire(shape: Shape | None, value: Any) -> Any:
+    if value is None:
+        return None
+    if shape is None:
+        return value
+    kind = shape.type_name
+    if kind == "structure":
+        members = shape.members
+        out = {}
+        for name, item in value.items():
+            member = members.get(name)
+            if member is None or item is None:
+                continue
+            out[name] = _to_wire(member, item)
+        return out
+    if kind == "list":
+        return [_to_wire(shape.member, item) for item in value]
+    if kind == "map":
+        return {key: _to_wire(shape.value, item) for key, item in value.items()}
+    if kind == "timestamp":
+        return value.timestamp() if isinstance(value, datetime) else value
+    if kind == "blob":
+        if isinstance(value, str):
+            value = value.encode()
+        return base64.b64encode(value).decode("ascii")
+    if kind in ("double", "float") and isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+class Response:
+    """A serialized response: status, headers and body bytes."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+
+def _content_type(operation_protocol: str, json_version: str | None) -> str:
+    if operation_protocol == "rest-json":
+        return "application/json"
+    return f"application/x-amz-json-{json_version or '1.0'}"
+
+
+def serialize_output(operation: OperationModel, result: Mapping[str, Any] | None) -> Response:
+    """Serialize a handler's return value as the operation's output shape."""
+    meta = operation.metadata
+    headers = {"Content-Type": _content_type(meta["protocol"], meta.get("jsonVersion"))}
+    shape: StructureShape | None = operation.output_shape
+    result = dict(result or {})
+    status = int(operation.http.get("responseCode", 200))
+    if shape is None:
+        return Response(status, headers, b"{}" if meta["protocol"] != "rest-json" else b"")
+    if meta["protocol"] != "rest-json":
+        return Response(status, headers, _dumps(_to_wire(shape, result)))
+
+    body_members: dict[str, Any] = {}
+    payload_name = shape.serialization.get("payload")
+    payload: bytes | None = None
+    for name, member in shape.members.items():
+        if name not in result or result[name] is None:
+            continue
+        value = result[name]
+        location = member.serialization.get("location")
+        wire_name = member.serialization.get("name", name)
+        if location == "header":
+            headers[wire_name] = _header_text(member, value)
+        elif location == "headers":
+            for key, item in value.items():
+                headers[f"{wire_name}{key}"] = str(item)
+        elif location == "statusCode":
+            status = int(value)
+        elif name == payload_name:
+            if member.type_name == "blob":
+                payload = value if isinstance(value, bytes) else str(value).encode()
+            elif member.type_name == "string":
+                payload = str(value).encode()
+            else:
+                payload = _dumps(_to_wire(member, value))
+        else:
+            body_members[name] = value
+    if payload_name:
+        return Response(status, headers, payload or b"")
+    return Response(status, headers, _dumps(_to_wire(shape, body_members)))
+
+
+def _header_text(member: Shape, value: Any) -> str:
+    if member.type_name == "boolean":
+        return "true" if value else "false"
+    if member.type_name == "timestamp" and isinstance(value, datetime):
+        return value.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    if member.metadata.get("jsonvalue"):
+        return base64.b64encode(json.dumps(value).encode()).decode()
+    return str(value)
+
+
+def serialize_error(
+    protocol: str, json_version: str | None, error: ServiceError, status: int, request_id: str
+) -> Response:
+    """Serialize an error in the shape botocore's parsers read (code in header and body)."""
+    body: dict[str, Any] = {"__type": error.code, "message": error.message}
+    body.update({k: v for k, v in error.fields.items() if v is not None})
+    headers = {
+        "Content-Type": _content_type(protocol, json_version),
+        "x-amzn-ErrorType": error.code,
+        "x-amzn-RequestId": request_id,
+    }
+    return Response(status, headers, _dumps(body))
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

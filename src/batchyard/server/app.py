@@ -1,0 +1,202 @@
+"""The ASGI application: AWS API requests go to their service, everything else to the console."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qs
+
+from batchyard.config import Settings
+from batchyard.protocol.errors import ServiceError, ValidationFailure
+from batchyard.protocol.service import RequestContext, ServiceApi
+from batchyard.protocol.wire import (
+    MalformedRequest,
+    Response,
+    parse_request,
+    serialize_error,
+    serialize_output,
+)
+from batchyard.runtime import Runtime
+from batchyard.server.routing import Route, Router
+from batchyard.server.services import load_services
+from batchyard.store import Store
+from batchyard.web.app import create_console
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+class _TooLarge(Exception):
+    def __init__(self, limit: int, message: str) -> None:
+        self.limit = limit
+        self.message = message
+
+
+class BatchyardApp:
+    """One server: a store, a runtime and the services that share them."""
+
+    def __init__(self, settings: Settings, services: list[ServiceApi] | None = None) -> None:
+        self.settings = settings
+        self.services = services if services is not None else load_services()
+        self.router = Router(self.services)
+        self.runtime: Runtime | None = None
+        self.console = create_console(self)
+
+    async def startup(self) -> None:
+        """Open the store (migrating it) and start every service."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = Store(self.settings.resolved_database_url)
+        self.runtime = Runtime(settings=self.settings, store=store)
+        for service in self.services:
+            for hook in service.startup:
+                await hook(self.runtime)
+
+    async def shutdown(self) -> None:
+        """Stop services in reverse order, then flush and close the store."""
+        if self.runtime is None:
+            return
+        for service in reversed(self.services):
+            for hook in reversed(service.shutdown):
+                try:
+                    await hook(self.runtime)
+                except Exception:
+                    log.exception("shutdown hook of %s failed", service.name)
+        self.runtime.store.close()
+        self.runtime = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        raw_path = raw_path.split("?", 1)[0]
+        request_id = str(uuid.uuid4())
+        try:
+            route = self.router.resolve(scope["method"], raw_path, headers, query)
+        except ServiceError as error:
+            service = self._scoped_service(headers)
+            await _send(send, serialize_error(
+                service.model.protocol if service else "json",
+                service.model.metadata.get("jsonVersion") if service else "1.1",
+                error, error.status or 400, request_id,
+            ))
+            return
+        if route is None:
+            await self.console(scope, receive, send)
+            return
+        response = await self._dispatch(route, scope, receive, headers, query, request_id)
+        await _send(send, response)
+
+    def _scoped_service(self, headers: dict[str, str]) -> ServiceApi | None:
+        prefix = headers.get("x-amz-target", "").rpartition(".")[0]
+        for service in self.services:
+            if prefix and service.model.metadata.get("targetPrefix") == prefix:
+                return service
+        return None
+
+    async def _dispatch(
+        self,
+        route: Route,
+        scope: Scope,
+        receive: Receive,
+        headers: dict[str, str],
+        query: dict[str, list[str]],
+        request_id: str,
+    ) -> Response:
+        service, operation = route.service, route.operation
+        model = service.model
+        try:
+            handler = service.handlers.get(operation.name)
+            if handler is None:
+                raise ServiceError(
+                    "UnknownOperationException",
+                    f"Operation {operation.name} is not supported by this server",
+                    status=400,
+                )
+            limit, limit_message = service.body_limits.get(
+                operation.name,
+                (service.default_body_limit, "Request body is too large"),
+            )
+            body = await _read_body(receive, headers, limit, limit_message)
+            params = parse_request(
+                operation, body, path_params=route.path_params, query=query, headers=headers
+            )
+            assert self.runtime is not None, "request before start-up"
+            context = RequestContext(
+                runtime=self.runtime,
+                service=service.name,
+                operation=operation.name,
+                request_id=request_id,
+                region=self.settings.region,
+                account_id=self.settings.account_id,
+            )
+            result = await handler(context, params)
+            response = serialize_output(operation, result)
+            response.headers["x-amzn-RequestId"] = request_id
+            return response
+        except _TooLarge as exc:
+            error = ServiceError(service.validation_error, exc.message)
+            return serialize_error(model.protocol, model.metadata.get("jsonVersion"), error, 413, request_id)
+        except ServiceError as error:
+            if isinstance(error, ValidationFailure | MalformedRequest) and (
+                model.protocol == "rest-json" or isinstance(error, ValidationFailure)
+            ):
+                error.code = service.validation_error
+            status = error.status or service.error_status(error.code)
+            return serialize_error(model.protocol, model.metadata.get("jsonVersion"), error, status, request_id)
+        except Exception:
+            log.exception("%s.%s failed", service.name, operation.name)
+            error = ServiceError("InternalFailure", "The server hit an unexpected error; see its log")
+            return serialize_error(model.protocol, model.metadata.get("jsonVersion"), error, 500, request_id)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    log.exception("start-up failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+async def _read_body(receive: Receive, headers: dict[str, str], limit: int, message: str) -> bytes:
+    declared = headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _TooLarge(limit, message)
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        event = await receive()
+        if event["type"] == "http.disconnect":
+            break
+        chunk = event.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge(limit, message)
+        chunks.append(chunk)
+        more = event.get("more_body", False)
+    return b"".join(chunks)
+
+
+async def _send(send: Send, response: Response) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
+    headers.append((b"content-length", str(len(response.body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})

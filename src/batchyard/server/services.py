@@ -1,0 +1,21 @@
+"""The services one server hosts, in start-up order."""
+
+from __future__ import annotations
+
+import importlib
+
+from batchyard.protocol.service import ServiceApi
+
+# Importing a handler module registers its operations on its service's API object.
+_HANDLER_MODULES = [
+    "batchyard.batch.handlers.resources",
+]
+
+
+def load_services() -> list[ServiceApi]:
+    """Every hosted service, its handler modules imported."""
+    for module in _HANDLER_MODULES:
+        importlib.import_module(module)
+    from batchyard.batch.service import api as batch
+
+    return [batch]

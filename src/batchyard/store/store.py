@@ -1,0 +1,47 @@
+"""The store handle services use: group-committed writes, concurrent reads."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import Connection, Engine
+
+from batchyard.store.engine import create_store_engine
+from batchyard.store.migrate import upgrade
+from batchyard.store.writer import GroupCommitWriter
+
+T = TypeVar("T")
+
+
+class Store:
+    """Open a database, bring its schema up to date, and run reads and writes on it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = create_store_engine(url)
+        upgrade(self.engine)
+        self._writer = GroupCommitWriter(self.engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    async def write(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn(connection)`` inside a transaction; returns once it is committed."""
+        return await self._writer.write(fn)
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn(connection)`` on a pooled connection in a worker thread."""
+        return await asyncio.to_thread(self.read_sync, fn)
+
+    def read_sync(self, fn: Callable[[Connection], T]) -> T:
+        """Run a read on the calling thread (start-up recovery, tests)."""
+        with self.engine.connect() as connection:
+            return fn(connection)
+
+    def close(self) -> None:
+        """Flush queued writes and release every connection."""
+        self._writer.close()
+        self.engine.dispose()

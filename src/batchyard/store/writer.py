@@ -1,0 +1,100 @@
+"""Group commit: one writer thread runs queued write functions in shared transactions.
+
+Every write function gets its own SAVEPOINT, so one that raises is rolled back alone and the
+others in the batch still commit. A caller's future resolves only after the COMMIT that holds
+its write, which keeps the rule "committed before answered" at a fraction of the fsyncs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine
+
+T = TypeVar("T")
+WriteFn = Callable[[Connection], Any]
+
+_STOP = object()
+MAX_BATCH = 512
+
+
+class GroupCommitWriter:
+    """Serialise all writes through one connection, batching them into few transactions."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="batchyard-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, fn: WriteFn) -> Future[Any]:
+        """Queue ``fn(connection)``; the future holds its result once committed."""
+        future: Future[Any] = Future()
+        self._queue.put((fn, future))
+        return future
+
+    async def write(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn`` in the writer and return its result after the commit."""
+        return await asyncio.wrap_future(self.submit(fn))
+
+    def close(self) -> None:
+        """Finish the queued writes, then stop the thread."""
+        self._queue.put(_STOP)
+        self._thread.join()
+
+    def _run(self) -> None:
+        with self._engine.connect() as connection:
+            while True:
+                first = self._queue.get()
+                if first is _STOP:
+                    return
+                batch = [first]
+                stop = False
+                while len(batch) < MAX_BATCH:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is _STOP:
+                        stop = True
+                        break
+                    batch.append(item)
+                self._commit(connection, batch)
+                if stop:
+                    return
+
+    def _commit(self, connection: Connection, batch: list[tuple[WriteFn, Future[Any]]]) -> None:
+        outcomes: list[tuple[Future[Any], bool, Any]] = []
+        try:
+            with connection.begin():
+                for fn, future in batch:
+                    if not future.set_running_or_notify_cancel():
+                        continue
+                    savepoint = connection.begin_nested()
+                    try:
+                        result = fn(connection)
+                    except BaseException as exc:
+                        savepoint.rollback()
+                        outcomes.append((future, False, exc))
+                    else:
+                        savepoint.commit()
+                        outcomes.append((future, True, result))
+        except BaseException as exc:
+            for fn, future in batch:
+                if not future.done():
+                    if future.running():
+                        future.set_exception(exc)
+                    else:
+                        future.set_running_or_notify_cancel()
+                        future.set_exception(exc)
+            return
+        for future, ok, value in outcomes:
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)

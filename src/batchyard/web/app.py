@@ -1,0 +1,38 @@
+"""The console: a Starlette app for everything that is not an AWS API request."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.routing import Route
+
+from batchyard import __version__
+
+if TYPE_CHECKING:
+    from batchyard.server.app import BatchyardApp
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>batchyard</title></head>
+<body><h1>batchyard {version}</h1>
+<p>AWS Batch and Step Functions APIs at this address (region {region}, account {account}).</p>
+<p>Point boto3 or the AWS CLI here with <code>--endpoint-url http://{host}</code>.</p>
+</body></html>"""
+
+
+def create_console(server: BatchyardApp) -> Starlette:
+    """The console app bound to ``server``."""
+
+    async def index(request: Request) -> HTMLResponse:
+        settings = server.settings
+        return HTMLResponse(PAGE.format(
+            version=__version__, region=settings.region, account=settings.account_id,
+            host=request.headers.get("host", f"{settings.host}:{settings.port}"),
+        ))
+
+    async def health(_request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok" if server.runtime else "starting", "version": __version__})
+
+    return Starlette(routes=[Route("/", index), Route("/health", health)])
