@@ -75,10 +75,13 @@ class _Walk:
         self._length(shape, len(value), path, "Member must have length")
         enum = shape.enum
         if enum and value not in enum:
-            self.fail(path, f"Value '{_clip(value)}' must satisfy enum value set: [{', '.join(enum)}]")
+            allowed = ", ".join(enum)
+            self.fail(path, f"Value '{_clip(value)}' must satisfy enum value set: [{allowed}]")
         pattern = shape.metadata.get("pattern")
         if pattern and not _pattern(pattern).search(value):
-            self.fail(path, f"Value '{_clip(value)}' must satisfy regular expression pattern: {pattern}")
+            self.fail(
+                path, f"Value '{_clip(value)}' must satisfy regular expression pattern: {pattern}"
+            )
         return value
 
     def _integer(self, shape: Shape, value: Any, path: str, from_text: bool) -> Any:

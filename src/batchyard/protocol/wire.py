@@ -60,7 +60,8 @@ def parse_request(
         member = shape.members[payload]
         if member.type_name in ("blob", "string"):
             if body:
-                document[payload] = body if member.type_name == "blob" else body.decode("utf-8", "replace")
+                is_blob = member.type_name == "blob"
+                document[payload] = body if is_blob else body.decode("utf-8", "replace")
         else:
             loaded = _load_json(body)
             if loaded:
@@ -90,7 +91,7 @@ def parse_request(
                 raw = query[wire_name][-1]
         elif location == "header":
             raw = lowered.get(wire_name.lower())
-            if raw is not None and member.type_name == "string" and member.metadata.get("jsonvalue"):
+            if raw is not None and member.metadata.get("jsonvalue"):
                 raw = _decode_json_header(raw, wire_name)
         elif location == "headers":
             prefix = wire_name.lower()

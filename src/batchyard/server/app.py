@@ -84,11 +84,12 @@ class BatchyardApp:
             route = self.router.resolve(scope["method"], raw_path, headers, query)
         except ServiceError as error:
             service = self._scoped_service(headers)
-            await _send(send, serialize_error(
-                service.model.protocol if service else "json",
-                service.model.metadata.get("jsonVersion") if service else "1.1",
-                error, error.status or 400, request_id,
-            ))
+            status = error.status or 400
+            if service is not None:
+                response = self._error(service, error, status, request_id)
+            else:
+                response = serialize_error("json", "1.1", error, status, request_id)
+            await _send(send, response)
             return
         if route is None:
             await self.console(scope, receive, send)
@@ -145,18 +146,25 @@ class BatchyardApp:
             return response
         except _TooLarge as exc:
             error = ServiceError(service.validation_error, exc.message)
-            return serialize_error(model.protocol, model.metadata.get("jsonVersion"), error, 413, request_id)
+            return self._error(service, error, 413, request_id)
         except ServiceError as error:
-            if isinstance(error, ValidationFailure | MalformedRequest) and (
-                model.protocol == "rest-json" or isinstance(error, ValidationFailure)
+            # Malformed JSON keeps its own code on json services (SerializationException, as
+            # AWS answers); rest-json Batch reports every input problem as its ClientException.
+            if isinstance(error, ValidationFailure) or (
+                isinstance(error, MalformedRequest) and model.protocol == "rest-json"
             ):
                 error.code = service.validation_error
             status = error.status or service.error_status(error.code)
-            return serialize_error(model.protocol, model.metadata.get("jsonVersion"), error, status, request_id)
+            return self._error(service, error, status, request_id)
         except Exception:
             log.exception("%s.%s failed", service.name, operation.name)
-            error = ServiceError("InternalFailure", "The server hit an unexpected error; see its log")
-            return serialize_error(model.protocol, model.metadata.get("jsonVersion"), error, 500, request_id)
+            error = ServiceError("InternalFailure", "Unexpected server error; see the server log")
+            return self._error(service, error, 500, request_id)
+
+    @staticmethod
+    def _error(service: ServiceApi, error: ServiceError, status: int, request_id: str) -> Response:
+        protocol, version = service.model.protocol, service.model.metadata.get("jsonVersion")
+        return serialize_error(protocol, version, error, status, request_id)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

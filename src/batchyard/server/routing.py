@@ -37,7 +37,9 @@ class _Template:
     literal_length: int
 
 
-def credential_scope(headers: Mapping[str, str], query: Mapping[str, list[str]]) -> tuple[str, str] | None:
+def credential_scope(
+    headers: Mapping[str, str], query: Mapping[str, list[str]]
+) -> tuple[str, str] | None:
     """(region, signing service) from a SigV4 Authorization header or presigned query."""
     auth = headers.get("authorization", "")
     match = _CREDENTIAL.search(auth)
@@ -89,8 +91,9 @@ class Router:
                 for name in model.operation_names:
                     operation = model.operation_model(name)
                     pattern, required, literal = _compile(operation.http["requestUri"])
+                    method = operation.http["method"]
                     self._templates.append(
-                        _Template(service, operation, operation.http["method"], pattern, required, literal)
+                        _Template(service, operation, method, pattern, required, literal)
                     )
         # The most specific template wins when several match.
         self._templates.sort(key=lambda t: (-len(t.required_query), -t.literal_length))

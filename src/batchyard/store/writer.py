@@ -85,13 +85,12 @@ class GroupCommitWriter:
                         savepoint.commit()
                         outcomes.append((future, True, result))
         except BaseException as exc:
-            for fn, future in batch:
-                if not future.done():
-                    if future.running():
-                        future.set_exception(exc)
-                    else:
-                        future.set_running_or_notify_cancel()
-                        future.set_exception(exc)
+            for _fn, future in batch:
+                if future.done():
+                    continue
+                if not future.running() and not future.set_running_or_notify_cancel():
+                    continue
+                future.set_exception(exc)
             return
         for future, ok, value in outcomes:
             if ok:

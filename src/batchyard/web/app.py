@@ -33,6 +33,7 @@ def create_console(server: BatchyardApp) -> Starlette:
         ))
 
     async def health(_request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok" if server.runtime else "starting", "version": __version__})
+        status = "ok" if server.runtime else "starting"
+        return JSONResponse({"status": status, "version": __version__})
 
     return Starlette(routes=[Route("/", index), Route("/health", health)])
