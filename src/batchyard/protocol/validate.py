@@ -78,7 +78,7 @@ class _Walk:
             allowed = ", ".join(enum)
             self.fail(path, f"Value '{_clip(value)}' must satisfy enum value set: [{allowed}]")
         pattern = shape.metadata.get("pattern")
-        if pattern and not _pattern(pattern).search(value):
+        if pattern and not _pattern(pattern).fullmatch(value):
             self.fail(
                 path, f"Value '{_clip(value)}' must satisfy regular expression pattern: {pattern}"
             )
@@ -182,7 +182,7 @@ def _pattern(source: str) -> re.Pattern[str]:
             compiled = re.compile(source)
         except re.error:
             # Some model patterns use Java-only syntax; those are not enforced.
-            compiled = re.compile("")
+            compiled = re.compile(".*", re.DOTALL)
         _patterns[source] = compiled
     return compiled
 
