@@ -38,7 +38,8 @@ def test_concurrent_writes_all_commit_and_survive_reopen(tmp_path: Path) -> None
     assert len(asyncio.run(main())) == 500
     store.close()
     reopened = make_store(tmp_path)
-    count = reopened.read_sync(lambda c: c.execute(sa.select(sa.func.count()).select_from(probe)).scalar())
+    count_rows = sa.select(sa.func.count()).select_from(probe)
+    count = reopened.read_sync(lambda c: c.execute(count_rows).scalar())
     assert count == 500
     reopened.close()
 

@@ -25,7 +25,8 @@ def test_missing_required_members_are_named() -> None:
 
 def test_wrong_types_name_the_nested_member() -> None:
     body = {"jobName": "x", "jobQueue": "q", "jobDefinition": "d",
-            "containerOverrides": {"environment": [{"name": 5}]}, "retryStrategy": {"attempts": "3"}}
+            "containerOverrides": {"environment": [{"name": 5}]},
+            "retryStrategy": {"attempts": "3"}}
     with pytest.raises(ValidationFailure) as caught:
         parse_request(op("batch", "SubmitJob"), json.dumps(body).encode())
     message = caught.value.message
@@ -78,7 +79,7 @@ def test_blob_members_in_json_bodies_are_base64() -> None:
     params = parse_request(op("lambda", "CreateFunction"), json.dumps(body).encode())
     assert params["Code"]["ZipFile"] == b"PK\x03\x04"
     body["Code"] = {"ZipFile": "***"}
-    with pytest.raises(ValidationFailure, match="Code.ZipFile"):
+    with pytest.raises(ValidationFailure, match=r"Code\.ZipFile"):
         parse_request(op("lambda", "CreateFunction"), json.dumps(body).encode())
 
 
