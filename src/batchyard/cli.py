@@ -29,8 +29,12 @@ def _server(args: argparse.Namespace) -> int:
     )
     server = uvicorn.Server(config)
     # uvicorn installs the SIGINT/SIGTERM handlers: it stops accepting, drains in-flight
-    # requests, then runs our lifespan shutdown which flushes the store.
-    server.run()
+    # requests, runs our lifespan shutdown (which flushes the store), then re-raises the
+    # signal. By then everything is closed, so Ctrl-C ends quietly.
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        return 0
     return 0 if server.started else 1
 
 

@@ -59,4 +59,6 @@ def test_sigint_shuts_down_cleanly(new_server) -> None:  # type: ignore[no-untyp
     process = new_server()
     code = process.stop(signal.SIGINT)
     assert code in (0, -signal.SIGINT)
-    assert "Application shutdown complete" in process.log()
+    log = process.log()
+    assert "Application shutdown complete" in log
+    assert "Traceback" not in log
