@@ -1,0 +1,1 @@
+"""Where an attempt runs: one small interface (``provider``) and its implementations."""

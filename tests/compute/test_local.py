@@ -1,0 +1,115 @@
+"""The local provider runs real processes: output, exit codes, limits, stopping and reaping."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from batchyard.compute.limits import CgroupLayout
+from batchyard.compute.local import LocalProvider
+from batchyard.compute.provider import OUT_OF_MEMORY_REASON, AttemptSpec, HostCapacity, LaunchError
+
+
+def _spec(command: list[str], **kwargs: object) -> AttemptSpec:
+    return AttemptSpec(
+        attempt_id=uuid.uuid4().hex,
+        job_id=str(uuid.uuid4()),
+        command=command,
+        environment={"AWS_BATCH_JOB_ATTEMPT": "1", **kwargs.pop("environment", {})},  # type: ignore[dict-item]
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def _run(
+    provider: LocalProvider, spec: AttemptSpec
+) -> tuple[int | None, str | None, list[tuple[str, str]]]:
+    lines: list[tuple[str, str]] = []
+
+    async def go() -> tuple[int | None, str | None]:
+        attempt = await provider.start(spec, lambda ts, stream, text: lines.append((stream, text)))
+        status = await attempt.wait()
+        return status.exit_code, status.reason
+
+    code, reason = asyncio.run(go())
+    return code, reason, lines
+
+
+def test_output_lines_environment_and_working_dir(tmp_path: Path) -> None:
+    provider = LocalProvider(tmp_path)
+    spec = _spec(
+        [
+            "sh",
+            "-c",
+            "echo one; echo two >&2; printf 'no-newline'; echo $X $AWS_BATCH_JOB_ATTEMPT; pwd",
+        ],
+        environment={"X": "ex"},
+    )
+    code, reason, lines = _run(provider, spec)
+    assert code == 0 and reason is None
+    assert ("stdout", "one") in lines and ("stderr", "two") in lines
+    assert ("stdout", "no-newlineex 1") in lines
+    assert ("stdout", str(tmp_path / spec.attempt_id)) in lines
+    assert not (tmp_path / spec.attempt_id).exists()
+
+
+def test_exit_code_and_signal_death(tmp_path: Path) -> None:
+    provider = LocalProvider(tmp_path)
+    assert _run(provider, _spec(["sh", "-c", "exit 3"]))[0] == 3
+    assert _run(provider, _spec(["sh", "-c", "kill -9 $$"]))[0] == 137
+
+
+def test_missing_program_cannot_start(tmp_path: Path) -> None:
+    provider = LocalProvider(tmp_path)
+    with pytest.raises(LaunchError, match="CannotStartContainerError"):
+        _run(provider, _spec(["/no/such/program"]))
+
+
+@pytest.mark.skipif(
+    CgroupLayout.detect().memory_parent is None, reason="needs a writable memory cgroup"
+)
+def test_memory_limit_is_an_out_of_memory_kill(tmp_path: Path) -> None:
+    provider = LocalProvider(tmp_path)
+    spec = _spec(
+        [sys.executable, "-c", "b = bytearray(300 * 1024 * 1024); print('survived')"], memory_mib=64
+    )
+    code, reason, lines = _run(provider, spec)
+    assert (code, reason) == (137, OUT_OF_MEMORY_REASON)
+    assert ("stdout", "survived") not in lines
+
+
+def test_stop_terms_then_kills_the_whole_group(tmp_path: Path) -> None:
+    provider = LocalProvider(tmp_path)
+    spec = _spec(["sh", "-c", "trap '' TERM; sleep 30 & sleep 30; wait"])
+
+    async def go() -> tuple[int | None, float]:
+        attempt = await provider.start(spec, lambda *a: None)
+        began = time.monotonic()
+        await attempt.stop(0.3)
+        status = await attempt.wait()
+        return status.exit_code, time.monotonic() - began
+
+    code, elapsed = asyncio.run(go())
+    assert code == 137
+    assert elapsed < 5
+
+
+def test_reap_kills_leftovers_of_an_earlier_server(tmp_path: Path) -> None:
+    job_id = str(uuid.uuid4())
+    child = subprocess.Popen(
+        ["sh", "-c", "sleep 60"],
+        start_new_session=True,
+        env={**os.environ, "AWS_BATCH_JOB_ID": job_id},
+    )
+    provider = LocalProvider(tmp_path, capacity=HostCapacity(memory_mib=1024, gpus=0))
+    assert not provider.reap({"pgid": child.pid, "jobId": "someone-else"})
+    assert child.poll() is None
+    assert provider.reap({"pgid": child.pid, "jobId": job_id})
+    assert child.wait(timeout=10) == -signal.SIGKILL
