@@ -87,10 +87,12 @@ def test_memory_limit_is_an_out_of_memory_kill(tmp_path: Path) -> None:
 
 def test_stop_terms_then_kills_the_whole_group(tmp_path: Path) -> None:
     provider = LocalProvider(tmp_path)
-    spec = _spec(["sh", "-c", "trap '' TERM; sleep 30 & sleep 30; wait"])
+    spec = _spec(["sh", "-c", "trap '' TERM; echo ready; sleep 30 & sleep 30; wait"])
 
     async def go() -> tuple[int | None, float]:
-        attempt = await provider.start(spec, lambda *a: None)
+        ready = asyncio.Event()
+        attempt = await provider.start(spec, lambda ts, stream, text: ready.set())
+        await asyncio.wait_for(ready.wait(), timeout=10)
         began = time.monotonic()
         await attempt.stop(0.3)
         status = await attempt.wait()
