@@ -25,7 +25,8 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 
 bench: $(STAMP)
-	$(PY) bench/run_all.py
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .batchyard
