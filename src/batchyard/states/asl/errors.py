@@ -1,0 +1,128 @@
+"""Errors of the ASL layer: definition rejection and run-time failures.
+
+Run-time failures carry an ASL error name and cause, exactly the pair that ends up in
+``ExecutionFailed`` events and in Catch error outputs.
+"""
+
+from __future__ import annotations
+
+# Predefined error names of the Amazon States Language.
+STATES_ALL = "States.ALL"
+STATES_RUNTIME = "States.Runtime"
+STATES_TASK_FAILED = "States.TaskFailed"
+STATES_TIMEOUT = "States.Timeout"
+STATES_HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
+STATES_DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded"
+STATES_QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
+STATES_INTRINSIC_FAILURE = "States.IntrinsicFailure"
+STATES_NO_CHOICE_MATCHED = "States.NoChoiceMatched"
+STATES_PARAMETER_PATH_FAILURE = "States.ParameterPathFailure"
+STATES_RESULT_PATH_MATCH_FAILURE = "States.ResultPathMatchFailure"
+STATES_BRANCH_FAILED = "States.BranchFailed"
+STATES_PERMISSIONS = "States.Permissions"
+STATES_EXCEED_TOLERATED_FAILURE_THRESHOLD = "States.ExceedToleratedFailureThreshold"
+STATES_ITEM_READER_FAILED = "States.ItemReaderFailed"
+STATES_RESULT_WRITER_FAILED = "States.ResultWriterFailed"
+
+PREDEFINED_ERRORS = frozenset(
+    {
+        STATES_ALL,
+        STATES_RUNTIME,
+        STATES_TASK_FAILED,
+        STATES_TIMEOUT,
+        STATES_HEARTBEAT_TIMEOUT,
+        STATES_DATA_LIMIT_EXCEEDED,
+        STATES_QUERY_EVALUATION_ERROR,
+        STATES_INTRINSIC_FAILURE,
+        STATES_NO_CHOICE_MATCHED,
+        STATES_PARAMETER_PATH_FAILURE,
+        STATES_RESULT_PATH_MATCH_FAILURE,
+        STATES_BRANCH_FAILED,
+        STATES_PERMISSIONS,
+        STATES_EXCEED_TOLERATED_FAILURE_THRESHOLD,
+        STATES_ITEM_READER_FAILED,
+        STATES_RESULT_WRITER_FAILED,
+    }
+)
+
+# Errors that States.ALL does not catch or retry (the ASL specification says so).
+NOT_MATCHED_BY_ALL = frozenset({STATES_RUNTIME, STATES_DATA_LIMIT_EXCEEDED})
+
+
+class InvalidDefinitionError(ValueError):
+    """The definition was rejected at create time; ``message`` is AWS's text."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def schema_error(detail: str, location: str) -> InvalidDefinitionError:
+    """Build a ``SCHEMA_VALIDATION_FAILED`` rejection for a JSON-pointer-ish location."""
+    return InvalidDefinitionError(
+        f"Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: {detail} at {location}'"
+    )
+
+
+class FailureError(Exception):
+    """A state failed with an ASL error name and an optional cause.
+
+    ``error``/``cause`` may be None: a Fail state without Error/Cause fails with neither, and
+    AWS then reports neither in the history.
+    """
+
+    def __init__(self, error: str | None, cause: str | None = None) -> None:
+        super().__init__(f"{error}: {cause}")
+        self.error = error
+        self.cause = cause
+
+    def error_output(self) -> dict[str, str]:
+        """The JSON object Catch hands on as the state's error output."""
+        out: dict[str, str] = {}
+        if self.error is not None:
+            out["Error"] = self.error
+        if self.cause is not None:
+            out["Cause"] = self.cause
+        return out
+
+
+class TaskFailure(FailureError):
+    """Raised by a :class:`TaskInvoker` when the task itself failed."""
+
+
+class RuntimeFailure(FailureError):
+    """``States.Runtime`` for a state: its cause gets AWS's standard prefix when raised.
+
+    The interpreter adds "An error occurred while executing the state ..." when it knows the
+    state's name and entered-event id, so code deep inside paths/intrinsics need not.
+    """
+
+    def __init__(self, message: str, error: str = STATES_RUNTIME) -> None:
+        super().__init__(error, message)
+        self.message = message
+
+
+class QueryEvaluationError(RuntimeFailure):
+    """``States.QueryEvaluationError``: a JSONata expression or typed field failed.
+
+    ``location`` is the field AWS names in the EvaluationFailed event (e.g. ``Output/result``).
+    """
+
+    def __init__(self, message: str, location: str | None = None) -> None:
+        super().__init__(message, STATES_QUERY_EVALUATION_ERROR)
+        self.location = location
+
+
+class IntrinsicFailure(RuntimeFailure):
+    """``States.IntrinsicFailure`` raised while evaluating an intrinsic function."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, STATES_INTRINSIC_FAILURE)
+
+
+def state_error_prefix(state_name: str, entered_event_id: int) -> str:
+    """AWS's prefix for run-time causes that belong to a state."""
+    return (
+        f"An error occurred while executing the state '{state_name}' "
+        f"(entered at the event id #{entered_event_id}). "
+    )

@@ -1,0 +1,629 @@
+"""The asyncio interpreter: runs a parsed state machine on an input.
+
+It produces the execution's result and its history events shaped like AWS's
+GetExecutionHistory. Everything with a side effect is injected, so the durable engine can wrap
+it: Task states go to a :class:`TaskInvoker`, waits and backoffs to a :class:`Clock`, events
+to an event sink as they happen, and a JSON-serialisable checkpoint to a checkpoint sink at
+every state transition. :meth:`Interpreter.run` takes such a checkpoint to resume from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import heapq
+import itertools
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from batchyard.states.asl import paths
+from batchyard.states.asl.choice import run_choice
+from batchyard.states.asl.definition import (
+    JSONATA,
+    MISSING,
+    MapState,
+    ParallelState,
+    State,
+    StateMachine,
+    TaskState,
+)
+from batchyard.states.asl.errors import (
+    STATES_HEARTBEAT_TIMEOUT,
+    STATES_QUERY_EVALUATION_ERROR,
+    STATES_RUNTIME,
+    STATES_TIMEOUT,
+    FailureError,
+    QueryEvaluationError,
+    RuntimeFailure,
+    state_error_prefix,
+)
+from batchyard.states.asl.fail import run_fail
+from batchyard.states.asl.map_state import run_map
+from batchyard.states.asl.parallel import run_parallel
+from batchyard.states.asl.pass_state import run_pass
+from batchyard.states.asl.retry import find_catcher, find_retrier, retry_delay
+from batchyard.states.asl.runtime import Outcome, StateRun, check_size
+from batchyard.states.asl.succeed import run_succeed
+from batchyard.states.asl.task import EchoInvoker, TaskInvoker, TaskRequest, run_task
+from batchyard.states.asl.wait import run_wait
+
+MAX_HISTORY_EVENTS = 25_000
+CHECKPOINT_VERSION = 1
+
+_HANDLERS = {
+    "Pass": run_pass,
+    "Succeed": run_succeed,
+    "Fail": run_fail,
+    "Wait": run_wait,
+    "Choice": run_choice,
+    "Task": run_task,
+    "Parallel": run_parallel,
+    "Map": run_map,
+}
+
+
+# -- clocks ----------------------------------------------------------------------------------
+class Clock(Protocol):
+    """Where the interpreter gets the time and does all of its sleeping."""
+
+    def now(self) -> datetime: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """Wall-clock time; ``time_scale`` < 1 shortens every sleep (0 makes them instant)."""
+
+    def __init__(self, time_scale: float = 1.0) -> None:
+        self.time_scale = time_scale
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds) * self.time_scale)
+
+
+class VirtualClock:
+    """Simulated time for tests: sleeping never waits for real.
+
+    Sleepers queue up by wake-up time; once every other task has had its turn, time jumps to
+    the earliest wake-up. A 60-second Wait inside a 5-second execution timeout thus times out
+    at the 5th virtual second, in microseconds of real time.
+    """
+
+    def __init__(self, start: datetime | None = None, settle_rounds: int = 20) -> None:
+        self._now = start or datetime(2024, 6, 3, 12, 0, 0, tzinfo=UTC)
+        self._heap: list[tuple[datetime, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+        self._driver: asyncio.Task[None] | None = None
+        self._settle_rounds = settle_rounds
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward by hand (sleepers due by then wake on their next turn)."""
+        self._now += timedelta(seconds=seconds)
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._heap, (self._now + timedelta(seconds=seconds), next(self._seq), fut))
+        if self._driver is None or self._driver.done():
+            self._driver = asyncio.ensure_future(self._drive())
+        await fut
+
+    async def _drive(self) -> None:
+        while self._heap:
+            # Let every runnable task reach its next await before time moves on.
+            for _ in range(self._settle_rounds):
+                await asyncio.sleep(0)
+            if not self._heap:
+                break
+            when, _, fut = heapq.heappop(self._heap)
+            if fut.done():
+                continue
+            if when > self._now:
+                self._now = when
+            fut.set_result(None)
+
+
+# -- execution description and result -------------------------------------------------------
+@dataclass
+class ExecutionInfo:
+    """Who the execution is: names and ARNs the context object and events show."""
+
+    name: str = field(default_factory=lambda: str(uuid.uuid4()))
+    state_machine_name: str = "StateMachine"
+    region: str = "us-east-1"
+    account: str = "000000000000"
+    partition: str = "aws"
+    role_arn: str = "arn:aws:iam::000000000000:role/batchyard"
+    express: bool = False
+    redrive_count: int = 0
+    start_time: datetime | None = None
+
+    @property
+    def state_machine_arn(self) -> str:
+        return (
+            f"arn:{self.partition}:states:{self.region}:{self.account}:stateMachine:"
+            f"{self.state_machine_name}"
+        )
+
+    @property
+    def execution_arn(self) -> str:
+        kind = "express" if self.express else "execution"
+        return (
+            f"arn:{self.partition}:states:{self.region}:{self.account}:{kind}:"
+            f"{self.state_machine_name}:{self.name}"
+        )
+
+
+@dataclass
+class ExecutionResult:
+    """How an execution ended."""
+
+    status: str  # SUCCEEDED | FAILED | TIMED_OUT
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+class HistoryLimitExceeded(RuntimeFailure):
+    """The execution reached the 25,000-event history quota."""
+
+
+class _Interrupted(Exception):
+    """A frame stopped because the execution is already ending (timeout or limit)."""
+
+
+# -- frames --------------------------------------------------------------------------------
+class Frame:
+    """A thread of states: the whole machine, one Parallel branch or one Map iteration.
+
+    It owns its variable scope, its event cursor (the previousEventId its next event gets)
+    and its place for the checkpoint: the state it is in, that state's input and progress.
+    """
+
+    def __init__(
+        self,
+        machine: StateMachine,
+        key: str,
+        cursor: int,
+        parent: Frame | None = None,
+        silent: bool = False,
+    ) -> None:
+        self.machine = machine
+        self.key = key
+        self.cursor = cursor
+        self.parent = parent
+        self.silent = silent or (parent.silent if parent else False)
+        self.variables: dict[str, Any] = {}
+        self.state_name: str | None = None
+        self.state_input: Any = None
+        self.entered: dict[str, Any] | None = None
+        self.entered_data: dict[str, Any] = {}
+        self.children: dict[str, Frame] = {}
+
+    def visible_variables(self) -> dict[str, Any]:
+        """Variables of this scope and every enclosing one (inner names win)."""
+        chain: list[Frame] = []
+        f: Frame | None = self
+        while f is not None:
+            chain.append(f)
+            f = f.parent
+        out: dict[str, Any] = {}
+        for fr in reversed(chain):
+            out.update(fr.variables)
+        return out
+
+    def assign(self, values: dict[str, Any]) -> None:
+        self.variables.update(copy.deepcopy(values))
+
+    def snapshot(self) -> dict[str, Any]:
+        """JSON-serialisable progress of this frame and its running children."""
+        return {
+            "key": self.key,
+            "state": self.state_name,
+            "input": copy.deepcopy(self.state_input),
+            "cursor": self.cursor,
+            "variables": copy.deepcopy(self.variables),
+            "entered": copy.deepcopy(self.entered),
+            "entered_data": copy.deepcopy(self.entered_data),
+            "children": {k: c.snapshot() for k, c in self.children.items()},
+        }
+
+
+def _type_prefix(state: State) -> str:
+    return state.type
+
+
+# -- the interpreter -----------------------------------------------------------------------
+class Interpreter:
+    """Runs one execution of a parsed :class:`StateMachine`.
+
+    ``event_sink(event)`` receives each history event (a dict with ``id``,
+    ``previousEventId``, ``timestamp``, ``type`` and its ``*EventDetails``) as it happens;
+    ``checkpoint_sink(checkpoint)`` receives the JSON-serialisable checkpoint at every state
+    transition. Both are plain callables: the durable engine persists from them.
+    """
+
+    def __init__(
+        self,
+        machine: StateMachine,
+        input_value: Any,
+        info: ExecutionInfo | None = None,
+        *,
+        invoker: TaskInvoker | None = None,
+        clock: Clock | None = None,
+        event_sink: Callable[[dict[str, Any]], None] | None = None,
+        checkpoint_sink: Callable[[dict[str, Any]], None] | None = None,
+        max_events: int = MAX_HISTORY_EVENTS,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.machine = machine
+        self.input = input_value
+        self.info = info or ExecutionInfo()
+        self.invoker: TaskInvoker = invoker or EchoInvoker()
+        self.clock: Clock = clock or SystemClock()
+        self.event_sink = event_sink
+        self.checkpoint_sink = checkpoint_sink
+        self.max_events = max_events
+        self.rng = rng or random.Random()
+        self.events: list[dict[str, Any]] = []
+        self.last_event_id = 0
+        self.root: Frame | None = None
+        self._limit_hit = False
+        self._map_runs = 0
+
+    @property
+    def region(self) -> str:
+        return self.info.region
+
+    # -- context -------------------------------------------------------------------------
+    def execution_context(self) -> dict[str, Any]:
+        """``$$`` without the State part (each state adds its own)."""
+        from batchyard.states.asl.runtime import iso
+
+        start = self.info.start_time or self.clock.now()
+        execution: dict[str, Any] = {
+            "Id": self.info.execution_arn,
+            "Input": copy.deepcopy(self.input),
+            "StartTime": iso(start),
+            "Name": self.info.name,
+            "RoleArn": self.info.role_arn,
+        }
+        if not self.info.express:
+            execution["RedriveCount"] = self.info.redrive_count
+        return {
+            "Execution": execution,
+            "StateMachine": {
+                "Id": self.info.state_machine_arn,
+                "Name": self.info.state_machine_name,
+            },
+        }
+
+    def map_run_arn(self, label: str | None) -> str:
+        """A fresh Map Run ARN for a distributed Map state."""
+        self._map_runs += 1
+        run_id = uuid.UUID(int=self.rng.getrandbits(128), version=4)
+        name = label or str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        return (
+            f"arn:{self.info.partition}:states:{self.info.region}:{self.info.account}:mapRun:"
+            f"{self.info.state_machine_name}/{name}:{run_id}"
+        )
+
+    # -- events --------------------------------------------------------------------------
+    def emit(
+        self,
+        frame: Frame,
+        event_type: str,
+        details: dict[str, Any] | None = None,
+        update: bool = True,
+        prev: int | None = None,
+    ) -> int:
+        """Append a history event from ``frame``; returns its id (0 for silent frames)."""
+        if frame.silent:
+            return 0
+        if self._limit_hit and not event_type.startswith("Execution"):
+            raise HistoryLimitExceeded(_LIMIT_CAUSE)
+        if self.last_event_id + 1 >= self.max_events and not event_type.startswith("Execution"):
+            self._limit_hit = True
+            raise HistoryLimitExceeded(_LIMIT_CAUSE)
+        self.last_event_id += 1
+        event: dict[str, Any] = {
+            "id": self.last_event_id,
+            "previousEventId": frame.cursor if prev is None else prev,
+            "timestamp": self.clock.now(),
+            "type": event_type,
+        }
+        if details:
+            event.update(details)
+        if update:
+            frame.cursor = self.last_event_id
+        self.events.append(event)
+        if self.event_sink is not None:
+            self.event_sink(event)
+        return self.last_event_id
+
+    def report_evaluation_failed(self, run: StateRun, exc: QueryEvaluationError) -> None:
+        """Emit EvaluationFailed for a JSONata/typed-field error of a state (once)."""
+        if getattr(exc, "reported", False):
+            return
+        self._prefix(exc, run.state.name, run.entered_event_id)
+        details: dict[str, Any] = {"error": exc.error, "cause": exc.cause, "state": run.state.name}
+        if exc.location:
+            details["location"] = exc.location
+        self.emit(
+            run.frame, "EvaluationFailed", {"evaluationFailedEventDetails": details},
+            prev=run.entry_prev,
+        )
+        exc.reported = True  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _prefix(exc: FailureError, state_name: str, entered_id: int) -> None:
+        if isinstance(exc, RuntimeFailure) and not getattr(exc, "prefixed", False):
+            if not isinstance(exc, HistoryLimitExceeded):
+                exc.cause = state_error_prefix(state_name, entered_id) + exc.message
+            exc.prefixed = True  # type: ignore[attr-defined]
+
+    # -- sleeping and tasks ----------------------------------------------------------------
+    async def sleep(self, seconds: float) -> None:
+        await self.clock.sleep(seconds)
+
+    async def sleep_until(self, when: datetime) -> None:
+        delta = (when - self.clock.now()).total_seconds()
+        if delta > 0:
+            await self.clock.sleep(delta)
+
+    async def invoke_with_timeouts(self, request: TaskRequest, beats: asyncio.Event) -> Any:
+        """Call the invoker, failing with States.Timeout / States.HeartbeatTimeout."""
+        call = asyncio.ensure_future(self.invoker.invoke(request))
+        timers: list[asyncio.Future[Any]] = []
+        try:
+            if request.timeout_seconds is None and request.heartbeat_seconds is None:
+                return await call
+            timeout = asyncio.ensure_future(self.clock.sleep(request.timeout_seconds or 10**9))
+            timers.append(timeout)
+            while True:
+                hb = asyncio.ensure_future(self.clock.sleep(request.heartbeat_seconds or 10**9))
+                beat = asyncio.ensure_future(beats.wait())
+                timers += [hb, beat]
+                done, _ = await asyncio.wait(
+                    {call, timeout, hb, beat}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if call in done:
+                    return call.result()
+                if timeout in done:
+                    raise FailureError(STATES_TIMEOUT, None)
+                if hb in done and beat not in done:
+                    raise FailureError(STATES_HEARTBEAT_TIMEOUT, None)
+                beats.clear()
+                hb.cancel()
+        finally:
+            for t in [call, *timers]:
+                if not t.done():
+                    t.cancel()
+
+    # -- checkpoints -----------------------------------------------------------------------
+    def checkpoint(self) -> dict[str, Any]:
+        """The current JSON-serialisable checkpoint (resume with ``run(checkpoint=...)``)."""
+        assert self.root is not None
+        return {
+            "version": CHECKPOINT_VERSION,
+            "last_event_id": self.last_event_id,
+            "input": copy.deepcopy(self.input),
+            "start_time": (self.info.start_time or self.clock.now()).isoformat(),
+            "root": self.root.snapshot(),
+        }
+
+    def _transition(self) -> None:
+        if self.checkpoint_sink is not None and self.root is not None:
+            self.checkpoint_sink(self.checkpoint())
+
+    # -- frames ----------------------------------------------------------------------------
+    def child_frame(
+        self, parent: Frame, machine: StateMachine, key: str, cursor: int, silent: bool = False
+    ) -> Frame:
+        """A frame for one branch or iteration, registered with its parent for checkpoints."""
+        child = Frame(machine, f"{parent.key}/{parent.state_name}/{key}", cursor, parent, silent)
+        parent.children[key] = child
+        return child
+
+    async def run_frame(self, frame: Frame, data: Any, resume: dict[str, Any] | None = None) -> Any:
+        """Run a frame from its StartAt (or a snapshot) to its end; returns its output."""
+        resumed_children: dict[str, Any] = {}
+        if resume is not None:
+            name = resume["state"]
+            data = resume["input"]
+            frame.cursor = resume["cursor"]
+            frame.variables = copy.deepcopy(resume["variables"])
+            frame.entered = copy.deepcopy(resume["entered"])
+            frame.entered_data = copy.deepcopy(resume["entered_data"])
+            resumed_children = resume.get("children", {})
+        else:
+            name = frame.machine.start_at
+        try:
+            while True:
+                state = frame.machine.states[name]
+                frame.state_name, frame.state_input = name, data
+                if resume is None:
+                    frame.entered, frame.entered_data, frame.children = None, {}, {}
+                    self._transition()
+                outcome = await self._execute(frame, state, data, resumed_children)
+                resume, resumed_children = None, {}
+                if outcome.next is None:
+                    return outcome.output
+                name, data = outcome.next, outcome.output
+        except FailureError as exc:
+            exc.frame_cursor = frame.cursor  # type: ignore[attr-defined]
+            raise
+
+    async def _execute(
+        self, frame: Frame, state: State, data: Any, resumed_children: dict[str, Any]
+    ) -> Outcome:
+        kind = _type_prefix(state)
+        if frame.entered is None:
+            entry_prev = frame.cursor
+            entered_time = self.clock.now()
+            eid = self.emit(frame, f"{kind}StateEntered", {"stateEnteredEventDetails": {
+                "input": paths.dumps(data), "inputDetails": {"truncated": False},
+                "name": state.name}})
+            frame.entered = {
+                "event_id": eid, "entry_prev": entry_prev, "time": entered_time.isoformat(),
+                "retry_count": 0, "attempts": {},
+            }
+        entered = frame.entered
+        while True:
+            run = StateRun(
+                self, frame, state, data, entered["event_id"], entered["entry_prev"],
+                datetime.fromisoformat(entered["time"]), entered["retry_count"],
+                resume=frame.entered_data,
+            )
+            run.resume_children = resumed_children
+            try:
+                outcome = await _HANDLERS[state.type](run)
+                check_size(state.name, outcome.output)
+                break
+            except FailureError as exc:
+                self._prefix(exc, state.name, entered["event_id"])
+                if isinstance(exc, QueryEvaluationError) and exc.error == (
+                    STATES_QUERY_EVALUATION_ERROR
+                ):
+                    self.report_evaluation_failed(run, exc)
+                if isinstance(exc, HistoryLimitExceeded):
+                    raise
+                if not isinstance(state, TaskState | ParallelState | MapState):
+                    raise
+                idx = find_retrier(state.retry, exc.error)
+                if idx is not None:
+                    retrier = state.retry[idx]
+                    done = entered["attempts"].get(str(idx), 0)
+                    if done < retrier.max_attempts:
+                        entered["attempts"][str(idx)] = done + 1
+                        entered["retry_count"] += 1
+                        frame.entered_data, frame.children = {}, {}
+                        resumed_children = {}
+                        await self.sleep(retry_delay(retrier, done, self.rng))
+                        continue
+                catcher = find_catcher(state.catch, exc.error)
+                if catcher is None:
+                    raise
+                outcome = self._caught(run, catcher, exc)
+                break
+        if outcome.exited:
+            details: dict[str, Any] = {"name": state.name, "output": paths.dumps(outcome.output),
+                                       "outputDetails": {"truncated": False}}
+            if outcome.assigned is not None:
+                details["assignedVariables"] = {
+                    k: paths.dumps(v) for k, v in outcome.assigned.items()
+                }
+                details["assignedVariablesDetails"] = {"truncated": False}
+            self.emit(frame, f"{kind}StateExited", {"stateExitedEventDetails": details})
+        if outcome.assigned:
+            frame.assign(outcome.assigned)
+        return outcome
+
+    def _caught(self, run: StateRun, catcher: Any, exc: FailureError) -> Outcome:
+        error_output = exc.error_output()
+        st = run.state
+        if st.is_jsonata:
+            assigned = None
+            if catcher.assign is not MISSING:
+                assigned = run.jsonata(catcher.assign, "Assign", error_output=error_output)
+            if catcher.output is not MISSING:
+                out = run.jsonata(catcher.output, "Output", error_output=error_output)
+            else:
+                out = error_output
+            return Outcome(out, catcher.next, assigned)
+        scope = run.scope()
+        assigned = None
+        if catcher.assign is not MISSING:
+            assigned = paths.assign_template(catcher.assign, error_output, scope)
+        out = paths.result_path(catcher.result_path, run.raw_input, error_output)
+        return Outcome(out, catcher.next, assigned)
+
+    # -- the execution -------------------------------------------------------------------
+    async def run(self, checkpoint: dict[str, Any] | None = None) -> ExecutionResult:
+        """Run the execution to its end, or resume it from ``checkpoint``.
+
+        When resuming, events up to the checkpoint's ``last_event_id`` are taken as already
+        recorded (the engine keeps them); new events continue from there.
+        """
+        self.root = Frame(self.machine, "root", 0)
+        if checkpoint is None:
+            if self.info.start_time is None:
+                self.info.start_time = self.clock.now()
+            self.emit(self.root, "ExecutionStarted", {"executionStartedEventDetails": {
+                "input": paths.dumps(self.input), "inputDetails": {"truncated": False},
+                "roleArn": self.info.role_arn}}, update=False)
+            resume = None
+        else:
+            if checkpoint.get("version") != CHECKPOINT_VERSION:
+                raise ValueError("unsupported checkpoint version")
+            self.last_event_id = checkpoint["last_event_id"]
+            self.input = copy.deepcopy(checkpoint["input"])
+            self.info.start_time = datetime.fromisoformat(checkpoint["start_time"])
+            resume = checkpoint["root"]
+        main = asyncio.ensure_future(self.run_frame(self.root, self.input, resume))
+        waiters: set[asyncio.Future[Any]] = {main}
+        timer: asyncio.Future[Any] | None = None
+        if self.machine.timeout_seconds is not None:
+            deadline = self.info.start_time + timedelta(seconds=self.machine.timeout_seconds)
+            timer = asyncio.ensure_future(self.sleep_until(deadline))
+            waiters.add(timer)
+        try:
+            done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            main.cancel()
+            if timer is not None:
+                timer.cancel()
+            await asyncio.gather(main, return_exceptions=True)
+            raise
+        if main not in done:
+            main.cancel()
+            await asyncio.gather(main, return_exceptions=True)
+            self.emit(self.root, "ExecutionTimedOut", {"executionTimedOutEventDetails": {
+                "error": STATES_TIMEOUT}})
+            return ExecutionResult("TIMED_OUT", error=STATES_TIMEOUT, events=self.events)
+        if timer is not None:
+            timer.cancel()
+            await asyncio.gather(timer, return_exceptions=True)
+        try:
+            output = main.result()
+        except FailureError as exc:
+            details: dict[str, Any] = {}
+            if exc.error is not None:
+                details["error"] = exc.error
+            if exc.cause is not None:
+                details["cause"] = exc.cause
+            self.emit(self.root, "ExecutionFailed", {"executionFailedEventDetails": details})
+            return ExecutionResult("FAILED", error=exc.error, cause=exc.cause, events=self.events)
+        self.emit(self.root, "ExecutionSucceeded", {"executionSucceededEventDetails": {
+            "output": paths.dumps(output), "outputDetails": {"truncated": False}}})
+        return ExecutionResult("SUCCEEDED", output=output, events=self.events)
+
+
+_LIMIT_CAUSE = (
+    f"The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS})."
+)
+
+__all__ = [
+    "JSONATA",
+    "STATES_RUNTIME",
+    "Clock",
+    "ExecutionInfo",
+    "ExecutionResult",
+    "Frame",
+    "Interpreter",
+    "SystemClock",
+    "VirtualClock",
+]

@@ -1,0 +1,235 @@
+"""The Map state, inline and distributed (with inline items): ItemsPath/Items,
+ItemSelector (or the legacy Parameters), ItemProcessor (or Iterator), MaxConcurrency(Path),
+ToleratedFailureCount/Percentage(Path) and Label.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import Any
+
+from batchyard.states.asl import jsonata, paths
+from batchyard.states.asl.definition import MISSING, MapState
+from batchyard.states.asl.errors import (
+    STATES_EXCEED_TOLERATED_FAILURE_THRESHOLD,
+    FailureError,
+    QueryEvaluationError,
+    RuntimeFailure,
+)
+from batchyard.states.asl.runtime import Outcome, StateRun
+
+_JSON_TYPE = {bool: "boolean", int: "number", float: "number", str: "string", dict: "object",
+              list: "array", type(None): "null"}
+
+
+def _type_name(value: Any) -> str:
+    return _JSON_TYPE.get(type(value), "object")
+
+
+def _shown(value: Any) -> str:
+    return value if isinstance(value, str) else paths.dumps(value)
+
+
+def _int_field(run: StateRun, value: Any, path: Any, name: str) -> int | None:
+    st = run.state
+    if value is not MISSING:
+        if st.is_jsonata and jsonata.is_expr(value):
+            value = run.jsonata(value, name)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise RuntimeFailure(f"The {name} field must be an integer, but was: {value}")
+        return value
+    if path is MISSING:
+        return None
+    got = paths.resolve_field(path, run.raw_input, run.scope(), f"{name}Path")
+    if isinstance(got, bool) or not isinstance(got, int | float) or (
+        isinstance(got, float) and not got.is_integer()
+    ):
+        raise RuntimeFailure(
+            f"The {name}Path field refers to value \"{_shown(got)}\" which is not a valid "
+            f"integer: {path}"
+        )
+    return int(got)
+
+
+def _percentage(run: StateRun) -> float | None:
+    st = run.state
+    assert isinstance(st, MapState)
+    value, path = st.tolerated_failure_percentage, st.tolerated_failure_percentage_path
+    if value is not MISSING:
+        if st.is_jsonata and jsonata.is_expr(value):
+            value = run.jsonata(value, "ToleratedFailurePercentage")
+        got = value
+    elif path is not MISSING:
+        got = paths.resolve_field(path, run.raw_input, run.scope(), "ToleratedFailurePercentagePath")
+        if isinstance(got, bool) or not isinstance(got, int | float):
+            raise RuntimeFailure(
+                f"The ToleratedFailurePercentagePath field refers to value \"{_shown(got)}\" "
+                f"which is not a valid float: {path}"
+            )
+    else:
+        return None
+    if not 0 <= got <= 100:
+        raise RuntimeFailure("ToleratedFailurePercentage must be between 0 and 100.")
+    return float(got)
+
+
+def _items(run: StateRun, data: Any) -> list[Any]:
+    st = run.state
+    assert isinstance(st, MapState)
+    if st.is_jsonata:
+        if st.items is MISSING:
+            items = run.raw_input
+        elif jsonata.is_expr(st.items):
+            items = jsonata.evaluate(
+                st.items, run.states_binding(), run.frame.visible_variables(), "Items"
+            )
+            if not isinstance(items, list):
+                raise QueryEvaluationError(
+                    f"The JSONata expression '{jsonata.expr_body(st.items)}' specified for the "
+                    f"field 'Items' returned an unexpected result type. Expected 'array', but "
+                    f"was '{_type_name(items)}' for value: {paths.dumps(items)}",
+                    "Items",
+                )
+        else:
+            items = run.jsonata(st.items, "Items")
+    else:
+        items_path = "$" if st.items_path is MISSING else st.items_path
+        items = paths.resolve_field(items_path, data, run.scope(), "ItemsPath")
+    if not isinstance(items, list):
+        raise QueryEvaluationError(
+            f"Map state input must be an array but was: {paths.dumps(items)}", "ItemsPath"
+        )
+    return items
+
+
+def _item_input(run: StateRun, data: Any, index: int, value: Any) -> Any:
+    st = run.state
+    assert isinstance(st, MapState)
+    item = {"Index": index, "Value": value}
+    if st.item_selector is MISSING:
+        return value
+    if st.is_jsonata:
+        return jsonata.evaluate_template(
+            st.item_selector,
+            run.states_binding(map_item=item),
+            run.frame.visible_variables(),
+            "ItemSelector",
+        )
+    return paths.payload_template(st.item_selector, data, run.scope(map_item=item), "ItemSelector")
+
+
+async def run_map(run: StateRun) -> Outcome:
+    """Run one attempt of a Map state."""
+    st = run.state
+    assert isinstance(st, MapState)
+    assert st.processor is not None
+    interp, frame = run.interp, run.frame
+    distributed = st.mode == "DISTRIBUTED"
+    if "inputs" not in run.resume:
+        if st.is_jsonata:
+            data = run.raw_input
+        else:
+            data = paths.input_path(st.input_path, run.raw_input, run.scope())
+        max_conc = _int_field(run, st.max_concurrency, st.max_concurrency_path, "MaxConcurrency")
+        try:
+            items = _items(run, data)
+        except QueryEvaluationError as exc:
+            interp.report_evaluation_failed(run, exc)
+            run.emit("MapStateFailed")
+            raise
+        run.emit("MapStateStarted", {"mapStateStartedEventDetails": {"length": len(items)}})
+        tol_count = _int_field(
+            run, st.tolerated_failure_count, st.tolerated_failure_count_path,
+            "ToleratedFailureCount",
+        )
+        if tol_count is not None and tol_count < 0:
+            raise RuntimeFailure("ToleratedFailureCount cannot be negative.")
+        tol_pct = _percentage(run)
+        inputs = [_item_input(run, data, i, v) for i, v in enumerate(items)]
+        if distributed:
+            run.emit(
+                "MapRunStarted",
+                {"mapRunStartedEventDetails": {"mapRunArn": interp.map_run_arn(st.label)}},
+            )
+        run.remember(
+            inputs=inputs, results={}, failures=0, max_concurrency=max_conc or 0,
+            tolerated_count=tol_count, tolerated_pct=tol_pct, start_cursor=frame.cursor,
+        )
+    progress = frame.entered_data
+    inputs = progress["inputs"]
+    results: dict[str, Any] = progress["results"]
+    resumed = dict(run.resume_children)
+    limit = progress["max_concurrency"] or len(inputs) or 1
+    sem = asyncio.Semaphore(limit)
+    # Iterations hand on the cursor: each starts after the last event of the one before.
+    shared = {"cursor": progress["start_cursor"]}
+    tolerated = distributed and (
+        progress["tolerated_count"] is not None or progress["tolerated_pct"] is not None
+    )
+
+    async def iteration(i: int) -> None:
+        key = str(i)
+        async with sem:
+            snapshot = resumed.get(key)
+            child = interp.child_frame(frame, st.processor, key, shared["cursor"],
+                                       silent=distributed)
+            if snapshot is None:
+                interp.emit(child, "MapIterationStarted", {
+                    "mapIterationStartedEventDetails": {"index": i, "name": st.name}})
+            try:
+                out = await interp.run_frame(child, inputs[i], snapshot)
+            except FailureError as exc:
+                interp.emit(child, "MapIterationFailed", {
+                    "mapIterationFailedEventDetails": {"index": i, "name": st.name}},
+                    update=False)
+                shared["cursor"] = child.cursor
+                frame.children.pop(key, None)
+                if not tolerated:
+                    exc.frame_cursor = child.cursor  # type: ignore[attr-defined]
+                    raise
+                progress["failures"] += 1
+                results[key] = exc.error_output()
+                return
+            interp.emit(child, "MapIterationSucceeded", {
+                "mapIterationSucceededEventDetails": {"index": i, "name": st.name}},
+                update=False)
+            shared["cursor"] = child.cursor
+            results[key] = out
+            frame.children.pop(key, None)
+
+    from batchyard.states.asl.parallel import _gather_first_failure
+
+    tasks = [asyncio.ensure_future(iteration(i)) for i in range(len(inputs))
+             if str(i) not in results]
+    try:
+        await _gather_first_failure(tasks)
+        if tolerated:
+            _check_tolerance(progress, len(inputs))
+    except FailureError as exc:
+        frame.children.clear()
+        if distributed:
+            run.emit("MapRunFailed", update=False)
+        run.emit("MapStateFailed", prev=getattr(exc, "frame_cursor", frame.cursor))
+        raise
+    if distributed:
+        run.emit("MapRunSucceeded", update=False)
+    else:
+        frame.cursor = interp.last_event_id
+    run.emit("MapStateSucceeded", prev=interp.last_event_id, update=False)
+    return run.finish([results[str(i)] for i in range(len(inputs))])
+
+
+def _check_tolerance(progress: dict[str, Any], total: int) -> None:
+    failures = progress["failures"]
+    if failures == 0:
+        return
+    count, pct = progress["tolerated_count"], progress["tolerated_pct"]
+    ok = (count is not None and failures <= count) or (
+        pct is not None and total and failures * 100 <= math.floor(pct * total)
+    )
+    if not ok:
+        raise FailureError(
+            STATES_EXCEED_TOLERATED_FAILURE_THRESHOLD,
+            "The specified tolerance threshold was exceeded",
+        )

@@ -1,0 +1,252 @@
+"""AWS's JSONPath dialect for JSONPath-mode states.
+
+Step Functions uses Jayway JsonPath: a *definite* path (only names and indexes) yields one value,
+an *indefinite* one (wildcards, slices, filters, deep scan, unions) yields a list. Paths may
+start at the state input (``$``), the context object (``$$``) or a variable (``$name``).
+Evaluation runs on jsonpath-ng; this module adds the dialect rules and AWS's error texts.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from jsonpath_ng import JSONPath
+from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
+from jsonpath_ng.ext import parse as _ext_parse
+
+from batchyard.states.asl.errors import RuntimeFailure
+
+_VAR_PATH = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)(.*)$", re.DOTALL)
+_INDEFINITE = re.compile(r"\*|\.\.|\?\(|:|,")
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON as AWS renders payloads in history events and error causes."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass
+class Scope:
+    """What a JSONPath expression can reach: the context object and visible variables."""
+
+    context: dict[str, Any]
+    variables: dict[str, Any]
+
+
+class PathNotFound(Exception):
+    """The path is well-formed but selects nothing in the data."""
+
+
+@lru_cache(maxsize=4096)
+def _compile(expr: str) -> JSONPath:
+    # jsonpath-ng wants "$" alone for the root and rejects Jayway's "$[...]" less often than
+    # "$.['x']", so normalise the one spelling Jayway accepts and jsonpath-ng does not.
+    return _ext_parse(expr.replace(".[", "["))
+
+
+def check_path(expr: str) -> bool:
+    """True when ``expr`` is a syntactically valid path (input, context or variable)."""
+    if not isinstance(expr, str) or not expr.startswith("$"):
+        return False
+    rest = _split_root(expr)[1]
+    try:
+        _compile(rest)
+    except (JsonPathParserError, JsonPathLexerError, Exception):
+        return False
+    return True
+
+
+def check_reference_path(expr: str) -> bool:
+    """True for a Reference Path: a definite input path, which ResultPath requires."""
+    if not isinstance(expr, str) or not expr.startswith("$") or expr.startswith("$$"):
+        return False
+    if _VAR_PATH.match(expr) or _INDEFINITE.search(expr):
+        return False
+    return check_path(expr)
+
+
+def is_definite(expr: str) -> bool:
+    """A definite path selects at most one node, so Jayway returns it unwrapped."""
+    return _INDEFINITE.search(expr) is None
+
+
+def _split_root(expr: str) -> tuple[str, str]:
+    """Split a path into its root kind ('$', '$$' or a variable name) and an input path."""
+    if expr.startswith("$$"):
+        return "$$", "$" + expr[2:]
+    m = _VAR_PATH.match(expr)
+    if m:
+        return m.group(1), "$" + m.group(2)
+    return "$", expr
+
+
+def find(expr: str, data: Any) -> Any:
+    """Evaluate an input path on ``data``; raise :class:`PathNotFound` when nothing matches."""
+    if expr == "$":
+        return data
+    try:
+        matches = _compile(expr).find(data)
+    except (JsonPathParserError, JsonPathLexerError) as exc:
+        raise PathNotFound(expr) from exc
+    if is_definite(expr):
+        if not matches:
+            raise PathNotFound(expr)
+        return matches[0].value
+    return [m.value for m in matches]
+
+
+def resolve(expr: str, data: Any, scope: Scope) -> Any:
+    """Evaluate a path that may start at ``$``, ``$$`` or ``$variable``.
+
+    Raises :class:`PathNotFound` when it selects nothing (AWS reports that per field), and
+    :class:`RuntimeFailure` for an unknown variable.
+    """
+    root, rest = _split_root(expr)
+    if root == "$":
+        return copy.deepcopy(find(rest, data))
+    if root == "$$":
+        return copy.deepcopy(find(rest, scope.context))
+    if root not in scope.variables:
+        raise RuntimeFailure(f"Invalid path '{expr}': The variable '${root}' is not defined.")
+    return copy.deepcopy(find(rest, scope.variables[root]))
+
+
+def not_found_message(expr: str, field: str, data: Any) -> str:
+    """AWS's cause when a path of a field selects nothing."""
+    return (
+        f"The JSONPath '{expr}' specified for the field '{field}' could not be found "
+        f"in the input '{dumps(data)}'"
+    )
+
+
+def resolve_field(expr: str, data: Any, scope: Scope, field: str) -> Any:
+    """:func:`resolve`, turning a miss into AWS's ``States.Runtime`` cause for ``field``."""
+    try:
+        return resolve(expr, data, scope)
+    except PathNotFound:
+        where = scope.context if expr.startswith("$$") else data
+        raise RuntimeFailure(not_found_message(expr, field, where)) from None
+
+
+def input_path(expr: Any, data: Any, scope: Scope) -> Any:
+    """Apply InputPath (absent: the whole input; null: ``{}``)."""
+    from batchyard.states.asl.definition import MISSING
+
+    if expr is MISSING or expr == "$":
+        return data
+    if expr is None:
+        return {}
+    return resolve_field(expr, data, scope, "InputPath")
+
+
+def output_path(expr: Any, data: Any, scope: Scope) -> Any:
+    """Apply OutputPath (absent: the whole output; null: ``{}``)."""
+    from batchyard.states.asl.definition import MISSING
+
+    if expr is MISSING or expr == "$":
+        return data
+    if expr is None:
+        return {}
+    return resolve_field(expr, data, scope, "OutputPath")
+
+
+_TOKEN = re.compile(r"\.([^.\[\]]+)|\['((?:[^'\\]|\\.)*)'\]|\[(-?\d+)\]")
+
+
+def _reference_steps(expr: str) -> list[str | int]:
+    steps: list[str | int] = []
+    pos = 1
+    while pos < len(expr):
+        m = _TOKEN.match(expr, pos)
+        if not m:
+            raise RuntimeFailure(f"Invalid ResultPath '{expr}'")
+        if m.group(1) is not None:
+            steps.append(m.group(1))
+        elif m.group(2) is not None:
+            steps.append(m.group(2))
+        else:
+            steps.append(int(m.group(3)))
+        pos = m.end()
+    return steps
+
+
+def result_path(expr: Any, raw_input: Any, result: Any) -> Any:
+    """Combine the state input and its result as ResultPath says.
+
+    Absent means ``$`` (the result replaces the input), null discards the result. Otherwise the
+    path must be a reference path; missing objects along it are created.
+    """
+    from batchyard.states.asl.definition import MISSING
+
+    if expr is MISSING or expr == "$":
+        return result
+    if expr is None:
+        return raw_input
+    steps = _reference_steps(expr)
+    root = copy.deepcopy(raw_input)
+    if not isinstance(root, dict | list):
+        raise RuntimeFailure(
+            f"Unable to apply ResultPath '{expr}' to input '{dumps(raw_input)}'",
+            "States.ResultPathMatchFailure",
+        )
+    node: Any = root
+    for i, step in enumerate(steps):
+        last = i == len(steps) - 1
+        if isinstance(step, int):
+            if not isinstance(node, list) or not -len(node) <= step < len(node):
+                raise RuntimeFailure(
+                    f"Unable to apply ResultPath '{expr}' to input '{dumps(raw_input)}'",
+                    "States.ResultPathMatchFailure",
+                )
+            if last:
+                node[step] = result
+            else:
+                node = node[step]
+            continue
+        if not isinstance(node, dict):
+            raise RuntimeFailure(
+                f"Unable to apply ResultPath '{expr}' to input '{dumps(raw_input)}'",
+                "States.ResultPathMatchFailure",
+            )
+        if last:
+            node[step] = result
+        else:
+            if not isinstance(node.get(step), dict | list):
+                node[step] = {}
+            node = node[step]
+    return root
+
+
+def payload_template(template: Any, data: Any, scope: Scope, where: str = "") -> Any:
+    """Evaluate a Parameters / ResultSelector / ItemSelector template.
+
+    Keys ending in ``.$`` take their value from a path or an intrinsic function call; all other
+    values are copied as they are, however they look.
+    """
+    from batchyard.states.asl.intrinsics import evaluate_intrinsic, is_intrinsic
+
+    if isinstance(template, dict):
+        out: dict[str, Any] = {}
+        for key, value in template.items():
+            if key.endswith(".$") and isinstance(value, str):
+                name = key[:-2]
+                if is_intrinsic(value):
+                    out[name] = evaluate_intrinsic(value, data, scope)
+                else:
+                    out[name] = resolve_field(value, data, scope, key)
+            else:
+                out[key] = payload_template(value, data, scope, where)
+        return out
+    if isinstance(template, list):
+        return [payload_template(v, data, scope, where) for v in template]
+    return copy.deepcopy(template)
+
+
+def assign_template(template: dict[str, Any], data: Any, scope: Scope) -> dict[str, Any]:
+    """Evaluate a JSONPath-mode Assign block to the variables it sets."""
+    return payload_template(template, data, scope, "Assign")

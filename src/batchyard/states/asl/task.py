@@ -1,0 +1,155 @@
+"""The Task state and the :class:`TaskInvoker` protocol the interpreter calls for it.
+
+The ASL layer knows no integrations: whoever runs the interpreter injects an invoker that
+turns a resource ARN and its parameters into a result (or a :class:`TaskFailure`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from batchyard.states.asl import paths
+from batchyard.states.asl.definition import MISSING, TaskState
+from batchyard.states.asl.errors import (
+    STATES_HEARTBEAT_TIMEOUT,
+    STATES_TIMEOUT,
+    FailureError,
+    RuntimeFailure,
+    TaskFailure,
+)
+from batchyard.states.asl.runtime import Outcome, StateRun
+
+
+@dataclass
+class TaskRequest:
+    """Everything an invoker gets for one attempt of a Task state."""
+
+    resource: str
+    parameters: Any
+    context: dict[str, Any]
+    state_name: str
+    timeout_seconds: int | None = None
+    heartbeat_seconds: int | None = None
+    credentials: Any = None
+    # Call to report liveness; resets the HeartbeatSeconds timer.
+    heartbeat: Callable[[], None] = field(default=lambda: None)
+
+
+class TaskInvoker(Protocol):
+    """Runs a Task state's resource. Raise :class:`TaskFailure` for a task error."""
+
+    async def invoke(self, request: TaskRequest) -> Any: ...
+
+
+class EchoInvoker:
+    """A trivial invoker for tests: returns the parameters, or fails on demand.
+
+    ``handlers`` maps a resource ARN to an async function of the request; anything else
+    echoes the parameters back.
+    """
+
+    def __init__(
+        self, handlers: dict[str, Callable[[TaskRequest], Awaitable[Any]]] | None = None
+    ) -> None:
+        self.handlers = handlers or {}
+        self.calls: list[TaskRequest] = []
+
+    async def invoke(self, request: TaskRequest) -> Any:
+        self.calls.append(request)
+        handler = self.handlers.get(request.resource)
+        if handler is not None:
+            return await handler(request)
+        return request.parameters
+
+
+def resource_parts(arn: str) -> tuple[str, str]:
+    """``(resourceType, resource)`` as TaskScheduled shows them."""
+    parts = arn.split(":")
+    if len(parts) >= 6 and parts[2] == "states" and parts[3] == "" and parts[4] == "":
+        service, _, action = ":".join(parts[5:]).partition(":")
+        return service, action
+    if len(parts) >= 3:
+        return parts[2], arn
+    return "unknown", arn
+
+
+def _seconds(run: StateRun, value: Any, path: Any, field_name: str) -> int | None:
+    if value is not MISSING:
+        if run.state.is_jsonata:
+            value = run.jsonata(value, field_name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise RuntimeFailure(f"The {field_name} value must be a positive integer: {value}")
+        return value
+    if path is not MISSING:
+        got = paths.resolve_field(path, run.raw_input, run.scope(), f"{field_name}Path")
+        if not isinstance(got, int) or isinstance(got, bool) or got < 1:
+            raise RuntimeFailure(
+                f"The {field_name}Path field refers to value \"{paths.dumps(got)}\" which is not "
+                f"a valid positive integer: {path}"
+            )
+        return got
+    return None
+
+
+async def run_task(run: StateRun) -> Outcome:
+    """Run one attempt of a Task state through the injected invoker."""
+    st = run.state
+    assert isinstance(st, TaskState)
+    params = run.effective_input()
+    timeout = _seconds(run, st.timeout_seconds, st.timeout_seconds_path, "TimeoutSeconds")
+    heartbeat = _seconds(run, st.heartbeat_seconds, st.heartbeat_seconds_path, "HeartbeatSeconds")
+    rtype, resource = resource_parts(st.resource)
+    scheduled: dict[str, Any] = {
+        "resourceType": rtype,
+        "resource": resource,
+        "region": run.interp.region,
+        "parameters": paths.dumps(params),
+    }
+    if timeout is not None:
+        scheduled["timeoutInSeconds"] = timeout
+    if heartbeat is not None:
+        scheduled["heartbeatInSeconds"] = heartbeat
+    run.emit("TaskScheduled", {"taskScheduledEventDetails": scheduled})
+    run.emit("TaskStarted", {"taskStartedEventDetails": {"resourceType": rtype, "resource": resource}})
+    beats = asyncio.Event()
+    request = TaskRequest(
+        resource=st.resource,
+        parameters=params,
+        context=run.context_object(),
+        state_name=st.name,
+        timeout_seconds=timeout,
+        heartbeat_seconds=heartbeat,
+        credentials=None if st.credentials is MISSING else st.credentials,
+        heartbeat=beats.set,
+    )
+    try:
+        result = await run.interp.invoke_with_timeouts(request, beats)
+    except FailureError as exc:
+        kind = "TaskTimedOut" if exc.error in (STATES_TIMEOUT, STATES_HEARTBEAT_TIMEOUT) else (
+            "TaskFailed"
+        )
+        details: dict[str, Any] = {"resourceType": rtype, "resource": resource}
+        if exc.error is not None:
+            details["error"] = exc.error
+        if exc.cause is not None:
+            details["cause"] = exc.cause
+        key = "taskTimedOutEventDetails" if kind == "TaskTimedOut" else "taskFailedEventDetails"
+        run.emit(kind, {key: details})
+        if not isinstance(exc, TaskFailure | RuntimeFailure):
+            raise TaskFailure(exc.error, exc.cause) from None
+        raise
+    run.emit(
+        "TaskSucceeded",
+        {
+            "taskSucceededEventDetails": {
+                "resourceType": rtype,
+                "resource": resource,
+                "output": paths.dumps(result),
+                "outputDetails": {"truncated": False},
+            }
+        },
+    )
+    return run.finish(result)

@@ -1,0 +1,449 @@
+"""Static checks a definition must pass at CreateStateMachine / UpdateStateMachine time.
+
+Every problem found is reported, joined the way AWS joins them inside one
+``Invalid State Machine Definition: '...'`` message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from batchyard.states.asl.definition import JSONATA, JSONPATH
+from batchyard.states.asl.errors import InvalidDefinitionError
+
+STATE_TYPES = ("Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")
+
+# RFC 3339 date-time: AWS rejects anything else for Wait.Timestamp at create time.
+RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+)
+
+_COMMON = {"Type", "Comment", "QueryLanguage"}
+_FLOW = {"Next", "End"}
+_JSONPATH_IO = {"InputPath", "OutputPath"}
+_ASSIGN = {"Assign"}
+_OUTPUT = {"Output"}
+
+# Fields each state type may carry, before the per-language restrictions below.
+_ALLOWED: dict[str, set[str]] = {
+    "Pass": _COMMON | _FLOW | _JSONPATH_IO | _ASSIGN | _OUTPUT
+    | {"Result", "ResultPath", "Parameters"},
+    "Succeed": _COMMON | _JSONPATH_IO | _OUTPUT,
+    "Fail": _COMMON | {"Error", "ErrorPath", "Cause", "CausePath"},
+    "Wait": _COMMON | _FLOW | _JSONPATH_IO | _ASSIGN | _OUTPUT
+    | {"Seconds", "SecondsPath", "Timestamp", "TimestampPath"},
+    "Choice": _COMMON | _JSONPATH_IO | _ASSIGN | _OUTPUT | {"Choices", "Default"},
+    "Task": _COMMON | _FLOW | _JSONPATH_IO | _ASSIGN | _OUTPUT
+    | {
+        "Resource", "Parameters", "Arguments", "ResultSelector", "ResultPath", "Retry", "Catch",
+        "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath",
+        "Credentials",
+    },
+    "Parallel": _COMMON | _FLOW | _JSONPATH_IO | _ASSIGN | _OUTPUT
+    | {"Branches", "Parameters", "Arguments", "ResultSelector", "ResultPath", "Retry", "Catch"},
+    "Map": _COMMON | _FLOW | _JSONPATH_IO | _ASSIGN | _OUTPUT
+    | {
+        "ItemProcessor", "Iterator", "ItemsPath", "Items", "ItemSelector", "Parameters",
+        "MaxConcurrency", "MaxConcurrencyPath", "ResultSelector", "ResultPath", "Retry", "Catch",
+        "ItemReader", "ItemBatcher", "ResultWriter", "ToleratedFailureCount",
+        "ToleratedFailureCountPath", "ToleratedFailurePercentage",
+        "ToleratedFailurePercentagePath", "Label", "Arguments",
+    },
+}
+
+# JSONPath-only fields: a JSONata state may not use them.
+_JSONPATH_ONLY = {
+    "InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath", "ItemsPath",
+    "ItemSelector_legacy", "SecondsPath", "TimestampPath", "ErrorPath", "CausePath",
+    "TimeoutSecondsPath", "HeartbeatSecondsPath", "MaxConcurrencyPath",
+    "ToleratedFailureCountPath", "ToleratedFailurePercentagePath",
+}
+# JSONata-only fields: a JSONPath state may not use them.
+_JSONATA_ONLY = {"Arguments", "Output", "Items"}
+
+_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def is_jsonata_expr(value: Any) -> bool:
+    """True for a JSONata ``{% ... %}`` string."""
+    return isinstance(value, str) and value.startswith("{%") and value.endswith("%}")
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def schema(self, detail: str, where: str) -> None:
+        self.errors.append(f"SCHEMA_VALIDATION_FAILED: {detail} at {where}")
+
+    def add(self, code: str, detail: str, where: str) -> None:
+        self.errors.append(f"{code}: {detail} at {where}")
+
+
+def validate_definition(raw: Any) -> None:
+    """Raise :class:`InvalidDefinitionError` when ``raw`` is not a valid definition."""
+    col = _Collector()
+    if not isinstance(raw, dict):
+        raise InvalidDefinitionError(
+            "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: "
+            "Expected value of type: Object at /'"
+        )
+    ql = raw.get("QueryLanguage", JSONPATH)
+    if ql not in (JSONPATH, JSONATA):
+        col.schema(f'"{ql}" is not a valid value for QueryLanguage', "/QueryLanguage")
+        ql = JSONPATH
+    ts = raw.get("TimeoutSeconds")
+    if ts is not None and (not _is_int(ts) or ts < 1):
+        col.schema("TimeoutSeconds must be a positive integer", "/TimeoutSeconds")
+    _machine(col, raw, "", ql, top=True)
+    if col.errors:
+        raise InvalidDefinitionError(
+            "Invalid State Machine Definition: '" + ", ".join(col.errors) + "'"
+        )
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _machine(col: _Collector, raw: Any, base: str, ql: str, top: bool = False) -> None:
+    where = base or "/"
+    if not isinstance(raw, dict):
+        col.schema("Expected value of type: Object", where)
+        return
+    states = raw.get("States")
+    start = raw.get("StartAt")
+    if "StartAt" not in raw:
+        col.schema("These fields are required: [StartAt]", where)
+    elif not isinstance(start, str):
+        col.schema("Expected value of type: String", f"{base}/StartAt")
+    if not isinstance(states, dict) or not states:
+        col.schema("These fields are required: [States]", where)
+        return
+    if isinstance(start, str) and start not in states:
+        col.add("MISSING_TRANSITION_TARGET", f"Missing 'Next' target: {start}", f"{base}/StartAt")
+    for name, st in states.items():
+        spath = f"{base}/States/{name}"
+        if len(name) > 80:
+            col.schema("State name is too long", spath)
+        _state(col, name, st, spath, ql, states)
+    if isinstance(start, str) and start in states:
+        for name in states:
+            if name not in _reachable(start, states):
+                col.add(
+                    "MISSING_TRANSITION_TARGET",
+                    f'State "{name}" is not reachable.',
+                    f"{base}/States/{name}",
+                )
+
+
+def _targets(st: dict[str, Any]) -> Iterable[str]:
+    if isinstance(st.get("Next"), str):
+        yield st["Next"]
+    if isinstance(st.get("Default"), str):
+        yield st["Default"]
+    for c in st.get("Choices") or []:
+        if isinstance(c, dict) and isinstance(c.get("Next"), str):
+            yield c["Next"]
+    for c in st.get("Catch") or []:
+        if isinstance(c, dict) and isinstance(c.get("Next"), str):
+            yield c["Next"]
+
+
+def _reachable(start: str, states: dict[str, Any]) -> set[str]:
+    seen = {start}
+    todo = [start]
+    while todo:
+        st = states.get(todo.pop())
+        if not isinstance(st, dict):
+            continue
+        for t in _targets(st):
+            if t in states and t not in seen:
+                seen.add(t)
+                todo.append(t)
+    return seen
+
+
+def _state(
+    col: _Collector, name: str, st: Any, spath: str, parent_ql: str, states: dict[str, Any]
+) -> None:
+    if not isinstance(st, dict):
+        col.schema("Expected value of type: Object", spath)
+        return
+    t = st.get("Type")
+    if t not in STATE_TYPES:
+        col.schema(f'"{t}" is not a valid value for Type', f"{spath}/Type")
+        return
+    ql = st.get("QueryLanguage", parent_ql)
+    if ql not in (JSONPATH, JSONATA):
+        col.schema(f'"{ql}" is not a valid value for QueryLanguage', f"{spath}/QueryLanguage")
+        ql = parent_ql
+    elif parent_ql == JSONATA and ql == JSONPATH and "QueryLanguage" in st:
+        # AWS lets a JSONPath machine opt single states into JSONata, never the reverse.
+        col.schema(
+            "'QueryLanguage' can not be 'JSONPath' when the top-level QueryLanguage is 'JSONata'",
+            f"{spath}/QueryLanguage",
+        )
+    allowed = _ALLOWED[t]
+    for key in st:
+        if key not in allowed:
+            col.schema(f'Field "{key}" is not supported', f"{spath}/{key}")
+            continue
+        if ql == JSONATA and key in _JSONPATH_ONLY:
+            col.schema(
+                f"The field '{key}' is not supported when QueryLanguage is 'JSONata'",
+                f"{spath}/{key}",
+            )
+        if ql == JSONPATH and key in _JSONATA_ONLY:
+            col.schema(
+                f"The field '{key}' is not supported when QueryLanguage is 'JSONPath'",
+                f"{spath}/{key}",
+            )
+    _flow(col, t, st, spath, states)
+    _assign(col, st.get("Assign"), f"{spath}/Assign")
+    if t == "Wait":
+        _wait(col, st, spath, ql)
+    elif t == "Fail":
+        for a, b in (("Error", "ErrorPath"), ("Cause", "CausePath")):
+            if a in st and b in st:
+                col.schema(f"Only one of {a} or {b} may be set", spath)
+    elif t == "Choice":
+        _choice(col, st, spath, ql, states)
+    elif t == "Task":
+        if not isinstance(st.get("Resource"), str):
+            col.schema("These fields are required: [Resource]", spath)
+        for a, b in (("TimeoutSeconds", "TimeoutSecondsPath"),
+                     ("HeartbeatSeconds", "HeartbeatSecondsPath")):
+            if a in st and b in st:
+                col.schema(f"Only one of {a} or {b} may be set", spath)
+    elif t == "Parallel":
+        branches = st.get("Branches")
+        if not isinstance(branches, list) or not branches:
+            col.schema("These fields are required: [Branches]", spath)
+        else:
+            for i, b in enumerate(branches):
+                _machine(col, b, f"{spath}/Branches[{i}]", ql)
+    elif t == "Map":
+        _map(col, st, spath, ql)
+    if t in ("Task", "Parallel", "Map"):
+        _retry_catch(col, st, spath, states)
+    if ql == JSONPATH:
+        _paths(col, st, spath)
+
+
+def _flow(col: _Collector, t: str, st: dict[str, Any], spath: str, states: dict[str, Any]) -> None:
+    if t in ("Choice", "Succeed", "Fail"):
+        for key in ("Next", "End"):
+            if key in st:
+                col.schema(f'Field "{key}" is not supported', f"{spath}/{key}")
+        return
+    has_next, has_end = "Next" in st, bool(st.get("End"))
+    if has_next and has_end:
+        col.schema("Only one of Next or End may be set", spath)
+    elif not has_next and not has_end:
+        col.schema("These fields are required: [Next, End]", spath)
+    nxt = st.get("Next")
+    if has_next and nxt not in states:
+        col.add("MISSING_TRANSITION_TARGET", f"Missing 'Next' target: {nxt}", f"{spath}/Next")
+
+
+def _assign(col: _Collector, assign: Any, where: str) -> None:
+    if assign is None:
+        return
+    if not isinstance(assign, dict):
+        col.schema("Expected value of type: Object", where)
+        return
+    for key in assign:
+        name = key[:-2] if key.endswith(".$") else key
+        if not _VAR_NAME.match(name):
+            col.schema(f"The variable name '{name}' is not valid", f"{where}/{key}")
+
+
+def _wait(col: _Collector, st: dict[str, Any], spath: str, ql: str) -> None:
+    present = [k for k in ("Seconds", "SecondsPath", "Timestamp", "TimestampPath") if k in st]
+    if len(present) != 1:
+        col.schema(
+            "Exactly one of Seconds, SecondsPath, Timestamp, TimestampPath must be set", spath
+        )
+    ts = st.get("Timestamp")
+    if "Timestamp" in st and not (ql == JSONATA and is_jsonata_expr(ts)):
+        if not isinstance(ts, str) or not valid_rfc3339(ts):
+            col.schema("String does not match RFC3339 timestamp", f"{spath}/Timestamp")
+    sec = st.get("Seconds")
+    if "Seconds" in st and not (ql == JSONATA and is_jsonata_expr(sec)):
+        if not _is_int(sec) or sec < 0:
+            col.schema("Expected value of type: Integer", f"{spath}/Seconds")
+
+
+def valid_rfc3339(text: str) -> bool:
+    """True when ``text`` is an RFC 3339 date-time with real calendar values."""
+    m = RFC3339.match(text)
+    if not m:
+        return False
+    year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
+    import calendar
+
+    if not 1 <= month <= 12:
+        return False
+    if not 1 <= day <= calendar.monthrange(year, month)[1]:
+        return False
+    return hour <= 23 and minute <= 59 and second <= 60
+
+
+_COMPARATORS = {
+    f"{kind}{op}{suffix}"
+    for kind in ("String", "Numeric", "Timestamp")
+    for op in ("Equals", "LessThan", "GreaterThan", "LessThanEquals", "GreaterThanEquals")
+    for suffix in ("", "Path")
+} | {
+    "BooleanEquals", "BooleanEqualsPath", "StringMatches", "IsNull", "IsPresent", "IsNumeric",
+    "IsString", "IsBoolean", "IsTimestamp",
+}
+
+
+def _choice(
+    col: _Collector, st: dict[str, Any], spath: str, ql: str, states: dict[str, Any]
+) -> None:
+    choices = st.get("Choices")
+    if not isinstance(choices, list) or not choices:
+        col.schema("These fields are required: [Choices]", spath)
+        return
+    dflt = st.get("Default")
+    if dflt is not None and dflt not in states:
+        col.add("MISSING_TRANSITION_TARGET", f"Missing 'Next' target: {dflt}", f"{spath}/Default")
+    for i, rule in enumerate(choices):
+        where = f"{spath}/Choices[{i}]"
+        if not isinstance(rule, dict):
+            col.schema("Expected value of type: Object", where)
+            continue
+        nxt = rule.get("Next")
+        if nxt is None:
+            col.schema("These fields are required: [Next]", where)
+        elif nxt not in states:
+            col.add("MISSING_TRANSITION_TARGET", f"Missing 'Next' target: {nxt}", f"{where}/Next")
+        _assign(col, rule.get("Assign"), f"{where}/Assign")
+        if ql == JSONATA:
+            if "Condition" not in rule:
+                col.schema("These fields are required: [Condition]", where)
+            for key in rule:
+                if key not in ("Condition", "Next", "Assign", "Output", "Comment"):
+                    col.schema(f'Field "{key}" is not supported', f"{where}/{key}")
+        else:
+            for key in ("Condition", "Output"):
+                if key in rule:
+                    col.schema(
+                        f"The field '{key}' is not supported when QueryLanguage is 'JSONPath'",
+                        f"{where}/{key}",
+                    )
+            _rule(col, rule, where)
+
+
+def _rule(col: _Collector, rule: dict[str, Any], where: str) -> None:
+    ops = [k for k in rule if k in _COMPARATORS or k in ("And", "Or", "Not")]
+    if len(ops) != 1:
+        col.schema("A choice rule must have exactly one comparison operator", where)
+        return
+    op = ops[0]
+    if op in ("And", "Or"):
+        subs = rule[op]
+        if not isinstance(subs, list) or not subs:
+            col.schema("Expected a non-empty array", f"{where}/{op}")
+            return
+        for i, sub in enumerate(subs):
+            if isinstance(sub, dict):
+                _rule(col, sub, f"{where}/{op}[{i}]")
+    elif op == "Not":
+        if isinstance(rule[op], dict):
+            _rule(col, rule[op], f"{where}/Not")
+    elif "Variable" not in rule:
+        col.schema("These fields are required: [Variable]", where)
+
+
+def _map(col: _Collector, st: dict[str, Any], spath: str, ql: str) -> None:
+    proc = st.get("ItemProcessor", st.get("Iterator"))
+    key = "ItemProcessor" if "ItemProcessor" in st else "Iterator"
+    if proc is None:
+        col.schema("These fields are required: [ItemProcessor]", spath)
+    else:
+        _machine(col, proc, f"{spath}/{key}", ql)
+        cfg = proc.get("ProcessorConfig", {}) if isinstance(proc, dict) else {}
+        mode = cfg.get("Mode", "INLINE") if isinstance(cfg, dict) else "INLINE"
+        if mode not in ("INLINE", "DISTRIBUTED"):
+            col.schema(f'"{mode}" is not a valid value for Mode', f"{spath}/{key}/ProcessorConfig")
+    if "ItemSelector" in st and "Parameters" in st:
+        col.schema("Only one of ItemSelector or Parameters may be set", spath)
+    mc = st.get("MaxConcurrency")
+    if "MaxConcurrency" in st and not is_jsonata_expr(mc) and (not _is_int(mc) or mc < 0):
+        col.schema("Expected value of type: Integer", f"{spath}/MaxConcurrency")
+    for a in ("MaxConcurrency", "ToleratedFailureCount", "ToleratedFailurePercentage"):
+        if a in st and f"{a}Path" in st:
+            col.schema(f"Only one of {a} or {a}Path may be set", spath)
+
+
+def _retry_catch(col: _Collector, st: dict[str, Any], spath: str, states: dict[str, Any]) -> None:
+    for field in ("Retry", "Catch"):
+        items = st.get(field)
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            col.schema("Expected value of type: Array", f"{spath}/{field}")
+            continue
+        for i, item in enumerate(items):
+            where = f"{spath}/{field}[{i}]"
+            if not isinstance(item, dict):
+                col.schema("Expected value of type: Object", where)
+                continue
+            errs = item.get("ErrorEquals")
+            if not isinstance(errs, list) or not errs:
+                col.schema("These fields are required: [ErrorEquals]", where)
+                continue
+            if "States.ALL" in errs and (len(errs) != 1 or i != len(items) - 1):
+                col.schema(
+                    "States.ALL must appear alone in the last ErrorEquals", f"{where}/ErrorEquals"
+                )
+            if field == "Retry":
+                _retrier(col, item, where)
+            else:
+                nxt = item.get("Next")
+                if nxt not in states:
+                    col.add(
+                        "MISSING_TRANSITION_TARGET", f"Missing 'Next' target: {nxt}",
+                        f"{where}/Next",
+                    )
+                _assign(col, item.get("Assign"), f"{where}/Assign")
+
+
+def _retrier(col: _Collector, item: dict[str, Any], where: str) -> None:
+    ma = item.get("MaxAttempts", 3)
+    if not _is_int(ma) or ma < 0:
+        col.schema("Expected value of type: Integer", f"{where}/MaxAttempts")
+    iv = item.get("IntervalSeconds", 1)
+    if not _is_int(iv) or iv < 1:
+        col.schema("IntervalSeconds must be a positive integer", f"{where}/IntervalSeconds")
+    br = item.get("BackoffRate", 2.0)
+    if isinstance(br, bool) or not isinstance(br, int | float) or br < 1.0:
+        col.schema("BackoffRate must be at least 1.0", f"{where}/BackoffRate")
+    md = item.get("MaxDelaySeconds")
+    if md is not None and (not _is_int(md) or md < 1):
+        col.schema("MaxDelaySeconds must be a positive integer", f"{where}/MaxDelaySeconds")
+    js = item.get("JitterStrategy", "NONE")
+    if js not in ("FULL", "NONE"):
+        col.schema(f'"{js}" is not a valid value for JitterStrategy', f"{where}/JitterStrategy")
+
+
+def _paths(col: _Collector, st: dict[str, Any], spath: str) -> None:
+    # Imported lazily: paths pulls in jsonpath-ng, which validate must not need for its import.
+    from batchyard.states.asl.paths import check_path, check_reference_path
+
+    for key in ("InputPath", "OutputPath"):
+        v = st.get(key)
+        if isinstance(v, str) and not check_path(v):
+            col.schema(f"The value for the field '{key}' must be a valid JSONPath", f"{spath}/{key}")
+    rp = st.get("ResultPath")
+    if isinstance(rp, str) and not check_reference_path(rp):
+        col.schema(
+            "The value for the field 'ResultPath' must be a valid ReferencePath",
+            f"{spath}/ResultPath",
+        )
