@@ -9,6 +9,7 @@ from batchyard.protocol.service import ServiceApi
 # Importing a handler module registers its operations on its service's API object.
 _HANDLER_MODULES = [
     "batchyard.batch.handlers.resources",
+    "batchyard.logs.handlers",
 ]
 
 
@@ -17,5 +18,6 @@ def load_services() -> list[ServiceApi]:
     for module in _HANDLER_MODULES:
         importlib.import_module(module)
     from batchyard.batch.service import api as batch
+    from batchyard.logs.service import api as logs
 
-    return [batch]
+    return [logs, batch]
