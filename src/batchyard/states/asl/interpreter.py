@@ -54,6 +54,8 @@ from batchyard.states.asl.wait import run_wait
 MAX_HISTORY_EVENTS = 25_000
 CHECKPOINT_VERSION = 1
 
+_RESILIENT = (TaskState, ParallelState, MapState)
+
 _HANDLERS = {
     "Pass": run_pass,
     "Succeed": run_succeed,
@@ -149,6 +151,8 @@ class ExecutionInfo:
     express: bool = False
     redrive_count: int = 0
     start_time: datetime | None = None
+    # Express execution ARNs end in an id of their own after the name.
+    express_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property
     def state_machine_arn(self) -> str:
@@ -160,10 +164,11 @@ class ExecutionInfo:
     @property
     def execution_arn(self) -> str:
         kind = "express" if self.express else "execution"
-        return (
+        arn = (
             f"arn:{self.partition}:states:{self.region}:{self.account}:{kind}:"
             f"{self.state_machine_name}:{self.name}"
         )
+        return f"{arn}:{self.express_id}" if self.express else arn
 
 
 @dataclass
@@ -268,6 +273,7 @@ class Interpreter:
         checkpoint_sink: Callable[[dict[str, Any]], None] | None = None,
         max_events: int = MAX_HISTORY_EVENTS,
         rng: random.Random | None = None,
+        input_text: str | None = None,
     ) -> None:
         self.machine = machine
         self.input = input_value
@@ -278,6 +284,8 @@ class Interpreter:
         self.checkpoint_sink = checkpoint_sink
         self.max_events = max_events
         self.rng = rng or random.Random()
+        # ExecutionStarted echoes the input text as the caller sent it, like AWS does.
+        self.input_text = input_text
         self.events: list[dict[str, Any]] = []
         self.last_event_id = 0
         self.root: Frame | None = None
@@ -367,6 +375,12 @@ class Interpreter:
             prev=run.entry_prev,
         )
         exc.reported = True  # type: ignore[attr-defined]
+
+    def _text(self, value: Any) -> str:
+        """JSON text of a payload; the execution input untouched keeps the caller's text."""
+        if value is self.input and self.input_text is not None:
+            return self.input_text
+        return paths.dumps(value)
 
     @staticmethod
     def _prefix(exc: FailureError, state_name: str, entered_id: int) -> None:
@@ -474,8 +488,10 @@ class Interpreter:
         if frame.entered is None:
             entry_prev = frame.cursor
             entered_time = self.clock.now()
+            # Input that nothing has transformed yet is still the caller's own text.
+            text = self._text(data)
             eid = self.emit(frame, f"{kind}StateEntered", {"stateEnteredEventDetails": {
-                "input": paths.dumps(data), "inputDetails": {"truncated": False},
+                "input": text, "inputDetails": {"truncated": False},
                 "name": state.name}})
             frame.entered = {
                 "event_id": eid, "entry_prev": entry_prev, "time": entered_time.isoformat(),
@@ -501,26 +517,32 @@ class Interpreter:
                     self.report_evaluation_failed(run, exc)
                 if isinstance(exc, HistoryLimitExceeded):
                     raise
-                if not isinstance(state, TaskState | ParallelState | MapState):
-                    raise
-                idx = find_retrier(state.retry, exc.error)
+                pending = getattr(exc, "pending_event", None)
+                exc.pending_event = None  # type: ignore[attr-defined]
+                retriers = state.retry if isinstance(state, _RESILIENT) else []
+                catchers = state.catch if isinstance(state, _RESILIENT) else []
+                idx = find_retrier(retriers, exc.error)
                 if idx is not None:
-                    retrier = state.retry[idx]
+                    retrier = retriers[idx]
                     done = entered["attempts"].get(str(idx), 0)
                     if done < retrier.max_attempts:
                         entered["attempts"][str(idx)] = done + 1
                         entered["retry_count"] += 1
+                        if pending is not None and pending[1] is not None:
+                            frame.cursor = pending[1]
                         frame.entered_data, frame.children = {}, {}
                         resumed_children = {}
                         await self.sleep(retry_delay(retrier, done, self.rng))
                         continue
-                catcher = find_catcher(state.catch, exc.error)
+                if pending is not None:
+                    self.emit(frame, pending[0], prev=pending[1])
+                catcher = find_catcher(catchers, exc.error)
                 if catcher is None:
                     raise
                 outcome = self._caught(run, catcher, exc)
                 break
         if outcome.exited:
-            details: dict[str, Any] = {"name": state.name, "output": paths.dumps(outcome.output),
+            details: dict[str, Any] = {"name": state.name, "output": self._text(outcome.output),
                                        "outputDetails": {"truncated": False}}
             if outcome.assigned is not None:
                 details["assignedVariables"] = {
@@ -563,7 +585,9 @@ class Interpreter:
             if self.info.start_time is None:
                 self.info.start_time = self.clock.now()
             self.emit(self.root, "ExecutionStarted", {"executionStartedEventDetails": {
-                "input": paths.dumps(self.input), "inputDetails": {"truncated": False},
+                "input": self.input_text if self.input_text is not None
+                else paths.dumps(self.input),
+                "inputDetails": {"truncated": False},
                 "roleArn": self.info.role_arn}}, update=False)
             resume = None
         else:
@@ -608,7 +632,7 @@ class Interpreter:
             self.emit(self.root, "ExecutionFailed", {"executionFailedEventDetails": details})
             return ExecutionResult("FAILED", error=exc.error, cause=exc.cause, events=self.events)
         self.emit(self.root, "ExecutionSucceeded", {"executionSucceededEventDetails": {
-            "output": paths.dumps(output), "outputDetails": {"truncated": False}}})
+            "output": self._text(output), "outputDetails": {"truncated": False}}})
         return ExecutionResult("SUCCEEDED", output=output, events=self.events)
 
 

@@ -98,7 +98,7 @@ def _items(run: StateRun, data: Any) -> list[Any]:
         items = paths.resolve_field(items_path, data, run.scope(), "ItemsPath")
     if not isinstance(items, list):
         raise QueryEvaluationError(
-            f"Map state input must be an array but was: {paths.dumps(items)}", "ItemsPath"
+            f"Map state input must be an array but was: {paths.dumps(items)}"
         )
     return items
 
@@ -136,7 +136,7 @@ async def run_map(run: StateRun) -> Outcome:
             items = _items(run, data)
         except QueryEvaluationError as exc:
             interp.report_evaluation_failed(run, exc)
-            run.emit("MapStateFailed")
+            exc.pending_event = ("MapStateFailed", None)  # type: ignore[attr-defined]
             raise
         run.emit("MapStateStarted", {"mapStateStartedEventDetails": {"length": len(items)}})
         tol_count = _int_field(
@@ -171,6 +171,8 @@ async def run_map(run: StateRun) -> Outcome:
     async def iteration(i: int) -> None:
         key = str(i)
         async with sem:
+            if shared.get("failed"):
+                return
             snapshot = resumed.get(key)
             child = interp.child_frame(frame, st.processor, key, shared["cursor"],
                                        silent=distributed)
@@ -186,6 +188,7 @@ async def run_map(run: StateRun) -> Outcome:
                 shared["cursor"] = child.cursor
                 frame.children.pop(key, None)
                 if not tolerated:
+                    shared["failed"] = True
                     exc.frame_cursor = child.cursor  # type: ignore[attr-defined]
                     raise
                 progress["failures"] += 1
@@ -210,7 +213,10 @@ async def run_map(run: StateRun) -> Outcome:
         frame.children.clear()
         if distributed:
             run.emit("MapRunFailed", update=False)
-        run.emit("MapStateFailed", prev=getattr(exc, "frame_cursor", frame.cursor))
+        # Emitted by the interpreter once it knows no retrier takes the failure.
+        exc.pending_event = (  # type: ignore[attr-defined]
+            "MapStateFailed", getattr(exc, "frame_cursor", frame.cursor)
+        )
         raise
     if distributed:
         run.emit("MapRunSucceeded", update=False)

@@ -40,9 +40,11 @@ async def run_parallel(run: StateRun) -> Outcome:
     try:
         await _gather_first_failure(tasks)
     except FailureError as exc:
-        failing = getattr(exc, "frame_cursor", frame.cursor)
         frame.children.clear()
-        run.emit("ParallelStateFailed", prev=failing)
+        # Emitted by the interpreter once it knows no retrier takes the failure.
+        exc.pending_event = (  # type: ignore[attr-defined]
+            "ParallelStateFailed", getattr(exc, "frame_cursor", frame.cursor)
+        )
         raise
     frame.cursor = interp.last_event_id
     run.emit("ParallelStateSucceeded", update=False)
