@@ -40,16 +40,13 @@ _DISTRIBUTED_EXIT_DRIFT = (
     "before 2024-08, MapRunStarted since 2024-11); we follow the newer recordings"
 )
 
+_SCN = "scenarios.test_base_scenarios::"
 KNOWN_GAPS: dict[str, str] = {
-    "scenarios.test_base_scenarios::test_map_state_label": _DISTRIBUTED_EXIT_DRIFT,
-    "scenarios.test_base_scenarios::test_map_state_legacy_config_distributed_item_selector":
-        _DISTRIBUTED_EXIT_DRIFT,
-    "scenarios.test_base_scenarios::test_map_state_tolerated_failure_count_path::0":
-        _DISTRIBUTED_EXIT_DRIFT,
-    "scenarios.test_base_scenarios::test_map_state_tolerated_failure_count_path::1":
-        _DISTRIBUTED_EXIT_DRIFT,
-    "scenarios.test_base_scenarios::test_map_state_tolerated_failure_percentage_path::1":
-        _DISTRIBUTED_EXIT_DRIFT,
+    f"{_SCN}test_map_state_label": _DISTRIBUTED_EXIT_DRIFT,
+    f"{_SCN}test_map_state_legacy_config_distributed_item_selector": _DISTRIBUTED_EXIT_DRIFT,
+    f"{_SCN}test_map_state_tolerated_failure_count_path::0": _DISTRIBUTED_EXIT_DRIFT,
+    f"{_SCN}test_map_state_tolerated_failure_count_path::1": _DISTRIBUTED_EXIT_DRIFT,
+    f"{_SCN}test_map_state_tolerated_failure_percentage_path::1": _DISTRIBUTED_EXIT_DRIFT,
 }
 
 
@@ -119,9 +116,7 @@ class Normaliser:
         if isinstance(v, list):
             return [self.value(x) for x in v]
         if isinstance(v, dict):
-            return {
-                k: (self.keys[k] if k in self.keys else self.value(x)) for k, x in v.items()
-            }
+            return {k: (self.keys[k] if k in self.keys else self.value(x)) for k, x in v.items()}
         return v
 
 
@@ -142,7 +137,7 @@ def _parse_braced(v: Any) -> Any:
 def _str_match(expected: str, actual: str) -> bool:
     if expected == actual:
         return True
-    if expected[:1] in "[{\"" and actual[:1] == expected[:1]:
+    if expected[:1] in '[{"' and actual[:1] == expected[:1]:
         # JSON texts in events: AWS keeps some callers' spacing; compare their values.
         try:
             if json.loads(expected) == json.loads(actual):
@@ -204,29 +199,35 @@ def _check_history(case: dict[str, Any], events: list[dict[str, Any]], norm: Nor
         got_types = [e["type"] for e in actual]
         assert got_types == [e["type"] for e in expected], "event types differ"
         for exp, act in zip(expected, actual, strict=True):
-            assert json_match(exp, act, norm.bare), f"event differs:\nexpected {exp}\nactual   {act}"
+            assert json_match(exp, act, norm.bare), (
+                f"event differs:\nexpected {exp}\nactual   {act}"
+            )
         return
     # Parallel blocks were sorted by the recorder, lost their ids (and some events): compare
     # the events around the block in order and the block's events as a sub-multiset.
     first = next(i for i, e in enumerate(expected) if e["id"] == [0])
     last = max(i for i, e in enumerate(expected) if e["id"] == [0])
-    head, block, tail = expected[:first], expected[first:last + 1], expected[last + 1:]
+    head, block, tail = expected[:first], expected[first : last + 1], expected[last + 1 :]
     for exp, act in zip(head, actual, strict=False):
         assert json_match(exp, act, norm.bare), f"event differs:\nexpected {exp}\nactual   {act}"
-    middle = actual[len(head):len(actual) - len(tail)]
+    middle = actual[len(head) : len(actual) - len(tail)]
     for exp in block:
         want = {k: v for k, v in exp.items() if k not in ("id", "previousEventId")}
         hit = next(
             (
-                i for i, act in enumerate(middle)
-                if json_match(want, {k: v for k, v in act.items()
-                                     if k not in ("id", "previousEventId")}, norm.bare)
+                i
+                for i, act in enumerate(middle)
+                if json_match(
+                    want,
+                    {k: v for k, v in act.items() if k not in ("id", "previousEventId")},
+                    norm.bare,
+                )
             ),
             None,
         )
         assert hit is not None, f"parallel event not found: {exp}"
         middle.pop(hit)
-    for exp, act in zip(tail, actual[len(actual) - len(tail):], strict=True):
+    for exp, act in zip(tail, actual[len(actual) - len(tail) :], strict=True):
         assert exp["type"] == act["type"]
         want = {k: v for k, v in exp.items() if k not in ("id", "previousEventId")}
         got = {k: v for k, v in act.items() if k not in ("id", "previousEventId")}
@@ -267,9 +268,11 @@ def _run_case(case: dict[str, Any]) -> None:
         got_cause: Any = norm.value(result.cause) if result.cause else None
         if isinstance(want_cause, dict | list) and isinstance(got_cause, str):
             got_cause = json.loads(got_cause)
-        assert json_match(want_cause, got_cause, norm.bare) if want_cause is not None else not got_cause, (
-            f"cause {got_cause!r}"
-        )
+        assert (
+            json_match(want_cause, got_cause, norm.bare)
+            if want_cause is not None
+            else not got_cause
+        ), f"cause {got_cause!r}"
     if case["history"] is not None:
         _check_history(case, result.events, norm)
 

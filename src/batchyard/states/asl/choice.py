@@ -118,12 +118,14 @@ def evaluate_rule(rule: dict[str, Any], data: Any, scope: Scope) -> bool:
         if base == "BooleanEquals":
             return isinstance(value, bool) and isinstance(operand, bool) and value == operand
         if base == "StringMatches":
-            return isinstance(value, str) and isinstance(operand, str) and string_matches(
-                value, operand
+            return (
+                isinstance(value, str)
+                and isinstance(operand, str)
+                and string_matches(value, operand)
             )
         for kind in ("String", "Numeric", "Timestamp"):
             if base.startswith(kind):
-                return _compare(kind, base[len(kind):], value, operand)
+                return _compare(kind, base[len(kind) :], value, operand)
         raise RuntimeFailure(f"Unsupported choice operator '{op_name}'")
     raise RuntimeFailure("The choice rule has no comparison operator")
 
@@ -132,9 +134,7 @@ def _jsonata_condition(run: StateRun, rule: ChoiceRule, index: int) -> bool:
     cond = rule.condition
     if isinstance(cond, bool):
         return cond
-    value = jsonata.evaluate(
-        cond, run.states_binding(), run.frame.visible_variables(), "Condition"
-    )
+    value = jsonata.evaluate(cond, run.states_binding(), run.frame.visible_variables(), "Condition")
     if not isinstance(value, bool):
         raise QueryEvaluationError(
             f"The JSONata expression '{jsonata.expr_body(cond)}' specified for the field "

@@ -371,7 +371,9 @@ class Interpreter:
         if exc.location:
             details["location"] = exc.location
         self.emit(
-            run.frame, "EvaluationFailed", {"evaluationFailedEventDetails": details},
+            run.frame,
+            "EvaluationFailed",
+            {"evaluationFailedEventDetails": details},
             prev=run.entry_prev,
         )
         exc.reported = True  # type: ignore[attr-defined]
@@ -490,18 +492,35 @@ class Interpreter:
             entered_time = self.clock.now()
             # Input that nothing has transformed yet is still the caller's own text.
             text = self._text(data)
-            eid = self.emit(frame, f"{kind}StateEntered", {"stateEnteredEventDetails": {
-                "input": text, "inputDetails": {"truncated": False},
-                "name": state.name}})
+            eid = self.emit(
+                frame,
+                f"{kind}StateEntered",
+                {
+                    "stateEnteredEventDetails": {
+                        "input": text,
+                        "inputDetails": {"truncated": False},
+                        "name": state.name,
+                    }
+                },
+            )
             frame.entered = {
-                "event_id": eid, "entry_prev": entry_prev, "time": entered_time.isoformat(),
-                "retry_count": 0, "attempts": {},
+                "event_id": eid,
+                "entry_prev": entry_prev,
+                "time": entered_time.isoformat(),
+                "retry_count": 0,
+                "attempts": {},
             }
         entered = frame.entered
         while True:
             run = StateRun(
-                self, frame, state, data, entered["event_id"], entered["entry_prev"],
-                datetime.fromisoformat(entered["time"]), entered["retry_count"],
+                self,
+                frame,
+                state,
+                data,
+                entered["event_id"],
+                entered["entry_prev"],
+                datetime.fromisoformat(entered["time"]),
+                entered["retry_count"],
                 resume=frame.entered_data,
             )
             run.resume_children = resumed_children
@@ -542,8 +561,11 @@ class Interpreter:
                 outcome = self._caught(run, catcher, exc)
                 break
         if outcome.exited:
-            details: dict[str, Any] = {"name": state.name, "output": self._text(outcome.output),
-                                       "outputDetails": {"truncated": False}}
+            details: dict[str, Any] = {
+                "name": state.name,
+                "output": self._text(outcome.output),
+                "outputDetails": {"truncated": False},
+            }
             if outcome.assigned is not None:
                 details["assignedVariables"] = {
                     k: paths.dumps(v) for k, v in outcome.assigned.items()
@@ -584,11 +606,20 @@ class Interpreter:
         if checkpoint is None:
             if self.info.start_time is None:
                 self.info.start_time = self.clock.now()
-            self.emit(self.root, "ExecutionStarted", {"executionStartedEventDetails": {
-                "input": self.input_text if self.input_text is not None
-                else paths.dumps(self.input),
-                "inputDetails": {"truncated": False},
-                "roleArn": self.info.role_arn}}, update=False)
+            self.emit(
+                self.root,
+                "ExecutionStarted",
+                {
+                    "executionStartedEventDetails": {
+                        "input": self.input_text
+                        if self.input_text is not None
+                        else paths.dumps(self.input),
+                        "inputDetails": {"truncated": False},
+                        "roleArn": self.info.role_arn,
+                    }
+                },
+                update=False,
+            )
             resume = None
         else:
             if checkpoint.get("version") != CHECKPOINT_VERSION:
@@ -615,8 +646,11 @@ class Interpreter:
         if main not in done:
             main.cancel()
             await asyncio.gather(main, return_exceptions=True)
-            self.emit(self.root, "ExecutionTimedOut", {"executionTimedOutEventDetails": {
-                "error": STATES_TIMEOUT}})
+            self.emit(
+                self.root,
+                "ExecutionTimedOut",
+                {"executionTimedOutEventDetails": {"error": STATES_TIMEOUT}},
+            )
             return ExecutionResult("TIMED_OUT", error=STATES_TIMEOUT, events=self.events)
         if timer is not None:
             timer.cancel()
@@ -631,14 +665,20 @@ class Interpreter:
                 details["cause"] = exc.cause
             self.emit(self.root, "ExecutionFailed", {"executionFailedEventDetails": details})
             return ExecutionResult("FAILED", error=exc.error, cause=exc.cause, events=self.events)
-        self.emit(self.root, "ExecutionSucceeded", {"executionSucceededEventDetails": {
-            "output": self._text(output), "outputDetails": {"truncated": False}}})
+        self.emit(
+            self.root,
+            "ExecutionSucceeded",
+            {
+                "executionSucceededEventDetails": {
+                    "output": self._text(output),
+                    "outputDetails": {"truncated": False},
+                }
+            },
+        )
         return ExecutionResult("SUCCEEDED", output=output, events=self.events)
 
 
-_LIMIT_CAUSE = (
-    f"The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS})."
-)
+_LIMIT_CAUSE = f"The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS})."
 
 __all__ = [
     "JSONATA",

@@ -21,12 +21,31 @@ from batchyard.states.asl.errors import IntrinsicFailure
 from batchyard.states.asl.paths import PathNotFound, Scope, dumps, resolve
 
 _NAMES = (
-    "Format", "StringToJson", "JsonToString", "Array", "ArrayPartition", "ArrayContains",
-    "ArrayRange", "ArrayGetItem", "ArrayLength", "ArrayUnique", "Base64Encode", "Base64Decode",
-    "Hash", "JsonMerge", "MathRandom", "MathAdd", "StringSplit", "UUID",
+    "Format",
+    "StringToJson",
+    "JsonToString",
+    "Array",
+    "ArrayPartition",
+    "ArrayContains",
+    "ArrayRange",
+    "ArrayGetItem",
+    "ArrayLength",
+    "ArrayUnique",
+    "Base64Encode",
+    "Base64Decode",
+    "Hash",
+    "JsonMerge",
+    "MathRandom",
+    "MathAdd",
+    "StringSplit",
+    "UUID",
 )
 _HASH_ALGORITHMS = {
-    "MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512",
+    "MD5": "md5",
+    "SHA-1": "sha1",
+    "SHA-256": "sha256",
+    "SHA-384": "sha384",
+    "SHA-512": "sha512",
 }
 # AWS's payload-size caps for single intrinsic arguments.
 _MAX_BASE64_INPUT = 10_000
@@ -71,10 +90,11 @@ class _Parser:
         if not self.text.startswith("States.", self.pos):
             raise self.fail("expected a function name")
         start = self.pos
-        while self.pos < len(self.text) and (self.text[self.pos].isalnum() or self.text[self.pos]
-                                             in "._"):
+        while self.pos < len(self.text) and (
+            self.text[self.pos].isalnum() or self.text[self.pos] in "._"
+        ):
             self.pos += 1
-        name = self.text[start + len("States."):self.pos]
+        name = self.text[start + len("States.") : self.pos]
         if name not in _NAMES:
             raise IntrinsicFailure(f"The intrinsic function 'States.{name}' is not supported")
         self.ws()
@@ -150,15 +170,17 @@ class _Parser:
             elif ch == "," and depth == 0:
                 break
             self.pos += 1
-        return self.text[start:self.pos].strip()
+        return self.text[start : self.pos].strip()
 
     def scalar(self) -> Any:
         start = self.pos
-        while self.pos < len(self.text) and self.text[self.pos] not in ",)" and not self.text[
-            self.pos
-        ].isspace():
+        while (
+            self.pos < len(self.text)
+            and self.text[self.pos] not in ",)"
+            and not self.text[self.pos].isspace()
+        ):
             self.pos += 1
-        token = self.text[start:self.pos]
+        token = self.text[start : self.pos]
         if token in ("true", "false", "null"):
             return json.loads(token)
         try:
@@ -246,8 +268,7 @@ def _format(args: list[Any]) -> str:
         elif template.startswith("{}", i):
             if used >= len(values):
                 raise IntrinsicFailure(
-                    "Number of arguments in States.Format does not match the number of "
-                    "placeholders"
+                    "Number of arguments in States.Format does not match the number of placeholders"
                 )
             out.append(java_string(values[used]))
             used += 1
@@ -290,7 +311,7 @@ def _array_partition(args: list[Any]) -> list[Any]:
     if not isinstance(arr, list) or not _is_int_like(size) or size < 1:
         raise IntrinsicFailure("States.ArrayPartition expects an array and a positive chunk size")
     n = int(size)
-    return [arr[i:i + n] for i in range(0, len(arr), n)]
+    return [arr[i : i + n] for i in range(0, len(arr), n)]
 
 
 def _array_contains(args: list[Any]) -> bool:

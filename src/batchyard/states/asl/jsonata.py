@@ -36,7 +36,7 @@ def _partition(arr: Any, size: Any) -> list[Any]:
     if not isinstance(arr, list) or not isinstance(size, int | float) or size < 1:
         raise QueryEvaluationError("$partition expects an array and a positive chunk size")
     n = int(size)
-    return [list(arr[i:i + n]) for i in range(0, len(arr), n)]
+    return [list(arr[i : i + n]) for i in range(0, len(arr), n)]
 
 
 def _range(start: Any, end: Any, step: Any) -> list[int]:
@@ -125,8 +125,7 @@ def evaluate(
         compiled = _compile(body)
     except JException as exc:
         raise QueryEvaluationError(
-            f"The JSONata expression '{body}' specified for the field '{field}' is invalid: "
-            f"{exc}",
+            f"The JSONata expression '{body}' specified for the field '{field}' is invalid: {exc}",
             field,
         ) from None
     bindings = {k: _to_jsonata(v) for k, v in variables.items()}
@@ -176,7 +175,6 @@ def evaluate_template(
         }
     if isinstance(template, list):
         return [
-            evaluate_template(v, states, variables, f"{field}[{i}]")
-            for i, v in enumerate(template)
+            evaluate_template(v, states, variables, f"{field}[{i}]") for i, v in enumerate(template)
         ]
     return template

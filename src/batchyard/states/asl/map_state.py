@@ -19,8 +19,15 @@ from batchyard.states.asl.errors import (
 )
 from batchyard.states.asl.runtime import Outcome, StateRun
 
-_JSON_TYPE = {bool: "boolean", int: "number", float: "number", str: "string", dict: "object",
-              list: "array", type(None): "null"}
+_JSON_TYPE = {
+    bool: "boolean",
+    int: "number",
+    float: "number",
+    str: "string",
+    dict: "object",
+    list: "array",
+    type(None): "null",
+}
 
 
 def _type_name(value: Any) -> str:
@@ -42,11 +49,13 @@ def _int_field(run: StateRun, value: Any, path: Any, name: str) -> int | None:
     if path is MISSING:
         return None
     got = paths.resolve_field(path, run.raw_input, run.scope(), f"{name}Path")
-    if isinstance(got, bool) or not isinstance(got, int | float) or (
-        isinstance(got, float) and not got.is_integer()
+    if (
+        isinstance(got, bool)
+        or not isinstance(got, int | float)
+        or (isinstance(got, float) and not got.is_integer())
     ):
         raise RuntimeFailure(
-            f"The {name}Path field refers to value \"{_shown(got)}\" which is not a valid "
+            f'The {name}Path field refers to value "{_shown(got)}" which is not a valid '
             f"integer: {path}"
         )
     return int(got)
@@ -61,10 +70,12 @@ def _percentage(run: StateRun) -> float | None:
             value = run.jsonata(value, "ToleratedFailurePercentage")
         got = value
     elif path is not MISSING:
-        got = paths.resolve_field(path, run.raw_input, run.scope(), "ToleratedFailurePercentagePath")
+        got = paths.resolve_field(
+            path, run.raw_input, run.scope(), "ToleratedFailurePercentagePath"
+        )
         if isinstance(got, bool) or not isinstance(got, int | float):
             raise RuntimeFailure(
-                f"The ToleratedFailurePercentagePath field refers to value \"{_shown(got)}\" "
+                f'The ToleratedFailurePercentagePath field refers to value "{_shown(got)}" '
                 f"which is not a valid float: {path}"
             )
     else:
@@ -140,7 +151,9 @@ async def run_map(run: StateRun) -> Outcome:
             raise
         run.emit("MapStateStarted", {"mapStateStartedEventDetails": {"length": len(items)}})
         tol_count = _int_field(
-            run, st.tolerated_failure_count, st.tolerated_failure_count_path,
+            run,
+            st.tolerated_failure_count,
+            st.tolerated_failure_count_path,
             "ToleratedFailureCount",
         )
         if tol_count is not None and tol_count < 0:
@@ -153,8 +166,13 @@ async def run_map(run: StateRun) -> Outcome:
                 {"mapRunStartedEventDetails": {"mapRunArn": interp.map_run_arn(st.label)}},
             )
         run.remember(
-            inputs=inputs, results={}, failures=0, max_concurrency=max_conc or 0,
-            tolerated_count=tol_count, tolerated_pct=tol_pct, start_cursor=frame.cursor,
+            inputs=inputs,
+            results={},
+            failures=0,
+            max_concurrency=max_conc or 0,
+            tolerated_count=tol_count,
+            tolerated_pct=tol_pct,
+            start_cursor=frame.cursor,
         )
     progress = frame.entered_data
     inputs = progress["inputs"]
@@ -174,17 +192,24 @@ async def run_map(run: StateRun) -> Outcome:
             if shared.get("failed"):
                 return
             snapshot = resumed.get(key)
-            child = interp.child_frame(frame, st.processor, key, shared["cursor"],
-                                       silent=distributed)
+            child = interp.child_frame(
+                frame, st.processor, key, shared["cursor"], silent=distributed
+            )
             if snapshot is None:
-                interp.emit(child, "MapIterationStarted", {
-                    "mapIterationStartedEventDetails": {"index": i, "name": st.name}})
+                interp.emit(
+                    child,
+                    "MapIterationStarted",
+                    {"mapIterationStartedEventDetails": {"index": i, "name": st.name}},
+                )
             try:
                 out = await interp.run_frame(child, inputs[i], snapshot)
             except FailureError as exc:
-                interp.emit(child, "MapIterationFailed", {
-                    "mapIterationFailedEventDetails": {"index": i, "name": st.name}},
-                    update=False)
+                interp.emit(
+                    child,
+                    "MapIterationFailed",
+                    {"mapIterationFailedEventDetails": {"index": i, "name": st.name}},
+                    update=False,
+                )
                 shared["cursor"] = child.cursor
                 frame.children.pop(key, None)
                 if not tolerated:
@@ -194,17 +219,21 @@ async def run_map(run: StateRun) -> Outcome:
                 progress["failures"] += 1
                 results[key] = exc.error_output()
                 return
-            interp.emit(child, "MapIterationSucceeded", {
-                "mapIterationSucceededEventDetails": {"index": i, "name": st.name}},
-                update=False)
+            interp.emit(
+                child,
+                "MapIterationSucceeded",
+                {"mapIterationSucceededEventDetails": {"index": i, "name": st.name}},
+                update=False,
+            )
             shared["cursor"] = child.cursor
             results[key] = out
             frame.children.pop(key, None)
 
     from batchyard.states.asl.parallel import _gather_first_failure
 
-    tasks = [asyncio.ensure_future(iteration(i)) for i in range(len(inputs))
-             if str(i) not in results]
+    tasks = [
+        asyncio.ensure_future(iteration(i)) for i in range(len(inputs)) if str(i) not in results
+    ]
     try:
         await _gather_first_failure(tasks)
         if tolerated:
@@ -215,7 +244,8 @@ async def run_map(run: StateRun) -> Outcome:
             run.emit("MapRunFailed", update=False)
         # Emitted by the interpreter once it knows no retrier takes the failure.
         exc.pending_event = (  # type: ignore[attr-defined]
-            "MapStateFailed", getattr(exc, "frame_cursor", frame.cursor)
+            "MapStateFailed",
+            getattr(exc, "frame_cursor", frame.cursor),
         )
         raise
     if distributed:

@@ -15,17 +15,15 @@ async def run_parallel(run: StateRun) -> Outcome:
     st = run.state
     assert isinstance(st, ParallelState)
     interp, frame = run.interp, run.frame
-    if "branch_input" in run.resume:
-        data = run.resume["branch_input"]
-        results: dict[str, Any] = dict(run.resume.get("results", {}))
-        resumed = dict(run.resume_children)
-    else:
+    if "branch_input" not in run.resume:
         data = run.effective_input()
         run.emit("ParallelStateStarted")
-        results = {}
-        resumed = {}
-        run.remember(branch_input=data, results=results, start_cursor=frame.cursor)
-    start_cursor = run.frame.entered_data["start_cursor"]
+        run.remember(branch_input=data, results={}, start_cursor=frame.cursor)
+    # Finished branches land in the frame's progress, so a checkpoint carries them.
+    data = frame.entered_data["branch_input"]
+    results: dict[str, Any] = frame.entered_data["results"]
+    resumed = dict(run.resume_children)
+    start_cursor = frame.entered_data["start_cursor"]
 
     async def branch(i: int) -> None:
         key = str(i)
@@ -43,7 +41,8 @@ async def run_parallel(run: StateRun) -> Outcome:
         frame.children.clear()
         # Emitted by the interpreter once it knows no retrier takes the failure.
         exc.pending_event = (  # type: ignore[attr-defined]
-            "ParallelStateFailed", getattr(exc, "frame_cursor", frame.cursor)
+            "ParallelStateFailed",
+            getattr(exc, "frame_cursor", frame.cursor),
         )
         raise
     frame.cursor = interp.last_event_id

@@ -111,8 +111,13 @@ class StateRun:
         return out
 
     # -- events ------------------------------------------------------------------------
-    def emit(self, event_type: str, details: dict[str, Any] | None = None,
-             update: bool = True, prev: int | None = None) -> int:
+    def emit(
+        self,
+        event_type: str,
+        details: dict[str, Any] | None = None,
+        update: bool = True,
+        prev: int | None = None,
+    ) -> int:
         return self.interp.emit(self.frame, event_type, details, update=update, prev=prev)
 
     def remember(self, **data: Any) -> None:

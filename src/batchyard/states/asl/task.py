@@ -87,7 +87,7 @@ def _seconds(run: StateRun, value: Any, path: Any, field_name: str) -> int | Non
         got = paths.resolve_field(path, run.raw_input, run.scope(), f"{field_name}Path")
         if not isinstance(got, int) or isinstance(got, bool) or got < 1:
             raise RuntimeFailure(
-                f"The {field_name}Path field refers to value \"{paths.dumps(got)}\" which is not "
+                f'The {field_name}Path field refers to value "{paths.dumps(got)}" which is not '
                 f"a valid positive integer: {path}"
             )
         return got
@@ -113,7 +113,9 @@ async def run_task(run: StateRun) -> Outcome:
     if heartbeat is not None:
         scheduled["heartbeatInSeconds"] = heartbeat
     run.emit("TaskScheduled", {"taskScheduledEventDetails": scheduled})
-    run.emit("TaskStarted", {"taskStartedEventDetails": {"resourceType": rtype, "resource": resource}})
+    run.emit(
+        "TaskStarted", {"taskStartedEventDetails": {"resourceType": rtype, "resource": resource}}
+    )
     beats = asyncio.Event()
     request = TaskRequest(
         resource=st.resource,
@@ -128,8 +130,10 @@ async def run_task(run: StateRun) -> Outcome:
     try:
         result = await run.interp.invoke_with_timeouts(request, beats)
     except FailureError as exc:
-        kind = "TaskTimedOut" if exc.error in (STATES_TIMEOUT, STATES_HEARTBEAT_TIMEOUT) else (
-            "TaskFailed"
+        kind = (
+            "TaskTimedOut"
+            if exc.error in (STATES_TIMEOUT, STATES_HEARTBEAT_TIMEOUT)
+            else ("TaskFailed")
         )
         details: dict[str, Any] = {"resourceType": rtype, "resource": resource}
         if exc.error is not None:

@@ -28,37 +28,94 @@ _OUTPUT = {"Output"}
 
 # Fields each state type may carry, before the per-language restrictions below.
 _ALLOWED: dict[str, set[str]] = {
-    "Pass": _COMMON | _FLOW | _JSONPATH_IO | _ASSIGN | _OUTPUT
+    "Pass": _COMMON
+    | _FLOW
+    | _JSONPATH_IO
+    | _ASSIGN
+    | _OUTPUT
     | {"Result", "ResultPath", "Parameters"},
     "Succeed": _COMMON | _JSONPATH_IO | _OUTPUT,
     "Fail": _COMMON | {"Error", "ErrorPath", "Cause", "CausePath"},
-    "Wait": _COMMON | _FLOW | _JSONPATH_IO | _ASSIGN | _OUTPUT
+    "Wait": _COMMON
+    | _FLOW
+    | _JSONPATH_IO
+    | _ASSIGN
+    | _OUTPUT
     | {"Seconds", "SecondsPath", "Timestamp", "TimestampPath"},
     "Choice": _COMMON | _JSONPATH_IO | _ASSIGN | _OUTPUT | {"Choices", "Default"},
-    "Task": _COMMON | _FLOW | _JSONPATH_IO | _ASSIGN | _OUTPUT
+    "Task": _COMMON
+    | _FLOW
+    | _JSONPATH_IO
+    | _ASSIGN
+    | _OUTPUT
     | {
-        "Resource", "Parameters", "Arguments", "ResultSelector", "ResultPath", "Retry", "Catch",
-        "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath",
+        "Resource",
+        "Parameters",
+        "Arguments",
+        "ResultSelector",
+        "ResultPath",
+        "Retry",
+        "Catch",
+        "TimeoutSeconds",
+        "TimeoutSecondsPath",
+        "HeartbeatSeconds",
+        "HeartbeatSecondsPath",
         "Credentials",
     },
-    "Parallel": _COMMON | _FLOW | _JSONPATH_IO | _ASSIGN | _OUTPUT
+    "Parallel": _COMMON
+    | _FLOW
+    | _JSONPATH_IO
+    | _ASSIGN
+    | _OUTPUT
     | {"Branches", "Parameters", "Arguments", "ResultSelector", "ResultPath", "Retry", "Catch"},
-    "Map": _COMMON | _FLOW | _JSONPATH_IO | _ASSIGN | _OUTPUT
+    "Map": _COMMON
+    | _FLOW
+    | _JSONPATH_IO
+    | _ASSIGN
+    | _OUTPUT
     | {
-        "ItemProcessor", "Iterator", "ItemsPath", "Items", "ItemSelector", "Parameters",
-        "MaxConcurrency", "MaxConcurrencyPath", "ResultSelector", "ResultPath", "Retry", "Catch",
-        "ItemReader", "ItemBatcher", "ResultWriter", "ToleratedFailureCount",
-        "ToleratedFailureCountPath", "ToleratedFailurePercentage",
-        "ToleratedFailurePercentagePath", "Label", "Arguments",
+        "ItemProcessor",
+        "Iterator",
+        "ItemsPath",
+        "Items",
+        "ItemSelector",
+        "Parameters",
+        "MaxConcurrency",
+        "MaxConcurrencyPath",
+        "ResultSelector",
+        "ResultPath",
+        "Retry",
+        "Catch",
+        "ItemReader",
+        "ItemBatcher",
+        "ResultWriter",
+        "ToleratedFailureCount",
+        "ToleratedFailureCountPath",
+        "ToleratedFailurePercentage",
+        "ToleratedFailurePercentagePath",
+        "Label",
+        "Arguments",
     },
 }
 
 # JSONPath-only fields: a JSONata state may not use them.
 _JSONPATH_ONLY = {
-    "InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath", "ItemsPath",
-    "ItemSelector_legacy", "SecondsPath", "TimestampPath", "ErrorPath", "CausePath",
-    "TimeoutSecondsPath", "HeartbeatSecondsPath", "MaxConcurrencyPath",
-    "ToleratedFailureCountPath", "ToleratedFailurePercentagePath",
+    "InputPath",
+    "OutputPath",
+    "Parameters",
+    "ResultSelector",
+    "ResultPath",
+    "ItemsPath",
+    "ItemSelector_legacy",
+    "SecondsPath",
+    "TimestampPath",
+    "ErrorPath",
+    "CausePath",
+    "TimeoutSecondsPath",
+    "HeartbeatSecondsPath",
+    "MaxConcurrencyPath",
+    "ToleratedFailureCountPath",
+    "ToleratedFailurePercentagePath",
 }
 # JSONata-only fields: a JSONPath state may not use them.
 _JSONATA_ONLY = {"Arguments", "Output", "Items"}
@@ -214,8 +271,10 @@ def _state(
     elif t == "Task":
         if not isinstance(st.get("Resource"), str):
             col.schema("These fields are required: [Resource]", spath)
-        for a, b in (("TimeoutSeconds", "TimeoutSecondsPath"),
-                     ("HeartbeatSeconds", "HeartbeatSecondsPath")):
+        for a, b in (
+            ("TimeoutSeconds", "TimeoutSecondsPath"),
+            ("HeartbeatSeconds", "HeartbeatSecondsPath"),
+        ):
             if a in st and b in st:
                 col.schema(f"Only one of {a} or {b} may be set", spath)
     elif t == "Parallel":
@@ -268,13 +327,13 @@ def _wait(col: _Collector, st: dict[str, Any], spath: str, ql: str) -> None:
             "Exactly one of Seconds, SecondsPath, Timestamp, TimestampPath must be set", spath
         )
     ts = st.get("Timestamp")
-    if "Timestamp" in st and not (ql == JSONATA and is_jsonata_expr(ts)):
-        if not isinstance(ts, str) or not valid_rfc3339(ts):
-            col.schema("String does not match RFC3339 timestamp", f"{spath}/Timestamp")
+    ts_literal = "Timestamp" in st and not (ql == JSONATA and is_jsonata_expr(ts))
+    if ts_literal and (not isinstance(ts, str) or not valid_rfc3339(ts)):
+        col.schema("String does not match RFC3339 timestamp", f"{spath}/Timestamp")
     sec = st.get("Seconds")
-    if "Seconds" in st and not (ql == JSONATA and is_jsonata_expr(sec)):
-        if not _is_int(sec) or sec < 0:
-            col.schema("Expected value of type: Integer", f"{spath}/Seconds")
+    sec_literal = "Seconds" in st and not (ql == JSONATA and is_jsonata_expr(sec))
+    if sec_literal and (not _is_int(sec) or sec < 0):
+        col.schema("Expected value of type: Integer", f"{spath}/Seconds")
 
 
 def valid_rfc3339(text: str) -> bool:
@@ -298,8 +357,15 @@ _COMPARATORS = {
     for op in ("Equals", "LessThan", "GreaterThan", "LessThanEquals", "GreaterThanEquals")
     for suffix in ("", "Path")
 } | {
-    "BooleanEquals", "BooleanEqualsPath", "StringMatches", "IsNull", "IsPresent", "IsNumeric",
-    "IsString", "IsBoolean", "IsTimestamp",
+    "BooleanEquals",
+    "BooleanEqualsPath",
+    "StringMatches",
+    "IsNull",
+    "IsPresent",
+    "IsNumeric",
+    "IsString",
+    "IsBoolean",
+    "IsTimestamp",
 }
 
 
@@ -409,7 +475,8 @@ def _retry_catch(col: _Collector, st: dict[str, Any], spath: str, states: dict[s
                 nxt = item.get("Next")
                 if nxt not in states:
                     col.add(
-                        "MISSING_TRANSITION_TARGET", f"Missing 'Next' target: {nxt}",
+                        "MISSING_TRANSITION_TARGET",
+                        f"Missing 'Next' target: {nxt}",
                         f"{where}/Next",
                     )
                 _assign(col, item.get("Assign"), f"{where}/Assign")
@@ -440,7 +507,9 @@ def _paths(col: _Collector, st: dict[str, Any], spath: str) -> None:
     for key in ("InputPath", "OutputPath"):
         v = st.get(key)
         if isinstance(v, str) and not check_path(v):
-            col.schema(f"The value for the field '{key}' must be a valid JSONPath", f"{spath}/{key}")
+            col.schema(
+                f"The value for the field '{key}' must be a valid JSONPath", f"{spath}/{key}"
+            )
     rp = st.get("ResultPath")
     if isinstance(rp, str) and not check_reference_path(rp):
         col.schema(

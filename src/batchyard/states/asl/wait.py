@@ -66,7 +66,9 @@ def _deadline(run: StateRun) -> datetime:
         value = paths.resolve_field(st.seconds_path, run.raw_input, scope, "SecondsPath")
         shown = f"{st.seconds_path} == {paths.dumps(value)}"
         if not _is_long(value):
-            raise RuntimeFailure(f"The SecondsPath parameter cannot be parsed as a long value: {shown}")
+            raise RuntimeFailure(
+                f"The SecondsPath parameter cannot be parsed as a long value: {shown}"
+            )
         if value < 0:
             raise RuntimeFailure(f"The SecondsPath parameter references a negative value: {shown}")
         return start + timedelta(seconds=int(value))
