@@ -10,6 +10,7 @@ from batchyard.protocol.service import ServiceApi
 _HANDLER_MODULES = [
     "batchyard.batch.handlers.resources",
     "batchyard.logs.handlers",
+    "batchyard.functions.handlers",
 ]
 
 
@@ -18,6 +19,7 @@ def load_services() -> list[ServiceApi]:
     for module in _HANDLER_MODULES:
         importlib.import_module(module)
     from batchyard.batch.service import api as batch
+    from batchyard.functions.service import api as functions
     from batchyard.logs.service import api as logs
 
-    return [logs, batch]
+    return [logs, batch, functions]
