@@ -1,0 +1,306 @@
+"""The functions component of a running server: records, code, warm pools and invocations."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from batchyard.functions import code as codes
+from batchyard.functions import invocation as inv
+from batchyard.functions.invocation import InvocationResult
+from batchyard.functions.logsink import write_log
+from batchyard.functions.names import LATEST, FunctionRef, function_arn, parse_function_name
+from batchyard.functions.names import not_found as not_found_error
+from batchyard.functions.pool import WorkerPools
+from batchyard.functions.registry import Function, FunctionRegistry, PendingEvent
+from batchyard.functions.worker import Outcome, Worker, WorkerSpec
+from batchyard.protocol.errors import ServiceError
+from batchyard.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+# Lambda gives the import of a handler ten seconds, or the function's timeout when longer.
+INIT_SECONDS = 10.0
+# Async invocations carry smaller payloads than synchronous ones.
+MAX_EVENT_PAYLOAD = 256 * 1024
+
+
+def _invalid_content(exc: ValueError) -> ServiceError:
+    return ServiceError(
+        "InvalidRequestContentException",
+        f"Could not parse request body into json: Could not parse payload into json: {exc}",
+        Type="User",
+    )
+
+
+def event_text(payload: bytes) -> str:
+    """The payload as JSON text; an empty payload is the empty object, as in Lambda."""
+    if not payload.strip():
+        return "{}"
+    try:
+        text = payload.decode("utf-8")
+        json.loads(text)
+    except ValueError as exc:
+        raise _invalid_content(exc) from None
+    return text
+
+
+def _lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip("\r")]
+
+
+class FunctionHost:
+    """Owns the functions of one server; the API handlers and ``invoke`` go through it."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.registry = FunctionRegistry(runtime.store, self.not_found)
+        self.pools = WorkerPools()
+        self._background: set[asyncio.Task[None]] = set()
+
+    def arn(self, name: str, qualifier: str | None = None) -> str:
+        """This server's ARN for function ``name``."""
+        return function_arn(self.settings.region, self.settings.account_id, name, qualifier)
+
+    def not_found(self, name: str) -> ServiceError:
+        """ResourceNotFoundException for the unqualified function ``name``."""
+        return not_found_error(self.arn(name))
+
+    def resolve(self, function_name: str, qualifier: str | None = None) -> FunctionRef:
+        """Parse a FunctionName; only ``$LATEST`` exists among qualifiers (no versions)."""
+        ref = parse_function_name(
+            function_name, self.settings.region, self.settings.account_id, qualifier
+        )
+        if ref.qualifier not in (None, LATEST):
+            raise not_found_error(self.arn(ref.name, ref.qualifier))
+        return ref
+
+    async def lookup(self, function_name: str, qualifier: str | None = None) -> Function:
+        """The function a FunctionName (name, ARN or partial ARN) designates."""
+        ref = self.resolve(function_name, qualifier)
+        return await self.registry.get(ref.name)
+
+    async def start(self) -> None:
+        """Replay the Event invocations accepted before the last stop."""
+        for event in await self.registry.pending():
+            self._spawn(self._run_event(event))
+
+    async def stop(self) -> None:
+        """Cancel background invocations (they stay pending) and stop every worker."""
+        tasks = list(self._background)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.pools.close()
+
+    async def forget(self, name: str, keep: str | None = None) -> None:
+        """Stop a changed or deleted function's workers and drop its old code."""
+        await self.pools.retire(name)
+        await asyncio.to_thread(codes.discard, self.settings.data_dir, name, keep)
+
+    async def invoke(
+        self,
+        function_name: str,
+        payload: bytes,
+        invocation_type: str = "RequestResponse",
+        qualifier: str | None = None,
+        request_id: str | None = None,
+    ) -> InvocationResult:
+        """Invoke a function as Lambda's Invoke does; errors are Lambda's ServiceErrors."""
+        if invocation_type not in INVOCATION_TYPES:
+            raise ServiceError(
+                "InvalidParameterValueException",
+                f"Unsupported invocation type {invocation_type}", Type="User",
+            )
+        request_id = request_id or str(uuid.uuid4())
+        ref = self.resolve(function_name, qualifier)
+        function = await self.registry.get(ref.name)
+        if invocation_type == "DryRun":
+            return InvocationResult(204, b"", None, "", request_id, executed_version=None)
+        text = event_text(payload)
+        invoked_arn = self.arn(function.name, ref.qualifier)
+        if invocation_type == "Event":
+            if len(payload) > MAX_EVENT_PAYLOAD:
+                raise ServiceError(
+                    "RequestTooLargeException",
+                    f"Request must be smaller than {MAX_EVENT_PAYLOAD} bytes for the "
+                    "InvokeAsync operation", Type="User",
+                )
+            event = PendingEvent(request_id, function.name, text.encode())
+            await self.registry.add_pending(event)
+            self._spawn(self._run_event(event))
+            return InvocationResult(202, b"", None, "", request_id, executed_version=None)
+        return await self._run(function, invoked_arn, text, request_id)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _run_event(self, event: PendingEvent) -> None:
+        try:
+            function = await self.registry.find(event.function_name)
+            if function is not None:
+                result = await self._run(
+                    function, function.arn, event.payload.decode(), event.request_id
+                )
+                if result.function_error:
+                    log.info("Event invocation %s of %s failed: %s", event.request_id,
+                             function.name, result.payload[:512].decode(errors="replace"))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("Event invocation %s of %s failed", event.request_id,
+                          event.function_name)
+        await self.registry.remove_pending(event.request_id)
+
+    async def code_dir(self, function: Function) -> Path:
+        """The unpacked code of ``function``, unpacking it from the store when missing."""
+        target = codes.code_dir(self.settings.data_dir, function.name, function.digest)
+        if target.is_dir():
+            return target
+        data = await self.registry.zip_bytes(function.name, function.digest)
+        if data is None:
+            raise self.not_found(function.name)
+        return await asyncio.to_thread(
+            codes.unpack, self.settings.data_dir, function.name, function.digest, data
+        )
+
+    def endpoint(self) -> str:
+        """This server's URL as a worker on the same host reaches it."""
+        host = self.settings.host
+        if host in ("", "0.0.0.0", "::"):
+            host = "127.0.0.1"
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.settings.port}"
+
+    def environment(self, function: Function, code_dir: Path) -> dict[str, str]:
+        """A worker's environment: Lambda's variables, boto3 aimed here, then the function's."""
+        region = self.settings.region
+        env = {
+            "PATH": os.environ.get("PATH", os.defpath),
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "AWS_ENDPOINT_URL": self.endpoint(),
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_ACCESS_KEY_ID": "batchyard",
+            "AWS_SECRET_ACCESS_KEY": "batchyard",
+            "AWS_SESSION_TOKEN": "batchyard",
+            # The host user's AWS profile must not leak into a function.
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.runtime}",
+            "AWS_LAMBDA_FUNCTION_NAME": function.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
+            "AWS_LAMBDA_FUNCTION_VERSION": LATEST,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_LAMBDA_LOG_GROUP_NAME": function.log_group,
+            "LAMBDA_TASK_ROOT": str(code_dir),
+            "LAMBDA_RUNTIME_DIR": str(Path(codes.__file__).parent),
+            "_HANDLER": function.handler,
+        }
+        if "HOME" in os.environ:
+            env["HOME"] = os.environ["HOME"]
+        env.update(function.variables)
+        return env
+
+    async def _run(self, function: Function, invoked_arn: str, text: str,
+                   request_id: str) -> InvocationResult:
+        folder = await self.code_dir(function)
+        pool = await self.pools.pool_for(
+            function.name, function.revision_id,
+            lambda: WorkerSpec(folder, self.environment(function, folder)),
+        )
+        worker = await pool.acquire()
+        started_ms = int(time.time() * 1000)
+        reusable = False
+        try:
+            before, init_ms, outcome, reusable = await self._execute(
+                worker, function, invoked_arn, text, request_id
+            )
+        finally:
+            await pool.release(worker, reusable)
+        return await self._finish(function, worker, request_id, before, init_ms, outcome,
+                                  started_ms)
+
+    async def _execute(self, worker: Worker, function: Function, invoked_arn: str, text: str,
+                       request_id: str) -> tuple[list[str], float | None, Outcome, bool]:
+        """Initialise the worker if it is new, then run.
+
+        Returns the lines logged before START, the init duration (cold starts only), the
+        outcome and whether the worker may serve again.
+        """
+        before: list[str] = []
+        init_ms = None
+        if not worker.initialized:
+            init = await worker.initialize(max(INIT_SECONDS, float(function.timeout)))
+            before = [inv.init_start_line(function.runtime), *_lines(init.log)]
+            init_ms = init.init_ms
+            if init.kind != "ok":
+                if init.error is not None:
+                    init.error = {**init.error, "requestId": request_id}
+                    init.error.setdefault("stackTrace", [])
+                init.log = ""
+                return before, init_ms, init, False
+        run = await worker.invoke(request_id, text, invoked_arn, float(function.timeout))
+        return before, init_ms, run, run.kind in ("ok", "error") and worker.alive
+
+    async def _finish(self, function: Function, worker: Worker, request_id: str,
+                      before: list[str], init_ms: float | None, outcome: Outcome,
+                      started_ms: int) -> InvocationResult:
+        body = _lines(outcome.log)
+        status = None
+        error: dict[str, Any] | None = None
+        payload = outcome.payload
+        if outcome.kind == "error":
+            error = outcome.error
+            status = "error"
+        elif outcome.kind == "timeout":
+            error = inv.timeout_error(request_id, function.timeout)
+            body.append(inv.timeout_line(request_id, function.timeout))
+            status = "timeout"
+        elif outcome.kind == "exited":
+            error = inv.exit_error(request_id, outcome.exit_reason)
+            body.append(f"RequestId: {request_id} Error: Runtime exited with error: "
+                        f"{outcome.exit_reason}")
+            status = "error"
+        elif len(payload) > inv.MAX_RESPONSE_BYTES:
+            error = inv.oversized_error(len(payload))
+        if error is not None:
+            payload = json.dumps(error).encode()
+        if status == "error" and error is not None:
+            status = f"error\tError Type: {error.get('errorType', 'Unknown')}"
+        after = [
+            inv.end_line(request_id),
+            inv.report_line(request_id, outcome, function.memory_size, init_ms, status),
+        ]
+        lines = [*before, inv.start_line(request_id), *body, *after]
+        ended_ms = int(time.time() * 1000)
+        events = [(started_ms, line) for line in before]
+        events.append((started_ms, lines[len(before)]))
+        events.extend((ended_ms, line) for line in [*body, *after])
+        try:
+            await write_log(self.runtime, function.log_group, worker.stream_name, events)
+        except Exception:
+            log.exception("could not store the log of %s", request_id)
+        return InvocationResult(
+            status=200,
+            payload=payload,
+            function_error="Unhandled" if error is not None else None,
+            log_tail=inv.tail("\n".join(lines) + "\n"),
+            request_id=request_id,
+        )

@@ -1,0 +1,20 @@
+"""Where function logs go: the Logs service's live sink, group ``/aws/lambda/<name>``."""
+
+from __future__ import annotations
+
+from batchyard.logs.sink import LogSink
+from batchyard.runtime import Runtime
+
+
+async def write_log(runtime: Runtime, group: str, stream: str,
+                    events: list[tuple[int, str]]) -> None:
+    """Append ``(timestamp ms, message)`` events to ``group``/``stream`` and wait for the commit.
+
+    The invocation answers only after its log is readable, so a caller can fetch it at once.
+    """
+    sink = runtime.components.get(LogSink)
+    if sink is None or not events:
+        return
+    for timestamp, message in events:
+        sink.line(group, stream, timestamp, message)
+    await sink.drain(group, stream)

@@ -1,0 +1,242 @@
+"""Functions in the store: create, read, list, update and delete, each committed before return."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from batchyard.functions.code import CodeBundle
+from batchyard.functions.configuration import describe, log_group
+from batchyard.protocol.errors import ServiceError
+from batchyard.store import Store
+from batchyard.store.tables.functions import code, functions, pending_events
+
+
+@dataclass(frozen=True)
+class Function:
+    """One function as stored: its configuration document, code summary and tags."""
+
+    name: str
+    arn: str
+    config: dict[str, Any]
+    code: dict[str, Any]
+    tags: dict[str, str]
+    revision_id: str
+    last_modified: str
+
+    @property
+    def timeout(self) -> int:
+        return int(self.config["Timeout"])
+
+    @property
+    def memory_size(self) -> int:
+        return int(self.config["MemorySize"])
+
+    @property
+    def handler(self) -> str:
+        return str(self.config["Handler"])
+
+    @property
+    def runtime(self) -> str:
+        return str(self.config["Runtime"])
+
+    @property
+    def variables(self) -> dict[str, str]:
+        return dict((self.config.get("Environment") or {}).get("Variables") or {})
+
+    @property
+    def log_group(self) -> str:
+        return log_group(self.name, self.config)
+
+    @property
+    def digest(self) -> str:
+        return str(self.code["digest"])
+
+    def configuration(self) -> dict[str, Any]:
+        """The ``FunctionConfiguration`` Lambda answers for this function."""
+        return describe(self.name, self.arn, self.config, self.code, self.revision_id,
+                        self.last_modified)
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """An accepted Event invocation that has not run yet."""
+
+    request_id: str
+    function_name: str
+    payload: bytes
+
+
+def _row(row: Any) -> Function:
+    return Function(
+        name=row.name, arn=row.arn, config=dict(row.config), code=dict(row.code),
+        tags=dict(row.tags), revision_id=row.revision_id, last_modified=row.last_modified,
+    )
+
+
+def _conflict(name: str) -> ServiceError:
+    return ServiceError("ResourceConflictException", f"Function already exist: {name}",
+                        Type="User")
+
+
+def _stale_revision() -> ServiceError:
+    return ServiceError(
+        "PreconditionFailedException",
+        "The Revision Id provided does not match the latest Revision Id. Call the "
+        "GetFunction/GetAlias API to retrieve the latest Revision Id",
+        Type="User",
+    )
+
+
+def _select(connection: Connection, name: str) -> Function | None:
+    row = connection.execute(sa.select(functions).where(functions.c.name == name)).first()
+    return _row(row) if row is not None else None
+
+
+class FunctionRegistry:
+    """Durable function records; ``missing`` builds the error for an unknown name."""
+
+    def __init__(self, store: Store, missing: Callable[[str], ServiceError]) -> None:
+        self.store = store
+        self.missing = missing
+
+    async def create(self, name: str, arn: str, config: dict[str, Any], bundle: CodeBundle,
+                     tags: dict[str, str], modified: str) -> Function:
+        """Store a new function; ResourceConflictException when the name is taken."""
+        record = Function(name, arn, config, bundle.summary(), dict(tags), str(uuid.uuid4()),
+                          modified)
+
+        def write(connection: Connection) -> None:
+            if _select(connection, name) is not None:
+                raise _conflict(name)
+            try:
+                connection.execute(functions.insert().values(
+                    name=name, arn=arn, config=config, code=record.code, tags=record.tags,
+                    revision_id=record.revision_id, last_modified=modified,
+                ))
+                connection.execute(code.insert().values(
+                    name=name, digest=bundle.digest, zip=bundle.zip_bytes,
+                ))
+            except IntegrityError:
+                raise _conflict(name) from None
+
+        await self.store.write(write)
+        return record
+
+    async def get(self, name: str) -> Function:
+        """The function called ``name``; the ``missing`` error when there is none."""
+        record = await self.store.read(lambda connection: _select(connection, name))
+        if record is None:
+            raise self.missing(name)
+        return record
+
+    async def find(self, name: str) -> Function | None:
+        """The function called ``name`` or None."""
+        return await self.store.read(lambda connection: _select(connection, name))
+
+    async def page(self, after: str | None, limit: int) -> list[Function]:
+        """Up to ``limit`` functions in name order, starting after the name ``after``."""
+
+        def read(connection: Connection) -> list[Function]:
+            query = sa.select(functions).order_by(functions.c.name).limit(limit)
+            if after is not None:
+                query = query.where(functions.c.name > after)
+            return [_row(row) for row in connection.execute(query)]
+
+        return await self.store.read(read)
+
+    async def update(
+        self,
+        name: str,
+        change: Callable[[Function], Function],
+        expected_revision: str | None,
+        bundle: CodeBundle | None = None,
+        modified: str | None = None,
+    ) -> Function:
+        """Apply ``change`` to the current record inside one write; new revision id.
+
+        ``change`` runs in the writer, so two concurrent updates never lose each other.
+        """
+
+        def write(connection: Connection) -> Function:
+            current = _select(connection, name)
+            if current is None:
+                raise self.missing(name)
+            if expected_revision is not None and expected_revision != current.revision_id:
+                raise _stale_revision()
+            changed = change(current)
+            record = Function(
+                name, current.arn, changed.config, changed.code, changed.tags,
+                str(uuid.uuid4()), modified or current.last_modified,
+            )
+            connection.execute(functions.update().where(functions.c.name == name).values(
+                config=record.config, code=record.code, tags=record.tags,
+                revision_id=record.revision_id, last_modified=record.last_modified,
+            ))
+            if bundle is not None:
+                connection.execute(code.update().where(code.c.name == name).values(
+                    digest=bundle.digest, zip=bundle.zip_bytes,
+                ))
+            return record
+
+        return await self.store.write(write)
+
+    async def delete(self, name: str) -> Function:
+        """Remove the function, its code and its pending events; the record it had."""
+
+        def write(connection: Connection) -> Function:
+            current = _select(connection, name)
+            if current is None:
+                raise self.missing(name)
+            connection.execute(functions.delete().where(functions.c.name == name))
+            connection.execute(code.delete().where(code.c.name == name))
+            connection.execute(
+                pending_events.delete().where(pending_events.c.function_name == name)
+            )
+            return current
+
+        return await self.store.write(write)
+
+    async def zip_bytes(self, name: str, digest: str) -> bytes | None:
+        """The stored zip of ``name`` when it is still version ``digest``."""
+
+        def read(connection: Connection) -> bytes | None:
+            row = connection.execute(
+                sa.select(code.c.zip).where(code.c.name == name, code.c.digest == digest)
+            ).first()
+            return bytes(row.zip) if row is not None else None
+
+        return await self.store.read(read)
+
+    async def add_pending(self, event: PendingEvent) -> None:
+        """Record an accepted Event invocation before it is acknowledged."""
+        await self.store.write(lambda connection: connection.execute(
+            pending_events.insert().values(
+                request_id=event.request_id, function_name=event.function_name,
+                payload=event.payload, accepted=time.time(),
+            )
+        ))
+
+    async def remove_pending(self, request_id: str) -> None:
+        """Forget an Event invocation that has run."""
+        await self.store.write(lambda connection: connection.execute(
+            pending_events.delete().where(pending_events.c.request_id == request_id)
+        ))
+
+    async def pending(self) -> list[PendingEvent]:
+        """Every accepted Event invocation not yet run, oldest first."""
+
+        def read(connection: Connection) -> list[PendingEvent]:
+            rows = connection.execute(
+                sa.select(pending_events).order_by(pending_events.c.accepted)
+            )
+            return [PendingEvent(r.request_id, r.function_name, bytes(r.payload)) for r in rows]
+
+        return await self.store.read(read)

@@ -1,0 +1,42 @@
+"""Tables of the Lambda-compatible functions (alembic branch ``functions``).
+
+The configuration is one JSON document in Lambda's own member names; the zip is kept apart so
+listings never read it.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from batchyard.store.tables import metadata
+
+functions = sa.Table(
+    "lambda_functions",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("arn", sa.String(256), nullable=False),
+    sa.Column("config", sa.JSON, nullable=False),
+    # sha256 (base64, as CodeSha256), digest (hex, names the code directory) and size.
+    sa.Column("code", sa.JSON, nullable=False),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("revision_id", sa.String(64), nullable=False),
+    sa.Column("last_modified", sa.String(32), nullable=False),
+)
+
+code = sa.Table(
+    "lambda_code",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("zip", sa.LargeBinary, nullable=False),
+)
+
+# Event invocations accepted (202) but not yet run: replayed after a restart.
+pending_events = sa.Table(
+    "lambda_pending_events",
+    metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("function_name", sa.String(64), nullable=False, index=True),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+    sa.Column("accepted", sa.Float, nullable=False),
+)
