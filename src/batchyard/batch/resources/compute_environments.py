@@ -140,10 +140,6 @@ def _apply_update(document: dict[str, Any], params: dict[str, Any]) -> dict[str,
         service_role = params.get("serviceRole", document.get("serviceRole"))
         if infrastructure and merged["type"] not in rules.FARGATE_TYPES:
             rules.check_infrastructure_update(merged, service_role)
-        if "updateToLatestImageVersion" in params["computeResources"]:
-            merged["updateToLatestImageVersion"] = params["computeResources"][
-                "updateToLatestImageVersion"
-            ]
         tags.validate_tags(merged.get("tags") or {})
         updated["computeResources"] = merged
     if params.get("unmanagedvCpus") is not None:
@@ -262,9 +258,6 @@ def _settle(connection: Connection, name: str) -> tuple[str, dict[str, Any]] | N
         document["statusReason"] = "Deleted"
         return "deleted", document
     document["status"], document["statusReason"] = rules.health(document)
-    resources = document.get("computeResources")
-    if resources and resources.get("updateToLatestImageVersion"):
-        resources["updateToLatestImageVersion"] = False
     records.replace(connection, table, name, document)
     return "status", document
 
