@@ -1,0 +1,1 @@
+"""The EventBridge service: rules, event patterns, schedules, targets and Batch's events."""

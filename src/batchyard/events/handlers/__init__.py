@@ -1,0 +1,1 @@
+"""EventBridge operation handlers; importing a module registers its operations."""

@@ -1,0 +1,105 @@
+"""Fire schedule rules on time: one task sleeping until the next rule is due.
+
+The task wakes when the earliest rule is due or when the catalog changes (a rule added,
+changed, enabled, disabled or deleted); it never polls. Each rule keeps an anchor: the wall
+time (AWS time) and the monotonic time at which its schedule was (re)started. The next
+firing in AWS time is mapped to a monotonic deadline, divided by ``settings.time_scale``, so
+a scaled ``rate(1 minute)`` fires every 60/scale seconds without drift.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from batchyard.events.catalog import ActiveRule, RuleCatalog
+from batchyard.events.dispatch import Dispatcher
+from batchyard.events.envelopes import scheduled_event
+
+if TYPE_CHECKING:
+    from batchyard.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Plan:
+    expression: str
+    anchor_wall: datetime
+    anchor_mono: float
+    next_wall: datetime | None
+
+    def due(self, scale: float) -> float | None:
+        if self.next_wall is None:
+            return None
+        return self.anchor_mono + (self.next_wall - self.anchor_wall).total_seconds() / scale
+
+
+class ScheduleRunner:
+    """Runs every enabled schedule rule of the catalog."""
+
+    def __init__(self, runtime: Runtime, catalog: RuleCatalog, dispatcher: Dispatcher) -> None:
+        self.runtime = runtime
+        self.catalog = catalog
+        self.dispatcher = dispatcher
+        self._plans: dict[tuple[str, str], _Plan] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        catalog.on_change(self._wake.set)
+
+    def start(self) -> None:
+        """Start the scheduling task."""
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        """Stop the scheduling task."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _run(self) -> None:
+        scale = self.runtime.settings.time_scale
+        while True:
+            self._wake.clear()
+            rules = {rule.key: rule for rule in self.catalog.scheduled()}
+            self._plan(rules)
+            now = time.monotonic()
+            for key, plan in self._plans.items():
+                due = plan.due(scale)
+                if due is not None and due <= now:
+                    self._fire(rules[key], plan)
+            deadlines = [d for plan in self._plans.values() if (d := plan.due(scale)) is not None]
+            timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    def _plan(self, rules: dict[tuple[str, str], ActiveRule]) -> None:
+        for key in set(self._plans) - set(rules):
+            del self._plans[key]
+        for key, rule in rules.items():
+            expression = rule.document["ScheduleExpression"]
+            plan = self._plans.get(key)
+            if plan is None or plan.expression != expression:
+                assert rule.schedule is not None
+                now = datetime.now(UTC)
+                self._plans[key] = _Plan(
+                    expression, now, time.monotonic(), rule.schedule.next_after(now)
+                )
+
+    def _fire(self, rule: ActiveRule, plan: _Plan) -> None:
+        settings = self.runtime.settings
+        event = scheduled_event(
+            rule.arn, account=settings.account_id, region=settings.region, time=datetime.now(UTC)
+        )
+        try:
+            self.dispatcher.fire(rule, event)
+        except Exception:
+            log.exception("schedule rule %s could not fire", rule.arn)
+        assert rule.schedule is not None and plan.next_wall is not None
+        plan.next_wall = rule.schedule.next_after(plan.next_wall)

@@ -1,0 +1,65 @@
+"""EventBridge tables: rules, their targets, and the record of failed deliveries.
+
+Rules and targets keep their API-shaped documents (what DescribeRule / ListTargetsByRule
+return) in JSON columns; ``seq`` orders targets as they were added. A failed delivery
+attempt leaves one row, ``final`` marking the attempt after which EventBridge gave up.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from batchyard.store.tables import metadata
+
+rules = Table(
+    "events_rules",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("event_bus_name", String(256), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("arn", String(1600), nullable=False, unique=True),
+    Column("document", JSON, nullable=False),
+    Column("tags", JSON, nullable=False),
+    UniqueConstraint("event_bus_name", "name", name="uq_events_rules_bus_name"),
+)
+
+targets = Table(
+    "events_targets",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("event_bus_name", String(256), nullable=False),
+    Column("rule_name", String(64), nullable=False),
+    Column("target_id", String(64), nullable=False),
+    Column("document", JSON, nullable=False),
+    UniqueConstraint(
+        "event_bus_name", "rule_name", "target_id", name="uq_events_targets_rule_target"
+    ),
+)
+
+delivery_failures = Table(
+    "events_delivery_failures",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("failed_at", Float, nullable=False),
+    Column("rule_arn", String(1600), nullable=False),
+    Column("target_id", String(64), nullable=False),
+    Column("target_arn", String(1600), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("final", Boolean, nullable=False),
+    Column("error_code", String(128), nullable=False),
+    Column("error_message", Text, nullable=False),
+    Column("input", Text, nullable=False),
+    Index("ix_events_delivery_failures_rule_arn", "rule_arn"),
+)
