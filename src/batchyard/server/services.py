@@ -1,0 +1,28 @@
+"""The services one server hosts, in start-up order."""
+
+from __future__ import annotations
+
+import importlib
+
+from batchyard.protocol.service import ServiceApi
+
+# Importing a handler module registers its operations on its service's API object.
+_HANDLER_MODULES = [
+    "batchyard.batch.handlers.resources",
+    "batchyard.logs.handlers",
+    "batchyard.events.handlers.rules",
+    "batchyard.events.handlers.targets",
+    "batchyard.events.handlers.events",
+    "batchyard.functions.handlers",
+]
+
+
+def load_services() -> list[ServiceApi]:
+    """Every hosted service, its handler modules imported."""
+    for module in _HANDLER_MODULES:
+        importlib.import_module(module)
+    from batchyard.batch.service import api as batch
+    from batchyard.events.service import api as events
+    from batchyard.functions.service import api as functions
+    from batchyard.logs.service import api as logs
+
