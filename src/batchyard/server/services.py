@@ -26,5 +26,4 @@ def load_services() -> list[ServiceApi]:
     from batchyard.functions.service import api as functions
     from batchyard.logs.service import api as logs
 
-
     return [logs, batch, functions, events]
