@@ -9,6 +9,12 @@ from batchyard.protocol.service import ServiceApi
 # Importing a handler module registers its operations on its service's API object.
 _HANDLER_MODULES = [
     "batchyard.batch.handlers.resources",
+    "batchyard.batch.handlers.jobs",
+    "batchyard.states.handlers.machines",
+    "batchyard.states.handlers.executions",
+    "batchyard.states.handlers.activities",
+    "batchyard.states.handlers.tools",
+    "batchyard.states.handlers.lifecycle",
     "batchyard.logs.handlers",
     "batchyard.events.handlers.rules",
     "batchyard.events.handlers.targets",
@@ -25,5 +31,6 @@ def load_services() -> list[ServiceApi]:
     from batchyard.events.service import api as events
     from batchyard.functions.service import api as functions
     from batchyard.logs.service import api as logs
+    from batchyard.states.service import api as states
 
-    return [logs, batch, functions, events]
+    return [logs, batch, functions, events, states]

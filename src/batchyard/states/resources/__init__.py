@@ -1,0 +1,1 @@
+"""State machines, versions, aliases, activities and tags: the Step Functions resources."""
