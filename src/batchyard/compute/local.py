@@ -58,25 +58,28 @@ def _set_parent_death_signal() -> None:
 
 
 def _process_start_ticks(pid: int) -> int | None:
+    fields = _stat_fields(pid)
+    return int(fields[19]) if fields else None
+
+
+def _stat_fields(pid: int | str) -> list[str] | None:
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     except OSError:
         return None
-    return int(stat.rpartition(")")[2].split()[19])
+
+
+def _all_processes() -> list[int]:
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+
+
+def _group_of(pid: int) -> int | None:
+    fields = _stat_fields(pid)
+    return int(fields[2]) if fields else None
 
 
 def _group_members(pgid: int) -> list[int]:
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:
-            members.append(int(entry.name))
-    return members
+    return [pid for pid in _all_processes() if _group_of(pid) == pgid]
 
 
 def _belongs_to(pid: int, job_id: str) -> bool:
@@ -224,13 +227,20 @@ class LocalProvider:
         return LocalAttempt(process, limits, workdir, gpus, self._gpus, on_line, spec.job_id)
 
     def reap(self, identity: dict[str, Any]) -> bool:
-        """Kill the process group an earlier server started for ``identity["jobId"]``."""
-        pgid = identity.get("pgid")
+        """Kill what an earlier server started for ``identity["jobId"]``.
+
+        With a recorded process group only that group is searched; without one (the server
+        died between starting the process and recording it) every process is.
+        """
         job_id = identity.get("jobId")
-        if not isinstance(pgid, int) or not isinstance(job_id, str):
+        if not isinstance(job_id, str):
             return False
+        pgid = identity.get("pgid")
+        candidates = _group_members(pgid) if isinstance(pgid, int) else _all_processes()
         # A recycled process-group id must not get someone else's processes killed.
-        if not any(_belongs_to(pid, job_id) for pid in _group_members(pgid)):
-            return False
-        _kill_group(pgid, signal.SIGKILL)
-        return True
+        groups = {_group_of(pid) for pid in candidates if _belongs_to(pid, job_id)}
+        groups.discard(None)
+        groups.discard(os.getpgrp())
+        for group in groups:
+            _kill_group(group, signal.SIGKILL)
+        return bool(groups)

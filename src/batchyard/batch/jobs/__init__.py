@@ -1,0 +1,1 @@
+"""Batch jobs: submission, the AWS lifecycle, attempts, retries, cancel/terminate, queries."""

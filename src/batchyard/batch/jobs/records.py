@@ -1,0 +1,121 @@
+"""Job rows on a store connection: insert, load, save, and the scans start-up needs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from batchyard.batch.jobs.model import Demand
+from batchyard.store.tables.batch_jobs import jobs
+
+
+@dataclass(slots=True)
+class JobRecord:
+    """A job's document and the server-side facts of its current attempt."""
+
+    job_id: str
+    seq: int
+    document: dict[str, Any]
+    runtime: dict[str, Any]
+
+    @property
+    def status(self) -> str:
+        return str(self.document["status"])
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedJob:
+    """The little the scheduler keeps in memory per waiting job."""
+
+    job_id: str
+    queue_arn: str
+    seq: int
+    demand: Demand
+
+
+def insert(conn: Connection, seq: int, document: dict[str, Any], demand: Demand) -> None:
+    """Store a newly submitted job."""
+    definition = document["jobDefinition"].rsplit("/", 1)[-1].rsplit(":", 1)[0]
+    conn.execute(
+        jobs.insert().values(
+            job_id=document["jobId"],
+            seq=seq,
+            name=document["jobName"],
+            queue_arn=document["jobQueue"],
+            status=document["status"],
+            created_at=document["createdAt"],
+            definition_name=definition,
+            definition_arn=document["jobDefinition"],
+            share_identifier=document.get("shareIdentifier"),
+            vcpus=demand.vcpus,
+            memory=demand.memory,
+            gpus=demand.gpus,
+            document=document,
+            runtime={},
+        )
+    )
+
+
+def load(conn: Connection, job_id: str) -> JobRecord | None:
+    """The job ``job_id``, or None."""
+    row = conn.execute(
+        sa.select(jobs.c.job_id, jobs.c.seq, jobs.c.document, jobs.c.runtime).where(
+            jobs.c.job_id == job_id
+        )
+    ).first()
+    if row is None:
+        return None
+    return JobRecord(row.job_id, row.seq, dict(row.document), dict(row.runtime or {}))
+
+
+def save(conn: Connection, record: JobRecord) -> None:
+    """Write back a record changed in place (its status column follows the document)."""
+    conn.execute(
+        jobs.update()
+        .where(jobs.c.job_id == record.job_id)
+        .values(
+            status=record.document["status"],
+            seq=record.seq,
+            document=record.document,
+            runtime=record.runtime,
+        )
+    )
+
+
+def documents(conn: Connection, job_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Documents of the existing jobs among ``job_ids``, by id."""
+    wanted = list(job_ids)
+    rows = conn.execute(sa.select(jobs.c.job_id, jobs.c.document).where(jobs.c.job_id.in_(wanted)))
+    return {row.job_id: dict(row.document) for row in rows}
+
+
+def exists(conn: Connection, job_id: str) -> bool:
+    """Whether job ``job_id`` exists."""
+    return conn.execute(sa.select(jobs.c.job_id).where(jobs.c.job_id == job_id)).first() is not None
+
+
+def queued(conn: Connection, statuses: Iterable[str]) -> Iterator[QueuedJob]:
+    """Jobs in ``statuses`` in FIFO order, without decoding their documents."""
+    query = (
+        sa.select(
+            jobs.c.job_id, jobs.c.queue_arn, jobs.c.seq, jobs.c.vcpus, jobs.c.memory, jobs.c.gpus
+        )
+        .where(jobs.c.status.in_(list(statuses)))
+        .order_by(jobs.c.seq)
+    )
+    for row in conn.execute(query):
+        yield QueuedJob(row.job_id, row.queue_arn, row.seq, Demand(row.vcpus, row.memory, row.gpus))
+
+
+def records_in(conn: Connection, statuses: Iterable[str]) -> list[JobRecord]:
+    """Full records of the jobs in ``statuses`` (start-up recovery of placed jobs)."""
+    rows = conn.execute(
+        sa.select(jobs.c.job_id, jobs.c.seq, jobs.c.document, jobs.c.runtime)
+        .where(jobs.c.status.in_(list(statuses)))
+        .order_by(jobs.c.seq)
+    )
+    return [JobRecord(r.job_id, r.seq, dict(r.document), dict(r.runtime or {})) for r in rows]

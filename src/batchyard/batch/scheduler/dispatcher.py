@@ -1,0 +1,354 @@
+"""The scheduler loop: woken by events, it admits new jobs, runs passes and starts attempts.
+
+Wake-ups come from submissions, finished attempts, cancellations and resource changes on
+``batch.resources``; between them the loop sleeps on an ``asyncio.Event``. Each wake-up
+handles everything that accumulated: all newly submitted jobs are made RUNNABLE in one store
+write, and all placements of a pass are marked STARTING in one write.
+
+In memory it keeps only what placement needs: per-queue orderings of small ``QueuedJob``
+entries (rebuilt from the store at start-up), the capacity ledger, the running attempts, and
+the PENDING jobs waiting on each dependency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from sqlalchemy import Connection
+
+from batchyard.batch.jobs import events, records, transitions
+from batchyard.batch.jobs.attempts import AttemptRun, AttemptServices, now_ms
+from batchyard.batch.jobs.model import (
+    CANCELLABLE,
+    DEPENDENCY_FAILED,
+    FAILED,
+    ON_HOST,
+    PENDING,
+    RUNNABLE,
+    STARTING,
+    SUBMITTED,
+    SUCCEEDED,
+    TERMINAL,
+    Demand,
+)
+from batchyard.batch.jobs.records import JobRecord, QueuedJob
+from batchyard.batch.scheduler.capacity import CapacityLedger
+from batchyard.batch.scheduler.ordering import OrderingFactory, QueueOrdering, fifo
+from batchyard.batch.scheduler.placement import Placement, plan
+from batchyard.batch.scheduler.topology import Topology, load
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Active:
+    """An attempt on the host: where it holds capacity and what drives it."""
+
+    environment_arn: str
+    demand: Demand
+    run: AttemptRun
+
+
+class Scheduler:
+    """Places RUNNABLE jobs and runs their attempts, one instance per server."""
+
+    def __init__(self, services: AttemptServices, ordering: OrderingFactory = fifo) -> None:
+        self._services = services
+        self._store = services.store
+        self._bus = services.bus
+        self._ordering = ordering
+        self._orderings: dict[str, QueueOrdering] = {}
+        self._ledger = CapacityLedger(services.provider.capacity)
+        self._topology = Topology(())
+        self._topology_stale = True
+        self._intake: list[str] = []
+        self._waiting: dict[str, set[str]] = defaultdict(set)
+        self._blocked: set[str] = set()
+        self._active: dict[str, _Active] = {}
+        self._wake = asyncio.Event()
+        self._loop: asyncio.Task[None] | None = None
+
+    # -- life cycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Rebuild the in-memory queues from the store, then start the loop."""
+        for job in await self._store.read(lambda c: list(records.queued(c, [RUNNABLE]))):
+            self._ordering_of(job.queue_arn).add(job)
+        self._intake.extend(
+            job.job_id
+            for job in await self._store.read(
+                lambda c: list(records.queued(c, [SUBMITTED, PENDING]))
+            )
+        )
+        self._loop = asyncio.get_running_loop().create_task(self._run())
+        self.wake()
+
+    async def stop(self) -> None:
+        """Stop the loop and kill running attempts (start-up recovery settles their jobs)."""
+        if self._loop is not None:
+            self._loop.cancel()
+            await asyncio.gather(self._loop, return_exceptions=True)
+        for active in list(self._active.values()):
+            active.run.kill_now()
+
+    def wake(self) -> None:
+        """Ask for a pass soon."""
+        self._wake.set()
+
+    def resources_changed(self, _topic: str, _event: dict[str, Any]) -> None:
+        """Bus subscriber: queues or environments changed."""
+        self._topology_stale = True
+        self.wake()
+
+    # -- inputs -----------------------------------------------------------------------
+
+    def submitted(self, job_id: str) -> None:
+        """A job was committed in SUBMITTED."""
+        self._intake.append(job_id)
+        self.wake()
+
+    async def cancel(self, job_id: str, reason: str, *, terminate: bool) -> bool:
+        """CancelJob / TerminateJob; False when no such job exists.
+
+        Jobs not yet placed fail at once; TerminateJob also stops a placed attempt, whose
+        job then fails when the attempt has ended. Neither is retried.
+        """
+        flag = "isTerminated" if terminate else "isCancelled"
+        found, snapshots = await self._store.write(partial(_cancel, job_id, reason, flag))
+        if not found:
+            return False
+        if snapshots:
+            self._forget(job_id, snapshots[-1]["jobQueue"])
+            events.publish(self._bus, snapshots)
+            self._resolve_dependents(job_id, FAILED)
+            self.wake()
+        elif terminate and job_id in self._active:
+            self._active[job_id].run.terminate(reason)
+        return True
+
+    # -- the loop ---------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self._pass()
+            except Exception:
+                log.exception("scheduling pass failed")
+
+    async def _pass(self) -> None:
+        if self._topology_stale:
+            self._topology_stale = False
+            self._topology = await self._store.read(load)
+        if self._intake:
+            await self._admit()
+        result = plan(self._topology, self._orderings, self._ledger)
+        fresh = [(job, reason) for job, reason in result.blocked if job.job_id not in self._blocked]
+        if fresh:
+            self._blocked.update(job.job_id for job, _ in fresh)
+            await self._store.write(partial(_block, fresh))
+        if result.placements:
+            await self._place(result.placements)
+
+    async def _admit(self) -> None:
+        batch, self._intake = self._intake, []
+        admitted, snapshots = await self._store.write(partial(_admit, batch))
+        events.publish(self._bus, snapshots)
+        for job_id, outcome in admitted.items():
+            if isinstance(outcome, QueuedJob):
+                self._ordering_of(outcome.queue_arn).add(outcome)
+            elif outcome == FAILED:
+                self._resolve_dependents(job_id, FAILED)
+            else:
+                for dependency in outcome:
+                    self._waiting[dependency].add(job_id)
+
+    async def _place(self, placements: list[Placement]) -> None:
+        attempt_ids = {p.job.job_id: uuid.uuid4().hex for p in placements}
+        started = await self._store.write(partial(_start, placements, attempt_ids))
+        for placement in placements:
+            job = placement.job
+            self._blocked.discard(job.job_id)
+            document = started.get(job.job_id)
+            if document is None:
+                self._ledger.release(placement.environment.arn, job.demand)
+                continue
+            events.publish(self._bus, [document])
+            run = AttemptRun(
+                self._services,
+                document,
+                attempt_ids[job.job_id],
+                placement.queue.name,
+                placement.environment.name,
+                self._ended,
+            )
+            self._active[job.job_id] = _Active(placement.environment.arn, job.demand, run)
+            asyncio.get_running_loop().create_task(self._drive(run))
+        if any(job_id not in started for job_id in attempt_ids):
+            self.wake()
+
+    async def _drive(self, run: AttemptRun) -> None:
+        try:
+            await run.run()
+        except Exception:
+            log.exception("attempt of job %s failed unexpectedly", run.job_id)
+            active = self._active.pop(run.job_id, None)
+            if active is not None:
+                self._ledger.release(active.environment_arn, active.demand)
+            self.wake()
+
+    def _ended(self, record: JobRecord) -> None:
+        active = self._active.pop(record.job_id, None)
+        if active is not None:
+            self._ledger.release(active.environment_arn, active.demand)
+        if record.status == RUNNABLE:
+            queued = QueuedJob(
+                record.job_id,
+                record.document["jobQueue"],
+                record.seq,
+                active.demand if active else Demand.of(record.document.get("container") or {}),
+            )
+            self._ordering_of(queued.queue_arn).add_front(queued)
+        else:
+            self._resolve_dependents(record.job_id, record.status)
+        self.wake()
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _ordering_of(self, queue_arn: str) -> QueueOrdering:
+        ordering = self._orderings.get(queue_arn)
+        if ordering is None:
+            ordering = self._orderings[queue_arn] = self._ordering(queue_arn)
+        return ordering
+
+    def _forget(self, job_id: str, queue_arn: str) -> None:
+        ordering = self._orderings.get(queue_arn)
+        if ordering is not None:
+            ordering.remove(job_id)
+        self._blocked.discard(job_id)
+        if job_id in self._intake:
+            self._intake.remove(job_id)
+
+    def _resolve_dependents(self, job_id: str, status: str) -> None:
+        dependents = self._waiting.pop(job_id, set())
+        if status in TERMINAL and dependents:
+            self._intake.extend(dependents)
+            self.wake()
+
+
+# -- store writes (run in the writer thread) -----------------------------------------------
+
+
+def _admit(
+    job_ids: list[str], conn: Connection
+) -> tuple[dict[str, QueuedJob | str | list[str]], list[dict[str, Any]]]:
+    """SUBMITTED/PENDING jobs: RUNNABLE, PENDING on unfinished dependencies, or FAILED."""
+    outcomes: dict[str, QueuedJob | str | list[str]] = {}
+    snapshots: list[dict[str, Any]] = []
+    for job_id in job_ids:
+        record = records.load(conn, job_id)
+        if record is None or record.status not in (SUBMITTED, PENDING):
+            continue
+        dependencies = [
+            d["jobId"] for d in record.document.get("dependsOn") or [] if d.get("jobId")
+        ]
+        statuses = {
+            job: document["status"]
+            for job, document in records.documents(conn, dependencies).items()
+        }
+        if any(statuses.get(d, FAILED) == FAILED for d in dependencies):
+            if record.status == SUBMITTED:
+                snapshots += transitions.pend(record)
+            snapshots += transitions.fail(record, DEPENDENCY_FAILED, now_ms())
+            outcomes[job_id] = FAILED
+        elif all(statuses[d] == SUCCEEDED for d in dependencies):
+            snapshots += transitions.make_runnable(record)
+            outcomes[job_id] = QueuedJob(
+                job_id,
+                record.document["jobQueue"],
+                record.seq,
+                Demand.of(record.document.get("container") or {}),
+            )
+        else:
+            if record.status == SUBMITTED:
+                snapshots += transitions.pend(record)
+            outcomes[job_id] = [d for d in dependencies if statuses[d] != SUCCEEDED]
+        records.save(conn, record)
+    return outcomes, snapshots
+
+
+def _start(
+    placements: list[Placement], attempt_ids: dict[str, str], conn: Connection
+) -> dict[str, dict[str, Any]]:
+    """Mark placed jobs STARTING; jobs no longer RUNNABLE (cancelled meanwhile) are skipped."""
+    started: dict[str, dict[str, Any]] = {}
+    for placement in placements:
+        record = records.load(conn, placement.job.job_id)
+        if record is None or record.status != RUNNABLE:
+            continue
+        snapshot = transitions.start(
+            record,
+            {
+                "computeEnvironmentArn": placement.environment.arn,
+                "attemptId": attempt_ids[record.job_id],
+            },
+        )
+        records.save(conn, record)
+        started[record.job_id] = snapshot[-1]
+    return started
+
+
+def _block(blocked: list[tuple[QueuedJob, str]], conn: Connection) -> None:
+    for job, reason in blocked:
+        record = records.load(conn, job.job_id)
+        if record is not None and record.status == RUNNABLE:
+            transitions.block(record, reason)
+            records.save(conn, record)
+
+
+def _cancel(
+    job_id: str, reason: str, flag: str, conn: Connection
+) -> tuple[bool, list[dict[str, Any]]]:
+    record = records.load(conn, job_id)
+    if record is None:
+        return False, []
+    if record.status not in CANCELLABLE:
+        return True, []
+    snapshots = transitions.fail(record, reason, now_ms(), **{flag: True})
+    records.save(conn, record)
+    return True, snapshots
+
+
+def recover(
+    conn: Connection, reap: Callable[[dict[str, Any]], bool], reason: str
+) -> list[dict[str, Any]]:
+    """Settle jobs a dead server left on the host; returns the snapshots to publish.
+
+    STARTING jobs never ran (an attempt counts from RUNNING): they go back to RUNNABLE.
+    RUNNING attempts failed with the host: the attempt is recorded with ``reason`` and the
+    job retried if its strategy allows. Leftover processes are killed first, so no attempt
+    runs twice at once.
+    """
+    snapshots: list[dict[str, Any]] = []
+    for record in records.records_in(conn, ON_HOST):
+        identity = record.runtime.get("identity") or {"jobId": record.job_id}
+        reap(identity)
+        if record.status == STARTING:
+            snapshots += transitions.requeue(record)
+        else:
+            snapshots += transitions.finish(
+                record,
+                transitions.AttemptEnd(
+                    exit_code=None, reason=None, status_reason=reason, stopped_at=now_ms()
+                ),
+            )
+        records.save(conn, record)
+    return snapshots

@@ -1,0 +1,36 @@
+"""Batch jobs: one row per job, its DescribeJobs document in a JSON column.
+
+The columns beside the document are what queries and the scheduler need without decoding
+it: the queue and status with the FIFO position ``seq`` (listing and rebuilding the in-memory
+queues at start-up), the name and definition (ListJobs filters), the resource demand (placing
+a job without reading its document) and ``runtime``, the server-side facts of the current
+attempt (where it was placed, how to find its processes after a crash).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, Column, Float, Index, Integer, String, Table
+
+from batchyard.store.tables import metadata
+
+jobs = Table(
+    "batch_jobs",
+    metadata,
+    Column("job_id", String(64), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("queue_arn", String(512), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("definition_name", String(128), nullable=False),
+    Column("definition_arn", String(512), nullable=False),
+    Column("share_identifier", String(255), nullable=True),
+    Column("vcpus", Float, nullable=False),
+    Column("memory", Integer, nullable=False),
+    Column("gpus", Integer, nullable=False),
+    Column("document", JSON, nullable=False),
+    Column("runtime", JSON, nullable=True),
+    Index("ix_batch_jobs_queue_status_seq", "queue_arn", "status", "seq"),
+    Index("ix_batch_jobs_queue_seq", "queue_arn", "seq"),
+    Index("ix_batch_jobs_status", "status"),
+)

@@ -1,0 +1,55 @@
+"""Helpers for the job tests: an environment + queue + definition, and waiting on jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.batch.resource_support import ec2_resources, make_ce, make_queue, unique
+from tests.support.server import wait_for
+
+FINAL = ("SUCCEEDED", "FAILED")
+
+
+def make_stack(batch: Any, max_vcpus: int = 4, priority: int = 1) -> tuple[str, str]:
+    """A compute environment of ``max_vcpus`` and a queue on it; returns (ce, queue)."""
+    ce = make_ce(batch, computeResources=ec2_resources(maxvCpus=max_vcpus))
+    return ce, make_queue(batch, [ce], priority=priority)
+
+
+def make_definition(batch: Any, command: list[str], **container: Any) -> str:
+    """Register a container job definition running ``command``; returns its name."""
+    name = unique("jd")
+    container.setdefault(
+        "resourceRequirements",
+        [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "128"}],
+    )
+    batch.register_job_definition(
+        jobDefinitionName=name,
+        type="container",
+        containerProperties={"image": "busybox", "command": command, **container},
+    )
+    return name
+
+
+def describe(batch: Any, job_id: str) -> dict[str, Any]:
+    """The job as DescribeJobs shows it."""
+    return batch.describe_jobs(jobs=[job_id])["jobs"][0]
+
+
+def wait_status(batch: Any, job_id: str, *statuses: str, timeout: float = 30) -> dict[str, Any]:
+    """Wait until the job is in one of ``statuses`` (default: a final one)."""
+    wanted = statuses or FINAL
+    return wait_for(
+        lambda: (job := describe(batch, job_id))["status"] in wanted and job,
+        timeout=timeout,
+        interval=0.05,
+        what=f"job {job_id} in {wanted}",
+    )
+
+
+def submit(batch: Any, queue: str, definition: str, **params: Any) -> str:
+    """Submit a job; returns its id."""
+    return batch.submit_job(
+        jobName=params.pop("jobName", unique("job")), jobQueue=queue, jobDefinition=definition,
+        **params,
+    )["jobId"]
