@@ -204,6 +204,9 @@ def serialize_output(operation: OperationModel, result: Mapping[str, Any] | None
             body_members[name] = value
     if payload_name:
         return Response(status, headers, payload or b"")
+    if status == 204:
+        # HTTP forbids a body on 204 (e.g. Lambda's DeleteFunction answers 204 No Content).
+        return Response(status, headers, b"")
     return Response(status, headers, _dumps(_to_wire(shape, body_members)))
 
 
