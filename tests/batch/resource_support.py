@@ -85,3 +85,22 @@ def client_error(call: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
     assert error["Code"] == "ClientException", error
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     return error
+
+
+def snapshot(batch: Any) -> dict[str, Any]:
+    """Everything the resource API shows, without request metadata."""
+    policies = batch.list_scheduling_policies()["schedulingPolicies"]
+    listed = {
+        "computeEnvironments": batch.describe_compute_environments()["computeEnvironments"],
+        "jobQueues": batch.describe_job_queues()["jobQueues"],
+        "jobDefinitions": batch.describe_job_definitions()["jobDefinitions"],
+        "schedulingPolicies": batch.describe_scheduling_policies(arns=[p["arn"] for p in policies])[
+            "schedulingPolicies"
+        ],
+    }
+    arns = [ce["computeEnvironmentArn"] for ce in listed["computeEnvironments"]]
+    arns += [queue["jobQueueArn"] for queue in listed["jobQueues"]]
+    arns += [d["jobDefinitionArn"] for d in listed["jobDefinitions"]]
+    arns += [p["arn"] for p in listed["schedulingPolicies"]]
+    listed["tags"] = {arn: batch.list_tags_for_resource(resourceArn=arn)["tags"] for arn in arns}
+    return listed
