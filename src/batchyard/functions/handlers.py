@@ -105,9 +105,12 @@ def _decode_marker(marker: str | None) -> str | None:
     if marker is None:
         return None
     try:
-        return base64.urlsafe_b64decode(marker.encode()).decode()
+        name = base64.b64decode(marker.encode(), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise invalid("Invalid marker") from None
+        name = ""
+    if not name:
+        raise invalid("Invalid marker")
+    return name
 
 
 @api.operation("ListFunctions")

@@ -1,0 +1,66 @@
+"""Functions survive a restart: configuration and code from the store, pending Events replayed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.functions.support import call, create
+from tests.support.server import ServerProcess, wait_for
+
+SOURCE = """
+    import os
+    import time
+
+    def handler(event, context):
+        if event.get("gate"):
+            while not os.path.exists(event["gate"]):
+                time.sleep(0.05)
+        if event.get("write"):
+            with open(event["write"], "a") as out:
+                out.write("ran\\n")
+        return {"answer": event.get("n", 0) * 2, "stage": os.environ["STAGE"]}
+"""
+
+
+def test_functions_survive_a_restart(new_server: Callable[..., ServerProcess],
+                                     tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    first = new_server(data_dir=data_dir)
+    lam = first.client("lambda")
+    name = create(lam, SOURCE, Environment={"Variables": {"STAGE": "prod"}}, Timeout=10)
+    before = lam.get_function_configuration(FunctionName=name)
+    assert call(lam, name, {"n": 2})[1] == {"answer": 4, "stage": "prod"}
+    first.stop()
+    # The unpacked code is a cache: the store holds the zip.
+    shutil.rmtree(data_dir / "functions")
+
+    second = new_server(data_dir=data_dir)
+    lam = second.client("lambda")
+    after = lam.get_function_configuration(FunctionName=name)
+    for key in ("FunctionArn", "CodeSha256", "RevisionId", "Timeout", "Environment"):
+        assert after[key] == before[key], key
+    assert call(lam, name, {"n": 21})[1] == {"answer": 42, "stage": "prod"}
+
+
+def test_an_accepted_event_runs_after_a_restart(new_server: Callable[..., ServerProcess],
+                                                tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    gate, output = tmp_path / "gate", tmp_path / "output.txt"
+    first = new_server(data_dir=data_dir)
+    lam: Any = first.client("lambda")
+    name = create(lam, SOURCE, Environment={"Variables": {"STAGE": "x"}}, Timeout=60)
+    response = lam.invoke(FunctionName=name, InvocationType="Event",
+                          Payload=json.dumps({"gate": str(gate), "write": str(output)}))
+    assert response["StatusCode"] == 202
+    # Stopping the server stops the worker blocked on the gate: the event has not run.
+    first.stop()
+    assert not output.exists()
+    gate.touch()
+
+    new_server(data_dir=data_dir)
+    wait_for(lambda: output.exists() and output.read_text() == "ran\n", timeout=30,
+             what="the replayed Event invocation")
