@@ -50,6 +50,8 @@ def wait_status(batch: Any, job_id: str, *statuses: str, timeout: float = 30) ->
 def submit(batch: Any, queue: str, definition: str, **params: Any) -> str:
     """Submit a job; returns its id."""
     return batch.submit_job(
-        jobName=params.pop("jobName", unique("job")), jobQueue=queue, jobDefinition=definition,
+        jobName=params.pop("jobName", unique("job")),
+        jobQueue=queue,
+        jobDefinition=definition,
         **params,
     )["jobId"]

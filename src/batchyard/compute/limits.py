@@ -65,6 +65,15 @@ class CgroupLayout:
         return cls(None, None, unified=False)
 
 
+def remove_stale_groups(layout: CgroupLayout, prefix: str) -> None:
+    """Remove empty attempt cgroups named ``prefix*`` that a dead server left behind."""
+    for parent in {layout.memory_parent, layout.cpu_parent} - {None}:
+        assert parent is not None
+        for group in parent.glob(f"{prefix}*"):
+            with contextlib.suppress(OSError):
+                group.rmdir()
+
+
 class AttemptLimits:
     """The cgroups (or rlimits) of one attempt: set up before start, inspected after exit."""
 

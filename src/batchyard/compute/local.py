@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
+import hashlib
 import os
 import shutil
 import signal
@@ -23,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from batchyard.compute.limits import AttemptLimits, CgroupLayout
+from batchyard.compute.limits import AttemptLimits, CgroupLayout, remove_stale_groups
 from batchyard.compute.provider import (
     OUT_OF_MEMORY_REASON,
     AttemptSpec,
@@ -183,6 +184,9 @@ class LocalProvider:
         self.capacity = capacity or host_capacity()
         self._layout = layout or CgroupLayout.detect()
         self._gpus = GpuPool(self.capacity.gpus)
+        # Servers sharing a host sweep only the cgroups of their own data directory.
+        digest = hashlib.sha256(str(work_root.resolve()).encode()).hexdigest()[:10]
+        self._cgroup_prefix = f"batchyard-{digest}-"
 
     async def start(self, spec: AttemptSpec, on_line: LineCallback) -> LocalAttempt:
         """Start ``spec`` as a process group of its own."""
@@ -191,7 +195,7 @@ class LocalProvider:
         workdir = self.work_root / spec.attempt_id
         workdir.mkdir(parents=True, exist_ok=True)
         limits = AttemptLimits(
-            self._layout, f"batchyard-{spec.attempt_id}", spec.memory_mib, spec.vcpus
+            self._layout, f"{self._cgroup_prefix}{spec.attempt_id}", spec.memory_mib, spec.vcpus
         )
         try:
             gpus = self._gpus.take(spec.gpus)
@@ -244,3 +248,10 @@ class LocalProvider:
         for group in groups:
             _kill_group(group, signal.SIGKILL)
         return bool(groups)
+
+    def sweep(self) -> None:
+        """Empty the working-directory root and drop stale attempt cgroups."""
+        if self.work_root.is_dir():
+            for leftover in self.work_root.iterdir():
+                shutil.rmtree(leftover, ignore_errors=True)
+        remove_stale_groups(self._layout, self._cgroup_prefix)

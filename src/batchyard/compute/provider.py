@@ -91,6 +91,11 @@ class ComputeProvider(Protocol):
         """
         ...
 
+    def sweep(self) -> None:
+        """Remove what attempts of earlier server processes left behind (working directories,
+        control groups); called at start-up once they have been reaped."""
+        ...
+
 
 @dataclass
 class GpuPool:

@@ -36,6 +36,7 @@ async def start_jobs(runtime: Runtime) -> None:
     snapshots = await runtime.store.write(
         partial(recover, reap=provider.reap, reason=host_lost_reason())
     )
+    provider.sweep()
     events.publish(runtime.bus, snapshots)
     tags.register_taggable("job", lambda conn, arn: records.exists(conn, arn.rsplit("/", 1)[-1]))
     scheduler = runtime.add(Scheduler(services))

@@ -104,7 +104,7 @@ def _new_document(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
 
 async def create(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
     """CreateComputeEnvironment: validate, store as CREATING, settle in the background."""
-    name = require_name(params["computeEnvironmentName"], "computeEnvironmentName")
+    name = require_name(params["computeEnvironmentName"], "Compute environment name")
     rules.check_new(params)
     new_tags = params.get("tags") or {}
     tags.validate_tags(new_tags)

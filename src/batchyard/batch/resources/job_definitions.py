@@ -84,7 +84,7 @@ def _document(params: dict[str, Any], name: str, revision: int, arn: str) -> dic
 
 async def register(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
     """RegisterJobDefinition: validate, then store the next revision of the name."""
-    name = require_name(params["jobDefinitionName"], "jobDefinitionName")
+    name = require_name(params["jobDefinitionName"], "Job definition name")
     check_registration(params)
     new_tags = params.get("tags") or {}
     tags.validate_tags(new_tags)

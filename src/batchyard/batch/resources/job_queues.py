@@ -180,7 +180,7 @@ def _check_service_environments(order: list[dict[str, Any]] | None) -> None:
 
 async def create(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
     """CreateJobQueue: validate against the stored environments and policies, store CREATING."""
-    name = require_name(params["jobQueueName"], "jobQueueName")
+    name = require_name(params["jobQueueName"], "Job queue name")
     _check_priority(params["priority"])
     _check_time_limit_actions(params.get("jobStateTimeLimitActions") or [])
     _check_service_environments(params.get("serviceEnvironmentOrder"))

@@ -11,7 +11,8 @@ import re
 
 from batchyard.protocol.errors import ServiceError
 
-NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
+# AWS also refuses names that start with a hyphen or an underscore.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 _ARN = re.compile(r"arn:aws[a-z-]*:batch:([a-z0-9-]*):(\d*):([a-z-]+)/(.+)")
 
 COMPUTE_ENVIRONMENT = "compute-environment"
@@ -26,16 +27,17 @@ def client_error(message: str) -> ServiceError:
 
 
 def is_valid_name(value: str) -> bool:
-    """True when ``value`` is 1-128 letters, digits, hyphens or underscores."""
+    """True when ``value`` is 1-128 letters, digits, hyphens or underscores, starting with a
+    letter or digit."""
     return NAME_PATTERN.fullmatch(value) is not None
 
 
-def require_name(value: str, field: str) -> str:
-    """``value`` if it is a valid resource name, else AWS's ClientException for ``field``."""
+def require_name(value: str, label: str) -> str:
+    """``value`` if it is a valid resource name, else AWS's ClientException naming ``label``
+    (e.g. "Job name", "Compute environment name")."""
     if not is_valid_name(value):
         raise client_error(
-            f"{field} must be 1-128 characters long and can contain only uppercase and "
-            "lowercase letters, numbers, hyphens (-), and underscores (_)."
+            f"Error executing request, Exception : {label} should match valid pattern"
         )
     return value
 

@@ -91,7 +91,7 @@ def _policies(params: dict[str, Any]) -> dict[str, Any]:
 
 async def create(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
     """CreateSchedulingPolicy."""
-    name = require_name(params["name"], "name")
+    name = require_name(params["name"], "Scheduling policy name")
     document = {
         "name": name,
         "arn": runtime.arn("batch", f"{SCHEDULING_POLICY}/{name}"),
