@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -323,6 +324,7 @@ def test_boto3_inside_a_handler_talks_to_this_server(lam: Any, batch: Any) -> No
 CHECK_JOB = '''from __future__ import print_function
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 import boto3
 
 print('Loading function')
@@ -364,3 +366,22 @@ def test_the_seed_check_job_function_runs_unchanged(lam: Any) -> None:
     log = base64.b64decode(response["LogResult"]).decode()
     assert "Loading function" in log
     assert '"jobId": "no-such-job"' in log
+
+
+def test_concurrent_invocations_run_side_by_side(lam: Any, tmp_path: Path) -> None:
+    name = create(lam, """
+        import os
+        import time
+
+        def handler(event, context):
+            open(event["mine"], "w").close()
+            while not os.path.exists(event["other"]):
+                time.sleep(0.02)
+            return os.getpid()
+    """, Timeout=20)
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    with ThreadPoolExecutor(2) as executor:
+        first = executor.submit(call, lam, name, {"mine": a, "other": b})
+        second = executor.submit(call, lam, name, {"mine": b, "other": a})
+        pids = {first.result(timeout=30)[1], second.result(timeout=30)[1]}
+    assert len(pids) == 2

@@ -87,13 +87,21 @@ def unpack(data_dir: Path, name: str, digest: str, zip_bytes: bytes) -> Path:
     return target
 
 
-def discard(data_dir: Path, name: str, keep: str | None = None) -> None:
-    """Remove a function's unpacked code, except the version ``keep``."""
-    folder = code_root(data_dir) / name
-    if not folder.is_dir():
+def discard(data_dir: Path, name: str) -> None:
+    """Remove all of a function's unpacked code."""
+    shutil.rmtree(code_root(data_dir) / name, ignore_errors=True)
+
+
+def prune(data_dir: Path, current: dict[str, str]) -> None:
+    """Keep only the unpacked code each function uses now (``current``: name -> digest)."""
+    root = code_root(data_dir)
+    if not root.is_dir():
         return
-    for child in folder.iterdir():
-        if child.name != keep:
-            shutil.rmtree(child, ignore_errors=True)
-    if keep is None:
-        shutil.rmtree(folder, ignore_errors=True)
+    for folder in root.iterdir():
+        keep = current.get(folder.name)
+        if keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+            continue
+        for child in folder.iterdir():
+            if child.name != keep:
+                shutil.rmtree(child, ignore_errors=True)

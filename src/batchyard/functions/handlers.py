@@ -140,7 +140,7 @@ async def update_function_code(ctx: RequestContext, params: dict[str, Any]) -> d
         params.get("RevisionId"), bundle=bundle, modified=timestamp(),
     )
     await _unpack(host, record, bundle)
-    await host.forget(record.name, keep=bundle.digest)
+    await host.pools.retire(record.name)
     return record.configuration()
 
 

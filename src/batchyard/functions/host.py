@@ -91,7 +91,13 @@ class FunctionHost:
         return await self.registry.get(ref.name)
 
     async def start(self) -> None:
-        """Replay the Event invocations accepted before the last stop."""
+        """Drop code no function uses any more; replay Events accepted before the last stop.
+
+        Replaced code is kept until here because an invocation may still have been running
+        in it when the function changed.
+        """
+        current = {f.name: f.digest for f in await self.registry.page(None, None)}
+        await asyncio.to_thread(codes.prune, self.settings.data_dir, current)
         for event in await self.registry.pending():
             self._spawn(self._run_event(event))
 
@@ -105,10 +111,10 @@ class FunctionHost:
                 await task
         await self.pools.close()
 
-    async def forget(self, name: str, keep: str | None = None) -> None:
-        """Stop a changed or deleted function's workers and drop its old code."""
+    async def forget(self, name: str) -> None:
+        """Stop a deleted function's workers and drop its code."""
         await self.pools.retire(name)
-        await asyncio.to_thread(codes.discard, self.settings.data_dir, name, keep)
+        await asyncio.to_thread(codes.discard, self.settings.data_dir, name)
 
     async def invoke(
         self,

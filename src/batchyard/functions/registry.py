@@ -141,8 +141,8 @@ class FunctionRegistry:
         """The function called ``name`` or None."""
         return await self.store.read(lambda connection: _select(connection, name))
 
-    async def page(self, after: str | None, limit: int) -> list[Function]:
-        """Up to ``limit`` functions in name order, starting after the name ``after``."""
+    async def page(self, after: str | None, limit: int | None) -> list[Function]:
+        """Up to ``limit`` (None: all) functions in name order, after the name ``after``."""
 
         def read(connection: Connection) -> list[Function]:
             query = sa.select(functions).order_by(functions.c.name).limit(limit)
