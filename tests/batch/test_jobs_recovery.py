@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from tests.batch.jobs_support import make_definition, make_stack, submit, wait_status
 from tests.support.server import ServerProcess
@@ -30,9 +29,12 @@ def test_sigkill_while_jobs_run(new_server: Callable[..., ServerProcess], tmp_pa
     # waits on it, until the test drops a "release" file that lets later attempts finish.
     definition = make_definition(
         batch,
-        ["sh", "-c",
-         "sleep 60 & echo $! > Ref::marks/$AWS_BATCH_JOB_ID-$AWS_BATCH_JOB_ATTEMPT; "
-         "test -e Ref::marks/release && exit 0; wait"],
+        [
+            "sh",
+            "-c",
+            "sleep 60 & echo $! > Ref::marks/$AWS_BATCH_JOB_ID-$AWS_BATCH_JOB_ATTEMPT; "
+            "test -e Ref::marks/release && exit 0; wait",
+        ],
     )
     params = {"marks": str(marks)}
     retried = submit(batch, queue, definition, parameters=params, retryStrategy={"attempts": 2})
@@ -52,7 +54,9 @@ def test_sigkill_while_jobs_run(new_server: Callable[..., ServerProcess], tmp_pa
 
     again = new_server(data_dir=data_dir)
     batch = again.client("batch")
-    final = {job_id: wait_status(batch, job_id, timeout=60) for job_id in [retried, single, *queued]}
+    final = {
+        job_id: wait_status(batch, job_id, timeout=60) for job_id in [retried, single, *queued]
+    }
     assert not any(_alive(pid) for pid in orphans.values())
 
     lost_retried = final[retried]

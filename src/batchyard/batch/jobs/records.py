@@ -99,7 +99,11 @@ def exists(conn: Connection, job_id: str) -> bool:
 
 
 def queued(conn: Connection, statuses: Iterable[str]) -> Iterator[QueuedJob]:
-    """Jobs in ``statuses`` in FIFO order, without decoding their documents."""
+    """Jobs in ``statuses`` in FIFO order, without decoding their documents.
+
+    Queue ARNs and demands repeat across jobs, so one object of each is shared; with a
+    million jobs waiting that is most of their memory.
+    """
     query = (
         sa.select(
             jobs.c.job_id, jobs.c.queue_arn, jobs.c.seq, jobs.c.vcpus, jobs.c.memory, jobs.c.gpus
@@ -107,8 +111,13 @@ def queued(conn: Connection, statuses: Iterable[str]) -> Iterator[QueuedJob]:
         .where(jobs.c.status.in_(list(statuses)))
         .order_by(jobs.c.seq)
     )
+    arns: dict[str, str] = {}
+    demands: dict[tuple[float, int, int], Demand] = {}
     for row in conn.execute(query):
-        yield QueuedJob(row.job_id, row.queue_arn, row.seq, Demand(row.vcpus, row.memory, row.gpus))
+        key = (row.vcpus, row.memory, row.gpus)
+        demand = demands.get(key) or demands.setdefault(key, Demand(*key))
+        arn = arns.setdefault(row.queue_arn, row.queue_arn)
+        yield QueuedJob(row.job_id, arn, row.seq, demand)
 
 
 def records_in(conn: Connection, statuses: Iterable[str]) -> list[JobRecord]:

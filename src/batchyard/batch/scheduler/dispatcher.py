@@ -35,7 +35,6 @@ from batchyard.batch.jobs.model import (
     STARTING,
     SUBMITTED,
     SUCCEEDED,
-    TERMINAL,
     Demand,
 )
 from batchyard.batch.jobs.records import JobRecord, QueuedJob
@@ -68,8 +67,13 @@ class Scheduler:
         self._ledger = CapacityLedger(services.provider.capacity)
         self._topology = Topology(())
         self._topology_stale = True
-        self._intake: list[str] = []
+        # Ordered set of SUBMITTED/PENDING jobs to evaluate next pass.
+        self._intake: dict[str, None] = {}
         self._waiting: dict[str, set[str]] = defaultdict(set)
+        # Jobs that ended while an admission write was in flight: their dependents may have
+        # been read as still waiting on them.
+        self._admitting = False
+        self._ended_while_admitting: set[str] = set()
         self._blocked: set[str] = set()
         self._active: dict[str, _Active] = {}
         self._wake = asyncio.Event()
@@ -81,12 +85,8 @@ class Scheduler:
         """Rebuild the in-memory queues from the store, then start the loop."""
         for job in await self._store.read(lambda c: list(records.queued(c, [RUNNABLE]))):
             self._ordering_of(job.queue_arn).add(job)
-        self._intake.extend(
-            job.job_id
-            for job in await self._store.read(
-                lambda c: list(records.queued(c, [SUBMITTED, PENDING]))
-            )
-        )
+        waiting = await self._store.read(lambda c: list(records.queued(c, [SUBMITTED, PENDING])))
+        self._intake.update(dict.fromkeys(job.job_id for job in waiting))
         self._loop = asyncio.get_running_loop().create_task(self._run())
         self.wake()
 
@@ -111,7 +111,7 @@ class Scheduler:
 
     def submitted(self, job_id: str) -> None:
         """A job was committed in SUBMITTED."""
-        self._intake.append(job_id)
+        self._intake[job_id] = None
         self.wake()
 
     async def cancel(self, job_id: str, reason: str, *, terminate: bool) -> bool:
@@ -127,7 +127,7 @@ class Scheduler:
         if snapshots:
             self._forget(job_id, snapshots[-1]["jobQueue"])
             events.publish(self._bus, snapshots)
-            self._resolve_dependents(job_id, FAILED)
+            self._release_dependents(job_id)
             self.wake()
         elif terminate and job_id in self._active:
             self._active[job_id].run.terminate(reason)
@@ -159,17 +159,24 @@ class Scheduler:
             await self._place(result.placements)
 
     async def _admit(self) -> None:
-        batch, self._intake = self._intake, []
-        admitted, snapshots = await self._store.write(partial(_admit, batch))
+        batch, self._intake = list(self._intake), {}
+        self._admitting = True
+        try:
+            admitted, snapshots = await self._store.write(partial(_admit, batch))
+        finally:
+            self._admitting = False
         events.publish(self._bus, snapshots)
         for job_id, outcome in admitted.items():
             if isinstance(outcome, QueuedJob):
                 self._ordering_of(outcome.queue_arn).add(outcome)
             elif outcome == FAILED:
-                self._resolve_dependents(job_id, FAILED)
+                self._release_dependents(job_id)
             else:
                 for dependency in outcome:
                     self._waiting[dependency].add(job_id)
+        for job_id in self._ended_while_admitting:
+            self._release_dependents(job_id)
+        self._ended_while_admitting.clear()
 
     async def _place(self, placements: list[Placement]) -> None:
         attempt_ids = {p.job.job_id: uuid.uuid4().hex for p in placements}
@@ -218,7 +225,7 @@ class Scheduler:
             )
             self._ordering_of(queued.queue_arn).add_front(queued)
         else:
-            self._resolve_dependents(record.job_id, record.status)
+            self._release_dependents(record.job_id)
         self.wake()
 
     # -- helpers ----------------------------------------------------------------------
@@ -234,13 +241,15 @@ class Scheduler:
         if ordering is not None:
             ordering.remove(job_id)
         self._blocked.discard(job_id)
-        if job_id in self._intake:
-            self._intake.remove(job_id)
+        self._intake.pop(job_id, None)
 
-    def _resolve_dependents(self, job_id: str, status: str) -> None:
+    def _release_dependents(self, job_id: str) -> None:
+        """Job ``job_id`` reached a final state: re-evaluate the jobs waiting on it."""
+        if self._admitting:
+            self._ended_while_admitting.add(job_id)
         dependents = self._waiting.pop(job_id, set())
-        if status in TERMINAL and dependents:
-            self._intake.extend(dependents)
+        if dependents:
+            self._intake.update(dict.fromkeys(dependents))
             self.wake()
 
 
