@@ -385,3 +385,11 @@ def test_concurrent_invocations_run_side_by_side(lam: Any, tmp_path: Path) -> No
         second = executor.submit(call, lam, name, {"mine": b, "other": a})
         pids = {first.result(timeout=30)[1], second.result(timeout=30)[1]}
     assert len(pids) == 2
+
+
+def test_a_response_above_6_mb_is_a_function_error(lam: Any) -> None:
+    name = create(lam, "def handler(event, context):\n    return 'x' * (6 * 1024 * 1024)\n")
+    response, body = call(lam, name, {})
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Function.ResponseSizeTooLarge"
+    assert "exceeded maximum allowed payload size (6291456 bytes)" in body["errorMessage"]

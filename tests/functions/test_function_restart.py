@@ -64,3 +64,25 @@ def test_an_accepted_event_runs_after_a_restart(new_server: Callable[..., Server
     new_server(data_dir=data_dir)
     wait_for(lambda: output.exists() and output.read_text() == "ran\n", timeout=30,
              what="the replayed Event invocation")
+
+
+def test_a_failing_event_is_tried_three_times_with_one_request_id(
+    new_server: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    # Lambda waits one and then two minutes between attempts; 600x makes that 0.1 s and 0.2 s.
+    lam = new_server(env={"BATCHYARD_TIME_SCALE": "600"}).client("lambda")
+    attempts = tmp_path / "attempts.txt"
+    name = create(lam, """
+        def handler(event, context):
+            with open(event["log"], "a") as out:
+                out.write(context.aws_request_id + "\\n")
+            raise RuntimeError("always fails")
+    """)
+    response = lam.invoke(FunctionName=name, InvocationType="Event",
+                          Payload=json.dumps({"log": str(attempts)}))
+    assert response["StatusCode"] == 202
+    lines = wait_for(
+        lambda: attempts.exists() and len(ids := attempts.read_text().split()) == 3 and ids,
+        timeout=30, what="three attempts",
+    )
+    assert set(lines) == {response["ResponseMetadata"]["RequestId"]}

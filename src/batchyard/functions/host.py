@@ -13,6 +13,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+import batchyard
 from batchyard.functions import code as codes
 from batchyard.functions import invocation as inv
 from batchyard.functions.invocation import InvocationResult
@@ -32,6 +33,10 @@ INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 INIT_SECONDS = 10.0
 # Async invocations carry smaller payloads than synchronous ones.
 MAX_EVENT_PAYLOAD = 256 * 1024
+# Lambda runs a failing Event up to three times: one minute, then two minutes apart
+# (divided by the server's time scale).
+EVENT_ATTEMPTS = 3
+EVENT_RETRY_DELAYS = (60.0, 120.0)
 
 
 def _invalid_content(exc: ValueError) -> ServiceError:
@@ -156,15 +161,26 @@ class FunctionHost:
         task.add_done_callback(self._background.discard)
 
     async def _run_event(self, event: PendingEvent) -> None:
+        """Run an accepted Event, retrying a failed handler as Lambda does, then forget it."""
+        attempts = event.attempts
         try:
-            function = await self.registry.find(event.function_name)
-            if function is not None:
+            while attempts < EVENT_ATTEMPTS:
+                if attempts:
+                    delay = EVENT_RETRY_DELAYS[attempts - 1] / self.settings.time_scale
+                    await asyncio.sleep(delay)
+                function = await self.registry.find(event.function_name)
+                if function is None:
+                    break
                 result = await self._run(
                     function, function.arn, event.payload.decode(), event.request_id
                 )
-                if result.function_error:
-                    log.info("Event invocation %s of %s failed: %s", event.request_id,
-                             function.name, result.payload[:512].decode(errors="replace"))
+                attempts += 1
+                if not result.function_error:
+                    break
+                log.info("Event invocation %s of %s failed (attempt %d): %s", event.request_id,
+                         function.name, attempts, result.payload[:512].decode(errors="replace"))
+                if attempts < EVENT_ATTEMPTS:
+                    await self.registry.count_attempt(event.request_id, attempts)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -218,6 +234,8 @@ class FunctionHost:
             "LAMBDA_TASK_ROOT": str(code_dir),
             "LAMBDA_RUNTIME_DIR": str(Path(codes.__file__).parent),
             "_HANDLER": function.handler,
+            # The worker imports its bootstrap from this package, installed or not.
+            "PYTHONPATH": str(Path(batchyard.__file__).resolve().parent.parent),
         }
         if "HOME" in os.environ:
             env["HOME"] = os.environ["HOME"]

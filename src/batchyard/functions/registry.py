@@ -72,6 +72,7 @@ class PendingEvent:
     request_id: str
     function_name: str
     payload: bytes
+    attempts: int = 0
 
 
 def _row(row: Any) -> Function:
@@ -224,6 +225,13 @@ class FunctionRegistry:
             )
         ))
 
+    async def count_attempt(self, request_id: str, attempts: int) -> None:
+        """Record that an Event invocation has been tried ``attempts`` times."""
+        await self.store.write(lambda connection: connection.execute(
+            pending_events.update().where(pending_events.c.request_id == request_id)
+            .values(attempts=attempts)
+        ))
+
     async def remove_pending(self, request_id: str) -> None:
         """Forget an Event invocation that has run."""
         await self.store.write(lambda connection: connection.execute(
@@ -237,6 +245,7 @@ class FunctionRegistry:
             rows = connection.execute(
                 sa.select(pending_events).order_by(pending_events.c.accepted)
             )
-            return [PendingEvent(r.request_id, r.function_name, bytes(r.payload)) for r in rows]
+            return [PendingEvent(r.request_id, r.function_name, bytes(r.payload), r.attempts)
+                    for r in rows]
 
         return await self.store.read(read)

@@ -39,4 +39,6 @@ pending_events = sa.Table(
     sa.Column("function_name", sa.String(64), nullable=False, index=True),
     sa.Column("payload", sa.LargeBinary, nullable=False),
     sa.Column("accepted", sa.Float, nullable=False),
+    # Attempts already made; Lambda retries an Event whose handler failed twice more.
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
 )
