@@ -114,7 +114,7 @@ async def list_targets_by_rule(ctx: RequestContext, params: dict[str, Any]) -> d
         return records.list_targets(conn, bus, rule)
 
     found = await ctx.runtime.store.read(read)
-    start = int(pages.decode(params.get("NextToken")) or 0)
+    start = pages.decode_offset(params.get("NextToken"))
     limit = params.get("Limit", pages.DEFAULT_LIMIT)
     result: dict[str, Any] = {"Targets": found[start : start + limit]}
     if start + limit < len(found):
