@@ -1,0 +1,165 @@
+"""Run cases of the recorded AWS conformance corpus through the live API and compare."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tests.support.server import SHARED, wait_for
+
+CASES = SHARED / "conformance" / "sfn" / "cases.jsonl"
+ROLE = "arn:aws:iam::123456789012:role/conformance"
+# Placeholders the recorder put where AWS's values were volatile; "date" replaced timestamps.
+_TOKENS = r"<[^<>\s]+>|\bdate\b"
+
+
+def load_cases(path: Path = CASES) -> Iterator[dict[str, Any]]:
+    """Every case of the corpus, in file order."""
+    with path.open() as fh:
+        for line in fh:
+            yield json.loads(line)
+
+
+def sample(features: list[str], per_feature: int) -> list[dict[str, Any]]:
+    """The first ``per_feature`` cases with a recorded history (or of another API) per feature."""
+    chosen: dict[str, dict[str, Any]] = {}
+    for feature in features:
+        taken = 0
+        for case in load_cases():
+            meta = case["meta"]
+            if feature not in meta["features"] and feature != meta["api"]:
+                continue
+            if meta["api"] == "start_execution" and case["history"] is None:
+                continue
+            if case["id"] not in chosen:
+                chosen[case["id"]] = case
+            taken += 1
+            if taken == per_feature:
+                break
+    return list(chosen.values())
+
+
+class Names:
+    """This run's names for the resources the recording called by placeholders."""
+
+    def __init__(self, machine: str, execution: str, role: str) -> None:
+        self.machine = machine
+        self.execution = execution
+        self.role = role
+
+    def normalise(self, value: Any) -> Any:
+        """Replace this run's volatile values by the recording's placeholders."""
+        if isinstance(value, dict):
+            return {k: self.normalise(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.normalise(v) for v in value]
+        if not isinstance(value, str):
+            return value
+        text = value.replace(ROLE, self.role).replace("arn:aws:", "arn:<partition>:")
+        text = text.replace(":us-east-1:", ":<region>:").replace("123456789012", "111111111111")
+        text = text.replace(self.machine, "<ArnPart_0idx>")
+        return text.replace(self.execution, "<ExecArnPart_0idx>")
+
+
+def wildcards(case: dict[str, Any]) -> re.Pattern[str]:
+    """The tokens that match anything in ``case``: the standard ones and the values the
+    recording replaced by JSONPath (random numbers, start times ...)."""
+    extra = [
+        re.escape(p["replacement"]) for p in case["meta"]["placeholders"] if p["kind"] == "jsonpath"
+    ]
+    return re.compile("|".join([_TOKENS, *extra]))
+
+
+def matches(expected: Any, actual: Any, tokens: re.Pattern[str]) -> bool:
+    """Structural equality where placeholder tokens in expected strings match any text."""
+    if isinstance(expected, dict):
+        return (
+            isinstance(actual, dict)
+            and expected.keys() == actual.keys()
+            and all(matches(v, actual[k], tokens) for k, v in expected.items())
+        )
+    if isinstance(expected, list):
+        return (
+            isinstance(actual, list)
+            and len(expected) == len(actual)
+            and all(matches(e, a, tokens) for e, a in zip(expected, actual, strict=True))
+        )
+    if isinstance(expected, str) and tokens.search(expected):
+        if tokens.fullmatch(expected):
+            return actual is not None
+        pattern = ".*".join(re.escape(p) for p in tokens.split(expected))
+        return isinstance(actual, str) and re.fullmatch(pattern, actual, re.DOTALL) is not None
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return expected is actual
+    return expected == actual
+
+
+def event_types(events: list[dict[str, Any]], parallel_sorted: bool) -> Any:
+    """The event types in order, or as a multiset where order is a matter of timing."""
+    types = [e["type"] for e in events]
+    return Counter(types) if parallel_sorted else types
+
+
+def run_case(sfn: Any, case: dict[str, Any]) -> list[str]:
+    """Run one case through the API; returns the mismatches found (empty: it conforms)."""
+    meta = case["meta"]
+    expected = case["expected"]
+    express = meta["state_machine_type"] == "EXPRESS"
+    role = next(
+        (p["replacement"] for p in meta["placeholders"] if p.get("of") == "role_arn"),
+        "snf_role_arn",
+    )
+    names = Names(f"conf-{uuid.uuid4().hex[:12]}", f"run-{uuid.uuid4().hex[:12]}", role)
+    try:
+        machine = sfn.create_state_machine(
+            name=names.machine, definition=json.dumps(case["definition"]), roleArn=ROLE,
+            type="EXPRESS" if express else "STANDARD",
+        )["stateMachineArn"]
+    except sfn.exceptions.InvalidDefinition:
+        return [] if expected["status"] == "INVALID_DEFINITION" else ["definition rejected"]
+    if expected["status"] == "INVALID_DEFINITION":
+        return ["definition accepted"]
+    problems: list[str] = []
+    tokens = wildcards(case)
+    payload = json.dumps(case["input"])
+    if meta["api"] == "start_sync_execution":
+        result = sfn.start_sync_execution(
+            stateMachineArn=machine, name=names.execution, input=payload
+        )
+        events = None
+    else:
+        arn = sfn.start_execution(
+            stateMachineArn=machine, name=names.execution, input=payload
+        )["executionArn"]
+        result = wait_for(
+            lambda: (d := sfn.describe_execution(executionArn=arn))["status"] != "RUNNING" and d,
+            timeout=30, what=f"{case['id']} to finish",
+        )
+        events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    if result["status"] != expected["status"]:
+        problems.append(f"status {result['status']} != {expected['status']}")
+    elif expected["status"] == "SUCCEEDED":
+        actual = names.normalise(json.loads(result["output"]))
+        if not matches(expected["output"], actual, tokens):
+            problems.append(f"output {actual!r} != {expected['output']!r}")
+    else:
+        for key in ("error", "cause"):
+            want = expected.get(key)
+            got = result.get(key) or None
+            if isinstance(want, dict) and got is not None:
+                got = json.loads(got)
+            if not matches(want, names.normalise(got), tokens):
+                problems.append(f"{key} {got!r} != {want!r}")
+    if events is not None and case["history"] is not None:
+        # Concurrent Parallel branches interleave their events as timing has it.
+        sort = bool(meta["history_parallel_sorted"]) or "state:Parallel" in meta["features"]
+        if event_types(events, sort) != event_types(case["history"], sort):
+            problems.append(
+                f"history {[e['type'] for e in events]} != {[e['type'] for e in case['history']]}"
+            )
+    return problems
