@@ -495,7 +495,7 @@ def test_invalid_name(batch) -> None:
         type="container",
         containerProperties=CONTAINER,
     )
-    assert "jobDefinitionName" in error["Message"]
+    assert error["Message"].endswith("Job definition name should match valid pattern")
 
 
 def test_oversized_definition_is_refused(batch) -> None:

@@ -85,7 +85,7 @@ def test_invalid_queue_name(batch, ec2_ces) -> None:
         priority=1,
         computeEnvironmentOrder=order(ec2_ces[0]),
     )
-    assert "jobQueueName" in error["Message"]
+    assert error["Message"].endswith("Job queue name should match valid pattern")
 
 
 @pytest.mark.parametrize(

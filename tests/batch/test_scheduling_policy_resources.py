@@ -75,7 +75,10 @@ def test_duplicate_and_bad_name(batch) -> None:
         client_error(batch.create_scheduling_policy, name=name)["Message"]
         == "Object already exists"
     )
-    assert "name" in client_error(batch.create_scheduling_policy, name="bad/name")["Message"]
+    assert (
+        "Scheduling policy name should match"
+        in client_error(batch.create_scheduling_policy, name="bad/name")["Message"]
+    )
 
 
 def test_update_replaces_the_policy(batch) -> None:
