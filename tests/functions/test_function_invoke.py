@@ -321,53 +321,6 @@ def test_boto3_inside_a_handler_talks_to_this_server(lam: Any, batch: Any) -> No
     assert call(lam, name, {"queue": queue})[1] == [queue]
 
 
-CHECK_JOB = '''from __future__ import print_function
-
-import json
-from concurrent.futures import ThreadPoolExecutor
-import boto3
-
-print('Loading function')
-
-batch = boto3.client('batch')
-
-def lambda_handler(event, context):
-    # Log the received event
-    print("Received event: " + json.dumps(event, indent=2))
-    # Get jobId from the event
-    jobId = event['jobId']
-
-    try:
-        # Call DescribeJobs
-        response = batch.describe_jobs(jobs=[jobId])
-        # Log response from AWS Batch
-        print("Response: " + json.dumps(response, indent=2))
-        # Return the jobtatus
-        jobStatus = response['jobs'][0]['status']
-        return jobStatus
-    except Exception as e:
-        print(e)
-        message = 'Error getting Batch Job status'
-        print(message)
-        raise Exception(message)
-'''
-
-
-def test_the_seed_check_job_function_runs_unchanged(lam: Any) -> None:
-    name = unique("CheckJobFunction")
-    lam.create_function(
-        FunctionName=name, Runtime="python3.9", Role="arn:aws:iam::123456789012:role/r",
-        Handler="index.lambda_handler", Code={"ZipFile": zip_of({"index.py": CHECK_JOB})},
-    )
-    response, body = call(lam, name, {"jobId": "no-such-job"}, LogType="Tail")
-    assert response["FunctionError"] == "Unhandled"
-    assert (body["errorType"], body["errorMessage"]) == (
-        "Exception", "Error getting Batch Job status")
-    log = base64.b64decode(response["LogResult"]).decode()
-    assert "Loading function" in log
-    assert '"jobId": "no-such-job"' in log
-
-
 def test_concurrent_invocations_run_side_by_side(lam: Any, tmp_path: Path) -> None:
     name = create(lam, """
         import os
