@@ -1,0 +1,54 @@
+"""``batchyard submit``, ``batchyard jobs`` and ``batchyard logs`` against a live server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+from tests.batch.jobs_support import make_definition, make_stack, wait_status
+from tests.support.server import ServerProcess
+
+
+def _cli(server: ServerProcess, command: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "batchyard.cli", command, "--endpoint-url", server.endpoint, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_submit_list_and_follow_logs(server: ServerProcess, batch: Any) -> None:
+    queue = make_stack(batch)[1]
+    definition = make_definition(batch, ["sh", "-c", "echo hello Ref::who; sleep 0.5; echo bye"])
+    answer = json.loads(
+        _cli(
+            server,
+            "submit",
+            "--queue",
+            queue,
+            "--definition",
+            definition,
+            "--name",
+            "cli-job",
+            "--param",
+            "who=cli",
+        )
+    )
+    assert answer["jobName"] == "cli-job"
+    followed = _cli(server, "logs", answer["jobId"], "--follow")
+    assert followed.splitlines() == ["hello cli", "bye"]
+    assert wait_status(batch, answer["jobId"])["status"] == "SUCCEEDED"
+    table = _cli(server, "jobs", "--queue", queue).splitlines()
+    assert table[0].split()[:3] == ["JOB", "ID", "NAME"]
+    assert [line.split()[:3] for line in table[1:]] == [[answer["jobId"], "cli-job", "SUCCEEDED"]]
+    override = json.loads(
+        _cli(server, "submit", "--queue", queue, "--definition", definition, "--", "echo", "other")
+    )
+    wait_status(batch, override["jobId"])
+    assert _cli(server, "logs", override["jobId"]).splitlines() == ["other"]
