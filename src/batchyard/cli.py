@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from batchyard.batch.jobs.commands import add_job_commands
 from batchyard.config import load_settings
 
 
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     server.add_argument("--port", type=int, help="listen port (default 4580)")
     server.add_argument("--data-dir", help="where the SQLite store lives (default ./.batchyard)")
     server.set_defaults(run=_server)
+    add_job_commands(commands)
     args = parser.parse_args(argv)
     return args.run(args)
 
