@@ -181,8 +181,6 @@ class FunctionHost:
                          function.name, attempts, result.payload[:512].decode(errors="replace"))
                 if attempts < EVENT_ATTEMPTS:
                     await self.registry.count_attempt(event.request_id, attempts)
-        except asyncio.CancelledError:
-            raise
         except Exception:
             log.exception("Event invocation %s of %s failed", event.request_id,
                           event.function_name)

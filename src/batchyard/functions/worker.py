@@ -48,7 +48,7 @@ class Outcome:
     init_ms: float = 0.0
     max_memory_mb: int = 0
     exit_reason: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    answer: dict[str, Any] = field(default_factory=dict)  # the worker's JSON reply
 
 
 class _LogPipe:
@@ -134,10 +134,10 @@ class Worker:
         """Wait for the handler's import; its output and error belong to the first call."""
         self.initialized = True
         outcome = await self._phase(INIT_TOKEN, budget)
-        if outcome.kind == "ok" and outcome.extra.get("error"):
+        if outcome.kind == "ok" and outcome.answer.get("error"):
             outcome.kind = "error"
-            outcome.error = outcome.extra["error"]
-        outcome.init_ms = float(outcome.extra.get("init_ms", outcome.duration_ms))
+            outcome.error = outcome.answer["error"]
+        outcome.init_ms = float(outcome.answer.get("init_ms", outcome.duration_ms))
         return outcome
 
     async def invoke(self, request_id: str, event: str, arn: str, timeout: float) -> Outcome:
@@ -152,12 +152,12 @@ class Worker:
             return await self._exited(0.0)
         outcome = await self._phase(request_id, timeout)
         if outcome.kind == "ok":
-            if "error" in outcome.extra:
+            if "error" in outcome.answer:
                 outcome.kind = "error"
-                outcome.error = outcome.extra["error"]
+                outcome.error = outcome.answer["error"]
             else:
-                outcome.payload = str(outcome.extra.get("payload", "null")).encode()
-        outcome.max_memory_mb = int(outcome.extra.get("max_memory_mb", 0))
+                outcome.payload = str(outcome.answer.get("payload", "null")).encode()
+        outcome.max_memory_mb = int(outcome.answer.get("max_memory_mb", 0))
         return outcome
 
     async def _phase(self, token: str, timeout: float) -> Outcome:
@@ -180,7 +180,7 @@ class Worker:
         if log is None:
             log = await self._log.rest()
         return Outcome("ok", log, duration_ms=(time.monotonic() - started) * 1000,
-                       extra=json.loads(line))
+                       answer=json.loads(line))
 
     async def _exited(self, duration_ms: float) -> Outcome:
         with contextlib.suppress(TimeoutError):
