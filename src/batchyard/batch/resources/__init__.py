@@ -26,6 +26,10 @@ these plain, synchronous lookups on a SQLAlchemy ``Connection`` — run them ins
     ListTagsForResource; ``exists(conn, arn) -> bool``.
 ``job_definition_rules.check_retry_strategy / check_timeout``, ``container_rules.check_environment``
     The same validation for SubmitJob overrides.
+``job_definition_rules.node_range_for(nodeProperties, index)``
+    The node range that configures one node of a multi-node job (narrowest range wins).
+``names.require_name(value, "Job name")`` / ``names.client_error(message)``
+    AWS's name rule and message; the ClientException every refusal uses.
 
 Changes are announced on ``runtime.bus`` topic ``events.TOPIC`` (``"batch.resources"``) once
 committed; see ``events`` for the event shape. Status settles asynchronously (CREATING ->
