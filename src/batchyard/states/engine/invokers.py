@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from batchyard.states.asl.errors import RuntimeFailure
+from batchyard.states.asl.errors import STATES_RUNTIME, TaskFailure
 from batchyard.states.asl.task import TaskInvoker, TaskRequest
 
 
-def unknown_resource(request: TaskRequest) -> RuntimeFailure:
-    """AWS's failure for a Task whose resource cannot be scheduled."""
-    return RuntimeFailure(
+def unknown_resource(request: TaskRequest) -> TaskFailure:
+    """AWS's failure for a Task whose resource cannot be scheduled (States.Runtime: terminal)."""
+    return TaskFailure(
+        STATES_RUNTIME,
         f"An error occurred while scheduling the state '{request.state_name}'. "
         f"The provided ARN '{request.resource}' is invalid."
     )

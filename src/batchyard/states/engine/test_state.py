@@ -87,7 +87,13 @@ async def test_state(params: dict[str, Any], invoker: TaskInvoker, region: str,
     try:
         machine = parse_definition(machine_doc)
     except InvalidDefinitionError as exc:
-        raise _invalid(exc.message) from None
+        message = exc.message
+        if "stateName" not in params:
+            # The state was sent on its own: locations are relative to it, as AWS reports them.
+            message = message.replace(f" at /States/{name}/", " at /").replace(
+                f" at /States/{name}'", " at /'"
+            )
+        raise _invalid(message) from None
     text = params.get("input") or "{}"
     value = _load(text, "State Machine Execution Input", "InvalidExecutionInput")
     mock = params.get("mock")
