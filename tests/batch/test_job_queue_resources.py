@@ -270,6 +270,8 @@ def test_pagination(new_server) -> None:
     pages = list(paginator.paginate(PaginationConfig={"PageSize": 2}))
     assert [len(p["jobQueues"]) for p in pages] == [2, 2, 1]
     assert [q["jobQueueName"] for p in pages for q in p["jobQueues"]] == names
+    everything = batch.describe_job_queues(jobQueues=[])["jobQueues"]
+    assert [q["jobQueueName"] for q in everything] == names
     first = batch.describe_job_queues(jobQueues=names, maxResults=3)
     assert len(first["jobQueues"]) == 3
     rest = batch.describe_job_queues(jobQueues=names, maxResults=3, nextToken=first["nextToken"])

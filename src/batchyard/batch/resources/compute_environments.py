@@ -219,7 +219,7 @@ async def delete(runtime: Runtime, params: dict[str, Any]) -> None:
 
 async def describe(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
     """DescribeComputeEnvironments: by names/ARNs or all, paginated, with tags."""
-    references = params.get("computeEnvironments")
+    references = params.get("computeEnvironments") or None
     if references is not None and len(references) > MAX_REFERENCES:
         raise client_error(f"computeEnvironments can contain at most {MAX_REFERENCES} entries.")
     size = page_size(params.get("maxResults"))

@@ -164,7 +164,8 @@ def _reference_condition(reference: str) -> Any:
 
 async def describe(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
     """DescribeJobDefinitions: by references, by name, by status; paginated."""
-    references = params.get("jobDefinitions")
+    # An empty list filters nothing, like an absent one.
+    references = params.get("jobDefinitions") or None
     name = params.get("jobDefinitionName")
     status = params.get("status")
     if references is not None:
@@ -181,8 +182,6 @@ async def describe(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
     if after is not None:
         query = query.where(table.c.seq > after)
     if references is not None:
-        if not references:
-            return {"jobDefinitions": []}
         condition = _reference_condition(references[0])
         for reference in references[1:]:
             condition = condition | _reference_condition(reference)

@@ -299,7 +299,7 @@ async def delete(runtime: Runtime, params: dict[str, Any]) -> None:
 
 async def describe(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
     """DescribeJobQueues: by names/ARNs or all, paginated, with tags."""
-    references = params.get("jobQueues")
+    references = params.get("jobQueues") or None
     if references is not None and len(references) > compute_environments.MAX_REFERENCES:
         raise client_error(
             f"jobQueues can contain at most {compute_environments.MAX_REFERENCES} entries."
