@@ -162,7 +162,7 @@ def test_failing_targets_are_recorded_and_do_not_stop_the_others(server: ServerP
         Targets=[
             {"Id": "missing", "Arn": missing_group},
             {
-                "Id": "unwired",
+                "Id": "no-queue",
                 "Arn": f"arn:aws:batch:us-east-1:{ACCOUNT}:job-queue/none",
                 "BatchParameters": {"JobDefinition": "none", "JobName": "x"},
                 "RetryPolicy": {"MaximumRetryAttempts": 0},
@@ -180,13 +180,14 @@ def test_failing_targets_are_recorded_and_do_not_stop_the_others(server: ServerP
         what="two recorded failures",
     )
     by_target = {f["target_id"]: f for f in failures}
-    assert set(by_target) == {"missing", "unwired"}
+    assert set(by_target) == {"missing", "no-queue"}
     assert by_target["missing"]["error_code"] == "ResourceNotFoundException"
     assert by_target["missing"]["target_arn"] == missing_group
     assert by_target["missing"]["final"] and by_target["missing"]["attempt"] == 1
     assert by_target["missing"]["event_id"] == event_id
     assert json.loads(by_target["missing"]["input"])["id"] == event_id
-    assert by_target["unwired"]["final"]
+    assert by_target["no-queue"]["error_code"] == "ClientException"
+    assert by_target["no-queue"]["final"]
     assert events.describe_event_bus()["Name"] == "default"  # the server is still serving
 
 

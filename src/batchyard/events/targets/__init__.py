@@ -27,6 +27,9 @@ KINDS = (LOG_GROUP, FUNCTION, STATE_MACHINE, JOB_QUEUE)
 
 ADAPTERS = [
     "batchyard.events.targets.log_groups",
+    "batchyard.events.targets.functions",
+    "batchyard.events.targets.state_machines",
+    "batchyard.events.targets.job_queues",
 ]
 
 _ARN = re.compile(r"arn:aws[\w-]*:([a-z0-9-]+):([a-z0-9-]*):(\d{12}|):(.+)")
