@@ -9,6 +9,7 @@ from pathlib import Path
 
 from batchyard.batch.jobs.commands import add_job_commands
 from batchyard.config import load_settings
+from batchyard.states.commands import add_execution_commands
 
 
 def _server(args: argparse.Namespace) -> int:
@@ -49,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     server.add_argument("--data-dir", help="where the SQLite store lives (default ./.batchyard)")
     server.set_defaults(run=_server)
     add_job_commands(commands)
+    add_execution_commands(commands)
     args = parser.parse_args(argv)
     return args.run(args)
 
