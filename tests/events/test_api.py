@@ -339,3 +339,38 @@ def test_server_side_validation_of_the_shape(server: ServerProcess) -> None:
         assert _error(unchecked.put_events, **kwargs)["Code"] == "ValidationException"
     error = _error(unchecked.put_targets, Rule=_name(), Targets=[{"Id": "t"}])
     assert error["Code"] == "ValidationException"
+
+
+def test_rule_tags(events: Any) -> None:
+    name = _name()
+    arn = events.put_rule(Name=name, EventPattern=PATTERN, Tags=[{"Key": "team", "Value": "a"}])[
+        "RuleArn"
+    ]
+    assert events.list_tags_for_resource(ResourceARN=arn)["Tags"] == [{"Key": "team", "Value": "a"}]
+    events.tag_resource(
+        ResourceARN=arn, Tags=[{"Key": "team", "Value": "b"}, {"Key": "env", "Value": "dev"}]
+    )
+    tags = events.list_tags_for_resource(ResourceARN=arn)["Tags"]
+    assert sorted((t["Key"], t["Value"]) for t in tags) == [("env", "dev"), ("team", "b")]
+    events.untag_resource(ResourceARN=arn, TagKeys=["team"])
+    assert events.list_tags_for_resource(ResourceARN=arn)["Tags"] == [
+        {"Key": "env", "Value": "dev"}
+    ]
+    events.put_rule(Name=name, EventPattern=PATTERN)  # an update keeps the rule's tags
+    assert len(events.list_tags_for_resource(ResourceARN=arn)["Tags"]) == 1
+    missing = arn.replace(name, _name("missing"))
+    assert _error(events.list_tags_for_resource, ResourceARN=missing)["Code"] == (
+        "ResourceNotFoundException"
+    )
+
+
+def test_list_rule_names_by_target(events: Any) -> None:
+    group_arn = _log_group_arn(f"/by-target/{uuid.uuid4().hex}")
+    names = sorted(_name("by-target") for _ in range(3))
+    for name in names:
+        events.put_rule(Name=name, EventPattern=PATTERN)
+        events.put_targets(Rule=name, Targets=[{"Id": "logs", "Arn": group_arn}])
+    page = events.list_rule_names_by_target(TargetArn=group_arn, Limit=2)
+    assert page["RuleNames"] == names[:2]
+    rest = events.list_rule_names_by_target(TargetArn=group_arn, NextToken=page["NextToken"])
+    assert rest["RuleNames"] == names[2:] and "NextToken" not in rest

@@ -185,3 +185,51 @@ def failures(conn: Connection, rule_arn: str) -> list[dict[str, Any]]:
         .order_by(delivery_failures.c.seq)
     ).all()
     return [dict(row._mapping) for row in rows]
+
+
+def _rule_row_by_arn(conn: Connection, arn: str) -> Any:
+    row = conn.execute(sa.select(rules.c.name, rules.c.tags).where(rules.c.arn == arn)).first()
+    if row is None:
+        name = arn.rsplit("/", 1)[-1]
+        raise rule_not_found(name, "default")
+    return row
+
+
+def tags_of(conn: Connection, arn: str) -> list[dict[str, str]]:
+    """The tags of the rule ``arn``; ResourceNotFoundException when there is no such rule."""
+    return list(_rule_row_by_arn(conn, arn).tags)
+
+
+def tag(conn: Connection, arn: str, added: list[dict[str, str]]) -> None:
+    """Add tags to the rule ``arn``, replacing the values of keys it already has."""
+    merged = {item["Key"]: item["Value"] for item in _rule_row_by_arn(conn, arn).tags}
+    merged.update({item["Key"]: item["Value"] for item in added})
+    conn.execute(
+        rules.update()
+        .where(rules.c.arn == arn)
+        .values(tags=[{"Key": key, "Value": value} for key, value in merged.items()])
+    )
+
+
+def untag(conn: Connection, arn: str, keys: list[str]) -> None:
+    """Remove the tags with ``keys`` from the rule ``arn``."""
+    kept = [item for item in _rule_row_by_arn(conn, arn).tags if item["Key"] not in keys]
+    conn.execute(rules.update().where(rules.c.arn == arn).values(tags=kept))
+
+
+def rule_names_by_target(
+    conn: Connection, bus: str, target_arn: str, after: str | None, limit: int
+) -> list[str]:
+    """Names of the rules of ``bus`` with a target of ARN ``target_arn``, in name order."""
+    names = sorted(
+        {
+            row.rule_name
+            for row in conn.execute(
+                sa.select(targets.c.rule_name, targets.c.document).where(
+                    targets.c.event_bus_name == bus
+                )
+            ).all()
+            if row.document.get("Arn") == target_arn
+        }
+    )
+    return [name for name in names if after is None or name > after][:limit]

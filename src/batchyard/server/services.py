@@ -19,6 +19,7 @@ _HANDLER_MODULES = [
     "batchyard.events.handlers.rules",
     "batchyard.events.handlers.targets",
     "batchyard.events.handlers.events",
+    "batchyard.events.handlers.tags",
     "batchyard.functions.handlers",
 ]
 
