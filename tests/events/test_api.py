@@ -325,6 +325,17 @@ def test_put_events_per_entry_results(events: Any) -> None:
     ]
 
 
+def test_deeply_nested_json_is_refused_not_crashed_on(events: Any) -> None:
+    deep = '{"a":' * 50000 + "1" + "}" * 50000
+    result = events.put_events(Entries=[{"Source": "my.app", "DetailType": "t", "Detail": deep}])
+    assert result["Entries"][0]["ErrorCode"] == "MalformedDetail"
+    error = _error(events.test_event_pattern, EventPattern=PATTERN, Event=deep)
+    assert error["Code"] == "ValidationException"
+    pattern = '{"a":' * 500 + '["x"]' + "}" * 500
+    error = _error(events.put_rule, Name=_name(), EventPattern=pattern)
+    assert error["Code"] == "InvalidEventPatternException"
+
+
 def test_server_side_validation_of_the_shape(server: ServerProcess) -> None:
     unchecked = boto3.client(
         "events",

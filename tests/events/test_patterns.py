@@ -257,6 +257,13 @@ INVALID: list[tuple[Any, str]] = [
 ]
 
 
+def test_deep_nesting_is_refused_not_crashed_on() -> None:
+    for depth in (101, 5000):
+        with pytest.raises(InvalidEventPattern):
+            compile_pattern('{"a":' * depth + '["x"]' + "}" * depth)
+    assert compile_pattern('{"a":' * 100 + '["x"]' + "}" * 100)
+
+
 @pytest.mark.parametrize(("pattern", "reason"), INVALID, ids=[c[1] for c in INVALID])
 def test_invalid_patterns_give_aws_reasons(pattern: Any, reason: str) -> None:
     text = pattern if isinstance(pattern, str) else json.dumps(pattern)

@@ -112,3 +112,8 @@ def test_cron_firings(expression: str, expected: list[str]) -> None:
 def test_invalid_expressions(expression: str) -> None:
     with pytest.raises(InvalidSchedule):
         parse_schedule(expression)
+
+
+@pytest.mark.parametrize("expression", ["cron(0 10 30 2 ? *)", "rate(99999999 days)"])
+def test_schedules_that_never_come_never_fire(expression: str) -> None:
+    assert parse_schedule(expression).next_after(BASE) is None

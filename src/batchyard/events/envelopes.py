@@ -72,7 +72,7 @@ def put_events_entry(
         raise EntryError("NotAuthorizedForSourceException", "Not authorized for the source.")
     try:
         detail = json.loads(entry["Detail"])
-    except ValueError:
+    except (ValueError, RecursionError):
         detail = None
     if not isinstance(detail, dict):
         raise EntryError("MalformedDetail", "Detail is malformed.")

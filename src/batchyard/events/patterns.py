@@ -28,6 +28,8 @@ from typing import Any
 _MISSING = object()
 _OR = "$or"
 _NUMERIC_OPERATORS = ("=", "<", "<=", ">", ">=")
+# Deeper patterns are refused rather than risk the interpreter's recursion limit.
+MAX_DEPTH = 100
 
 
 class InvalidEventPattern(ValueError):
@@ -183,11 +185,13 @@ def compile_pattern(source: str | dict[str, Any]) -> Pattern:
             document = json.loads(source)
         except ValueError as exc:
             raise InvalidEventPattern(f"Invalid JSON: {exc.args[0]}") from None
+        except RecursionError:
+            raise InvalidEventPattern("Invalid JSON: nesting too deep") from None
     else:
         document = source
     if not isinstance(document, dict):
         raise InvalidEventPattern("Filter is not an object")
-    return _object(document)
+    return _object(document, 1)
 
 
 def matches(pattern: Pattern, event: dict[str, Any]) -> bool:
@@ -195,16 +199,18 @@ def matches(pattern: Pattern, event: dict[str, Any]) -> bool:
     return _match_object(pattern, event)
 
 
-def _object(document: dict[str, Any]) -> Pattern:
+def _object(document: dict[str, Any], depth: int) -> Pattern:
     if not document:
         raise InvalidEventPattern("Empty objects are not allowed")
+    if depth > MAX_DEPTH:
+        raise InvalidEventPattern(f"Filter is nested deeper than {MAX_DEPTH} levels")
     fields: list[tuple[str, Pattern | Leaf]] = []
     any_of: list[tuple[Pattern, ...]] = []
     for name, value in document.items():
         if name == _OR:
-            any_of.append(_alternatives(value))
+            any_of.append(_alternatives(value, depth))
         elif isinstance(value, dict):
-            fields.append((name, _object(value)))
+            fields.append((name, _object(value, depth + 1)))
         elif isinstance(value, list):
             fields.append((name, _leaf(value)))
         else:
@@ -212,7 +218,7 @@ def _object(document: dict[str, Any]) -> Pattern:
     return Pattern(tuple(fields), tuple(any_of))
 
 
-def _alternatives(value: Any) -> tuple[Pattern, ...]:
+def _alternatives(value: Any, depth: int) -> tuple[Pattern, ...]:
     if not isinstance(value, list):
         raise InvalidEventPattern("It must be an Array followed with $or.")
     for item in value:
@@ -220,7 +226,7 @@ def _alternatives(value: Any) -> tuple[Pattern, ...]:
             raise InvalidEventPattern("Only JSON object is allowed in array of $or relationship.")
     if len(value) < 2:
         raise InvalidEventPattern("There must have at least 2 Objects in $or relationship.")
-    return tuple(_object(item) for item in value)
+    return tuple(_object(item, depth + 1) for item in value)
 
 
 def _leaf(values: list[Any]) -> Leaf:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 _RATE = re.compile(r"rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)")
 _CRON = re.compile(r"cron\((.*)\)", re.DOTALL)
@@ -65,7 +65,10 @@ class Rate:
     seconds: int
 
     def next_after(self, moment: datetime) -> datetime | None:
-        return moment + timedelta(seconds=self.seconds)
+        try:
+            return moment + timedelta(seconds=self.seconds)
+        except OverflowError:
+            return None
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,13 @@ class Cron:
 
     def next_after(self, moment: datetime) -> datetime | None:
         """The first firing strictly after ``moment`` (UTC), or None if there is none."""
+        try:
+            return self._next_after(moment)
+        except CroniterBadDateError:
+            # Dates that never exist (30 February) are accepted, as AWS does, and never fire.
+            return None
+
+    def _next_after(self, moment: datetime) -> datetime | None:
         iterator = croniter(self.expression, moment)
         while True:
             candidate: datetime = iterator.get_next(datetime)

@@ -64,20 +64,29 @@ class ScheduleRunner:
             self._task = None
 
     async def _run(self) -> None:
-        scale = self.runtime.settings.time_scale
         while True:
             self._wake.clear()
-            rules = {rule.key: rule for rule in self.catalog.scheduled()}
-            self._plan(rules)
-            now = time.monotonic()
-            for key, plan in self._plans.items():
-                due = plan.due(scale)
-                if due is not None and due <= now:
-                    self._fire(rules[key], plan)
-            deadlines = [d for plan in self._plans.values() if (d := plan.due(scale)) is not None]
-            timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+            try:
+                timeout = self._pass()
+            except Exception:
+                # One bad pass must not stop every schedule; the next change retries.
+                log.exception("schedule pass failed")
+                timeout = None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
+
+    def _pass(self) -> float | None:
+        """Fire what is due; returns the seconds until the next rule is due (None: none is)."""
+        scale = self.runtime.settings.time_scale
+        rules = {rule.key: rule for rule in self.catalog.scheduled()}
+        self._plan(rules)
+        now = time.monotonic()
+        for key, plan in self._plans.items():
+            due = plan.due(scale)
+            if due is not None and due <= now:
+                self._fire(rules[key], plan)
+        deadlines = [d for plan in self._plans.values() if (d := plan.due(scale)) is not None]
+        return max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
 
     def _plan(self, rules: dict[tuple[str, str], ActiveRule]) -> None:
         for key in set(self._plans) - set(rules):

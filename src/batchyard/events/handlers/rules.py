@@ -144,7 +144,7 @@ async def test_event_pattern(ctx: RequestContext, params: dict[str, Any]) -> dic
         raise invalid_pattern(error) from None
     try:
         event = json.loads(params["Event"])
-    except ValueError:
+    except (ValueError, RecursionError):
         event = None
     if not isinstance(event, dict) or any(name not in event for name in _ENVELOPE_FIELDS):
         raise ServiceError("ValidationException", "Parameter Event is not valid.")

@@ -45,7 +45,7 @@ def _check_target(target: dict[str, Any]) -> str | None:
     if "Input" in target:
         try:
             json.loads(target["Input"])
-        except ValueError:
+        except (ValueError, RecursionError):
             raise _invalid(f"Input for target {target_id} is not valid JSON text.") from None
     try:
         if "InputPath" in target:

@@ -37,7 +37,7 @@ def submit_request(delivery: Delivery) -> dict[str, Any]:
     if any(option in delivery.target for option in _INPUT_OPTIONS):
         try:
             document = json.loads(delivery.input)
-        except ValueError:
+        except (ValueError, RecursionError):
             document = None
         if isinstance(document, dict):
             request["parameters"] = {
