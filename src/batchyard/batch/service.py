@@ -7,6 +7,8 @@ from batchyard.protocol.service import ServiceApi
 api = ServiceApi(
     "batch",
     validation_error="ClientException",
+    # The guide: evaluateOnExit's action "isn't case sensitive".
+    case_insensitive_enums=frozenset({"RetryAction"}),
     body_limits={
         "SubmitJob": (30 * 1024, "SubmitJob request exceeds the maximum size of 30 KiB"),
         "RegisterJobDefinition": (

@@ -45,12 +45,14 @@ class ServiceApi:
     ``validation_error`` is the error code the real service answers for input that fails its
     shape (Batch: ClientException; Step Functions: ValidationException ...). ``body_limits``
     holds per-operation request size limits in bytes, with AWS's message for each.
+    ``case_insensitive_enums`` names enum shapes the service accepts in any letter case.
     """
 
     name: str
     validation_error: str
     body_limits: dict[str, tuple[int, str]] = field(default_factory=dict)
     default_body_limit: int = DEFAULT_BODY_LIMIT
+    case_insensitive_enums: frozenset[str] = frozenset()
     handlers: dict[str, Handler] = field(default_factory=dict)
     startup: list[Hook] = field(default_factory=list)
     shutdown: list[Hook] = field(default_factory=list)

@@ -21,8 +21,9 @@ _MAX_REPORTED = 5
 
 
 class _Walk:
-    def __init__(self) -> None:
+    def __init__(self, case_insensitive_enums: frozenset[str] = frozenset()) -> None:
         self.errors: list[str] = []
+        self.case_insensitive_enums = case_insensitive_enums
 
     def fail(self, path: str, message: str) -> None:
         self.errors.append(f"{message} at '{path}'" if path else message)
@@ -74,6 +75,8 @@ class _Walk:
             return None
         self._length(shape, len(value), path, "Member must have length")
         enum = shape.enum
+        if enum and value not in enum and shape.name in self.case_insensitive_enums:
+            value = next((item for item in enum if item.lower() == value.lower()), value)
         if enum and value not in enum:
             allowed = ", ".join(enum)
             self.fail(path, f"Value '{_clip(value)}' must satisfy enum value set: [{allowed}]")
@@ -219,11 +222,19 @@ def convert_value(shape: Shape, value: Any, path: str, *, from_text: bool = Fals
     return result
 
 
-def validate_input(shape: StructureShape | None, value: Any) -> dict[str, Any]:
-    """Validate and convert a whole request document; raise ValidationFailure listing problems."""
+def validate_input(
+    shape: StructureShape | None,
+    value: Any,
+    case_insensitive_enums: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """Validate and convert a whole request document; raise ValidationFailure listing problems.
+
+    Enum shapes named in ``case_insensitive_enums`` accept any case and are normalised to the
+    model's spelling (some services document their enums as case-insensitive).
+    """
     if shape is None:
         return {}
-    walk = _Walk()
+    walk = _Walk(case_insensitive_enums)
     result = walk.value(shape, value, "")
     _raise(walk.errors)
     return result or {}

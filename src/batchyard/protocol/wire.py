@@ -43,6 +43,7 @@ def parse_request(
     path_params: Mapping[str, str] | None = None,
     query: Mapping[str, list[str]] | None = None,
     headers: Mapping[str, str] | None = None,
+    case_insensitive_enums: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Turn one HTTP request into the validated input of ``operation``."""
     shape = operation.input_shape
@@ -52,7 +53,7 @@ def parse_request(
         document = _load_json(body)
         if not isinstance(document, dict):
             raise MalformedRequest("Request body must be a JSON object")
-        return validate_input(shape, document)
+        return validate_input(shape, document, case_insensitive_enums)
 
     document: dict[str, Any] = {}
     payload = shape.serialization.get("payload")
@@ -100,7 +101,7 @@ def parse_request(
             continue
         if raw is not None:
             document[name] = _from_text(member, raw, name)
-    return validate_input(shape, document)
+    return validate_input(shape, document, case_insensitive_enums)
 
 
 def _decode_json_header(raw: str, name: str) -> str:

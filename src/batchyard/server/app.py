@@ -129,7 +129,8 @@ class BatchyardApp:
             )
             body = await _read_body(receive, headers, limit, limit_message)
             params = parse_request(
-                operation, body, path_params=route.path_params, query=query, headers=headers
+                operation, body, path_params=route.path_params, query=query, headers=headers,
+                case_insensitive_enums=service.case_insensitive_enums,
             )
             assert self.runtime is not None, "request before start-up"
             context = RequestContext(
