@@ -238,3 +238,34 @@ def test_rules_and_targets_survive_a_restart(new_server: Any, tmp_path: Path) ->
     assert events.list_targets_by_rule(Rule="kept")["Targets"] == [target]
     events.put_events(Entries=[{"Source": "restart.app", "DetailType": "t", "Detail": "{}"}])
     assert wait_for(lambda: _messages(logs, group), timeout=10) == ['{"after": "restart"}']
+
+
+def test_jobs_failed_by_a_restart_reach_the_rules(new_server: Any, tmp_path: Path) -> None:
+    from tests.batch.jobs_support import make_definition, make_stack, submit, wait_status
+
+    data_dir = tmp_path / "recovery"
+    first = new_server(data_dir=data_dir)
+    events, logs, batch = first.client("events"), first.client("logs"), first.client("batch")
+    group, group_arn = _log_group(logs)
+    events.put_rule(
+        Name="failed-jobs",
+        EventPattern=json.dumps(
+            {
+                "source": ["aws.batch"],
+                "detail-type": ["Batch Job State Change"],
+                "detail": {"status": ["FAILED"]},
+            }
+        ),
+    )
+    events.put_targets(Rule="failed-jobs", Targets=[{"Id": "logs", "Arn": group_arn}])
+    _, queue = make_stack(batch)
+    job_id = submit(batch, queue, make_definition(batch, ["sleep", "60"]))
+    wait_status(batch, job_id, "RUNNING")
+    first.kill()
+
+    second = new_server(data_dir=data_dir)
+    logs = second.client("logs")
+    [message] = wait_for(lambda: _messages(logs, group), timeout=30, what="the FAILED event")
+    event = json.loads(message)
+    assert event["detail"]["jobId"] == job_id
+    assert event["detail"]["status"] == "FAILED"

@@ -34,4 +34,5 @@ def load_services() -> list[ServiceApi]:
     from batchyard.logs.service import api as logs
     from batchyard.states.service import api as states
 
-    return [logs, batch, functions, events, states]
+    # Events starts before batch so job events of batch's start-up recovery reach the rules.
+    return [logs, events, batch, functions, states]
