@@ -23,7 +23,7 @@ from batchyard.batch.resources import compute_environment_rules as rules
 from batchyard.batch.resources import lifecycle, records, tags
 from batchyard.batch.resources.events import publish
 from batchyard.batch.resources.names import COMPUTE_ENVIRONMENT, client_error, require_name
-from batchyard.batch.resources.pagination import decode_token, page_size, paginate
+from batchyard.batch.resources.pagination import decode_token, page_size
 from batchyard.runtime import Runtime
 from batchyard.store.tables.batch_resources import compute_environments as table
 from batchyard.store.tables.batch_resources import job_queues as queue_table
@@ -33,7 +33,7 @@ BEING_MODIFIED = "Cannot delete, resource is being modified"
 NOT_DISABLED = "Cannot delete, resource is not in DISABLED state"
 HAS_QUEUES = "Cannot delete, found existing JobQueue relationship"
 MAX_REFERENCES = 100
-TRANSITIONAL = ("CREATING", "UPDATING", "DELETING")
+TRANSITIONAL = lifecycle.TRANSITIONAL
 
 
 def get(connection: Connection, reference: str) -> dict[str, Any] | None:
@@ -226,19 +226,10 @@ async def describe(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
     after = decode_token("DescribeComputeEnvironments", params.get("nextToken"))
 
     def read(connection: Connection) -> tuple[list[dict[str, Any]], str | None]:
-        if references is None:
-            rows = records.page(connection, table, after, size)
-        else:
-            rows = [
-                row
-                for row in records.find_many(connection, table, references)
-                if after is None or row[0] > after
-            ][: size + 1]
-        documents, token = paginate("DescribeComputeEnvironments", rows, size)
-        found = tags.tags_of(connection, [d["computeEnvironmentArn"] for d in documents])
-        for document in documents:
-            document["tags"] = found.get(document["computeEnvironmentArn"], {})
-        return documents, token
+        return records.describe_page(
+            connection, table, "DescribeComputeEnvironments", references, after, size,
+            "computeEnvironmentArn",
+        )
 
     documents, token = await runtime.store.read(read)
     result: dict[str, Any] = {"computeEnvironments": documents}
@@ -248,18 +239,7 @@ async def describe(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _settle(connection: Connection, name: str) -> tuple[str, dict[str, Any]] | None:
-    document = records.find(connection, table, name)
-    if document is None or document["status"] not in TRANSITIONAL:
-        return None
-    if document["status"] == "DELETING":
-        records.remove(connection, table, name)
-        tags.drop_tags(connection, document["computeEnvironmentArn"])
-        document["status"] = "DELETED"
-        document["statusReason"] = "Deleted"
-        return "deleted", document
-    document["status"], document["statusReason"] = rules.health(document)
-    records.replace(connection, table, name, document)
-    return "status", document
+    return lifecycle.settle_row(connection, table, name, "computeEnvironmentArn", rules.health)
 
 
 def _pending(connection: Connection) -> list[str]:

@@ -21,7 +21,7 @@ from batchyard.batch.resources import compute_environment_rules as ce_rules
 from batchyard.batch.resources import compute_environments, lifecycle, records, tags
 from batchyard.batch.resources.events import publish
 from batchyard.batch.resources.names import JOB_QUEUE, client_error, require_name
-from batchyard.batch.resources.pagination import decode_token, page_size, paginate
+from batchyard.batch.resources.pagination import decode_token, page_size
 from batchyard.runtime import Runtime
 from batchyard.store.tables.batch_resources import job_queues as table
 from batchyard.store.tables.batch_resources import scheduling_policies as policy_table
@@ -43,7 +43,7 @@ QUEUE_TYPES = {
     "EKS": "EKS",
     "ECS_MANAGED_INSTANCES": "ECS_MANAGED_INSTANCES",
 }
-TRANSITIONAL = ("CREATING", "UPDATING", "DELETING")
+TRANSITIONAL = lifecycle.TRANSITIONAL
 
 
 def get(connection: Connection, reference: str) -> dict[str, Any] | None:
@@ -308,19 +308,9 @@ async def describe(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
     after = decode_token("DescribeJobQueues", params.get("nextToken"))
 
     def read(connection: Connection) -> tuple[list[dict[str, Any]], str | None]:
-        if references is None:
-            rows = records.page(connection, table, after, size)
-        else:
-            rows = [
-                row
-                for row in records.find_many(connection, table, references)
-                if after is None or row[0] > after
-            ][: size + 1]
-        documents, token = paginate("DescribeJobQueues", rows, size)
-        found = tags.tags_of(connection, [d["jobQueueArn"] for d in documents])
-        for document in documents:
-            document["tags"] = found.get(document["jobQueueArn"], {})
-        return documents, token
+        return records.describe_page(
+            connection, table, "DescribeJobQueues", references, after, size, "jobQueueArn"
+        )
 
     documents, token = await runtime.store.read(read)
     result: dict[str, Any] = {"jobQueues": documents}
@@ -330,19 +320,9 @@ async def describe(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _settle(connection: Connection, name: str) -> tuple[str, dict[str, Any]] | None:
-    document = records.find(connection, table, name)
-    if document is None or document["status"] not in TRANSITIONAL:
-        return None
-    if document["status"] == "DELETING":
-        records.remove(connection, table, name)
-        tags.drop_tags(connection, document["jobQueueArn"])
-        document["status"] = "DELETED"
-        document["statusReason"] = "Deleted"
-        return "deleted", document
-    document["status"] = "VALID"
-    document["statusReason"] = HEALTHY
-    records.replace(connection, table, name, document)
-    return "status", document
+    return lifecycle.settle_row(
+        connection, table, name, "jobQueueArn", lambda _document: ("VALID", HEALTHY)
+    )
 
 
 def _pending(connection: Connection) -> list[str]:

@@ -16,8 +16,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table
 
+from batchyard.batch.resources import records, tags
 from batchyard.batch.resources.events import publish
 from batchyard.runtime import Runtime
 
@@ -27,6 +28,31 @@ Settle = Callable[[Connection, str], tuple[str, dict[str, Any]] | None]
 Pending = Callable[[Connection], list[str]]
 
 _families: dict[str, tuple[Settle, Pending]] = {}
+
+
+TRANSITIONAL = ("CREATING", "UPDATING", "DELETING")
+
+
+def settle_row(
+    connection: Connection,
+    table: Table,
+    name: str,
+    arn_key: str,
+    health: Callable[[dict[str, Any]], tuple[str, str]],
+) -> tuple[str, dict[str, Any]] | None:
+    """Settle row ``name``: a DELETING row goes (with its tags), others take ``health(doc)``."""
+    document = records.find(connection, table, name)
+    if document is None or document["status"] not in TRANSITIONAL:
+        return None
+    if document["status"] == "DELETING":
+        records.remove(connection, table, name)
+        tags.drop_tags(connection, document[arn_key])
+        document["status"] = "DELETED"
+        document["statusReason"] = "Deleted"
+        return "deleted", document
+    document["status"], document["statusReason"] = health(document)
+    records.replace(connection, table, name, document)
+    return "status", document
 
 
 def register(resource: str, settle: Settle, pending: Pending) -> None:

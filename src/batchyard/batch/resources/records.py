@@ -8,7 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, delete, insert, select, update
 
+from batchyard.batch.resources import tags
 from batchyard.batch.resources.names import is_arn
+from batchyard.batch.resources.pagination import paginate
 
 
 def find(connection: Connection, table: Table, reference: str) -> dict[str, Any] | None:
@@ -73,3 +75,25 @@ def all_documents(connection: Connection, table: Table) -> list[dict[str, Any]]:
     """Every document of ``table`` in creation order."""
     rows = connection.execute(select(table.c.document).order_by(table.c.seq))
     return [dict(document) for (document,) in rows]
+
+
+def describe_page(
+    connection: Connection,
+    table: Table,
+    listing: str,
+    references: list[str] | None,
+    after: int | None,
+    size: int,
+    arn_key: str,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of a Describe* listing (the named rows, or all), each document with its tags."""
+    if references is None:
+        rows = page(connection, table, after, size)
+    else:
+        matches = find_many(connection, table, references)
+        rows = [row for row in matches if after is None or row[0] > after][: size + 1]
+    documents, token = paginate(listing, rows, size)
+    found = tags.tags_of(connection, [document[arn_key] for document in documents])
+    for document in documents:
+        document["tags"] = found.get(document[arn_key], {})
+    return documents, token
