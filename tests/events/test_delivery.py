@@ -3,8 +3,10 @@ scheduled rules with a time scale, and rules surviving a restart."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +28,13 @@ def _log_group(logs: Any) -> tuple[str, str]:
     return name, f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{name}"
 
 
-def _messages(logs: Any, group: str) -> list[str]:
+def _log_events(logs: Any, group: str) -> list[dict[str, Any]]:
     found = logs.filter_log_events(logGroupName=group)["events"]
-    return [event["message"] for event in sorted(found, key=lambda e: e["timestamp"])]
+    return sorted(found, key=lambda e: e["timestamp"])
+
+
+def _messages(logs: Any, group: str) -> list[str]:
+    return [event["message"] for event in _log_events(logs, group)]
 
 
 def _failures(server: ServerProcess, rule_arn: str) -> list[dict[str, Any]]:
@@ -197,18 +203,26 @@ def test_rate_rule_fires_with_a_time_scale(new_server: Any) -> None:
     group, group_arn = _log_group(logs)
     rule_arn = events.put_rule(Name="every-minute", ScheduleExpression="rate(1 minute)")["RuleArn"]
     events.put_targets(Rule="every-minute", Targets=[{"Id": "logs", "Arn": group_arn}])
-    messages = wait_for(
-        lambda: len(m := _messages(logs, group)) >= 3 and m,
+    cron_group, cron_group_arn = _log_group(logs)
+    events.put_rule(Name="cron-minutes", ScheduleExpression="cron(* * * * ? *)")
+    events.put_targets(Rule="cron-minutes", Targets=[{"Id": "logs", "Arn": cron_group_arn}])
+    logged = wait_for(
+        lambda: len(m := _log_events(logs, group)) >= 3 and m,
         timeout=15,
         what="three firings of rate(1 minute) at 60x",
     )
-    fired = [json.loads(m) for m in messages]
+    # one (scaled) minute apart: about a second, neither a burst nor a real minute
+    gaps = [b["timestamp"] - a["timestamp"] for a, b in itertools.pairwise(logged)]
+    assert all(400 <= gap <= 2500 for gap in gaps), gaps
+    fired = [json.loads(event["message"]) for event in logged]
     for event in fired:
         assert event["source"] == "aws.events"
         assert event["detail-type"] == "Scheduled Event"
         assert event["resources"] == [rule_arn]
         assert event["detail"] == {}
     assert len({event["id"] for event in fired}) == len(fired)
+    cron_fired = wait_for(lambda: len(m := _messages(logs, cron_group)) >= 2 and m, timeout=10)
+    assert all(json.loads(m)["detail-type"] == "Scheduled Event" for m in cron_fired)
     events.disable_rule(Name="every-minute")
     stopped_at = len(_messages(logs, group))
     events.put_rule(Name="marker", ScheduleExpression="rate(1 minute)")
@@ -222,22 +236,33 @@ def test_rate_rule_fires_with_a_time_scale(new_server: Any) -> None:
 
 def test_rules_and_targets_survive_a_restart(new_server: Any, tmp_path: Path) -> None:
     data_dir = tmp_path / "durable"
-    first = new_server(data_dir=data_dir)
+    first = new_server(data_dir=data_dir, env={"BATCHYARD_TIME_SCALE": "60"})
     events, logs = first.client("events"), first.client("logs")
     group, group_arn = _log_group(logs)
     pattern = json.dumps({"source": ["restart.app"]})
     events.put_rule(Name="kept", EventPattern=pattern, Description="survives")
     target = {"Id": "logs", "Arn": group_arn, "Input": '{"after": "restart"}'}
     events.put_targets(Rule="kept", Targets=[target])
+    schedule_group, schedule_group_arn = _log_group(logs)
+    events.put_rule(Name="ticking", ScheduleExpression="rate(1 minute)", State="DISABLED")
+    events.put_targets(Rule="ticking", Targets=[{"Id": "logs", "Arn": schedule_group_arn}])
+    events.enable_rule(Name="ticking")
     first.kill()
+    restarted_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    second = new_server(data_dir=data_dir)
+    second = new_server(data_dir=data_dir, env={"BATCHYARD_TIME_SCALE": "60"})
     events, logs = second.client("events"), second.client("logs")
     rule = events.describe_rule(Name="kept")
     assert rule["EventPattern"] == pattern and rule["Description"] == "survives"
     assert events.list_targets_by_rule(Rule="kept")["Targets"] == [target]
     events.put_events(Entries=[{"Source": "restart.app", "DetailType": "t", "Detail": "{}"}])
     assert wait_for(lambda: _messages(logs, group), timeout=10) == ['{"after": "restart"}']
+
+    def fired_after_restart() -> list[str]:
+        times = [json.loads(m)["time"] for m in _messages(logs, schedule_group)]
+        return [t for t in times if t >= restarted_at]
+
+    assert wait_for(fired_after_restart, timeout=10, what="the schedule firing after restart")
 
 
 def test_jobs_failed_by_a_restart_reach_the_rules(new_server: Any, tmp_path: Path) -> None:
