@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.batch.jobs_support import make_definition, make_stack, submit, wait_status
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, wait_for
 
 
 def _alive(pid: int) -> bool:
@@ -77,3 +77,38 @@ def test_sigkill_while_jobs_run(new_server: Callable[..., ServerProcess], tmp_pa
         assert job["status"] == "SUCCEEDED"
         assert len(job["attempts"]) == 1
     assert os.listdir(data_dir / "attempts") == []
+
+
+def test_clean_stop_kills_attempts_and_the_next_start_retries_them(
+    new_server: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    server = new_server(data_dir=data_dir)
+    batch = server.client("batch")
+    queue = make_stack(batch)[1]
+    definition = make_definition(
+        batch,
+        [
+            "sh",
+            "-c",
+            "echo $$ > Ref::marks/$AWS_BATCH_JOB_ATTEMPT; "
+            "test $AWS_BATCH_JOB_ATTEMPT -ge 2 || sleep 60",
+        ],
+    )
+    job_id = submit(
+        batch, queue, definition, parameters={"marks": str(marks)}, retryStrategy={"attempts": 2}
+    )
+    wait_status(batch, job_id, "RUNNING")
+    wait_for(lambda: (marks / "1").exists(), timeout=10, what="first attempt started")
+    server.stop()
+    assert not _alive(int((marks / "1").read_text()))
+
+    batch = new_server(data_dir=data_dir).client("batch")
+    job = wait_status(batch, job_id, timeout=30)
+    assert job["status"] == "SUCCEEDED"
+    assert [a["statusReason"].split(" (")[0] for a in job["attempts"]] == [
+        "Host EC2",
+        "Essential container in task exited",
+    ]

@@ -142,6 +142,10 @@ class LocalAttempt:
             return ExitStatus(exit_code=137, reason=OUT_OF_MEMORY_REASON, out_of_memory=True)
         return ExitStatus(exit_code=128 - code if code < 0 else code)
 
+    def kill(self) -> None:
+        """SIGKILL the whole group now."""
+        _kill_group(self._process.pid, signal.SIGKILL)
+
     async def stop(self, grace_seconds: float) -> None:
         """SIGTERM the whole group, SIGKILL it if the leader outlives ``grace_seconds``."""
         if self._exited.is_set():

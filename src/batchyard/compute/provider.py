@@ -73,6 +73,10 @@ class RunningAttempt(Protocol):
         """Ask the attempt to stop (SIGTERM), forcing it (SIGKILL) after ``grace_seconds``."""
         ...
 
+    def kill(self) -> None:
+        """Kill the attempt at once, without waiting for it (server shutdown)."""
+        ...
+
 
 class ComputeProvider(Protocol):
     """Where attempts run."""

@@ -88,9 +88,9 @@ class AttemptRun:
             )
 
     def kill_now(self) -> None:
-        """Server shutdown: stop at once, leaving the job to start-up recovery."""
+        """Server shutdown: kill at once; the job is left to start-up recovery."""
         if self._running is not None:
-            asyncio.get_running_loop().create_task(self._running.stop(0))
+            self._running.kill()
 
     def _grace(self) -> float:
         return STOP_GRACE_SECONDS / self._services.time_scale

@@ -13,6 +13,7 @@ the PENDING jobs waiting on each dependency.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import uuid
 from collections import defaultdict
@@ -45,6 +46,9 @@ from batchyard.batch.scheduler.topology import Topology, load
 
 log = logging.getLogger(__name__)
 
+# Jobs admitted per store write, so a burst of submissions never holds the writer for long.
+ADMIT_BATCH = 2000
+
 
 @dataclass
 class _Active:
@@ -53,6 +57,7 @@ class _Active:
     environment_arn: str
     demand: Demand
     run: AttemptRun
+    task: asyncio.Task[None] | None = None
 
 
 class Scheduler:
@@ -91,10 +96,18 @@ class Scheduler:
         self.wake()
 
     async def stop(self) -> None:
-        """Stop the loop and kill running attempts (start-up recovery settles their jobs)."""
+        """Stop the loop and kill running attempts (start-up recovery settles their jobs).
+
+        The attempts' drivers are cancelled first, so a killed attempt is not recorded as a
+        failure of the job: to the next start-up it looks like any attempt lost with its host.
+        """
         if self._loop is not None:
             self._loop.cancel()
             await asyncio.gather(self._loop, return_exceptions=True)
+        drivers = [a.task for a in self._active.values() if a.task is not None]
+        for task in drivers:
+            task.cancel()
+        await asyncio.gather(*drivers, return_exceptions=True)
         for active in list(self._active.values()):
             active.run.kill_now()
 
@@ -159,7 +172,11 @@ class Scheduler:
             await self._place(result.placements)
 
     async def _admit(self) -> None:
-        batch, self._intake = list(self._intake), {}
+        batch = list(itertools.islice(self._intake, ADMIT_BATCH))
+        for job_id in batch:
+            del self._intake[job_id]
+        if self._intake:
+            self.wake()
         self._admitting = True
         try:
             admitted, snapshots = await self._store.write(partial(_admit, batch))
@@ -197,8 +214,9 @@ class Scheduler:
                 placement.environment.name,
                 self._ended,
             )
-            self._active[job.job_id] = _Active(placement.environment.arn, job.demand, run)
-            asyncio.get_running_loop().create_task(self._drive(run))
+            active = _Active(placement.environment.arn, job.demand, run)
+            self._active[job.job_id] = active
+            active.task = asyncio.get_running_loop().create_task(self._drive(run))
         if any(job_id not in started for job_id in attempt_ids):
             self.wake()
 
