@@ -78,9 +78,6 @@ class RuleCatalog:
         if self._rules.pop((bus, name), None) is not None:
             self._changed()
 
-    def get(self, bus: str, name: str) -> ActiveRule | None:
-        return self._rules.get((bus, name))
-
     def matching(self, bus: str, event: dict[str, Any]) -> list[ActiveRule]:
         """The enabled pattern rules of ``bus`` that ``event`` matches."""
         return [
