@@ -7,14 +7,28 @@ from typing import Any
 from batchyard.bus import Bus
 from batchyard.config import Settings
 from batchyard.events.batch_source import JOB_TOPIC, QUEUE_BLOCKED_TOPIC, BatchEventSource
+from batchyard.events.catalog import RuleCatalog
+from batchyard.events.records import StoredRule
 
 JOB_ARN = "arn:aws:batch:us-east-1:123456789012:job/j-1"
 QUEUE_ARN = "arn:aws:batch:us-east-1:123456789012:job-queue/q"
 
 
 class _Recorder:
-    def __init__(self) -> None:
+    """Stands in for the dispatcher: a catalog with one rule on Batch's events."""
+
+    def __init__(self, with_rule: bool = True) -> None:
         self.published: list[dict[str, Any]] = []
+        self.catalog = RuleCatalog()
+        if with_rule:
+            document = {
+                "Name": "r",
+                "Arn": "arn",
+                "EventBusName": "default",
+                "State": "ENABLED",
+                "EventPattern": '{"source": ["aws.batch"]}',
+            }
+            self.catalog.put(StoredRule(document, ()))
 
     def publish(self, event: dict[str, Any], bus: str = "default") -> None:
         self.published.append(event)
@@ -32,8 +46,8 @@ def _job(status: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _source() -> tuple[Bus, _Recorder]:
-    bus, recorder = Bus(), _Recorder()
+def _source(with_rule: bool = True) -> tuple[Bus, _Recorder]:
+    bus, recorder = Bus(), _Recorder(with_rule)
     BatchEventSource(Settings(), recorder).subscribe(bus)  # type: ignore[arg-type]
     return bus, recorder
 
@@ -82,3 +96,10 @@ def test_queue_blocked() -> None:
     assert event["detail-type"] == "Batch Job Queue Blocked"
     assert event["resources"] == [JOB_ARN, QUEUE_ARN]
     assert event["detail"]["statusReason"] == reason
+
+
+def test_nothing_is_built_without_a_rule_to_match() -> None:
+    bus, recorder = _source(with_rule=False)
+    bus.publish(JOB_TOPIC, _job("RUNNABLE"))
+    bus.publish(QUEUE_BLOCKED_TOPIC, _job("RUNNABLE", statusReason="blocked"))
+    assert recorder.published == []

@@ -19,6 +19,7 @@ from typing import Any
 
 from batchyard.bus import Bus
 from batchyard.config import Settings
+from batchyard.events.buses import DEFAULT_BUS
 from batchyard.events.dispatch import Dispatcher
 from batchyard.events.envelopes import JOB_EVENT_STATUSES, job_queue_blocked, job_state_change
 
@@ -53,6 +54,9 @@ class BatchEventSource:
             self._last_status.pop(job_id, None)
         else:
             self._last_status[job_id] = str(status)
+        # Most servers have no rule for Batch's events: skip building them (a copy of the job).
+        if not self.dispatcher.catalog.has_pattern_rules(DEFAULT_BUS):
+            return
         self.dispatcher.publish(
             job_state_change(job, account=self.settings.account_id,
                              region=self.settings.region, time=datetime.now(UTC))
@@ -60,6 +64,8 @@ class BatchEventSource:
 
     def on_queue_blocked(self, _topic: str, job: dict[str, Any]) -> None:
         """A RUNNABLE job at the head of its queue blocks it."""
+        if not self.dispatcher.catalog.has_pattern_rules(DEFAULT_BUS):
+            return
         self.dispatcher.publish(
             job_queue_blocked(job, account=self.settings.account_id,
                               region=self.settings.region, time=datetime.now(UTC))

@@ -62,6 +62,7 @@ class RuleCatalog:
     def __init__(self) -> None:
         self._rules: dict[tuple[str, str], ActiveRule] = {}
         self._listeners: list[Callable[[], None]] = []
+        self._matching_buses: frozenset[str] = frozenset()
 
     def load(self, stored: list[StoredRule]) -> None:
         """Replace the catalog's content with ``stored``."""
@@ -77,6 +78,10 @@ class RuleCatalog:
         """Forget a deleted rule."""
         if self._rules.pop((bus, name), None) is not None:
             self._changed()
+
+    def has_pattern_rules(self, bus: str) -> bool:
+        """Whether any enabled rule of ``bus`` could match an event (a cheap early check)."""
+        return bus in self._matching_buses
 
     def matching(self, bus: str, event: dict[str, Any]) -> list[ActiveRule]:
         """The enabled pattern rules of ``bus`` that ``event`` matches."""
@@ -98,5 +103,10 @@ class RuleCatalog:
         self._listeners.append(listener)
 
     def _changed(self) -> None:
+        self._matching_buses = frozenset(
+            rule_bus
+            for (rule_bus, _), rule in self._rules.items()
+            if rule.enabled and rule.pattern is not None
+        )
         for listener in self._listeners:
             listener()
