@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -11,24 +10,7 @@ from batchyard.states.asl.errors import TaskFailure
 from batchyard.states.asl.task import TaskRequest
 from batchyard.states.engine.activities import ActivityDispatcher, ActivityTask
 from batchyard.states.engine.invokers import unknown_resource
-from batchyard.states.engine.tokens import (
-    PendingTask,
-    TaskFailedAnswer,
-    TokenRegistry,
-    make_token,
-)
-
-
-def task_key(context: dict[str, Any]) -> str:
-    """What tells one task attempt from another in an execution, stable across a restart."""
-    state = context.get("State", {})
-    item = context.get("Map", {}).get("Item", {})
-    return "|".join(
-        str(part) for part in (
-            state.get("Name"), state.get("EnteredTime"), state.get("RetryCount", 0),
-            item.get("Index", ""),
-        )
-    )
+from batchyard.states.engine.tokens import TaskFailedAnswer, TokenRegistry, make_token, task_key
 
 
 class ActivityInvoker:
@@ -40,11 +22,13 @@ class ActivityInvoker:
         tokens: TokenRegistry,
         exists: Callable[[str], Awaitable[bool]],
         salt_of: Callable[[str], str],
+        settle: Callable[[str], Awaitable[None]],
     ) -> None:
         self.dispatcher = dispatcher
         self.tokens = tokens
         self.exists = exists
         self.salt_of = salt_of
+        self.settle = settle
 
     async def invoke(self, request: TaskRequest) -> Any:
         """Schedule the activity task; return the worker's output or raise its failure."""
@@ -52,16 +36,16 @@ class ActivityInvoker:
             raise unknown_resource(request)
         execution = request.context["Execution"]["Id"]
         token = make_token(execution, self.salt_of(execution), task_key(request.context))
-        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self.tokens.register(PendingTask(token, execution, answer, request.heartbeat))
+        # Hand the token out only once the task's scheduling is committed: after a crash the
+        # execution then resumes inside this task and re-issues the very same token.
+        await self.settle(execution)
         payload = json.dumps(request.parameters, separators=(",", ":"), ensure_ascii=False)
-        started = ActivityTask(token, payload, on_started=lambda _worker: request.heartbeat())
-        self.dispatcher.offer(request.resource, started)
+        # A worker taking the task counts as its first sign of life.
+        task = ActivityTask(token, payload, on_started=lambda _worker: request.heartbeat())
+        self.dispatcher.offer(request.resource, task)
         try:
-            result = await answer
+            return await self.tokens.answer(token, execution, request.heartbeat)
         except TaskFailedAnswer as failure:
             raise TaskFailure(failure.error, failure.cause) from None
         finally:
-            self.tokens.release(token)
             self.dispatcher.withdraw(token)
-        return result.output

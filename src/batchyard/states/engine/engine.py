@@ -73,7 +73,9 @@ class StatesEngine:
         self.map_runs = MapRunTracker(self.store)
         self.invokers.register(
             runtime.arn("states", "activity:"),
-            ActivityInvoker(self.dispatcher, self.tokens, self._activity_exists, self._salt_of),
+            ActivityInvoker(
+                self.dispatcher, self.tokens, self._activity_exists, self._salt_of, self._settle
+            ),
         )
         self._runs: dict[str, ExecutionRunner] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -347,6 +349,11 @@ class StatesEngine:
                 sa.select(activities.c.arn).where(activities.c.arn == arn)
             ).first() is not None
         )
+
+    async def _settle(self, execution_arn: str) -> None:
+        runner = self._runs.get(execution_arn)
+        if runner is not None:
+            await runner.journal.flushed()
 
     def _salt_of(self, execution_arn: str) -> str:
         runner = self._runs.get(execution_arn)

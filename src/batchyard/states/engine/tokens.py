@@ -28,6 +28,18 @@ def make_token(execution_arn: str, salt: str, key: str) -> str:
     return base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
 
 
+def task_key(context: dict[str, Any]) -> str:
+    """What tells one task attempt from another in an execution, stable across a restart."""
+    state = context.get("State", {})
+    item = context.get("Map", {}).get("Item", {})
+    return "|".join(
+        str(part) for part in (
+            state.get("Name"), state.get("EnteredTime"), state.get("RetryCount", 0),
+            item.get("Index", ""),
+        )
+    )
+
+
 def read_token(token: str) -> tuple[str, str]:
     """(execution ARN, task key) of a well-formed token; InvalidToken otherwise."""
     try:
@@ -78,6 +90,20 @@ class TokenRegistry:
         """Start accepting answers for ``task.token``."""
         self._pending[task.token] = task
         self._finished.pop(task.token, None)
+
+    async def answer(
+        self, token: str, execution_arn: str, heartbeat: Callable[[], None]
+    ) -> Any:
+        """Wait for SendTaskSuccess (its output) or SendTaskFailure (raised) for ``token``.
+
+        Activities and ``.waitForTaskToken`` integrations both park their task here.
+        """
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.register(PendingTask(token, execution_arn, future, heartbeat))
+        try:
+            return (await future).output
+        finally:
+            self.release(token)
 
     def release(self, token: str) -> None:
         """Stop accepting answers: the task finished, timed out or its execution stopped."""
