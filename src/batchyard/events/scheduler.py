@@ -110,5 +110,10 @@ class ScheduleRunner:
             self.dispatcher.fire(rule, event)
         except Exception:
             log.exception("schedule rule %s could not fire", rule.arn)
-        assert rule.schedule is not None and plan.next_wall is not None
-        plan.next_wall = rule.schedule.next_after(plan.next_wall)
+        # Firings missed while the server could not run (a suspended laptop) are skipped, not
+        # caught up in a burst, as EventBridge does not replay them either.
+        scale = settings.time_scale
+        now = time.monotonic()
+        while (due := plan.due(scale)) is not None and due <= now:
+            assert rule.schedule is not None and plan.next_wall is not None
+            plan.next_wall = rule.schedule.next_after(plan.next_wall)
