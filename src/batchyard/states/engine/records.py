@@ -105,6 +105,16 @@ class Execution:
             return False, "Execution cannot be redriven"
         return True, None
 
+    def status_change(self) -> dict[str, Any]:
+        """What the bus announces when the execution starts or stops (EventBridge's
+        "Step Functions Execution Status Change" detail)."""
+        return {
+            "executionArn": self.arn, "stateMachineArn": self.machine_arn, "name": self.name,
+            "status": self.status, "startDate": self.started, "stopDate": self.stopped,
+            "input": self.input, "output": self.output, "error": self.error,
+            "cause": self.cause,
+        }
+
     def sync_result(self) -> dict[str, Any]:
         """StartSyncExecution's answer for a finished Express execution."""
         out: dict[str, Any] = {

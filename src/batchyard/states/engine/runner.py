@@ -112,7 +112,9 @@ class ExecutionRunner:
         return {"resume": self.interpreter.checkpoint(), "redrive": self._redrive_point}
 
     def start(self, checkpoint: dict[str, Any] | None = None) -> asyncio.Task[None]:
-        """Run (or resume from ``checkpoint``) in the background."""
+        """Run (or resume from ``checkpoint``) in the background; a fresh start is announced."""
+        if checkpoint is None:
+            self.bus.publish(EXECUTION_TOPIC, self.execution.status_change())
         self.task = asyncio.get_running_loop().create_task(self._run(checkpoint))
         return self.task
 
@@ -146,9 +148,7 @@ class ExecutionRunner:
         execution.checkpoint = {"resume": None, "redrive": self._redrive_point}
         await self.journal.close()
         self.done.set()
-        self.bus.publish(
-            EXECUTION_TOPIC, {"executionArn": execution.arn, "status": execution.status}
-        )
+        self.bus.publish(EXECUTION_TOPIC, execution.status_change())
 
     async def abort(self, error: str | None, cause: str | None) -> None:
         """StopExecution: cancel the interpreter and record ExecutionAborted."""
