@@ -9,18 +9,24 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from batchyard.batch.arrays import children
 from batchyard.batch.jobs.model import Demand
 from batchyard.store.tables.batch_jobs import jobs
 
 
 @dataclass(slots=True)
 class JobRecord:
-    """A job's document and the server-side facts of its current attempt."""
+    """A job's document and the server-side facts of its current attempt.
+
+    ``stored`` is False for an array child synthesized from its parent: saving it creates
+    its row.
+    """
 
     job_id: str
     seq: int
     document: dict[str, Any]
     runtime: dict[str, Any]
+    stored: bool = True
 
     @property
     def status(self) -> str:
@@ -37,8 +43,14 @@ class QueuedJob:
     demand: Demand
 
 
-def insert(conn: Connection, seq: int, document: dict[str, Any], demand: Demand) -> None:
-    """Store a newly submitted job."""
+def insert(
+    conn: Connection,
+    seq: int,
+    document: dict[str, Any],
+    demand: Demand,
+    runtime: dict[str, Any] | None = None,
+) -> None:
+    """Store a newly submitted job (or the first change of an array child)."""
     definition = document["jobDefinition"].rsplit("/", 1)[-1].rsplit(":", 1)[0]
     conn.execute(
         jobs.insert().values(
@@ -55,25 +67,42 @@ def insert(conn: Connection, seq: int, document: dict[str, Any], demand: Demand)
             memory=demand.memory,
             gpus=demand.gpus,
             document=document,
-            runtime={},
+            runtime=runtime or {},
         )
     )
 
 
 def load(conn: Connection, job_id: str) -> JobRecord | None:
-    """The job ``job_id``, or None."""
+    """The job ``job_id`` (an array child without a row synthesized), or None."""
     row = conn.execute(
         sa.select(jobs.c.job_id, jobs.c.seq, jobs.c.document, jobs.c.runtime).where(
             jobs.c.job_id == job_id
         )
     ).first()
     if row is None:
-        return None
+        return _unstored_child(conn, job_id)
     return JobRecord(row.job_id, row.seq, dict(row.document), dict(row.runtime or {}))
+
+
+def _unstored_child(conn: Connection, job_id: str) -> JobRecord | None:
+    member = children.split(job_id)
+    if member is None:
+        return None
+    parent = load(conn, member[0])
+    size = None if parent is None else children.size_of(parent.document)
+    if parent is None or size is None or member[1] >= size:
+        return None
+    document = children.document(parent.document, parent.runtime, member[1])
+    return JobRecord(job_id, parent.seq, document, {}, stored=False)
 
 
 def save(conn: Connection, record: JobRecord) -> None:
     """Write back a record changed in place (its status column follows the document)."""
+    if not record.stored:
+        demand = Demand.of(record.document.get("container") or {})
+        insert(conn, record.seq, record.document, demand, record.runtime)
+        record.stored = True
+        return
     conn.execute(
         jobs.update()
         .where(jobs.c.job_id == record.job_id)
@@ -87,15 +116,21 @@ def save(conn: Connection, record: JobRecord) -> None:
 
 
 def documents(conn: Connection, job_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """Documents of the existing jobs among ``job_ids``, by id."""
+    """Documents of the existing jobs among ``job_ids`` (array children too), by id."""
     wanted = list(job_ids)
     rows = conn.execute(sa.select(jobs.c.job_id, jobs.c.document).where(jobs.c.job_id.in_(wanted)))
-    return {row.job_id: dict(row.document) for row in rows}
+    found = {row.job_id: dict(row.document) for row in rows}
+    for job_id in wanted:
+        if job_id not in found and (child := _unstored_child(conn, job_id)) is not None:
+            found[job_id] = child.document
+    return found
 
 
 def exists(conn: Connection, job_id: str) -> bool:
-    """Whether job ``job_id`` exists."""
-    return conn.execute(sa.select(jobs.c.job_id).where(jobs.c.job_id == job_id)).first() is not None
+    """Whether job ``job_id`` exists (array children included)."""
+    if conn.execute(sa.select(jobs.c.job_id).where(jobs.c.job_id == job_id)).first() is not None:
+        return True
+    return _unstored_child(conn, job_id) is not None
 
 
 def queued(conn: Connection, statuses: Iterable[str]) -> Iterator[QueuedJob]:
