@@ -151,3 +151,31 @@ def test_activity_task_resumes_after_sigkill(
     assert types[0] == "ExecutionStarted"
     assert types.count("TaskStateEntered") == 1
     assert types[-3:] == ["TaskSucceeded", "TaskStateExited", "ExecutionSucceeded"]
+
+
+def test_clean_shutdown_parks_and_resumes_executions(
+    new_server: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    first = new_server(env=SCALE, data_dir=data_dir)
+    sfn = client(first)
+    definition = {
+        "StartAt": "Pause",
+        "States": {"Pause": {"Type": "Wait", "Seconds": 20, "End": True}},
+    }
+    arn = machine(sfn, definition)
+    execution = sfn.start_execution(stateMachineArn=arn, input='{"kept": true}')["executionArn"]
+    wait_for(lambda: reached(sfn, execution, "WaitStateEntered"), what="the Wait to start")
+    first.stop()
+    assert "Application shutdown complete" in first.log()
+
+    second = new_server(env=SCALE, data_dir=data_dir)
+    sfn = client(second)
+    described = finished(sfn, execution)
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"]) == {"kept": True}
+    events = history(sfn, execution)
+    assert [e["type"] for e in events] == [
+        "ExecutionStarted", "WaitStateEntered", "WaitStateExited", "ExecutionSucceeded"
+    ]
+    assert_continuous(events)
