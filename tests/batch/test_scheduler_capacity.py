@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tests.batch.jobs_support import describe, make_definition, make_stack, submit, wait_status
@@ -11,7 +12,7 @@ from tests.batch.resource_support import (
     make_queue,
     wait_ce_status,
 )
-from tests.support.server import wait_for
+from tests.support.server import ServerProcess, wait_for
 
 
 def test_max_vcpus_bounds_concurrency(batch: Any) -> None:
@@ -86,3 +87,51 @@ def test_job_bigger_than_every_environment_is_blocked_with_aws_reason(batch: Any
     assert job["statusReason"].startswith("MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - ")
     batch.cancel_job(jobId=big, reason="too big")
     assert wait_status(batch, big)["statusReason"] == "too big"
+
+
+def test_queue_time_limit_cancels_a_blocked_head_and_frees_the_queue(
+    new_server: Callable[..., ServerProcess],
+) -> None:
+    batch = new_server(env={"BATCHYARD_TIME_SCALE": "600"}).client("batch")
+    ce = make_ce(batch, computeResources=ec2_resources(maxvCpus=2))
+    reason = "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT"
+    queue = make_queue(
+        batch,
+        [ce],
+        jobStateTimeLimitActions=[
+            {"reason": reason, "state": "RUNNABLE", "maxTimeSeconds": 600, "action": "CANCEL"}
+        ],
+    )
+    definition = make_definition(batch, ["true"])
+    big = submit(
+        batch,
+        queue,
+        definition,
+        containerOverrides={"resourceRequirements": [{"type": "VCPU", "value": "8"}]},
+    )
+    behind = submit(batch, queue, definition)
+    cancelled = wait_status(batch, big, timeout=20)
+    assert cancelled["status"] == "FAILED"
+    assert (
+        cancelled["statusReason"] == f"Canceled by JobStateTimeLimit action due to reason: {reason}"
+    )
+    assert wait_status(batch, behind)["status"] == "SUCCEEDED"
+
+
+def test_queue_snapshot_shows_dispatch_order_and_usage(batch: Any) -> None:
+    queue = make_stack(batch, max_vcpus=1)[1]
+    blocker = submit(batch, queue, make_definition(batch, ["sleep", "30"]))
+    wait_status(batch, blocker, "RUNNING")
+    definition = make_definition(batch, ["true"])
+    waiting = [submit(batch, queue, definition) for _ in range(3)]
+    for job_id in waiting:
+        wait_status(batch, job_id, "RUNNABLE")
+    snapshot = batch.get_job_queue_snapshot(jobQueue=queue)
+    front = [job["jobArn"].rsplit("/", 1)[-1] for job in snapshot["frontOfQueue"]["jobs"]]
+    assert front == waiting
+    assert snapshot["queueUtilization"]["totalCapacityUsage"] == [
+        {"capacityUnit": "vCPU", "quantity": 1.0}
+    ]
+    batch.terminate_job(jobId=blocker, reason="done")
+    for job_id in waiting:
+        assert wait_status(batch, job_id)["status"] == "SUCCEEDED"

@@ -53,9 +53,7 @@ def test_environments_are_tried_in_order_and_fifo_heads_block_their_queue() -> N
         ("q-1", "second"),
     ]
     # The 4-vCPU head fits no environment's maximum: reported, and the job behind it waits.
-    assert [(job.job_id, reason) for job, reason in result.blocked] == [
-        ("q-2", BLOCKED_BY_REQUIREMENT)
-    ]
+    assert [(b.job.job_id, b.reason) for b in result.blocked] == [("q-2", BLOCKED_BY_REQUIREMENT)]
     assert ordering.head().job_id == "q-2"  # type: ignore[union-attr]
 
 
@@ -74,7 +72,7 @@ def test_host_memory_and_gpus_bound_every_environment() -> None:
     result = plan(Topology((queue,)), {queue.arn: ordering}, _ledger(memory=1000))
     assert len(result.placements) == 1 and result.blocked == []
     gpu = _fifo(queue, Demand(1, 0, 1))
-    assert plan(Topology((queue,)), {queue.arn: gpu}, _ledger()).blocked[0][1] == (
+    assert plan(Topology((queue,)), {queue.arn: gpu}, _ledger()).blocked[0].reason == (
         BLOCKED_BY_REQUIREMENT
     )
 

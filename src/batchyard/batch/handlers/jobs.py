@@ -1,4 +1,4 @@
-"""Handlers for SubmitJob, DescribeJobs, ListJobs, CancelJob and TerminateJob."""
+"""Job operation handlers: submit, describe, list, cancel, terminate, queue snapshot."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Any
 from sqlalchemy import Connection
 
 from batchyard.batch.jobs import queries, submit
+from batchyard.batch.jobs.attempts import now_ms
 from batchyard.batch.jobs.bootstrap import start_jobs, stop_jobs
+from batchyard.batch.resources import job_queues
 from batchyard.batch.resources.names import client_error
 from batchyard.batch.scheduler.dispatcher import Scheduler
 from batchyard.batch.service import api
@@ -65,3 +67,33 @@ async def cancel_job(ctx: RequestContext, params: dict[str, Any]) -> dict[str, A
 async def terminate_job(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     """Fail a job, stopping its attempt if it is already on the host."""
     return await _stop(ctx, params, terminate=True)
+
+
+SNAPSHOT_SIZE = 100
+
+
+@api.operation("GetJobQueueSnapshot")
+async def get_job_queue_snapshot(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    """The first 100 RUNNABLE jobs in dispatch order and the vCPUs the queue uses now."""
+    queue = await ctx.runtime.store.read(lambda conn: job_queues.get(conn, params["jobQueue"]))
+    if queue is None:
+        raise client_error(f"Job Queue {params['jobQueue']} does not exist.")
+    scheduler = ctx.runtime.get(Scheduler)
+    now = now_ms()
+    arn_prefix = ctx.runtime.arn("batch", "job/")
+    front = scheduler.front_of_queue(queue["jobQueueArn"], SNAPSHOT_SIZE)
+    return {
+        "frontOfQueue": {
+            "jobs": [
+                {"jobArn": f"{arn_prefix}{job.job_id}", "earliestTimeAtPosition": now}
+                for job in front
+            ],
+            "lastUpdatedAt": now,
+        },
+        "queueUtilization": {
+            "totalCapacityUsage": [
+                {"capacityUnit": "vCPU", "quantity": scheduler.vcpus_in_use(queue["jobQueueArn"])}
+            ],
+            "lastUpdatedAt": now,
+        },
+    }

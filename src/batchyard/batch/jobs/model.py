@@ -28,6 +28,17 @@ BLOCKED_BY_REQUIREMENT = (
 )
 
 
+def reason_code(status_reason: str) -> str:
+    """The code of a blocked-queue status reason (``MISCONFIGURATION:...``), as used by
+    ``jobStateTimeLimitActions``."""
+    return status_reason.split(" - ", 1)[0]
+
+
+def time_limit_reason(code: str) -> str:
+    """The status reason of a job cancelled by a queue's ``jobStateTimeLimitActions``."""
+    return f"Canceled by JobStateTimeLimit action due to reason: {code}"
+
+
 def host_lost_reason() -> str:
     """The status reason of an attempt whose server died under it.
 

@@ -227,7 +227,12 @@ async def describe(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
 
     def read(connection: Connection) -> tuple[list[dict[str, Any]], str | None]:
         return records.describe_page(
-            connection, table, "DescribeComputeEnvironments", references, after, size,
+            connection,
+            table,
+            "DescribeComputeEnvironments",
+            references,
+            after,
+            size,
             "computeEnvironmentArn",
         )
 

@@ -37,11 +37,13 @@ from batchyard.batch.jobs.model import (
     SUBMITTED,
     SUCCEEDED,
     Demand,
+    reason_code,
+    time_limit_reason,
 )
 from batchyard.batch.jobs.records import JobRecord, QueuedJob
 from batchyard.batch.scheduler.capacity import CapacityLedger
 from batchyard.batch.scheduler.ordering import OrderingFactory, QueueOrdering, fifo
-from batchyard.batch.scheduler.placement import Placement, plan
+from batchyard.batch.scheduler.placement import Blocked, Placement, plan
 from batchyard.batch.scheduler.topology import Topology, load
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,7 @@ class _Active:
     """An attempt on the host: where it holds capacity and what drives it."""
 
     environment_arn: str
+    queue_arn: str
     demand: Demand
     run: AttemptRun
     task: asyncio.Task[None] | None = None
@@ -120,6 +123,17 @@ class Scheduler:
         self._topology_stale = True
         self.wake()
 
+    # -- views ------------------------------------------------------------------------
+
+    def front_of_queue(self, queue_arn: str, count: int) -> list[QueuedJob]:
+        """The first ``count`` RUNNABLE jobs of a queue, in dispatch order."""
+        ordering = self._orderings.get(queue_arn)
+        return ordering.first(count) if ordering is not None else []
+
+    def vcpus_in_use(self, queue_arn: str) -> float:
+        """vCPUs held by the placed attempts of a queue's jobs."""
+        return sum(a.demand.vcpus for a in self._active.values() if a.queue_arn == queue_arn)
+
     # -- inputs -----------------------------------------------------------------------
 
     def submitted(self, job_id: str) -> None:
@@ -164,10 +178,12 @@ class Scheduler:
         if self._intake:
             await self._admit()
         result = plan(self._topology, self._orderings, self._ledger)
-        fresh = [(job, reason) for job, reason in result.blocked if job.job_id not in self._blocked]
+        fresh = [b for b in result.blocked if b.job.job_id not in self._blocked]
         if fresh:
-            self._blocked.update(job.job_id for job, _ in fresh)
+            self._blocked.update(b.job.job_id for b in fresh)
             await self._store.write(partial(_block, fresh))
+            for blocked in fresh:
+                self._arm_time_limit(blocked)
         if result.placements:
             await self._place(result.placements)
 
@@ -214,7 +230,7 @@ class Scheduler:
                 placement.environment.name,
                 self._ended,
             )
-            active = _Active(placement.environment.arn, job.demand, run)
+            active = _Active(placement.environment.arn, placement.queue.arn, job.demand, run)
             self._active[job.job_id] = active
             active.task = asyncio.get_running_loop().create_task(self._drive(run))
         if any(job_id not in started for job_id in attempt_ids):
@@ -247,6 +263,22 @@ class Scheduler:
         self.wake()
 
     # -- helpers ----------------------------------------------------------------------
+
+    def _arm_time_limit(self, blocked: Blocked) -> None:
+        """Cancel a blocked head once its queue's time limit for that reason runs out."""
+        code = reason_code(blocked.reason)
+        seconds = blocked.queue.time_limit(code)
+        if seconds is None:
+            return
+        job_id = blocked.job.job_id
+
+        def expire() -> None:
+            if job_id in self._blocked:
+                asyncio.get_running_loop().create_task(
+                    self.cancel(job_id, time_limit_reason(code), terminate=False)
+                )
+
+        asyncio.get_running_loop().call_later(seconds / self._services.time_scale, expire)
 
     def _ordering_of(self, queue_arn: str) -> QueueOrdering:
         ordering = self._orderings.get(queue_arn)
@@ -333,11 +365,11 @@ def _start(
     return started
 
 
-def _block(blocked: list[tuple[QueuedJob, str]], conn: Connection) -> None:
-    for job, reason in blocked:
-        record = records.load(conn, job.job_id)
+def _block(blocked: list[Blocked], conn: Connection) -> None:
+    for entry in blocked:
+        record = records.load(conn, entry.job.job_id)
         if record is not None and record.status == RUNNABLE:
-            transitions.block(record, reason)
+            transitions.block(record, entry.reason)
             records.save(conn, record)
 
 

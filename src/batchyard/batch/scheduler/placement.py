@@ -29,12 +29,21 @@ class Placement:
     environment: EnvironmentView
 
 
+@dataclass(frozen=True)
+class Blocked:
+    """A queue head that cannot be placed on any of its queue's environments."""
+
+    job: QueuedJob
+    queue: QueueView
+    reason: str
+
+
 @dataclass
 class PassResult:
     """What a pass decided."""
 
     placements: list[Placement] = field(default_factory=list)
-    blocked: list[tuple[QueuedJob, str]] = field(default_factory=list)
+    blocked: list[Blocked] = field(default_factory=list)
 
 
 def plan(
@@ -59,7 +68,7 @@ def plan(
                 if queue.environments and not any(
                     ledger.could_ever_fit(job.demand, e.max_vcpus) for e in queue.environments
                 ):
-                    result.blocked.append((job, BLOCKED_BY_REQUIREMENT))
+                    result.blocked.append(Blocked(job, queue, BLOCKED_BY_REQUIREMENT))
                 break
             ordering.remove(job.job_id)
             ledger.reserve(environment.arn, job.demand)

@@ -36,6 +36,12 @@ class QueueView:
     priority: int
     usable: bool
     environments: tuple[EnvironmentView, ...]
+    # jobStateTimeLimitActions for RUNNABLE jobs: blocked-reason code -> seconds until CANCEL.
+    time_limits: tuple[tuple[str, int], ...] = ()
+
+    def time_limit(self, reason_code: str) -> int | None:
+        """Seconds a head blocked with ``reason_code`` may wait before it is cancelled."""
+        return next((seconds for code, seconds in self.time_limits if code == reason_code), None)
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,11 @@ def load(conn: Connection) -> Topology:
             _environment(e) for e in job_queues.compute_environments_of(conn, document)
         )
         usable = document.get("state") == "ENABLED" and document.get("status") in USABLE_STATUSES
+        limits = tuple(
+            (action["reason"], int(action["maxTimeSeconds"]))
+            for action in document.get("jobStateTimeLimitActions") or []
+            if action.get("state") == "RUNNABLE" and action.get("action") == "CANCEL"
+        )
         queues.append(
             QueueView(
                 document["jobQueueArn"],
@@ -87,6 +98,7 @@ def load(conn: Connection) -> Topology:
                 int(document["priority"]),
                 usable,
                 environments,
+                limits,
             )
         )
     queues.sort(key=lambda queue: -queue.priority)
