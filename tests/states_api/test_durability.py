@@ -7,6 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+from botocore.exceptions import ClientError
+
 from tests.states_api.conftest import client, machine, unique
 from tests.support.server import ServerProcess, wait_for
 
@@ -131,7 +134,7 @@ def test_activity_task_resumes_after_sigkill(
     execution = sfn.start_execution(stateMachineArn=arn, input='{"id": 3}')["executionArn"]
     task = sfn.get_activity_task(activityArn=activity, workerName="before-crash")
 
-    _, sfn = restart(new_server, first, data_dir)
+    second, sfn = restart(new_server, first, data_dir)
 
     def answered() -> bool:
         try:
@@ -151,6 +154,12 @@ def test_activity_task_resumes_after_sigkill(
     assert types[0] == "ExecutionStarted"
     assert types.count("TaskStateEntered") == 1
     assert types[-3:] == ["TaskSucceeded", "TaskStateExited", "ExecutionSucceeded"]
+
+    # Another restart: the server no longer remembers the token, the finished execution does.
+    _, sfn = restart(new_server, second, data_dir)
+    with pytest.raises(ClientError) as exc:
+        sfn.send_task_success(taskToken=task["taskToken"], output="{}")
+    assert exc.value.response["Error"]["Code"] == "TaskTimedOut"
 
 
 def test_clean_shutdown_parks_and_resumes_executions(

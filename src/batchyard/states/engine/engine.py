@@ -8,6 +8,7 @@ import logging
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +22,7 @@ from batchyard.states.engine.invokers import InvokerRegistry
 from batchyard.states.engine.maps import MapRunTracker
 from batchyard.states.engine.records import Execution, HistoryEvent
 from batchyard.states.engine.runner import ExecutionRunner
-from batchyard.states.engine.tokens import TokenRegistry
+from batchyard.states.engine.tokens import TokenRegistry, read_token
 from batchyard.states.resources import activities as activity_resources
 from batchyard.states.resources import aliases, arns, machines
 from batchyard.states.resources.machines import Machine
@@ -328,13 +329,36 @@ class StatesEngine:
             return now
 
     # -- tasks and activities ----------------------------------------------------------------
-    def send_task_success(self, token: str, output: str) -> None:
+    async def send_task_success(self, token: str, output: str) -> None:
         """SendTaskSuccess: the output must be JSON."""
         try:
             value = json.loads(output)
         except ValueError:
             raise ServiceError("InvalidOutput", f"Invalid Output: '{output}'") from None
-        self.tokens.succeed(token, value)
+        await self._answer(token, lambda: self.tokens.succeed(token, value))
+
+    async def send_task_failure(self, token: str, error: str | None, cause: str | None) -> None:
+        """SendTaskFailure."""
+        await self._answer(token, lambda: self.tokens.fail(token, error, cause))
+
+    async def send_task_heartbeat(self, token: str) -> None:
+        """SendTaskHeartbeat."""
+        await self._answer(token, lambda: self.tokens.heartbeat(token))
+
+    async def _answer(self, token: str, deliver: Callable[[], None]) -> None:
+        try:
+            deliver()
+        except ServiceError as exc:
+            if exc.code != "TaskDoesNotExist":
+                raise
+            # The server may have restarted since the task ended: its execution still tells.
+            arn, _ = read_token(token)
+            execution = await self.store.read(lambda conn: records.load(conn, arn))
+            if execution is not None and execution.status in records.TERMINAL:
+                raise ServiceError(
+                    "TaskTimedOut", "Task Timed Out: 'Provided task does not exist anymore'"
+                ) from None
+            raise
 
     async def get_activity_task(self, arn: str, worker: str | None) -> ActivityTask | None:
         """GetActivityTask: the next task of an existing activity, long-polling for one."""

@@ -83,19 +83,21 @@ async def redrive_execution(ctx: RequestContext, params: dict[str, Any]) -> dict
 
 @api.operation("SendTaskSuccess")
 async def send_task_success(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    _engine(ctx).send_task_success(params["taskToken"], params["output"])
+    await _engine(ctx).send_task_success(params["taskToken"], params["output"])
     return {}
 
 
 @api.operation("SendTaskFailure")
 async def send_task_failure(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    _engine(ctx).tokens.fail(params["taskToken"], params.get("error"), params.get("cause"))
+    await _engine(ctx).send_task_failure(
+        params["taskToken"], params.get("error"), params.get("cause")
+    )
     return {}
 
 
 @api.operation("SendTaskHeartbeat")
 async def send_task_heartbeat(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    _engine(ctx).tokens.heartbeat(params["taskToken"])
+    await _engine(ctx).send_task_heartbeat(params["taskToken"])
     return {}
 
 
