@@ -24,6 +24,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from batchyard.batch.arrays import admission as array_admission
+from batchyard.batch.arrays import progress as array_progress
+from batchyard.batch.arrays.admission import ArrayRelease
+from batchyard.batch.arrays.ordering import ArrayCursor, ArrayOrdering
 from batchyard.batch.jobs import events, records, transitions
 from batchyard.batch.jobs.attempts import AttemptRun, AttemptServices, now_ms
 from batchyard.batch.jobs.model import (
@@ -42,7 +46,7 @@ from batchyard.batch.jobs.model import (
 )
 from batchyard.batch.jobs.records import JobRecord, QueuedJob
 from batchyard.batch.scheduler.capacity import CapacityLedger
-from batchyard.batch.scheduler.ordering import OrderingFactory, QueueOrdering, fifo
+from batchyard.batch.scheduler.ordering import OrderingFactory, fifo
 from batchyard.batch.scheduler.placement import Blocked, Placement, plan
 from batchyard.batch.scheduler.topology import Topology, load
 
@@ -71,7 +75,7 @@ class Scheduler:
         self._store = services.store
         self._bus = services.bus
         self._ordering = ordering
-        self._orderings: dict[str, QueueOrdering] = {}
+        self._orderings: dict[str, ArrayOrdering] = {}
         self._ledger = CapacityLedger(services.provider.capacity)
         self._topology = Topology(())
         self._topology_stale = True
@@ -84,6 +88,9 @@ class Scheduler:
         self._ended_while_admitting: set[str] = set()
         self._blocked: set[str] = set()
         self._active: dict[str, _Active] = {}
+        self._arrays = array_progress.ArrayProgress(
+            services.store, services.bus, self._release_dependents
+        )
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
 
@@ -148,6 +155,10 @@ class Scheduler:
         job then fails when the attempt has ended. Neither is retried.
         """
         flag = "isTerminated" if terminate else "isCancelled"
+        array = await self._store.write(partial(array_progress.cancel, job_id, reason, flag))
+        if array is not None:
+            self._array_cancelled(job_id, array, reason, terminate=terminate)
+            return True
         found, snapshots = await self._store.write(partial(_cancel, job_id, reason, flag))
         if not found:
             return False
@@ -204,6 +215,8 @@ class Scheduler:
                 self._ordering_of(outcome.queue_arn).add(outcome)
             elif outcome == FAILED:
                 self._release_dependents(job_id)
+            elif isinstance(outcome, ArrayRelease):
+                self._release_array(outcome)
             else:
                 for dependency in outcome:
                     self._waiting[dependency].add(job_id)
@@ -280,11 +293,40 @@ class Scheduler:
 
         asyncio.get_running_loop().call_later(seconds / self._services.time_scale, expire)
 
-    def _ordering_of(self, queue_arn: str) -> QueueOrdering:
+    def _ordering_of(self, queue_arn: str) -> ArrayOrdering:
         ordering = self._orderings.get(queue_arn)
         if ordering is None:
-            ordering = self._orderings[queue_arn] = self._ordering(queue_arn)
+            ordering = self._orderings[queue_arn] = ArrayOrdering(self._ordering(queue_arn))
         return ordering
+
+    def _release_array(self, release: ArrayRelease) -> None:
+        """Queue a released array's children: one cursor entry, or the ones to admit now."""
+        if release.entry is not None and not self._arrays.follows(release.parent_id):
+            cursor = ArrayCursor(release.size, release.skipped)
+            self._ordering_of(release.entry.queue_arn).add_array(release.entry, cursor)
+        self._arrays.released(release)
+        if release.evaluate:
+            self._intake.update(dict.fromkeys(release.evaluate))
+            self.wake()
+
+    def _array_cancelled(
+        self, parent_id: str, outcome: array_progress.ArrayCancel, reason: str, *, terminate: bool
+    ) -> None:
+        """Cancel/terminate of a whole array: forget its queued children, stop placed ones."""
+        events.publish(self._bus, outcome.snapshots)
+        self._forget(parent_id, outcome.queue_arn)
+        for child in outcome.failed:
+            self._forget(child, outcome.queue_arn)
+            self._release_dependents(child)
+        if terminate:
+            for child in outcome.on_host:
+                if child in self._active:
+                    self._active[child].run.terminate(reason)
+        followers = self._arrays.cancelled(parent_id, outcome.ended_unstored)
+        self._intake.update(dict.fromkeys(followers))
+        if outcome.parent_failed:
+            self._release_dependents(parent_id)
+        self.wake()
 
     def _forget(self, job_id: str, queue_arn: str) -> None:
         ordering = self._orderings.get(queue_arn)
@@ -298,6 +340,7 @@ class Scheduler:
         if self._admitting:
             self._ended_while_admitting.add(job_id)
         dependents = self._waiting.pop(job_id, set())
+        dependents.update(self._arrays.ended(job_id))
         if dependents:
             self._intake.update(dict.fromkeys(dependents))
             self.wake()
@@ -308,13 +351,21 @@ class Scheduler:
 
 def _admit(
     job_ids: list[str], conn: Connection
-) -> tuple[dict[str, QueuedJob | str | list[str]], list[dict[str, Any]]]:
-    """SUBMITTED/PENDING jobs: RUNNABLE, PENDING on unfinished dependencies, or FAILED."""
-    outcomes: dict[str, QueuedJob | str | list[str]] = {}
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """SUBMITTED/PENDING jobs: RUNNABLE, PENDING on unfinished dependencies, or FAILED;
+    array parents are released (``ArrayRelease``) once their own dependencies are met."""
+    outcomes: dict[str, Any] = {}
     snapshots: list[dict[str, Any]] = []
     for job_id in job_ids:
         record = records.load(conn, job_id)
         if record is None or record.status not in (SUBMITTED, PENDING):
+            continue
+        array = array_admission.admit(conn, record)
+        if array is not None:
+            outcome, array_snapshots = array
+            snapshots += array_snapshots
+            if outcome is not array_admission.NOT_YET:
+                outcomes[job_id] = outcome
             continue
         dependencies = [
             d["jobId"] for d in record.document.get("dependsOn") or [] if d.get("jobId")

@@ -92,7 +92,15 @@ class StatesEngine:
             await self.store.write(
                 lambda conn, arn=execution.arn, n=after: records.truncate_events(conn, arn, n)
             )
-            self._launch(execution, checkpoint)
+            try:
+                self._launch(execution, checkpoint)
+            except Exception as exc:
+                # One execution that cannot continue must not keep the server from starting.
+                log.exception("cannot resume %s", execution.arn)
+                await self._close(
+                    execution, records.FAILED, "ExecutionFailed", "States.Runtime",
+                    f"The execution could not be resumed after a restart: {exc}",
+                )
         if pending:
             log.info("resumed %d execution(s)", len(pending))
 
@@ -276,13 +284,32 @@ class StatesEngine:
             if runner is None or runner.execution.status != records.RUNNING:
                 current = await self.describe_execution(arn)
                 if current.status == records.RUNNING:
-                    raise ServiceError(
-                        "ValidationException", "The execution is being resumed; retry shortly"
-                    )
+                    await self._close(current, records.ABORTED, "ExecutionAborted", error, cause)
                 return current.stopped or time.time()
             self.tokens.release_execution(arn)
             await runner.abort(error, cause)
             return runner.execution.stopped or time.time()
+
+    async def _close(
+        self, execution: Execution, status: str, event_type: str, error: str | None,
+        cause: str | None,
+    ) -> None:
+        """End an execution that has no runner: its closing event and row in one write."""
+        details = {k: v for k, v in (("error", error), ("cause", cause)) if v is not None}
+        key = event_type[0].lower() + event_type[1:] + "EventDetails"
+        event = HistoryEvent(
+            id=execution.last_event_id + 1, previous_event_id=execution.last_event_id,
+            type=event_type, timestamp=time.time(), details={key: details},
+        )
+        execution.last_event_id = event.id
+        execution.status, execution.stopped = status, event.timestamp
+        execution.error, execution.cause = error, cause
+
+        def write(conn: Any) -> None:
+            records.append_events(conn, execution.arn, [event])
+            records.save(conn, execution)
+
+        await self.store.write(write)
 
     async def redrive_execution(self, arn: str) -> float:
         """RedriveExecution: restart a failed, timed out or aborted execution where it failed."""

@@ -101,7 +101,7 @@ class Execution:
             return False, "Execution is SUCCEEDED and cannot be redriven"
         if self.status == RUNNING:
             return False, "Execution is RUNNING and cannot be redriven"
-        if self.checkpoint is None:
+        if (self.checkpoint or {}).get("redrive") is None:
             return False, "Execution cannot be redriven"
         return True, None
 
