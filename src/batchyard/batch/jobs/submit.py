@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from batchyard.batch.arrays import submission as array_submission
 from batchyard.batch.jobs import records
 from batchyard.batch.jobs.model import SUBMITTED, Demand
 from batchyard.batch.jobs.parameters import substitute
@@ -25,7 +26,6 @@ from batchyard.batch.resources.container_rules import check_environment
 from batchyard.batch.resources.job_definition_rules import check_retry_strategy, check_timeout
 from batchyard.batch.resources.names import client_error, require_name
 
-MAX_DEPENDENCIES = 20
 MAX_SCHEDULING_PRIORITY = 9999
 DEPRECATED_KEY_CONFLICT = (
     "This value was submitted using a deprecated key and may conflict with the value provided "
@@ -103,7 +103,6 @@ def _resolve_definition(conn: Connection, reference: str) -> dict[str, Any]:
 
 def _check_unsupported(params: dict[str, Any]) -> None:
     for member, what in (
-        ("arrayProperties", "Array jobs"),
         ("nodeOverrides", "Multi-node parallel jobs"),
         ("eksPropertiesOverride", "EKS jobs"),
         ("ecsPropertiesOverride", "Multi-container ECS jobs"),
@@ -174,17 +173,6 @@ def _check_sharing(queue: dict[str, Any], params: dict[str, Any]) -> None:
         )
 
 
-def _check_dependencies(conn: Connection, dependencies: list[dict[str, Any]]) -> None:
-    if len(dependencies) > MAX_DEPENDENCIES:
-        raise client_error(f"A job can depend on at most {MAX_DEPENDENCIES} jobs.")
-    for dependency in dependencies:
-        job_id = dependency.get("jobId")
-        if not job_id:
-            raise client_error("dependsOn entries of a job that is not an array job need a jobId.")
-        if not records.exists(conn, job_id):
-            raise client_error(f"Dependent job {job_id} does not exist.")
-
-
 def build(
     conn: Connection, params: dict[str, Any], *, arn_prefix: str, sequencer: Sequencer
 ) -> NewJob:
@@ -194,8 +182,9 @@ def build(
     queue = _resolve_queue(conn, params["jobQueue"])
     definition = _resolve_definition(conn, params["jobDefinition"])
     _check_sharing(queue, params)
+    array = array_submission.array_properties(params)
     dependencies = params.get("dependsOn") or []
-    _check_dependencies(conn, dependencies)
+    array_submission.check_dependencies(conn, dependencies, array and array["size"])
     retry = params.get("retryStrategy", definition.get("retryStrategy"))
     if params.get("retryStrategy") is not None:
         check_retry_strategy(params["retryStrategy"])
@@ -222,6 +211,8 @@ def build(
         "propagateTags": params.get("propagateTags", definition.get("propagateTags", False)),
         "platformCapabilities": definition.get("platformCapabilities") or ["EC2"],
     }
+    if array is not None:
+        document["arrayProperties"] = array
     if retry is not None:
         document["retryStrategy"] = copy.deepcopy(retry)
     if timeout is not None:

@@ -349,9 +349,7 @@ class Scheduler:
 # -- store writes (run in the writer thread) -----------------------------------------------
 
 
-def _admit(
-    job_ids: list[str], conn: Connection
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _admit(job_ids: list[str], conn: Connection) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """SUBMITTED/PENDING jobs: RUNNABLE, PENDING on unfinished dependencies, or FAILED;
     array parents are released (``ArrayRelease``) once their own dependencies are met."""
     outcomes: dict[str, Any] = {}
