@@ -18,6 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from batchyard.batch.arrays import listing as array_listing
+from batchyard.batch.jobs import records
 from batchyard.batch.jobs.model import RUNNING
 from batchyard.batch.resources import job_queues, tags
 from batchyard.batch.resources.names import client_error, is_arn
@@ -53,14 +55,14 @@ def describe(conn: Connection, job_ids: list[str]) -> list[dict[str, Any]]:
     """The documents of the existing jobs among ``job_ids``, in request order."""
     if len(job_ids) > MAX_DESCRIBE:
         raise client_error(f"A maximum of {MAX_DESCRIBE} jobs can be described at once.")
-    rows = conn.execute(sa.select(jobs.c.job_id, jobs.c.document).where(jobs.c.job_id.in_(job_ids)))
-    found = {row.job_id: dict(row.document) for row in rows}
+    found = records.documents(conn, job_ids)
     current_tags = tags.tags_of(conn, [d["jobArn"] for d in found.values()])
     result = []
     for job_id in dict.fromkeys(job_ids):
         document = found.get(job_id)
         if document is not None:
             document["tags"] = current_tags.get(document["jobArn"], {})
+            array_listing.add_summary(conn, document)
             result.append(document)
     return result
 
@@ -125,6 +127,10 @@ def summary(document: dict[str, Any], vcpus: float) -> dict[str, Any]:
     container = document.get("container") or {}
     result["container"] = {k: container[k] for k in ("exitCode", "reason") if k in container}
     result["capacityUsage"] = [{"capacityUnit": "vCPU", "quantity": vcpus}]
+    array = document.get("arrayProperties") or {}
+    if array:
+        key = "index" if "index" in array else "size"
+        result["arrayProperties"] = {key: array[key]}
     return result
 
 
@@ -145,8 +151,10 @@ def list_jobs(conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
             )
         if not entry.get("values"):
             raise client_error(f"The {entry['name']} filter needs at least one value.")
+    if scopes[0] == "arrayJobId":
+        return array_listing.list_children(conn, params, summary)
     if scopes[0] != "jobQueue":
-        # Array children and multi-node nodes do not exist on this server yet.
+        # Multi-node nodes do not exist on this server yet.
         return {"jobSummaryList": []}
     queue = job_queues.get(conn, params["jobQueue"])
     if queue is None:
@@ -155,7 +163,7 @@ def list_jobs(conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
     limit = params.get("maxResults") or (MAX_FILTERED_PAGE if filtered else MAX_PAGE)
     limit = min(limit, MAX_FILTERED_PAGE if filtered else MAX_PAGE)
     query = sa.select(jobs.c.seq, jobs.c.document, jobs.c.vcpus).where(
-        jobs.c.queue_arn == queue["jobQueueArn"]
+        jobs.c.queue_arn == queue["jobQueueArn"], array_listing.top_level()
     )
     if not filtered:
         query = query.where(jobs.c.status == (params.get("jobStatus") or RUNNING))
