@@ -29,6 +29,30 @@ def log_target(document: dict[str, Any], attempt_id: str) -> tuple[str, str]:
     return group, f"{prefix}/default/{attempt_id}"
 
 
+def member_environment(document: dict[str, Any]) -> dict[str, str]:
+    """The variables of an array child (its index, the array's size) or of a multi-node
+    node (its index, the node count, the main node and, on other nodes, its address)."""
+    array = document.get("arrayProperties") or {}
+    if "index" in array:
+        return {
+            "AWS_BATCH_JOB_ARRAY_INDEX": str(array["index"]),
+            "AWS_BATCH_JOB_ARRAY_SIZE": str(array["size"]),
+        }
+    node = document.get("nodeDetails") or {}
+    if "nodeIndex" not in node:
+        return {}
+    nodes = document["nodeProperties"]
+    found = {
+        "AWS_BATCH_JOB_NODE_INDEX": str(node["nodeIndex"]),
+        "AWS_BATCH_JOB_NUM_NODES": str(nodes["numNodes"]),
+        "AWS_BATCH_JOB_MAIN_NODE_INDEX": str(nodes["mainNode"]),
+    }
+    if not node.get("isMainNode"):
+        # Every node runs on this host, so the main node is reached on the loopback address.
+        found["AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS"] = "127.0.0.1"
+    return found
+
+
 def attempt_spec(
     document: dict[str, Any], attempt_id: str, queue_name: str, environment_name: str
 ) -> AttemptSpec:
@@ -44,6 +68,7 @@ def attempt_spec(
             "AWS_BATCH_CE_NAME": environment_name,
         }
     )
+    environment.update(member_environment(document))
     return AttemptSpec(
         attempt_id=attempt_id,
         job_id=document["jobId"],
