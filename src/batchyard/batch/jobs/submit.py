@@ -112,11 +112,11 @@ def _check_unsupported(params: dict[str, Any]) -> None:
 
 
 def _requirements(
-    definition: dict[str, Any], overrides: dict[str, Any]
+    properties: dict[str, Any], overrides: dict[str, Any]
 ) -> tuple[list[dict[str, str]], dict[str, int]]:
     """Merged resourceRequirements and the legacy vcpus/memory values that still apply."""
-    merged = {r["type"]: r["value"] for r in definition.get("resourceRequirements") or []}
-    legacy = {k: definition[k] for k in ("vcpus", "memory") if definition.get(k) is not None}
+    merged = {r["type"]: r["value"] for r in properties.get("resourceRequirements") or []}
+    legacy = {k: properties[k] for k in ("vcpus", "memory") if properties.get(k) is not None}
     for key, kind in (("vcpus", "VCPU"), ("memory", "MEMORY")):
         if overrides.get(key) is None:
             continue
