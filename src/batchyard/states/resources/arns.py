@@ -82,12 +82,6 @@ def activity_arn(prefix: str, name: str) -> str:
     return f"{prefix}:activity:{name}"
 
 
-def map_run_arn(execution: str, label: str, run_id: str) -> str:
-    """A Map Run's ARN: ``...:mapRun:<machine name>/<map label>:<id>``."""
-    parsed = parse_arn(execution, "execution")
-    return f"{parsed.prefix}:mapRun:{parsed.parts[0]}/{label}:{run_id}"
-
-
 def split_qualified(arn: str) -> tuple[str, str | None]:
     """(unqualified state machine ARN, version number or alias name or None)."""
     parsed = parse_arn(arn, "stateMachine")
@@ -95,11 +89,3 @@ def split_qualified(arn: str) -> tuple[str, str | None]:
         raise invalid_arn(arn)
     base = machine_arn(parsed.prefix, parsed.parts[0])
     return base, parsed.parts[1] if len(parsed.parts) == 2 else None
-
-
-def machine_of_execution(arn: str) -> str:
-    """The state machine ARN an execution ARN belongs to."""
-    parsed = parse_arn(arn, "execution", "express")
-    if len(parsed.parts) < 2:
-        raise invalid_arn(arn)
-    return machine_arn(parsed.prefix, parsed.parts[0])

@@ -42,10 +42,6 @@ class Machine:
     version_arn: str | None = None
     version_description: str | None = None
 
-    @property
-    def unqualified_arn(self) -> str:
-        return arns.split_qualified(self.arn)[0]
-
     def describe(self) -> dict[str, Any]:
         """DescribeStateMachine's answer for this machine or version."""
         out: dict[str, Any] = {
