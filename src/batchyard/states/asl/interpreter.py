@@ -15,7 +15,7 @@ import heapq
 import itertools
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -259,6 +259,7 @@ class Interpreter:
     ``previousEventId``, ``timestamp``, ``type`` and its ``*EventDetails``) as it happens;
     ``checkpoint_sink(checkpoint)`` receives the JSON-serialisable checkpoint at every state
     transition. Both are plain callables: the durable engine persists from them.
+    ``task_tokens(context)`` hands out the ``$$.Task.Token`` of a ``.waitForTaskToken`` task.
     """
 
     def __init__(
@@ -274,6 +275,7 @@ class Interpreter:
         max_events: int = MAX_HISTORY_EVENTS,
         rng: random.Random | None = None,
         input_text: str | None = None,
+        task_tokens: Callable[[dict[str, Any]], Awaitable[str]] | None = None,
     ) -> None:
         self.machine = machine
         self.input = input_value
@@ -286,6 +288,7 @@ class Interpreter:
         self.rng = rng or random.Random()
         # ExecutionStarted echoes the input text as the caller sent it, like AWS does.
         self.input_text = input_text
+        self.task_tokens = task_tokens
         self.events: list[dict[str, Any]] = []
         self.last_event_id = 0
         self.root: Frame | None = None

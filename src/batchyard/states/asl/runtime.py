@@ -76,6 +76,8 @@ class StateRun:
         self.resume = resume or {}
         # Checkpoint snapshots of this state's running branches/iterations, keyed by index.
         self.resume_children: dict[str, Any] = {}
+        # ``$$.Task.Token`` of a ``.waitForTaskToken`` task, once handed out.
+        self.task_token: str | None = None
 
     # -- context and scope -------------------------------------------------------------
     def context_object(self, map_item: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -85,6 +87,8 @@ class StateRun:
         if self.state.type == "Task":
             state_ctx["RetryCount"] = self.retry_count
         ctx["State"] = state_ctx
+        if self.task_token is not None:
+            ctx["Task"] = {"Token": self.task_token}
         if map_item is not None:
             ctx["Map"] = {"Item": map_item}
         return ctx

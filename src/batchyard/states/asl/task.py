@@ -22,6 +22,8 @@ from batchyard.states.asl.errors import (
 )
 from batchyard.states.asl.runtime import Outcome, StateRun
 
+WAIT_FOR_TASK_TOKEN = ".waitForTaskToken"
+
 
 @dataclass
 class TaskRequest:
@@ -98,6 +100,8 @@ async def run_task(run: StateRun) -> Outcome:
     """Run one attempt of a Task state through the injected invoker."""
     st = run.state
     assert isinstance(st, TaskState)
+    if st.resource.endswith(WAIT_FOR_TASK_TOKEN) and run.interp.task_tokens is not None:
+        run.task_token = await run.interp.task_tokens(run.context_object())
     params = run.effective_input()
     timeout = _seconds(run, st.timeout_seconds, st.timeout_seconds_path, "TimeoutSeconds")
     heartbeat = _seconds(run, st.heartbeat_seconds, st.heartbeat_seconds_path, "HeartbeatSeconds")

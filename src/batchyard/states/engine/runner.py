@@ -27,6 +27,7 @@ from batchyard.states.asl.task import TaskInvoker
 from batchyard.states.engine import records
 from batchyard.states.engine.journal import Journal
 from batchyard.states.engine.records import Execution
+from batchyard.states.engine.tokens import make_token, task_key
 from batchyard.states.resources.arns import parse_arn
 from batchyard.store import Store
 
@@ -87,6 +88,7 @@ class ExecutionRunner:
             event_sink=self._on_event,
             checkpoint_sink=self._on_transition,
             input_text=execution.input,
+            task_tokens=self._task_token,
         )
         self.task: asyncio.Task[None] | None = None
 
@@ -99,6 +101,12 @@ class ExecutionRunner:
             self._output_text = event["executionSucceededEventDetails"]["output"]
         if self.on_event is not None:
             self.on_event(self.execution, event)
+
+    async def _task_token(self, context: dict[str, Any]) -> str:
+        # Committed before it is handed out: a resumed execution re-enters this task with the
+        # same EnteredTime, so whoever holds the token can still answer after a crash.
+        await self.journal.flushed()
+        return make_token(self.execution.arn, self.execution.source["salt"], task_key(context))
 
     def _on_transition(self, checkpoint: dict[str, Any]) -> None:
         # Where a redrive starts over: the entry of the state that was running last.
