@@ -148,11 +148,10 @@ def queued(conn: Connection, statuses: Iterable[str]) -> Iterator[QueuedJob]:
     )
     arns: dict[str, str] = {}
     demands: dict[tuple[float, int, int], Demand] = {}
-    for row in conn.execute(query):
-        key = (row.vcpus, row.memory, row.gpus)
-        demand = demands.get(key) or demands.setdefault(key, Demand(*key))
-        arn = arns.setdefault(row.queue_arn, row.queue_arn)
-        yield QueuedJob(row.job_id, arn, row.seq, demand)
+    for job_id, queue_arn, seq, vcpus, memory, gpus in conn.execute(query).tuples():
+        key = (vcpus, memory, gpus)
+        demand = demands.get(key) or demands.setdefault(key, Demand(vcpus, memory, gpus))
+        yield QueuedJob(job_id, arns.setdefault(queue_arn, queue_arn), seq, demand)
 
 
 def records_in(conn: Connection, statuses: Iterable[str]) -> list[JobRecord]:
