@@ -45,6 +45,8 @@ from batchyard.batch.jobs.model import (
     time_limit_reason,
 )
 from batchyard.batch.jobs.records import JobRecord, QueuedJob
+from batchyard.batch.multinode import nodes
+from batchyard.batch.multinode.run import MultiNodeRun
 from batchyard.batch.scheduler.capacity import CapacityLedger
 from batchyard.batch.scheduler.ordering import OrderingFactory, fifo
 from batchyard.batch.scheduler.placement import Blocked, Placement, plan
@@ -235,7 +237,8 @@ class Scheduler:
                 self._ledger.release(placement.environment.arn, job.demand)
                 continue
             events.publish(self._bus, [document])
-            run = AttemptRun(
+            runner = MultiNodeRun if nodes.is_multinode(document) else AttemptRun
+            run = runner(
                 self._services,
                 document,
                 attempt_ids[job.job_id],
@@ -268,7 +271,7 @@ class Scheduler:
                 record.job_id,
                 record.document["jobQueue"],
                 record.seq,
-                active.demand if active else Demand.of(record.document.get("container") or {}),
+                active.demand if active else nodes.demand_of(record.document),
             )
             self._ordering_of(queued.queue_arn).add_front(queued)
         else:
@@ -383,7 +386,7 @@ def _admit(job_ids: list[str], conn: Connection) -> tuple[dict[str, Any], list[d
                 job_id,
                 record.document["jobQueue"],
                 record.seq,
-                Demand.of(record.document.get("container") or {}),
+                nodes.demand_of(record.document),
             )
         else:
             if record.status == SUBMITTED:
@@ -440,7 +443,8 @@ def recover(
 ) -> list[dict[str, Any]]:
     """Settle jobs a dead server left on the host; returns the snapshots to publish.
 
-    STARTING jobs never ran (an attempt counts from RUNNING): they go back to RUNNABLE.
+    STARTING jobs never ran (an attempt counts from RUNNING): they go back to RUNNABLE,
+    except the nodes of a multi-node job, which are started again only with their job.
     RUNNING attempts failed with the host: the attempt is recorded with ``reason`` and the
     job retried if its strategy allows. Leftover processes are killed first, so no attempt
     runs twice at once.
@@ -449,7 +453,7 @@ def recover(
     for record in records.records_in(conn, ON_HOST):
         identity = record.runtime.get("identity") or {"jobId": record.job_id}
         reap(identity)
-        if record.status == STARTING:
+        if record.status == STARTING and nodes.split(record.job_id) is None:
             snapshots += transitions.requeue(record)
         else:
             snapshots += transitions.finish(
