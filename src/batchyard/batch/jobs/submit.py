@@ -21,6 +21,7 @@ from batchyard.batch.arrays import submission as array_submission
 from batchyard.batch.jobs import records
 from batchyard.batch.jobs.model import SUBMITTED, Demand
 from batchyard.batch.jobs.parameters import substitute
+from batchyard.batch.multinode import nodes
 from batchyard.batch.resources import job_definitions, job_queues, tags
 from batchyard.batch.resources.container_rules import check_environment
 from batchyard.batch.resources.job_definition_rules import check_retry_strategy, check_timeout
@@ -93,9 +94,11 @@ def _resolve_definition(conn: Connection, reference: str) -> dict[str, Any]:
         raise client_error(f"Job definition {reference} does not exist.")
     if definition["status"] != "ACTIVE":
         raise client_error(f"Job definition {reference} is INACTIVE.")
-    if definition["type"] != "container" or "containerProperties" not in definition:
+    if definition["type"] == "multinode":
+        nodes.check_definition(definition, reference)
+    elif "containerProperties" not in definition:
         raise client_error(
-            "This server runs single-container jobs (containerProperties) only; "
+            "This server runs container jobs (containerProperties or multi-node) only; "
             f"job definition {reference} is not one."
         )
     return definition
@@ -103,7 +106,6 @@ def _resolve_definition(conn: Connection, reference: str) -> dict[str, Any]:
 
 def _check_unsupported(params: dict[str, Any]) -> None:
     for member, what in (
-        ("nodeOverrides", "Multi-node parallel jobs"),
         ("eksPropertiesOverride", "EKS jobs"),
         ("ecsPropertiesOverride", "Multi-container ECS jobs"),
     ):
@@ -173,6 +175,31 @@ def _check_sharing(queue: dict[str, Any], params: dict[str, Any]) -> None:
         )
 
 
+def _node_container(
+    properties: dict[str, Any], overrides: dict[str, Any], parameters: dict[str, str]
+) -> dict[str, Any]:
+    return _container(
+        {"containerProperties": properties}, {"containerOverrides": overrides}, parameters
+    )
+
+
+def _add_work(
+    document: dict[str, Any],
+    definition: dict[str, Any],
+    params: dict[str, Any],
+    parameters: dict[str, str],
+) -> None:
+    """The job's ``container``, or the ``nodeProperties`` of a multi-node job."""
+    if definition["type"] == "multinode":
+        document["nodeProperties"] = nodes.node_properties(
+            definition, params, parameters, _node_container
+        )
+    elif params.get("nodeOverrides"):
+        raise client_error("nodeOverrides can only be used with multi-node parallel jobs.")
+    else:
+        document["container"] = _container(definition, params, parameters)
+
+
 def build(
     conn: Connection, params: dict[str, Any], *, arn_prefix: str, sequencer: Sequencer
 ) -> NewJob:
@@ -206,12 +233,14 @@ def build(
         "dependsOn": copy.deepcopy(dependencies),
         "jobDefinition": definition["jobDefinitionArn"],
         "parameters": parameters,
-        "container": _container(definition, params, parameters),
         "tags": dict(job_tags),
         "propagateTags": params.get("propagateTags", definition.get("propagateTags", False)),
         "platformCapabilities": definition.get("platformCapabilities") or ["EC2"],
     }
+    _add_work(document, definition, params, parameters)
     if array is not None:
+        if "nodeProperties" in document:
+            raise client_error("Array jobs can't be multi-node parallel jobs.")
         document["arrayProperties"] = array
     if retry is not None:
         document["retryStrategy"] = copy.deepcopy(retry)
@@ -222,7 +251,7 @@ def build(
         document["schedulingPriority"] = priority
     if params.get("shareIdentifier"):
         document["shareIdentifier"] = params["shareIdentifier"]
-    return NewJob(document, sequencer.next(), Demand.of(document["container"]))
+    return NewJob(document, sequencer.next(), nodes.demand_of(document))
 
 
 def store(conn: Connection, job: NewJob) -> None:
