@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 from batchyard.batch.arrays import listing as array_listing
 from batchyard.batch.jobs import records
 from batchyard.batch.jobs.model import RUNNING
+from batchyard.batch.multinode import listing as node_listing
 from batchyard.batch.resources import job_queues, tags
 from batchyard.batch.resources.names import client_error, is_arn
 from batchyard.store.tables.batch_jobs import jobs
@@ -131,6 +132,9 @@ def summary(document: dict[str, Any], vcpus: float) -> dict[str, Any]:
     if array:
         key = "index" if "index" in array else "size"
         result["arrayProperties"] = {key: array[key]}
+    node = node_listing.node_summary(document)
+    if node is not None:
+        result["nodeProperties"] = node
     return result
 
 
@@ -153,9 +157,8 @@ def list_jobs(conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
             raise client_error(f"The {entry['name']} filter needs at least one value.")
     if scopes[0] == "arrayJobId":
         return array_listing.list_children(conn, params, summary)
-    if scopes[0] != "jobQueue":
-        # Multi-node nodes do not exist on this server yet.
-        return {"jobSummaryList": []}
+    if scopes[0] == "multiNodeJobId":
+        return node_listing.list_nodes(conn, params, summary)
     queue = job_queues.get(conn, params["jobQueue"])
     if queue is None:
         raise client_error(f"Job Queue {params['jobQueue']} does not exist.")
