@@ -1,0 +1,127 @@
+"""``arn:aws:states:::batch:submitJob`` and its ``.sync`` form.
+
+Parameters are SubmitJob's members in PascalCase. Request-response answers with the job's
+JobArn/JobId/JobName; ``.sync`` waits for the job to end and answers with the DescribeJobs
+job in PascalCase, failing the task with ``States.TaskFailed`` (the job as cause) when the
+job FAILED. The job id is derived from the task attempt, and the job is stored only if no job
+has that id yet, so a task resumed after a restart re-attaches to the job it submitted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import Connection
+
+from batchyard.batch.jobs import queries, records, submit
+from batchyard.batch.scheduler.dispatcher import Scheduler
+from batchyard.batch.service import api as batch_api
+from batchyard.protocol.errors import ServiceError
+from batchyard.runtime import Runtime
+from batchyard.states.asl.errors import TaskFailure
+from batchyard.states.asl.task import TaskRequest
+from batchyard.states.engine.invokers import unknown_resource
+from batchyard.states.integrations.calls import (
+    checked,
+    compact,
+    input_shape,
+    output_shape,
+    request_id,
+    sdk_metadata,
+    task_failure,
+)
+from batchyard.states.integrations.casing import from_service, to_service
+from batchyard.states.integrations.identity import child_id, pattern_of
+from batchyard.states.integrations.watch import Children, Watch
+
+RESOURCE = "arn:aws:states:::batch:submitJob"
+SYNC = ".sync"
+ENDED = ("SUCCEEDED", "FAILED")
+STOP_REASON = "Step Functions execution stopped"
+
+
+def job_ended(event: dict[str, Any]) -> bool:
+    """Whether a ``batch.job`` bus event is the job's last."""
+    return event.get("status") in ENDED
+
+
+class BatchSubmitJob:
+    """Submit a Batch job from a Task, and for ``.sync`` wait until it ends."""
+
+    def __init__(self, runtime: Runtime, jobs: Watch, children: Children) -> None:
+        self.runtime = runtime
+        self.jobs = jobs
+        self.children = children
+        self.sequencer = submit.Sequencer()
+        self.job_shape = output_shape("batch", "DescribeJobs").members["jobs"].member
+
+    async def invoke(self, request: TaskRequest) -> Any:
+        """Run the task: submit (once), then answer or wait."""
+        pattern = pattern_of(request.resource, RESOURCE)
+        if pattern not in ("", SYNC):
+            raise unknown_resource(request)
+        params = to_service(input_shape("batch", "SubmitJob"), request.parameters)
+        job_id = child_id(request.context)
+        if pattern == "":
+            job = await self._submit_once(job_id, params)
+            return {
+                "JobArn": job["jobArn"], "JobId": job["jobId"], "JobName": job["jobName"],
+                **sdk_metadata(request_id()),
+            }
+        execution = request.context["Execution"]["Id"]
+        ended = self.jobs.expect(job_id)
+        self.children.add(execution, job_id, lambda: self._terminate(job_id))
+        try:
+            job = await self._submit_once(job_id, params)
+            if job["status"] not in ENDED:
+                job = await ended
+        except asyncio.CancelledError:
+            # Stopped execution or server shutdown: Children decides whether the job stops.
+            self.jobs.forget(job_id, ended)
+            raise
+        except BaseException:
+            self.jobs.forget(job_id, ended)
+            self.children.remove(execution, job_id)
+            raise
+        self.jobs.forget(job_id, ended)
+        self.children.remove(execution, job_id)
+        output = from_service(self.job_shape, job)
+        if job["status"] == "FAILED":
+            raise TaskFailure("States.TaskFailed", compact(output))
+        return output
+
+    async def _submit_once(self, job_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The job ``job_id``: the one already stored, or a new one submitted with ``params``."""
+        arn_prefix = self.runtime.arn("batch", "")
+        try:
+            validated = checked(batch_api, "SubmitJob", params)
+        except ServiceError as error:
+            raise self._failure(error) from None
+
+        def write(conn: Connection) -> tuple[dict[str, Any], bool]:
+            if records.exists(conn, job_id):
+                return queries.describe(conn, [job_id])[0], False
+            job = submit.build(
+                conn, validated, arn_prefix=arn_prefix, sequencer=self.sequencer
+            )
+            job.document["jobId"] = job_id
+            job.document["jobArn"] = f"{arn_prefix}job/{job_id}"
+            submit.store(conn, job)
+            return job.document, True
+
+        try:
+            document, new = await self.runtime.store.write(write)
+        except ServiceError as error:
+            raise self._failure(error) from None
+        if new:
+            self.runtime.get(Scheduler).submitted(job_id)
+        return document
+
+    @staticmethod
+    def _failure(error: ServiceError) -> TaskFailure:
+        status = error.status or batch_api.error_status(error.code)
+        return task_failure("batch", error, status, request_id())
+
+    async def _terminate(self, job_id: str) -> None:
+        await self.runtime.get(Scheduler).cancel(job_id, STOP_REASON, terminate=True)
