@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from batchyard.runtime import Runtime
 from batchyard.states.engine.engine import StatesEngine
+from batchyard.states.integrations import register_integrations
 from batchyard.states.service import api
 
 
@@ -11,6 +12,8 @@ from batchyard.states.service import api
 async def start_engine(runtime: Runtime) -> None:
     """Register the engine and resume the Standard executions that were running."""
     engine = runtime.add(StatesEngine(runtime))
+    # Before resuming: a resumed Task must find its integration.
+    register_integrations(runtime, engine)
     await engine.resume_all()
 
 
