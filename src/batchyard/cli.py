@@ -9,6 +9,7 @@ from pathlib import Path
 
 from batchyard.batch.jobs.commands import add_job_commands
 from batchyard.config import load_settings
+from batchyard.samples.commands import add_sample_commands
 from batchyard.states.commands import add_execution_commands
 
 
@@ -51,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     server.set_defaults(run=_server)
     add_job_commands(commands)
     add_execution_commands(commands)
+    add_sample_commands(commands)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -1,0 +1,1 @@
+"""Runnable samples: deploy one to a running server and start it (``batchyard samples``)."""
