@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean demo
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,20 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# The Job Poller sample: start a server in the background unless one answers on
+# $(DEMO_ENDPOINT), deploy the sample, run it with the seed's input and print the result.
+# DEMO_ARGS passes options on, e.g. DEMO_ARGS="--sync" or DEMO_ARGS="--wait-time 5".
+DEMO_ENDPOINT ?= http://127.0.0.1:4580
+DEMO_ARGS ?=
+
+demo: $(STAMP)
+	@if ! $(PY) -c "import httpx,sys; sys.exit(httpx.get('$(DEMO_ENDPOINT)/health', timeout=1).status_code != 200)" 2>/dev/null; then \
+		mkdir -p .batchyard; \
+		echo "starting batchyard server in the background (log: .batchyard/demo-server.log)"; \
+		nohup $(VENV)/bin/batchyard server > .batchyard/demo-server.log 2>&1 & \
+	fi
+	$(VENV)/bin/batchyard samples deploy job-poller --endpoint-url $(DEMO_ENDPOINT) --wait $(DEMO_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
