@@ -1,0 +1,229 @@
+"""Scheduling policies on the live scheduler: fair share and consumable resources.
+
+``SchedulingPolicies`` is the ordering factory the ``Scheduler`` is built with. Every queue
+gets a ``FairShareOrdering`` (plain FIFO for jobs without a share identifier) wrapped in a
+``ConsumableGate``. Beside the orderings it keeps:
+
+* each queue's fair-share policy and vCPU ceiling, reloaded when ``batch.resources`` says a
+  queue, environment or policy changed;
+* the jobs on the host per queue and share (``ShareUsage``), charged the moment a job is
+  handed out and discharged when its snapshot on ``batch.job`` says it left the host;
+* the consumable pool's holders: units taken at hand-out (or at STARTING for array
+  children), NON_REPLENISHABLE consumption committed at STARTING, returns at the job's end;
+* the status reason of heads held for consumable resources.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from sqlalchemy import Connection
+
+from batchyard.batch.consumables import store as consumable_store
+from batchyard.batch.consumables.gate import ConsumableGate
+from batchyard.batch.consumables.pool import ConsumablePool
+from batchyard.batch.jobs import records, transitions
+from batchyard.batch.jobs.events import TOPIC as JOB_TOPIC
+from batchyard.batch.jobs.model import RUNNABLE, STARTING, TERMINAL, Demand
+from batchyard.batch.jobs.records import QueuedJob
+from batchyard.batch.resources import job_queues, scheduling_policies
+from batchyard.batch.resources.events import TOPIC as RESOURCES_TOPIC
+from batchyard.batch.scheduler.fair_share import FairShareOrdering, QueueSetting, SharePolicy
+from batchyard.batch.scheduler.job_traits import JobTraits, needs_of
+from batchyard.batch.scheduler.ordering import QueueOrdering
+from batchyard.batch.scheduler.share_usage import ShareUsage
+from batchyard.batch.scheduler.topology import load as load_topology
+from batchyard.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+_LEFT_HOST = frozenset({*TERMINAL, RUNNABLE})
+_FIFO = QueueSetting(None, 0.0)
+
+
+def load_settings(conn: Connection, time_scale: float) -> dict[str, QueueSetting]:
+    """Each queue's fair-share policy (None for FIFO) and the vCPUs its environments offer."""
+    ceilings = {
+        queue.arn: sum(e.max_vcpus for e in queue.environments if e.usable)
+        for queue in load_topology(conn).queues
+    }
+    settings: dict[str, QueueSetting] = {}
+    for queue in job_queues.list_all(conn):
+        policy = None
+        if queue.get("schedulingPolicyArn"):
+            document = scheduling_policies.get(conn, queue["schedulingPolicyArn"]) or {}
+            policy = SharePolicy.of(document.get("fairsharePolicy") or {}, time_scale)
+        settings[queue["jobQueueArn"]] = QueueSetting(policy, ceilings.get(queue["jobQueueArn"], 0))
+    return settings
+
+
+class SchedulingPolicies:
+    """Fair-share orderings, consumable gates and the accounts behind them."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._store = runtime.store
+        self._time_scale = runtime.settings.time_scale
+        self.traits = JobTraits()
+        self.pool = ConsumablePool()
+        self.orderings: dict[str, ConsumableGate] = {}
+        self._settings: dict[str, QueueSetting] = {}
+        self._usage: dict[str, ShareUsage] = {}
+        # Jobs handed to the host: job id -> (queue ARN, share identifier, vCPUs).
+        self._on_host: dict[str, tuple[str, str | None, float]] = {}
+        self._held: dict[str, str] = {}
+        self._pending_reasons: dict[str, str] = {}
+        self._writing: asyncio.Task[None] | None = None
+        self._reload: asyncio.Task[None] | None = None
+        self._reload_again = False
+        self._wake: Callable[[], None] = lambda: None
+        runtime.bus.subscribe(JOB_TOPIC, self.on_job)
+        runtime.bus.subscribe(RESOURCES_TOPIC, self.resources_changed)
+
+    async def start(self) -> None:
+        """Load settings, the waiting jobs' traits and the consumable resources."""
+        time_scale = self._time_scale
+
+        def read(conn: Connection) -> dict[str, QueueSetting]:
+            self.traits.load(conn)
+            for resource in consumable_store.load_all(conn):
+                self.pool.put(resource)
+            return load_settings(conn, time_scale)
+
+        self._settings = await self._store.read(read)
+
+    def attach(self, wake: Callable[[], None]) -> None:
+        """Ask ``wake`` for a scheduling pass when policies or resources change."""
+        self._wake = wake
+
+    def wake(self) -> None:
+        """Something a held head waits for may have changed."""
+        self._wake()
+
+    # -- the ordering factory ---------------------------------------------------------
+
+    def ordering(self, queue_arn: str) -> QueueOrdering:
+        """A new queue's ordering (the ``Scheduler``'s ordering factory)."""
+        usage = self._usage.setdefault(queue_arn, ShareUsage())
+        inner = FairShareOrdering(
+            partial(self.setting, queue_arn),
+            usage,
+            self.traits.sharing,
+            partial(self._handed_out, queue_arn),
+        )
+        gate = ConsumableGate(inner, self.pool, self.traits, self._hold)
+        self.orderings[queue_arn] = gate
+        return gate
+
+    def setting(self, queue_arn: str) -> QueueSetting:
+        """The queue's current policy and vCPU ceiling."""
+        return self._settings.get(queue_arn, _FIFO)
+
+    def usage(self, queue_arn: str) -> ShareUsage:
+        """The queue's share accounts."""
+        return self._usage.setdefault(queue_arn, ShareUsage())
+
+    # -- accounts ---------------------------------------------------------------------
+
+    def _decay(self, queue_arn: str) -> float:
+        policy = self.setting(queue_arn).policy
+        return policy.decay_seconds if policy else 0.0
+
+    def _charge(self, job_id: str, queue_arn: str, share: str | None, vcpus: float) -> None:
+        self._on_host[job_id] = (queue_arn, share, vcpus)
+        self.usage(queue_arn).start(share or "", vcpus, self._decay(queue_arn))
+
+    def _handed_out(self, queue_arn: str, job: QueuedJob, share: str | None) -> None:
+        if not self.traits.is_array(job.job_id):
+            self._held.pop(job.job_id, None)
+            self._charge(job.job_id, queue_arn, share, job.demand.vcpus)
+
+    def on_job(self, _topic: str, document: dict[str, Any]) -> None:
+        """Bus subscriber on ``batch.job``: keep traits, shares and consumables in step."""
+        self.traits.on_job(_topic, document)
+        job_id = document["jobId"]
+        status = document.get("status")
+        if status == STARTING:
+            self._started(job_id, document)
+        elif status in _LEFT_HOST:
+            self._held.pop(job_id, None)
+            placed = self._on_host.pop(job_id, None)
+            if placed is not None:
+                queue_arn, share, vcpus = placed
+                self.usage(queue_arn).stop(share or "", vcpus, self._decay(queue_arn))
+            if self.pool.holds(job_id):
+                self.pool.release(job_id)
+                self.wake()
+
+    def _started(self, job_id: str, document: dict[str, Any]) -> None:
+        if job_id not in self._on_host:
+            vcpus = Demand.of(document.get("container") or {}).vcpus
+            self._charge(job_id, document["jobQueue"], document.get("shareIdentifier"), vcpus)
+        if not self.pool.holds(job_id):
+            needs = needs_of(document)
+            if needs:
+                self.pool.take(job_id, needs)
+                self.wake()
+        consumed = self.pool.started(job_id)
+        if consumed:
+            asyncio.get_running_loop().create_task(self._consume(consumed))
+
+    async def _consume(self, consumed: list[tuple[str, int, int]]) -> None:
+        try:
+            await self._store.write(partial(consumable_store.consume, consumed))
+        except Exception:
+            log.exception("recording consumed NON_REPLENISHABLE units failed")
+
+    # -- held heads -------------------------------------------------------------------
+
+    def _hold(self, job_id: str, reason: str) -> None:
+        if self._held.get(job_id) == reason:
+            return
+        self._held[job_id] = reason
+        self._pending_reasons[job_id] = reason
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.get_running_loop().create_task(self._write_reasons())
+
+    async def _write_reasons(self) -> None:
+        while self._pending_reasons:
+            batch, self._pending_reasons = self._pending_reasons, {}
+            try:
+                await self._store.write(partial(_set_reasons, batch))
+            except Exception:
+                log.exception("recording why jobs wait for consumable resources failed")
+
+    # -- resource changes -------------------------------------------------------------
+
+    def resources_changed(self, _topic: str, event: dict[str, Any]) -> None:
+        """Bus subscriber on ``batch.resources``: reload queue settings."""
+        if event.get("resource") == "job-definition":
+            return
+        if self._reload is not None and not self._reload.done():
+            self._reload_again = True
+            return
+        self._reload = asyncio.get_running_loop().create_task(self._reload_settings())
+
+    async def _reload_settings(self) -> None:
+        time_scale = self._time_scale
+        while True:
+            self._reload_again = False
+            try:
+                self._settings = await self._store.read(
+                    lambda conn: load_settings(conn, time_scale)
+                )
+            except Exception:
+                log.exception("reloading scheduling settings failed")
+            if not self._reload_again:
+                break
+        self.wake()
+
+
+def _set_reasons(reasons: dict[str, str], conn: Connection) -> None:
+    for job_id, reason in reasons.items():
+        record = records.load(conn, job_id)
+        if record is not None and record.status == RUNNABLE:
+            transitions.block(record, reason)
+            records.save(conn, record)

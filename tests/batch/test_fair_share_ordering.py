@@ -1,0 +1,221 @@
+"""Fair-share ordering, share usage and the consumable pool as plain Python (no server)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from batchyard.batch.consumables.gate import ConsumableGate
+from batchyard.batch.consumables.pool import ConsumablePool, Resource
+from batchyard.batch.jobs.model import Demand
+from batchyard.batch.jobs.records import QueuedJob
+from batchyard.batch.scheduler.fair_share import FairShareOrdering, QueueSetting, SharePolicy
+from batchyard.batch.scheduler.job_traits import JobTraits
+from batchyard.batch.scheduler.share_usage import ShareUsage
+
+ONE = Demand(1.0, 0, 0)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def build(
+    policy: SharePolicy | None,
+    traits: dict[str, tuple[str | None, int]],
+    max_vcpus: float = 100.0,
+    clock: Callable[[], float] | None = None,
+) -> tuple[FairShareOrdering, ShareUsage, list[str]]:
+    """An ordering whose placed jobs run forever (charged to their share)."""
+    usage = ShareUsage(clock or Clock())
+    decay = policy.decay_seconds if policy else 0.0
+    placed: list[str] = []
+
+    def on_placed(job: QueuedJob, share: str | None) -> None:
+        placed.append(job.job_id)
+        usage.start(share or "", job.demand.vcpus, decay)
+
+    ordering = FairShareOrdering(
+        lambda: QueueSetting(policy, max_vcpus),
+        usage,
+        lambda job_id: traits.get(job_id, (None, 0)),
+        on_placed,
+    )
+    return ordering, usage, placed
+
+
+def job(job_id: str, seq: int, vcpus: float = 1.0) -> QueuedJob:
+    return QueuedJob(job_id, "q", seq, Demand(vcpus, 0, 0))
+
+
+def drain(ordering: FairShareOrdering, count: int) -> list[str]:
+    taken = []
+    for _ in range(count):
+        head = ordering.head()
+        if head is None:
+            break
+        ordering.remove(head.job_id)
+        taken.append(head.job_id)
+    return taken
+
+
+def test_weights_split_capacity_by_inverse_weight() -> None:
+    policy = SharePolicy(weights=(("a", 1.0), ("b", 3.0)))
+    traits = {f"{s}{i}": (s, 0) for s in "ab" for i in range(40)}
+    ordering, usage, _ = build(policy, traits)
+    seq = 0
+    for i in range(40):
+        for share in "ab":
+            seq += 1
+            ordering.add(job(f"{share}{i}", seq))
+    taken = drain(ordering, 40)
+    assert sum(1 for t in taken if t.startswith("a")) == 30
+    assert usage.running("a") == 30 and usage.running("b") == 10
+
+
+def test_prefix_shares_one_weight_and_one_account() -> None:
+    policy = SharePolicy(weights=(("blue*", 1.0),))
+    traits = {"b1": ("blue1", 0), "b2": ("blue2", 0), "r1": ("red", 0), "r2": ("red", 0)}
+    ordering, _, _ = build(policy, traits)
+    for seq, job_id in enumerate(["b1", "b2", "r1", "r2"]):
+        ordering.add(job(job_id, seq))
+    # blue1 and blue2 are one share: after b1 runs, red (no usage) goes before b2.
+    assert drain(ordering, 4) == ["b1", "r1", "b2", "r2"]
+
+
+def test_priority_orders_within_a_share_then_fifo() -> None:
+    traits = {"low": ("s", 1), "high": ("s", 9), "mid1": ("s", 5), "mid2": ("s", 5)}
+    ordering, _, _ = build(SharePolicy(), traits)
+    for seq, job_id in enumerate(["low", "mid1", "high", "mid2"]):
+        ordering.add(job(job_id, seq))
+    assert [j.job_id for j in ordering.first(10)] == ["high", "mid1", "mid2", "low"]
+    assert drain(ordering, 4) == ["high", "mid1", "mid2", "low"]
+
+
+def test_first_predicts_the_hand_out_order() -> None:
+    policy = SharePolicy(weights=(("a", 1.0), ("b", 2.5)))
+    traits = {f"{s}{i}": (s, i % 3) for s in "ab" for i in range(6)}
+    ordering, _, _ = build(policy, traits)
+    for seq, job_id in enumerate(sorted(traits)):
+        ordering.add(job(job_id, seq))
+    predicted = [j.job_id for j in ordering.first(12)]
+    assert predicted == drain(ordering, 12)
+
+
+def test_compute_reservation_keeps_room_for_shares_not_yet_active() -> None:
+    policy = SharePolicy(reservation=50, weights=())
+    traits = {f"a{i}": ("a", 0) for i in range(10)} | {"b0": ("b", 0)}
+    ordering, usage, _ = build(policy, traits, max_vcpus=4)
+    for i in range(10):
+        ordering.add(job(f"a{i}", i))
+    # One active share: (50/100)^1 of 4 vCPUs stays free.
+    assert len(drain(ordering, 10)) == 2
+    assert ordering.head() is None
+    ordering.add(job("b0", 100))
+    # Two active shares: 25% reserved, so 3 vCPUs may be used; the newcomer gets the third.
+    assert drain(ordering, 10) == ["b0"]
+    assert usage.total_running() == 3
+
+
+def test_decayed_usage_remembers_past_runs() -> None:
+    clock = Clock()
+    usage = ShareUsage(clock)
+    usage.start("a", 2.0, 10.0)
+    clock.now = 10.0
+    usage.stop("a", 2.0, 10.0)
+    remembered = usage.charge("a", 10.0)
+    assert 1.2 < remembered < 1.3  # 2 * (1 - e^-1)
+    clock.now = 20.0
+    assert abs(usage.charge("a", 10.0) - remembered * 0.3679) < 0.01
+    assert usage.active("a", 10.0) and not usage.active("a", 5.0)
+    usage.start("b", 1.0, 0.0)
+    usage.stop("b", 1.0, 0.0)
+    assert usage.charge("b", 0.0) == 0.0
+
+
+def test_fifo_jobs_keep_plain_fifo_with_retries_first() -> None:
+    ordering, _, placed = build(None, {})
+    for seq in range(3):
+        ordering.add(job(f"j{seq}", seq))
+    ordering.add_front(job("retry", 99))
+    assert drain(ordering, 4) == ["retry", "j0", "j1", "j2"]
+    assert placed == ["retry", "j0", "j1", "j2"]
+
+
+def test_removing_waiting_jobs_does_not_count_as_placement() -> None:
+    traits = {f"j{i}": ("s", 0) for i in range(200)}
+    ordering, usage, placed = build(SharePolicy(), traits)
+    for i in range(200):
+        ordering.add(job(f"j{i}", i))
+    for i in range(1, 199):
+        ordering.remove(f"j{i}")
+    assert placed == [] and len(ordering) == 2
+    assert drain(ordering, 5) == ["j0", "j199"]
+
+
+def gate_for(pool: ConsumablePool, needs: dict[str, tuple[tuple[str, int], ...]]) -> tuple[
+    ConsumableGate, list[tuple[str, str]]
+]:
+    traits = JobTraits()
+    for job_id, wanted in needs.items():
+        traits.on_job(
+            "batch.job",
+            {
+                "jobId": job_id,
+                "status": "RUNNABLE",
+                "consumableResourceProperties": {
+                    "consumableResourceList": [
+                        {"consumableResource": n, "quantity": q} for n, q in wanted
+                    ]
+                },
+            },
+        )
+    inner, _, _ = build(None, {})
+    held: list[tuple[str, str]] = []
+    return ConsumableGate(inner, pool, traits, lambda j, r: held.append((j, r)), lambda _: None), held
+
+
+def test_gate_holds_the_head_until_every_resource_is_there() -> None:
+    pool = ConsumablePool()
+    pool.put(Resource("lic", "arn:lic", "REPLENISHABLE", 3, 0, 1))
+    pool.put(Resource("once", "arn:once", "NON_REPLENISHABLE", 1, 0, 2))
+    gate, held = gate_for(pool, {"a": (("lic", 2),), "b": (("lic", 2), ("once", 1))})
+    gate.add(job("a", 1))
+    gate.add(job("b", 2))
+    assert drain_gate(gate) == ["a"]
+    assert held == [("b", "Waiting for consumable resources: lic (needs 2, 1 available)")]
+    assert pool.resources["lic"].in_use == 2 and pool.resources["lic"].available == 1
+    pool.started("a")
+    pool.release("a")
+    assert drain_gate(gate) == ["b"]
+    assert pool.started("b") == [("once", 2, 0)]
+    pool.release("b")
+    assert pool.resources["once"].total == 0
+    assert pool.resources["lic"].in_use == 0 and pool.resources["lic"].total == 3
+
+
+def test_lowering_a_held_total_converges_as_holders_finish() -> None:
+    pool = ConsumablePool()
+    pool.put(Resource("lic", "arn:lic", "REPLENISHABLE", 3, 0, 1))
+    pool.take("a", (("lic", 3),))
+    pool.resources["lic"].total = 1
+    assert pool.resources["lic"].available == 0
+    assert pool.resources["lic"].reported_total == 3
+    pool.release("a")
+    assert pool.resources["lic"].reported_total == 1
+    pool.take("b", (("lic", 1),))
+    pool.drop("lic")
+    pool.put(Resource("lic", "arn:lic", "REPLENISHABLE", 5, 0, 7))
+    pool.release("b")
+    assert pool.resources["lic"].in_use == 0 and pool.resources["lic"].available == 5
+
+
+def drain_gate(gate: ConsumableGate) -> list[str]:
+    taken = []
+    while (head := gate.head()) is not None:
+        gate.remove(head.job_id)
+        taken.append(head.job_id)
+    return taken
