@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from batchyard.batch.arrays import submission as array_submission
+from batchyard.batch.consumables import demands
 from batchyard.batch.jobs import records
 from batchyard.batch.jobs.model import SUBMITTED, Demand
 from batchyard.batch.jobs.parameters import substitute
@@ -251,11 +252,15 @@ def build(
         document["schedulingPriority"] = priority
     if params.get("shareIdentifier"):
         document["shareIdentifier"] = params["shareIdentifier"]
+    consumables = demands.job_properties(conn, definition, params)
+    if consumables is not None:
+        document["consumableResourceProperties"] = consumables
     return NewJob(document, sequencer.next(), nodes.demand_of(document))
 
 
 def store(conn: Connection, job: NewJob) -> None:
     """Insert ``job`` and its tags."""
     records.insert(conn, job.seq, job.document, job.demand)
+    demands.record(conn, job.document, job.seq)
     if job.document["tags"]:
         tags.add_tags(conn, job.document["jobArn"], job.document["tags"])
