@@ -10,6 +10,7 @@ from batchyard.batch.jobs.model import host_lost_reason
 from batchyard.batch.resources import tags
 from batchyard.batch.resources.events import TOPIC as RESOURCES_TOPIC
 from batchyard.batch.scheduler.dispatcher import Scheduler, recover
+from batchyard.batch.scheduler.policies import SchedulingPolicies
 from batchyard.compute.local import LocalProvider
 from batchyard.logs.sink import LogSink
 from batchyard.runtime import Runtime
@@ -39,7 +40,10 @@ async def start_jobs(runtime: Runtime) -> None:
     provider.sweep()
     events.publish(runtime.bus, snapshots)
     tags.register_taggable("job", lambda conn, arn: records.exists(conn, arn.rsplit("/", 1)[-1]))
-    scheduler = runtime.add(Scheduler(services))
+    policies = runtime.add(SchedulingPolicies(runtime))
+    await policies.start()
+    scheduler = runtime.add(Scheduler(services, ordering=policies.ordering))
+    policies.attach(scheduler.wake)
     runtime.bus.subscribe(RESOURCES_TOPIC, scheduler.resources_changed)
     await scheduler.start()
 
