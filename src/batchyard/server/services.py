@@ -10,6 +10,7 @@ from batchyard.protocol.service import ServiceApi
 _HANDLER_MODULES = [
     "batchyard.batch.handlers.resources",
     "batchyard.batch.handlers.jobs",
+    "batchyard.batch.handlers.consumables",
     "batchyard.states.handlers.machines",
     "batchyard.states.handlers.executions",
     "batchyard.states.handlers.activities",
