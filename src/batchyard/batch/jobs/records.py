@@ -148,7 +148,7 @@ def queued(conn: Connection, statuses: Iterable[str]) -> Iterator[QueuedJob]:
     )
     arns: dict[str, str] = {}
     demands: dict[tuple[float, int, int], Demand] = {}
-    for job_id, queue_arn, seq, vcpus, memory, gpus in conn.execute(query).tuples():
+    for job_id, queue_arn, seq, vcpus, memory, gpus in conn.execute(query):
         key = (vcpus, memory, gpus)
         demand = demands.get(key) or demands.setdefault(key, Demand(vcpus, memory, gpus))
         yield QueuedJob(job_id, arns.setdefault(queue_arn, queue_arn), seq, demand)
