@@ -72,17 +72,27 @@ def test_missing_program_cannot_start(tmp_path: Path) -> None:
         _run(provider, _spec(["/no/such/program"]))
 
 
-@pytest.mark.skipif(
-    CgroupLayout.detect().memory_parent is None, reason="needs a writable memory cgroup"
-)
 def test_memory_limit_is_an_out_of_memory_kill(tmp_path: Path) -> None:
-    provider = LocalProvider(tmp_path)
+    layout = CgroupLayout.detect()
+    assert layout.memory_parent is not None, "this host must give the server a memory cgroup"
+    provider = LocalProvider(tmp_path, layout=layout)
     spec = _spec(
         [sys.executable, "-c", "b = bytearray(300 * 1024 * 1024); print('survived')"], memory_mib=64
     )
     code, reason, lines = _run(provider, spec)
     assert (code, reason) == (137, OUT_OF_MEMORY_REASON)
     assert ("stdout", "survived") not in lines
+
+
+def test_without_cgroups_the_memory_limit_fails_allocations(tmp_path: Path) -> None:
+    provider = LocalProvider(tmp_path, layout=CgroupLayout(None, None, unified=False))
+    spec = _spec(
+        [sys.executable, "-c", "b = bytearray(300 * 1024 * 1024); print('survived')"], memory_mib=64
+    )
+    code, _reason, lines = _run(provider, spec)
+    assert code != 0
+    assert ("stdout", "survived") not in lines
+    assert any("MemoryError" in text for stream, text in lines if stream == "stderr")
 
 
 def test_stop_terms_then_kills_the_whole_group(tmp_path: Path) -> None:
