@@ -24,6 +24,7 @@ from sqlalchemy import Connection
 
 from batchyard.batch.arrays import children
 from batchyard.batch.arrays.admission import ArrayRelease, stored_children
+from batchyard.batch.arrays.listing import status_summary
 from batchyard.batch.jobs import events, records, transitions
 from batchyard.batch.jobs.attempts import now_ms
 from batchyard.batch.jobs.model import CANCELLABLE, FAILED, ON_HOST, SUCCEEDED, TERMINAL
@@ -172,6 +173,7 @@ def settle(parent_id: str, conn: Connection) -> list[dict[str, Any]]:
         record.document["stoppedAt"] = now
         snapshots = [copy.deepcopy(record.document)]
     records.save(conn, record)
+    snapshots[-1]["arrayProperties"]["statusSummary"] = status_summary(conn, record)
     return snapshots
 
 
