@@ -178,6 +178,10 @@ class FairShareOrdering:
                 fronts[share] = following
         return result
 
+    def waiting_shares(self) -> list[str]:
+        """Share identifiers with jobs waiting here."""
+        return list(self._heaps)
+
     # -- internals --------------------------------------------------------------------
 
     def _policy(self) -> SharePolicy:

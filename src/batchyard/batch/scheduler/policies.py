@@ -70,6 +70,7 @@ class SchedulingPolicies:
         self.traits = JobTraits()
         self.pool = ConsumablePool()
         self.orderings: dict[str, ConsumableGate] = {}
+        self._fair: dict[str, FairShareOrdering] = {}
         self._settings: dict[str, QueueSetting] = {}
         self._usage: dict[str, ShareUsage] = {}
         # Jobs handed to the host: job id -> (queue ARN, share identifier, vCPUs).
@@ -114,6 +115,7 @@ class SchedulingPolicies:
             self.traits.sharing,
             partial(self._handed_out, queue_arn),
         )
+        self._fair[queue_arn] = inner
         gate = ConsumableGate(inner, self.pool, self.traits, self._hold)
         self.orderings[queue_arn] = gate
         return gate
@@ -125,6 +127,17 @@ class SchedulingPolicies:
     def usage(self, queue_arn: str) -> ShareUsage:
         """The queue's share accounts."""
         return self._usage.setdefault(queue_arn, ShareUsage())
+
+    def share_utilization(self, queue_arn: str) -> tuple[int, list[tuple[str, float]]]:
+        """(active share count, [(share identifier, vCPUs in use)] most used first)."""
+        usage = self.usage(queue_arn)
+        decay = self._decay(queue_arn)
+        ordering = self._fair.get(queue_arn)
+        active = {share for share in usage.shares() if share and usage.active(share, decay)}
+        if ordering is not None:
+            active.update(ordering.waiting_shares())
+        used = sorted(((s, usage.running(s)) for s in active), key=lambda item: -item[1])
+        return len(active), used
 
     # -- accounts ---------------------------------------------------------------------
 
