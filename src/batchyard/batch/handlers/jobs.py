@@ -9,9 +9,11 @@ from sqlalchemy import Connection
 from batchyard.batch.jobs import queries, submit
 from batchyard.batch.jobs.attempts import now_ms
 from batchyard.batch.jobs.bootstrap import start_jobs, stop_jobs
+from batchyard.batch.queue_health.snapshot import fairshare_utilization
 from batchyard.batch.resources import job_queues
 from batchyard.batch.resources.names import client_error
 from batchyard.batch.scheduler.dispatcher import Scheduler
+from batchyard.batch.scheduler.policies import SchedulingPolicies
 from batchyard.batch.service import api
 from batchyard.protocol.service import RequestContext
 
@@ -82,6 +84,7 @@ async def get_job_queue_snapshot(ctx: RequestContext, params: dict[str, Any]) ->
     now = now_ms()
     arn_prefix = ctx.runtime.arn("batch", "job/")
     front = scheduler.front_of_queue(queue["jobQueueArn"], SNAPSHOT_SIZE)
+    fairshare = fairshare_utilization(ctx.runtime.get(SchedulingPolicies), queue["jobQueueArn"])
     return {
         "frontOfQueue": {
             "jobs": [
@@ -94,6 +97,7 @@ async def get_job_queue_snapshot(ctx: RequestContext, params: dict[str, Any]) ->
             "totalCapacityUsage": [
                 {"capacityUnit": "vCPU", "quantity": scheduler.vcpus_in_use(queue["jobQueueArn"])}
             ],
+            "fairshareUtilization": fairshare,
             "lastUpdatedAt": now,
         },
     }
