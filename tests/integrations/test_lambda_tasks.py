@@ -1,0 +1,110 @@
+"""Lambda from Task states: ``lambda:invoke`` and a function's ARN as the resource."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.integrations.support import create, task_run
+
+ECHO = """
+def handler(event, context):
+    return {"got": event}
+"""
+
+RAISES = """
+class PaymentDeclined(Exception):
+    pass
+
+def handler(event, context):
+    raise PaymentDeclined("card declined for " + event["who"])
+"""
+
+NO_TYPE = """
+def handler(event, context):
+    import sys, os
+    sys.stdout.flush()
+    os._exit(3)
+"""
+
+
+def arn_of(lam: Any, name: str) -> str:
+    return str(lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"])
+
+
+def test_function_arn_resource_passes_input_and_returns_the_payload(lam: Any, sfn: Any) -> None:
+    name = create(lam, ECHO)
+    described, history = task_run(
+        sfn, {"Type": "Task", "Resource": arn_of(lam, name), "InputPath": "$.x"}, {"x": {"a": 1}}
+    )
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == {"got": {"a": 1}}
+    scheduled = next(e for e in history if e["type"] == "TaskScheduled")
+    assert scheduled["taskScheduledEventDetails"]["resourceType"] == "lambda"
+
+
+def test_lambda_invoke_answers_like_aws(lam: Any, sfn: Any) -> None:
+    name = create(lam, ECHO)
+    described, _ = task_run(sfn, {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": name, "Payload.$": "$"},
+    }, {"k": "v"})
+    assert described["status"] == "SUCCEEDED", described
+    output = json.loads(described["output"])
+    assert output["Payload"] == {"got": {"k": "v"}}
+    assert output["StatusCode"] == 200
+    assert output["ExecutedVersion"] == "$LATEST"
+    assert output["SdkHttpMetadata"]["HttpStatusCode"] == 200
+    assert output["SdkResponseMetadata"]["RequestId"]
+
+
+def test_a_raising_function_fails_the_task_with_its_error_type(lam: Any, sfn: Any) -> None:
+    name = create(lam, RAISES)
+    for resource, params in (
+        (arn_of(lam, name), None),
+        ("arn:aws:states:::lambda:invoke", {"FunctionName": name, "Payload.$": "$"}),
+    ):
+        state: dict[str, Any] = {"Type": "Task", "Resource": resource}
+        if params:
+            state["Parameters"] = params
+        described, history = task_run(sfn, state, {"who": "ann"})
+        assert described["status"] == "FAILED"
+        assert described["error"] == "PaymentDeclined"
+        cause = json.loads(described["cause"])
+        assert cause["errorType"] == "PaymentDeclined"
+        assert cause["errorMessage"] == "card declined for ann"
+        assert "stackTrace" in cause
+        failed = next(e for e in history if e["type"] == "TaskFailed")
+        assert failed["taskFailedEventDetails"]["error"] == "PaymentDeclined"
+
+
+def test_the_error_type_is_what_retriers_match(lam: Any, sfn: Any) -> None:
+    name = create(lam, RAISES)
+    described, history = task_run(sfn, {
+        "Type": "Task", "Resource": arn_of(lam, name),
+        "Retry": [{"ErrorEquals": ["PaymentDeclined"], "MaxAttempts": 1,
+                   "IntervalSeconds": 1}],
+    }, {"who": "bob"})
+    assert described["error"] == "PaymentDeclined"
+    assert sum(e["type"] == "TaskFailed" for e in history) == 2
+
+
+def test_a_function_whose_runtime_dies_fails_with_runtime_exit_error(
+    lam: Any, sfn: Any
+) -> None:
+    name = create(lam, NO_TYPE)
+    described, _ = task_run(sfn, {"Type": "Task", "Resource": arn_of(lam, name)})
+    assert described["status"] == "FAILED"
+    # Lambda reports a runtime that exits mid-invocation as Runtime.ExitError.
+    assert described["error"] == "Runtime.ExitError"
+    assert json.loads(described["cause"])["errorType"] == "Runtime.ExitError"
+
+
+def test_a_missing_function_is_lambda_resource_not_found(sfn: Any) -> None:
+    described, _ = task_run(sfn, {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "no-such-function-here"},
+    })
+    assert described["status"] == "FAILED"
+    assert described["error"] == "Lambda.ResourceNotFoundException"
+    assert "Service: AWSLambda; Status Code: 404" in described["cause"]

@@ -1,0 +1,105 @@
+"""Plain-Python tests of the integration helpers: casing, Lambda errors, ids, bus waits."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from batchyard.bus import Bus
+from batchyard.functions.invocation import InvocationResult
+from batchyard.states.asl.errors import RuntimeFailure
+from batchyard.states.integrations.calls import input_shape, output_shape
+from batchyard.states.integrations.casing import from_service, to_service
+from batchyard.states.integrations.identity import child_id
+from batchyard.states.integrations.lambda_invoke import function_error
+from batchyard.states.integrations.watch import Children, Watch
+
+
+def test_pascal_parameters_become_members_but_map_keys_stay() -> None:
+    shape = input_shape("batch", "SubmitJob")
+    converted = to_service(shape, {
+        "JobName": "j", "Parameters": {"InputFile": "a"}, "Tags": {"Team": "x"},
+        "ContainerOverrides": {"ResourceRequirements": [{"Type": "VCPU", "Value": "4"}]},
+        "ArrayProperties": {"Size": 3}, "DependsOn": [{"JobId": "1", "Type": "N_TO_N"}],
+        "SchedulingPriorityOverride": 5, "ShareIdentifier": "s",
+    })
+    assert converted == {
+        "jobName": "j", "parameters": {"InputFile": "a"}, "tags": {"Team": "x"},
+        "containerOverrides": {"resourceRequirements": [{"type": "VCPU", "value": "4"}]},
+        "arrayProperties": {"size": 3}, "dependsOn": [{"jobId": "1", "type": "N_TO_N"}],
+        "schedulingPriorityOverride": 5, "shareIdentifier": "s",
+    }
+    with pytest.raises(RuntimeFailure, match="'Bogus'"):
+        to_service(shape, {"ContainerOverrides": {"Bogus": 1}})
+
+
+def test_service_documents_come_back_in_pascal_case_without_unknown_members() -> None:
+    job_shape = output_shape("batch", "DescribeJobs").members["jobs"].member
+    assert from_service(job_shape, {
+        "jobId": "1", "status": "FAILED", "parameters": {"inputFile": "a"}, "internal": 1,
+        "container": {"exitCode": 1, "environment": [{"name": "A", "value": "b"}]},
+    }) == {
+        "JobId": "1", "Status": "FAILED", "Parameters": {"inputFile": "a"},
+        "Container": {"ExitCode": 1, "Environment": [{"Name": "A", "Value": "b"}]},
+    }
+
+
+def test_lambda_errors_are_named_by_error_type_else_lambda_unknown() -> None:
+    typed = json.dumps({"errorType": "ValueError", "errorMessage": "bad"}).encode()
+    failure = function_error(InvocationResult(200, typed, "Unhandled", "", "r"))
+    assert (failure.error, failure.cause) == ("ValueError", typed.decode())
+    untyped = b'{"errorMessage":"2024 Task timed out after 3.00 seconds"}'
+    failure = function_error(InvocationResult(200, untyped, "Unhandled", "", "r"))
+    assert failure.error == "Lambda.Unknown"
+    assert failure.cause == (
+        "The cause could not be determined because Lambda did not return an error type. "
+        f"Returned payload: {untyped.decode()}"
+    )
+
+
+def test_child_ids_are_stable_per_attempt_and_differ_between_attempts() -> None:
+    context = {"Execution": {"Id": "arn:x"},
+               "State": {"Name": "S", "EnteredTime": "t", "RetryCount": 0}}
+    again = json.loads(json.dumps(context))
+    retried = {**context, "State": {**context["State"], "RetryCount": 1}}
+    assert child_id(context) == child_id(again)
+    assert child_id(context) != child_id(retried)
+
+
+def test_watch_resolves_on_the_ending_event_only() -> None:
+    async def scenario() -> dict:
+        bus = Bus()
+        watch = Watch(bus, "t", lambda e: e["id"], lambda e: e["status"] == "DONE")
+        future = watch.expect("a")
+        bus.publish("t", {"id": "a", "status": "RUNNING"})
+        bus.publish("t", {"id": "b", "status": "DONE"})
+        assert not future.done()
+        bus.publish("t", {"id": "a", "status": "DONE"})
+        return await future
+
+    assert asyncio.run(scenario()) == {"id": "a", "status": "DONE"}
+
+
+def test_children_stop_only_when_their_execution_is_stopped() -> None:
+    stopped: list[str] = []
+
+    async def scenario() -> None:
+        bus = Bus()
+        children = Children(bus, "x")
+
+        async def stop(name: str) -> None:
+            stopped.append(name)
+
+        children.add("e1", "job1", lambda: stop("job1"))
+        children.add("e2", "job2", lambda: stop("job2"))
+        children.add("e3", "job3", lambda: stop("job3"))
+        children.remove("e3", "job3")
+        bus.publish("x", {"executionArn": "e1", "status": "ABORTED"})
+        bus.publish("x", {"executionArn": "e2", "status": "SUCCEEDED"})
+        bus.publish("x", {"executionArn": "e3", "status": "ABORTED"})
+        await asyncio.sleep(0)
+
+    asyncio.run(scenario())
+    assert stopped == ["job1"]
