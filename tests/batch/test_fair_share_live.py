@@ -83,9 +83,7 @@ def test_scheduling_priority_orders_jobs_within_a_share(batch: Any) -> None:
 def test_snapshot_order_is_the_order_jobs_start(batch: Any) -> None:
     # One vCPU, so jobs start one at a time; a long decay window makes each finished job
     # count against its share, as the snapshot's projection assumes.
-    _, queue = fair_share_stack(
-        batch, 1, {"a": 1.0, "b": 2.5, "hold": 1.0}, shareDecaySeconds=3600
-    )
+    _, queue = fair_share_stack(batch, 1, {"a": 1.0, "b": 2.5, "hold": 1.0}, shareDecaySeconds=3600)
     blocker = submit_share(batch, queue, make_definition(batch, ["sleep", "3"]), "hold")
     wait_status(batch, blocker, "RUNNING")
     definition = make_definition(batch, ["sleep", "1"])

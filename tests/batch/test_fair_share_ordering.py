@@ -147,7 +147,7 @@ def test_fifo_jobs_keep_plain_fifo_with_retries_first() -> None:
 
 def test_removing_waiting_jobs_does_not_count_as_placement() -> None:
     traits = {f"j{i}": ("s", 0) for i in range(200)}
-    ordering, usage, placed = build(SharePolicy(), traits)
+    ordering, _, placed = build(SharePolicy(), traits)
     for i in range(200):
         ordering.add(job(f"j{i}", i))
     for i in range(1, 199):
@@ -156,9 +156,9 @@ def test_removing_waiting_jobs_does_not_count_as_placement() -> None:
     assert drain(ordering, 5) == ["j0", "j199"]
 
 
-def gate_for(pool: ConsumablePool, needs: dict[str, tuple[tuple[str, int], ...]]) -> tuple[
-    ConsumableGate, list[tuple[str, str]]
-]:
+def gate_for(
+    pool: ConsumablePool, needs: dict[str, tuple[tuple[str, int], ...]]
+) -> tuple[ConsumableGate, list[tuple[str, str]]]:
     traits = JobTraits()
     for job_id, wanted in needs.items():
         traits.on_job(
@@ -175,7 +175,9 @@ def gate_for(pool: ConsumablePool, needs: dict[str, tuple[tuple[str, int], ...]]
         )
     inner, _, _ = build(None, {})
     held: list[tuple[str, str]] = []
-    return ConsumableGate(inner, pool, traits, lambda j, r: held.append((j, r)), lambda _: None), held
+    return ConsumableGate(
+        inner, pool, traits, lambda j, r: held.append((j, r)), lambda _: None
+    ), held
 
 
 def test_gate_holds_the_head_until_every_resource_is_there() -> None:
