@@ -78,14 +78,15 @@ def test_state_rejects_invalid_definitions(sfn: Any) -> None:
 
 
 def test_unknown_task_resource_fails_like_aws(sfn: Any) -> None:
-    arn = machine(sfn, {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": LAMBDA,
+    unknown = "arn:aws:states:::nosuchservice:doSomething"
+    arn = machine(sfn, {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": unknown,
                                                          "End": True}}})
     execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
     described = finished(sfn, execution)
     assert described["status"] == "FAILED"
     assert described["error"] == "States.Runtime"
     assert described["cause"] == (
-        f"An error occurred while scheduling the state 'T'. The provided ARN '{LAMBDA}' is invalid."
+        f"An error occurred while scheduling the state 'T'. The provided ARN '{unknown}' is invalid."
     )
 
 
