@@ -132,7 +132,7 @@ def test_a_job_bigger_than_its_environment_is_blocked_without_starting(batch: An
     job_id = submit(batch, queue, _definition(batch, ["true"]))
     job = wait_for(lambda: (j := describe(batch, job_id)).get("statusReason") and j, timeout=10)
     assert job["status"] == "RUNNABLE"
-    assert job["statusReason"].startswith("MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT")
+    assert job["statusReason"].startswith("MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE")
     assert batch.describe_jobs(jobs=[f"{job_id}#0"])["jobs"] == []
     batch.cancel_job(jobId=job_id, reason="too big")
     assert wait_status(batch, job_id)["status"] == "FAILED"

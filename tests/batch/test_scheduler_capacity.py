@@ -84,7 +84,10 @@ def test_job_bigger_than_every_environment_is_blocked_with_aws_reason(batch: Any
         what="blocked reason",
     )
     assert job["status"] == "RUNNABLE"
-    assert job["statusReason"].startswith("MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - ")
+    assert job["statusReason"] == (
+        "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE - CE(s) associated with the job "
+        "queue cannot meet the CPU requirement of the job."
+    )
     batch.cancel_job(jobId=big, reason="too big")
     assert wait_status(batch, big)["statusReason"] == "too big"
 
@@ -94,7 +97,7 @@ def test_queue_time_limit_cancels_a_blocked_head_and_frees_the_queue(
 ) -> None:
     batch = new_server(env={"BATCHYARD_TIME_SCALE": "600"}).client("batch")
     ce = make_ce(batch, computeResources=ec2_resources(maxvCpus=2))
-    reason = "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT"
+    reason = "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE"
     queue = make_queue(
         batch,
         [ce],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from batchyard.batch.jobs.model import BLOCKED_BY_REQUIREMENT, Demand
 from batchyard.batch.jobs.records import QueuedJob
+from batchyard.batch.queue_health.reasons import COMPUTE_ENVIRONMENT_MAX_RESOURCE
 from batchyard.batch.scheduler.capacity import CapacityLedger
 from batchyard.batch.scheduler.ordering import FifoOrdering, QueueOrdering
 from batchyard.batch.scheduler.placement import plan
@@ -53,7 +54,9 @@ def test_environments_are_tried_in_order_and_fifo_heads_block_their_queue() -> N
         ("q-1", "second"),
     ]
     # The 4-vCPU head fits no environment's maximum: reported, and the job behind it waits.
-    assert [(b.job.job_id, b.reason) for b in result.blocked] == [("q-2", BLOCKED_BY_REQUIREMENT)]
+    assert [(b.job.job_id, b.reason) for b in result.blocked] == [
+        ("q-2", COMPUTE_ENVIRONMENT_MAX_RESOURCE)
+    ]
     assert ordering.head().job_id == "q-2"  # type: ignore[union-attr]
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from batchyard.batch.jobs.model import BLOCKED_BY_REQUIREMENT
 from batchyard.batch.jobs.records import QueuedJob
+from batchyard.batch.queue_health.reasons import never_placeable
 from batchyard.batch.scheduler.capacity import CapacityLedger
 from batchyard.batch.scheduler.ordering import QueueOrdering
 from batchyard.batch.scheduler.topology import EnvironmentView, QueueView, Topology
@@ -68,7 +68,8 @@ def plan(
                 if queue.environments and not any(
                     ledger.could_ever_fit(job.demand, e.max_vcpus) for e in queue.environments
                 ):
-                    result.blocked.append(Blocked(job, queue, BLOCKED_BY_REQUIREMENT))
+                    reason = never_placeable(job.demand, queue.environments)
+                    result.blocked.append(Blocked(job, queue, reason))
                 break
             ordering.remove(job.job_id)
             ledger.reserve(environment.arn, job.demand)
