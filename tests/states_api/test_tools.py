@@ -86,7 +86,8 @@ def test_unknown_task_resource_fails_like_aws(sfn: Any) -> None:
     assert described["status"] == "FAILED"
     assert described["error"] == "States.Runtime"
     assert described["cause"] == (
-        f"An error occurred while scheduling the state 'T'. The provided ARN '{unknown}' is invalid."
+        "An error occurred while scheduling the state 'T'. "
+        f"The provided ARN '{unknown}' is invalid."
     )
 
 
