@@ -3,6 +3,10 @@
 Each status change is published once, after it is committed, on topic ``batch.job`` with
 the DescribeJobs-shaped job document as the event. The initial SUBMITTED state is not
 announced (AWS sends no state-change event for a submission).
+
+A RUNNABLE job found blocking the head of its queue is published once on topic
+``batch.queue-blocked`` (the job document, its ``statusReason`` saying why), which the events
+service turns into "Batch Job Queue Blocked".
 """
 
 from __future__ import annotations
@@ -13,9 +17,16 @@ from typing import Any
 from batchyard.bus import Bus
 
 TOPIC = "batch.job"
+QUEUE_BLOCKED_TOPIC = "batch.queue-blocked"
 
 
 def publish(bus: Bus, snapshots: Iterable[dict[str, Any]]) -> None:
     """Announce each snapshot, in order."""
     for snapshot in snapshots:
         bus.publish(TOPIC, snapshot)
+
+
+def publish_blocked(bus: Bus, documents: Iterable[dict[str, Any]]) -> None:
+    """Announce jobs that block the head of their queue."""
+    for document in documents:
+        bus.publish(QUEUE_BLOCKED_TOPIC, document)

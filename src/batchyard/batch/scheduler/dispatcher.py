@@ -13,6 +13,7 @@ the PENDING jobs waiting on each dependency.
 from __future__ import annotations
 
 import asyncio
+import copy
 import itertools
 import logging
 import uuid
@@ -194,7 +195,7 @@ class Scheduler:
         fresh = [b for b in result.blocked if b.job.job_id not in self._blocked]
         if fresh:
             self._blocked.update(b.job.job_id for b in fresh)
-            await self._store.write(partial(_block, fresh))
+            events.publish_blocked(self._bus, await self._store.write(partial(_block, fresh)))
             for blocked in fresh:
                 self._arm_time_limit(blocked)
         if result.placements:
@@ -417,12 +418,16 @@ def _start(
     return started
 
 
-def _block(blocked: list[Blocked], conn: Connection) -> None:
+def _block(blocked: list[Blocked], conn: Connection) -> list[dict[str, Any]]:
+    """Record why blocked heads wait; returns the documents of those still RUNNABLE."""
+    documents = []
     for entry in blocked:
         record = records.load(conn, entry.job.job_id)
         if record is not None and record.status == RUNNABLE:
             transitions.block(record, entry.reason)
             records.save(conn, record)
+            documents.append(copy.deepcopy(record.document))
+    return documents
 
 
 def _cancel(
