@@ -3,6 +3,7 @@ every moment, NON_REPLENISHABLE consumption, overrides and ListJobsByConsumableR
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -228,3 +229,22 @@ def test_resources_and_consumption_survive_a_restart(
     batch = new_server(data_dir=tmp_path / "data").client("batch")
     assert quantities(batch, kept) == (4, 0, 4)
     assert quantities(batch, once) == (1, 0, 1)
+
+
+def test_array_children_take_units_one_by_one(batch: Any) -> None:
+    resource = make_resource(batch, 3)
+    queue = make_stack(batch, max_vcpus=4)[1]
+    parent = submit(
+        batch, queue, needing(batch, resource, 2, ["sleep", "1"]), arrayProperties={"size": 3}
+    )
+    wait_for(
+        lambda: describe(batch, parent)["arrayProperties"]["statusSummary"].get("RUNNING") == 1,
+        timeout=10,
+        what="a child running",
+    )
+    assert quantities(batch, resource) == (3, 2, 1)
+    children = finished(batch, [f"{parent}:{index}" for index in range(3)])
+    spans = sorted((child["startedAt"], child["stoppedAt"]) for child in children)
+    assert all(later[0] >= earlier[1] for earlier, later in itertools.pairwise(spans))
+    assert wait_status(batch, parent)["status"] == "SUCCEEDED"
+    assert wait_for(lambda: quantities(batch, resource) == (3, 0, 3), timeout=5)

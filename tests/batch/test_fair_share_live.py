@@ -122,3 +122,18 @@ def test_share_identifier_rules_at_submit(batch: Any) -> None:
     assert "Share identifier" in extra["Message"]
     job = wait_status(batch, submit(batch, fair_queue, definition, shareIdentifier="other"))
     assert job["status"] == "SUCCEEDED" and job["shareIdentifier"] == "other"
+
+
+def test_an_array_takes_its_share_not_the_whole_queue(batch: Any) -> None:
+    ce, queue = fair_share_stack(batch, 2, {"arrays": 1.0, "singles": 1.0})
+    definition = make_definition(batch, ["sleep", "0.5"])
+    set_ce_state(batch, ce, "DISABLED")
+    parent = submit_share(batch, queue, definition, "arrays", arrayProperties={"size": 8})
+    singles = [submit_share(batch, queue, definition, "singles") for _ in range(4)]
+    wait_status(batch, singles[-1], "RUNNABLE")
+    set_ce_state(batch, ce, "ENABLED")
+    children = finished(batch, [f"{parent}:{index}" for index in range(8)])
+    single_jobs = finished(batch, singles)
+    assert all(child["shareIdentifier"] == "arrays" for child in children)
+    # Equal weights: the singles run beside the array instead of after all of it.
+    assert max(j["startedAt"] for j in single_jobs) < max(c["startedAt"] for c in children)
