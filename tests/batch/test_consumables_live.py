@@ -248,3 +248,21 @@ def test_array_children_take_units_one_by_one(batch: Any) -> None:
     assert all(later[0] >= earlier[1] for earlier, later in itertools.pairwise(spans))
     assert wait_status(batch, parent)["status"] == "SUCCEEDED"
     assert wait_for(lambda: quantities(batch, resource) == (3, 0, 3), timeout=5)
+
+
+def test_a_held_job_still_waits_for_its_units_after_a_restart(
+    new_server: Callable[..., ServerProcess], tmp_path: Any
+) -> None:
+    server = new_server(data_dir=tmp_path / "data")
+    batch = server.client("batch")
+    resource = make_resource(batch, 0)
+    queue = make_stack(batch, max_vcpus=2)[1]
+    held = submit(batch, queue, needing(batch, resource, 2, ["sleep", "1"]))
+    wait_for(lambda: describe(batch, held).get("statusReason"), timeout=10, what="held")
+    server.stop()
+    batch = new_server(data_dir=tmp_path / "data").client("batch")
+    assert describe(batch, held)["status"] == "RUNNABLE"
+    batch.update_consumable_resource(consumableResource=resource, operation="SET", quantity=2)
+    wait_status(batch, held, "RUNNING")
+    assert quantities(batch, resource) == (2, 2, 0)
+    assert wait_status(batch, held)["status"] == "SUCCEEDED"

@@ -4,6 +4,8 @@ scheduling priority, the submit rules and the queue snapshot's order."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from tests.batch.fair_share_support import (
@@ -16,7 +18,7 @@ from tests.batch.fair_share_support import (
 )
 from tests.batch.jobs_support import describe, make_definition, make_stack, submit, wait_status
 from tests.batch.resource_support import client_error
-from tests.support.server import wait_for
+from tests.support.server import ServerProcess, wait_for
 
 
 def test_weights_one_and_three_split_capacity_three_to_one(batch: Any) -> None:
@@ -137,3 +139,24 @@ def test_an_array_takes_its_share_not_the_whole_queue(batch: Any) -> None:
     assert all(child["shareIdentifier"] == "arrays" for child in children)
     # Equal weights: the singles run beside the array instead of after all of it.
     assert max(j["startedAt"] for j in single_jobs) < max(c["startedAt"] for c in children)
+
+
+def test_shares_and_priorities_of_waiting_jobs_survive_a_restart(
+    new_server: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    server = new_server(data_dir=tmp_path / "data")
+    batch = server.client("batch")
+    ce, queue = fair_share_stack(batch, 1, {"team": 1.0})
+    definition = make_definition(batch, ["true"])
+    set_ce_state(batch, ce, "DISABLED")
+    priorities = [5, 70, 30]
+    jobs = [
+        submit_share(batch, queue, definition, "team", schedulingPriorityOverride=p)
+        for p in priorities
+    ]
+    wait_status(batch, jobs[-1], "RUNNABLE")
+    server.stop()
+    batch = new_server(data_dir=tmp_path / "data").client("batch")
+    set_ce_state(batch, ce, "ENABLED")
+    ended = sorted(finished(batch, jobs), key=lambda j: j["startedAt"])
+    assert [j["schedulingPriority"] for j in ended] == [70, 30, 5]
