@@ -266,3 +266,39 @@ def test_a_held_job_still_waits_for_its_units_after_a_restart(
     wait_status(batch, held, "RUNNING")
     assert quantities(batch, resource) == (2, 2, 0)
     assert wait_status(batch, held)["status"] == "SUCCEEDED"
+
+
+def test_a_multi_node_job_takes_its_units_once(batch: Any) -> None:
+    resource = make_resource(batch, 2)
+    queue = make_stack(batch, max_vcpus=4)[1]
+    name = unique("mnp")
+    batch.register_job_definition(
+        jobDefinitionName=name,
+        type="multinode",
+        nodeProperties={
+            "numNodes": 2,
+            "mainNode": 0,
+            "nodeRangeProperties": [
+                {
+                    "targetNodes": "0:",
+                    "container": {
+                        "image": "busybox",
+                        "command": ["sleep", "1"],
+                        "resourceRequirements": [
+                            {"type": "VCPU", "value": "1"},
+                            {"type": "MEMORY", "value": "64"},
+                        ],
+                    },
+                }
+            ],
+        },
+        consumableResourceProperties={
+            "consumableResourceList": [{"consumableResource": resource, "quantity": 2}]
+        },
+    )
+    first, second = submit(batch, queue, name), submit(batch, queue, name)
+    wait_status(batch, first, "RUNNING")
+    assert quantities(batch, resource) == (2, 2, 0)
+    jobs = finished(batch, [first, second])
+    assert jobs[1]["startedAt"] >= jobs[0]["stoppedAt"]
+    assert wait_for(lambda: quantities(batch, resource) == (2, 0, 2), timeout=5)

@@ -156,6 +156,9 @@ class SchedulingPolicies:
 
     def on_job(self, _topic: str, document: dict[str, Any]) -> None:
         """Bus subscriber on ``batch.job``: keep traits, shares and consumables in step."""
+        if "nodeDetails" in document:
+            # A node of a multi-node job: the job as a whole is charged and holds units.
+            return
         self.traits.on_job(_topic, document)
         job_id = document["jobId"]
         status = document.get("status")
