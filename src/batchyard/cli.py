@@ -12,6 +12,8 @@ from batchyard.config import load_settings
 from batchyard.samples.commands import add_sample_commands
 from batchyard.states.commands import add_execution_commands
 
+SHUTDOWN_GRACE_SECONDS = 5
+
 
 def _server(args: argparse.Namespace) -> int:
     import uvicorn
@@ -26,9 +28,12 @@ def _server(args: argparse.Namespace) -> int:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     app = BatchyardApp(settings)
+    # Long polls (GetActivityTask holds a request up to 60 s) must not hold up a shutdown:
+    # requests still open after the grace period are cancelled.
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, lifespan="on",
         log_level=settings.log_level, access_log=False,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
     server = uvicorn.Server(config)
     # uvicorn installs the SIGINT/SIGTERM handlers: it stops accepting, drains in-flight
