@@ -3,7 +3,8 @@
 Queue entries (``QueuedJob``) carry only what placement needs. A job's share identifier,
 scheduling priority and consumable-resource demand are taken from its PENDING / RUNNABLE
 snapshots on the bus, which the scheduler publishes before it queues the job, and from the
-store at start-up. Only jobs that have any of them take memory here.
+store at start-up. Only jobs that have any of them take memory here, plus the ids of waiting
+array parents (their children, not they, are what gets placed).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class JobTraits:
             needs = needs_of(document)
             if needs:
                 self._needs[job_id] = needs
-            if (share or needs) and is_array_parent(document):
+            if is_array_parent(document):
                 self._arrays.add(job_id)
         elif status in TERMINAL:
             self._sharing.pop(job_id, None)
