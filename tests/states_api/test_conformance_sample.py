@@ -1,7 +1,8 @@
 """A sample of the recorded AWS conformance corpus, run through the live API.
 
 Three cases per state type and per feature (the first ones in the corpus that record a
-history), compared on status, output or error and cause, and the history's event types.
+history), compared on status, output or error and cause, and the history event by event
+(type, id, previousEventId, details; see ``conformance.history_problems``).
 The whole corpus is the language layer's suite; this sample proves the service around it
 (create, start, describe, history, sync) reproduces what AWS answered.
 """
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.states_api.conformance import run_case, sample
+from tests.support.sfn_corpus import KNOWN_GAPS
 
 FEATURES = [
     "state:Pass", "state:Choice", "state:Wait", "state:Succeed", "state:Fail", "state:Parallel",
@@ -21,26 +23,12 @@ FEATURES = [
     "create_state_machine",
 ]
 
-# Known differences in the language layer, each still expected to fail (strict xfail: a fix
-# makes the test fail until the entry is removed).
-KNOWN = {
-    "assign.test_assign_base::test_base_parallel_cases::BASE_SCOPE_PARALLEL": (
-        "AWS records no ParallelStateSucceeded event here; the interpreter emits one"
-    ),
-    "scenarios.test_base_scenarios::test_parallel_state::PARALLEL_STATE": (
-        "AWS records no ParallelStateSucceeded event here; the interpreter emits one"
-    ),
-    "scenarios.test_base_scenarios::test_parallel_state::PARALLEL_STATE_PARAMETERS": (
-        "AWS records no ParallelStateSucceeded event here; the interpreter emits one"
-    ),
-}
-
 CASES = sample(FEATURES, per_feature=3)
 
 
 def _param(case: dict[str, Any]) -> Any:
-    known = case["id"] in KNOWN
-    marks = [pytest.mark.xfail(reason=KNOWN[case["id"]], strict=True)] if known else []
+    known = case["id"] in KNOWN_GAPS
+    marks = [pytest.mark.xfail(reason=KNOWN_GAPS[case["id"]], strict=True)] if known else []
     return pytest.param(case, id=case["id"], marks=marks)
 
 
