@@ -69,7 +69,6 @@ class SchedulingPolicies:
         self._time_scale = runtime.settings.time_scale
         self.traits = JobTraits()
         self.pool = ConsumablePool()
-        self.orderings: dict[str, ConsumableGate] = {}
         self._fair: dict[str, FairShareOrdering] = {}
         self._settings: dict[str, QueueSetting] = {}
         self._usage: dict[str, ShareUsage] = {}
@@ -116,9 +115,7 @@ class SchedulingPolicies:
             partial(self._handed_out, queue_arn),
         )
         self._fair[queue_arn] = inner
-        gate = ConsumableGate(inner, self.pool, self.traits, self._hold)
-        self.orderings[queue_arn] = gate
-        return gate
+        return ConsumableGate(inner, self.pool, self.traits, self._hold)
 
     def setting(self, queue_arn: str) -> QueueSetting:
         """The queue's current policy and vCPU ceiling."""
