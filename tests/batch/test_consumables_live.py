@@ -302,3 +302,25 @@ def test_a_multi_node_job_takes_its_units_once(batch: Any) -> None:
     jobs = finished(batch, [first, second])
     assert jobs[1]["startedAt"] >= jobs[0]["stoppedAt"]
     assert wait_for(lambda: quantities(batch, resource) == (2, 0, 2), timeout=5)
+
+
+def test_a_resource_deleted_in_use_and_recreated_is_the_same_for_waiting_jobs(
+    batch: Any,
+) -> None:
+    resource = make_resource(batch, 1)
+    queue = make_stack(batch, max_vcpus=4)[1]
+    definition = needing(batch, resource, 1, ["sleep", "1"])
+    running, waiting = submit(batch, queue, definition), submit(batch, queue, definition)
+    wait_status(batch, running, "RUNNING")
+    batch.delete_consumable_resource(consumableResource=resource)
+    assert wait_status(batch, running)["status"] == "SUCCEEDED"
+    held = wait_for(
+        lambda: "does not exist" in (describe(batch, waiting).get("statusReason") or ""),
+        timeout=10,
+        what="the waiting job held for a missing resource",
+    )
+    assert held and describe(batch, waiting)["status"] == "RUNNABLE"
+    batch.create_consumable_resource(consumableResourceName=resource, totalQuantity=1)
+    # The deleted generation's return was ignored: the new resource starts all available.
+    assert wait_status(batch, waiting)["status"] == "SUCCEEDED"
+    assert wait_for(lambda: quantities(batch, resource) == (1, 0, 1), timeout=5)
