@@ -6,6 +6,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,9 @@ def wildcards(case: dict[str, Any]) -> re.Pattern[str]:
     extra = [
         re.escape(p["replacement"]) for p in case["meta"]["placeholders"] if p["kind"] == "jsonpath"
     ]
-    return re.compile("|".join([_TOKENS, *extra]))
+    # Bare words such as "timestamp" replaced a whole value only: they match only as one.
+    whole = [f"^{re.escape(w)}$" for w in case["meta"]["wildcards"] if not w.startswith("<")]
+    return re.compile("|".join([_TOKENS, *extra, *whole]))
 
 
 def matches(expected: Any, actual: Any, tokens: re.Pattern[str]) -> bool:
@@ -166,8 +169,18 @@ def history_problems(
     return problems
 
 
-def run_case(sfn: Any, case: dict[str, Any]) -> list[str]:
-    """Run one case through the API; returns the mismatches found (empty: it conforms)."""
+@dataclass
+class Started:
+    """A case whose execution is under way (or, for a sync one, already answered)."""
+
+    case: dict[str, Any]
+    names: Names
+    arn: str | None = None
+    result: dict[str, Any] | None = None
+
+
+def start_case(sfn: Any, case: dict[str, Any]) -> Started | list[str]:
+    """Create the case's machine and start it; the mismatches already found if it ends here."""
     meta = case["meta"]
     expected = case["expected"]
     express = meta["state_machine_type"] == "EXPRESS"
@@ -185,23 +198,34 @@ def run_case(sfn: Any, case: dict[str, Any]) -> list[str]:
         return [] if expected["status"] == "INVALID_DEFINITION" else ["definition rejected"]
     if expected["status"] == "INVALID_DEFINITION":
         return ["definition accepted"]
-    problems: list[str] = []
-    tokens = wildcards(case)
     payload = json.dumps(case["input"])
     if meta["api"] == "start_sync_execution":
         result = sfn.start_sync_execution(
             stateMachineArn=machine, name=names.execution, input=payload
         )
-        events = None
-    else:
-        arn = sfn.start_execution(
-            stateMachineArn=machine, name=names.execution, input=payload
-        )["executionArn"]
+        return Started(case, names, result=result)
+    arn = sfn.start_execution(
+        stateMachineArn=machine, name=names.execution, input=payload
+    )["executionArn"]
+    return Started(case, names, arn=arn)
+
+
+def finish_case(sfn: Any, started: Started) -> list[str]:
+    """Wait for a started case to end; returns the mismatches found (empty: it conforms)."""
+    case, names = started.case, started.names
+    expected = case["expected"]
+    problems: list[str] = []
+    tokens = wildcards(case)
+    events = None
+    result = started.result
+    if started.arn is not None:
+        arn = started.arn
         result = wait_for(
             lambda: (d := sfn.describe_execution(executionArn=arn))["status"] != "RUNNING" and d,
             timeout=30, what=f"{case['id']} to finish",
         )
         events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    assert result is not None
     if result["status"] != expected["status"]:
         problems.append(f"status {result['status']} != {expected['status']}")
     elif expected["status"] == "SUCCEEDED":
@@ -219,3 +243,9 @@ def run_case(sfn: Any, case: dict[str, Any]) -> list[str]:
     if events is not None and case["history"] is not None:
         problems += history_problems(case, events, names, tokens)
     return problems
+
+
+def run_case(sfn: Any, case: dict[str, Any]) -> list[str]:
+    """Run one case through the API; returns the mismatches found (empty: it conforms)."""
+    started = start_case(sfn, case)
+    return started if isinstance(started, list) else finish_case(sfn, started)
