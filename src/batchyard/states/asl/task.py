@@ -116,10 +116,14 @@ async def run_task(run: StateRun) -> Outcome:
         scheduled["timeoutInSeconds"] = timeout
     if heartbeat is not None:
         scheduled["heartbeatInSeconds"] = heartbeat
-    run.emit("TaskScheduled", {"taskScheduledEventDetails": scheduled})
-    run.emit(
-        "TaskStarted", {"taskStartedEventDetails": {"resourceType": rtype, "resource": resource}}
-    )
+    # A task resumed after a restart was scheduled and started before it: say so only once.
+    if not run.resume.get("task_started"):
+        run.emit("TaskScheduled", {"taskScheduledEventDetails": scheduled})
+        run.emit(
+            "TaskStarted",
+            {"taskStartedEventDetails": {"resourceType": rtype, "resource": resource}},
+        )
+        run.remember(task_started=True)
     beats = asyncio.Event()
     request = TaskRequest(
         resource=st.resource,
