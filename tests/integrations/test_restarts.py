@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.integrations.support import ended, machine
+from tests.integrations.support import ended, events, machine
 from tests.states_api.conftest import client
 from tests.support.server import ServerProcess, wait_for
 
@@ -48,6 +48,11 @@ def test_start_execution_sync_reattaches_to_its_child(
     output = json.loads(described["output"])
     assert output["ExecutionArn"] == children[0]["executionArn"]
     assert output["Output"] == {"n": 1}
+    # The resumed task does not announce its scheduling a second time.
+    assert [e["type"] for e in events(sfn, execution)] == [
+        "ExecutionStarted", "TaskStateEntered", "TaskScheduled", "TaskStarted",
+        "TaskSucceeded", "TaskStateExited", "ExecutionSucceeded",
+    ]
 
 
 def test_task_token_handed_out_before_a_crash_still_answers(
