@@ -2,7 +2,9 @@
 
 Both servers only accept the jobs: batchyard's queue sits on a DISABLED compute environment
 (so nothing runs), and moto runs Batch in its no-Docker mode. Each client is its own process,
-so the client side is not one GIL.
+so the client side is not one GIL. On a 2-core machine the 16 boto3 clients need more CPU
+than either server, so submits/s is bounded by the clients; the server's own CPU time per
+submit (read from /proc) shows what the server costs, and its ratio is reported too.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import multiprocessing
 import time
 
 from batch_setup import create_batch_target
-from harness import batchyard_server, client, moto_server, report
+from harness import batchyard_server, client, cpu_seconds, moto_server, report
 
 CLIENTS = 16
 
@@ -25,8 +27,8 @@ def _submit_share(endpoint: str, queue: str, definition: str, count: int, ready:
         batch.submit_job(jobName=f"bench-{i}", jobQueue=queue, jobDefinition=definition)
 
 
-def submit_rate(endpoint: str, target: dict[str, str], total: int) -> float:
-    """Submits per second reached by CLIENTS processes sharing ``total`` submits."""
+def submit_rate(endpoint: str, pid: int, target: dict[str, str], total: int) -> tuple[float, float]:
+    """(submits/s, server CPU ms per submit) for CLIENTS processes sharing ``total`` submits."""
     context = multiprocessing.get_context("spawn")
     # Every client has imported boto3 and connected when the barrier opens; the clock starts then.
     ready = context.Barrier(CLIENTS + 1)
@@ -36,12 +38,14 @@ def submit_rate(endpoint: str, target: dict[str, str], total: int) -> float:
     for worker in workers:
         worker.start()
     ready.wait()
-    began = time.perf_counter()
+    began, cpu_before = time.perf_counter(), cpu_seconds(pid)
     for worker in workers:
         worker.join()
         if worker.exitcode != 0:
             raise RuntimeError("a client process failed")
-    return share * CLIENTS / (time.perf_counter() - began)
+    elapsed, cpu = time.perf_counter() - began, cpu_seconds(pid) - cpu_before
+    done = share * CLIENTS
+    return done / elapsed, cpu * 1000 / done
 
 
 def main() -> None:
@@ -53,14 +57,17 @@ def main() -> None:
     total = args.total or (1600 if args.quick else 8000)
 
     with batchyard_server() as server:
+        assert server.process is not None
         target = create_batch_target(server.endpoint, state="DISABLED")
-        ours = submit_rate(server.endpoint, target, total)
-    with moto_server({"batch": {"use_docker": False}}) as endpoint:
-        target = create_batch_target(endpoint, with_role=True)
-        theirs = submit_rate(endpoint, target, total)
+        ours, our_cpu = submit_rate(server.endpoint, server.process.pid, target, total)
+    with moto_server({"batch": {"use_docker": False}}) as moto:
+        target = create_batch_target(moto.endpoint, with_role=True)
+        theirs, their_cpu = submit_rate(moto.endpoint, moto.pid, target, total)
     report(
         "SubmitJob rate, 16 boto3 client processes",
-        {"submits": total, "batchyard_submits_per_s": ours, "moto_submits_per_s": theirs},
+        {"submits": total, "batchyard_submits_per_s": ours, "moto_submits_per_s": theirs,
+         "batchyard_server_cpu_ms_per_submit": our_cpu, "moto_server_cpu_ms_per_submit": their_cpu,
+         "server_cpu_ratio_moto_over_batchyard": their_cpu / our_cpu},
         ours / theirs, "moto server (no-Docker Batch)", ">= 10",
     )
 

@@ -52,9 +52,23 @@ def batchyard_server(env: dict[str, str] | None = None) -> Iterator[ServerProces
             process.stop()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class MotoServer:
+    """A running moto server: its URL and process id."""
+
+    def __init__(self, endpoint: str, pid: int) -> None:
+        self.endpoint = endpoint
+        self.pid = pid
+
+
 @contextmanager
-def moto_server(config: dict[str, Any]) -> Iterator[str]:
-    """moto's standalone server with ``config`` posted to its /moto-api/config; yields its URL."""
+def moto_server(config: dict[str, Any]) -> Iterator[MotoServer]:
+    """moto's standalone server with ``config`` posted to its /moto-api/config."""
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
@@ -64,7 +78,7 @@ def moto_server(config: dict[str, Any]) -> Iterator[str]:
     try:
         wait_for(lambda: _answers(endpoint), timeout=60, what="moto server")
         httpx.post(f"{endpoint}/moto-api/config", json=config, timeout=10).raise_for_status()
-        yield endpoint
+        yield MotoServer(endpoint, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)
