@@ -96,8 +96,18 @@ def _seconds(run: StateRun, value: Any, path: Any, field_name: str) -> int | Non
     return None
 
 
+def is_function_arn(arn: str) -> bool:
+    """Whether ``arn`` names a Lambda function (the legacy Task resource)."""
+    parts = arn.split(":")
+    return len(parts) >= 7 and parts[2] == "lambda" and parts[5] == "function"
+
+
 async def run_task(run: StateRun) -> Outcome:
-    """Run one attempt of a Task state through the injected invoker."""
+    """Run one attempt of a Task state through the injected invoker.
+
+    A function ARN as the resource reports LambdaFunction* events, as AWS does for it;
+    every other resource reports Task* events.
+    """
     st = run.state
     assert isinstance(st, TaskState)
     if st.resource.endswith(WAIT_FOR_TASK_TOKEN) and run.interp.task_tokens is not None:
@@ -105,25 +115,36 @@ async def run_task(run: StateRun) -> Outcome:
     params = run.effective_input()
     timeout = _seconds(run, st.timeout_seconds, st.timeout_seconds_path, "TimeoutSeconds")
     heartbeat = _seconds(run, st.heartbeat_seconds, st.heartbeat_seconds_path, "HeartbeatSeconds")
+    function = is_function_arn(st.resource)
     rtype, resource = resource_parts(st.resource)
-    scheduled: dict[str, Any] = {
-        "resourceType": rtype,
-        "resource": resource,
-        "region": run.interp.region,
-        "parameters": paths.dumps(params),
-    }
-    if timeout is not None:
-        scheduled["timeoutInSeconds"] = timeout
-    if heartbeat is not None:
-        scheduled["heartbeatInSeconds"] = heartbeat
+    # Task* events name the resource; LambdaFunction* events carry no such fields.
+    named: dict[str, Any] = {} if function else {"resourceType": rtype, "resource": resource}
     # A task resumed after a restart was scheduled and started before it: say so only once.
     if not run.resume.get("task_started"):
-        run.emit("TaskScheduled", {"taskScheduledEventDetails": scheduled})
-        run.emit(
-            "TaskStarted",
-            {"taskStartedEventDetails": {"resourceType": rtype, "resource": resource}},
-        )
+        if function:
+            scheduled: dict[str, Any] = {
+                "resource": st.resource,
+                "input": paths.dumps(params),
+                "inputDetails": {"truncated": False},
+            }
+            if timeout is not None:
+                scheduled["timeoutInSeconds"] = timeout
+            run.emit("LambdaFunctionScheduled", {"lambdaFunctionScheduledEventDetails": scheduled})
+            run.emit("LambdaFunctionStarted")
+        else:
+            scheduled = {
+                **named,
+                "region": run.interp.region,
+                "parameters": paths.dumps(params),
+            }
+            if timeout is not None:
+                scheduled["timeoutInSeconds"] = timeout
+            if heartbeat is not None:
+                scheduled["heartbeatInSeconds"] = heartbeat
+            run.emit("TaskScheduled", {"taskScheduledEventDetails": scheduled})
+            run.emit("TaskStarted", {"taskStartedEventDetails": dict(named)})
         run.remember(task_started=True)
+    prefix, key_prefix = ("LambdaFunction", "lambdaFunction") if function else ("Task", "task")
     beats = asyncio.Event()
     request = TaskRequest(
         resource=st.resource,
@@ -138,27 +159,23 @@ async def run_task(run: StateRun) -> Outcome:
     try:
         result = await run.interp.invoke_with_timeouts(request, beats)
     except FailureError as exc:
-        kind = (
-            "TaskTimedOut"
-            if exc.error in (STATES_TIMEOUT, STATES_HEARTBEAT_TIMEOUT)
-            else ("TaskFailed")
+        outcome = (
+            "TimedOut" if exc.error in (STATES_TIMEOUT, STATES_HEARTBEAT_TIMEOUT) else "Failed"
         )
-        details: dict[str, Any] = {"resourceType": rtype, "resource": resource}
+        details: dict[str, Any] = dict(named)
         if exc.error is not None:
             details["error"] = exc.error
         if exc.cause is not None:
             details["cause"] = exc.cause
-        key = "taskTimedOutEventDetails" if kind == "TaskTimedOut" else "taskFailedEventDetails"
-        run.emit(kind, {key: details})
+        run.emit(f"{prefix}{outcome}", {f"{key_prefix}{outcome}EventDetails": details})
         if not isinstance(exc, TaskFailure | RuntimeFailure):
             raise TaskFailure(exc.error, exc.cause) from None
         raise
     run.emit(
-        "TaskSucceeded",
+        f"{prefix}Succeeded",
         {
-            "taskSucceededEventDetails": {
-                "resourceType": rtype,
-                "resource": resource,
+            f"{key_prefix}SucceededEventDetails": {
+                **named,
                 "output": paths.dumps(result),
                 "outputDetails": {"truncated": False},
             }
