@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from batchyard.samples import job_poller
-from tests.integrations.support import ended
+from tests.integrations.support import ended, events
 from tests.support.server import ServerProcess
 
 LOOP = re.compile(
@@ -62,8 +62,15 @@ def test_the_echo_job_succeeds_with_the_seed_input(sample: Any) -> None:
     assert path == [
         "Submit Job", "Wait X Seconds", "Get Job Status", "Job Complete?", "Get Final Job Status"
     ]
-    output = json.loads(described["output"])
-    assert output == "SUCCEEDED"
+    assert json.loads(described["output"]) == "SUCCEEDED"
+    clients, _ = sample
+    history = events(clients.states, described["executionArn"])
+    assert [e["type"] for e in history[:6]] == [
+        "ExecutionStarted", "TaskStateEntered", "LambdaFunctionScheduled",
+        "LambdaFunctionStarted", "LambdaFunctionSucceeded", "TaskStateExited",
+    ]
+    guid = json.loads(history[4]["lambdaFunctionSucceededEventDetails"]["output"])
+    assert set(guid) == {"jobId"}
 
 
 def test_a_job_that_exits_1_fails_the_execution_as_the_seed_says(sample: Any) -> None:

@@ -34,11 +34,19 @@ def arn_of(lam: Any, name: str) -> str:
 
 def test_function_arn_resource_passes_input_and_returns_the_payload(lam: Any, sfn: Any) -> None:
     name = create(lam, ECHO)
-    described, _ = task_run(
-        sfn, {"Type": "Task", "Resource": arn_of(lam, name), "InputPath": "$.x"}, {"x": {"a": 1}}
+    arn = arn_of(lam, name)
+    described, history = task_run(
+        sfn, {"Type": "Task", "Resource": arn, "InputPath": "$.x"}, {"x": {"a": 1}}
     )
     assert described["status"] == "SUCCEEDED", described
     assert json.loads(described["output"]) == {"got": {"a": 1}}
+    # AWS reports a function ARN resource with LambdaFunction* events.
+    assert [e["type"] for e in history][2:5] == [
+        "LambdaFunctionScheduled", "LambdaFunctionStarted", "LambdaFunctionSucceeded"]
+    scheduled = history[2]["lambdaFunctionScheduledEventDetails"]
+    assert (scheduled["resource"], json.loads(scheduled["input"])) == (arn, {"a": 1})
+    assert json.loads(history[4]["lambdaFunctionSucceededEventDetails"]["output"]) == {
+        "got": {"a": 1}}
 
 
 def test_lambda_invoke_answers_like_aws(lam: Any, sfn: Any) -> None:
@@ -58,20 +66,24 @@ def test_lambda_invoke_answers_like_aws(lam: Any, sfn: Any) -> None:
 
 def test_a_raising_function_fails_the_task_with_its_error_type(lam: Any, sfn: Any) -> None:
     name = create(lam, RAISES)
-    for resource, params in (
-        (arn_of(lam, name), None),
-        ("arn:aws:states:::lambda:invoke", {"FunctionName": name, "Payload.$": "$"}),
+    for resource, params, failed_event in (
+        (arn_of(lam, name), None, "LambdaFunctionFailed"),
+        ("arn:aws:states:::lambda:invoke", {"FunctionName": name, "Payload.$": "$"},
+         "TaskFailed"),
     ):
         state: dict[str, Any] = {"Type": "Task", "Resource": resource}
         if params:
             state["Parameters"] = params
-        described, _ = task_run(sfn, state, {"who": "ann"})
+        described, history = task_run(sfn, state, {"who": "ann"})
         assert described["status"] == "FAILED"
         assert described["error"] == "PaymentDeclined"
         cause = json.loads(described["cause"])
         assert cause["errorType"] == "PaymentDeclined"
         assert cause["errorMessage"] == "card declined for ann"
         assert "stackTrace" in cause
+        failed = next(e for e in history if e["type"] == failed_event)
+        details = next(v for k, v in failed.items() if k.endswith("EventDetails"))
+        assert details["error"] == "PaymentDeclined"
 
 
 def test_the_error_type_is_what_retriers_match(lam: Any, sfn: Any) -> None:
@@ -82,8 +94,7 @@ def test_the_error_type_is_what_retriers_match(lam: Any, sfn: Any) -> None:
                    "IntervalSeconds": 1}],
     }, {"who": "bob"})
     assert described["error"] == "PaymentDeclined"
-    assert sum(e["type"].endswith("Failed") and e["type"] != "ExecutionFailed"
-               for e in history) == 2
+    assert sum(e["type"] == "LambdaFunctionFailed" for e in history) == 2
 
 
 def test_a_function_whose_runtime_dies_fails_with_runtime_exit_error(
