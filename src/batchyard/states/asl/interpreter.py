@@ -42,6 +42,7 @@ from batchyard.states.asl.errors import (
     state_error_prefix,
 )
 from batchyard.states.asl.fail import run_fail
+from batchyard.states.asl.map_runs import MapRunObserver
 from batchyard.states.asl.map_state import run_map
 from batchyard.states.asl.parallel import run_parallel
 from batchyard.states.asl.pass_state import run_pass
@@ -259,7 +260,8 @@ class Interpreter:
     ``previousEventId``, ``timestamp``, ``type`` and its ``*EventDetails``) as it happens;
     ``checkpoint_sink(checkpoint)`` receives the JSON-serialisable checkpoint at every state
     transition. Both are plain callables: the durable engine persists from them.
-    ``task_tokens(context)`` hands out the ``$$.Task.Token`` of a ``.waitForTaskToken`` task.
+    ``task_tokens(context)`` hands out the ``$$.Task.Token`` of a ``.waitForTaskToken`` task;
+    ``map_runs`` hears how the child executions of each distributed Map's Map Run fare.
     """
 
     def __init__(
@@ -276,6 +278,7 @@ class Interpreter:
         rng: random.Random | None = None,
         input_text: str | None = None,
         task_tokens: Callable[[dict[str, Any]], Awaitable[str]] | None = None,
+        map_runs: MapRunObserver | None = None,
     ) -> None:
         self.machine = machine
         self.input = input_value
@@ -289,6 +292,7 @@ class Interpreter:
         # ExecutionStarted echoes the input text as the caller sent it, like AWS does.
         self.input_text = input_text
         self.task_tokens = task_tokens
+        self.map_runs = map_runs
         self.events: list[dict[str, Any]] = []
         self.last_event_id = 0
         self.root: Frame | None = None

@@ -9,14 +9,16 @@ import asyncio
 import math
 from typing import Any
 
-from batchyard.states.asl import jsonata, paths
+from batchyard.states.asl import jsonata, map_runs, paths
 from batchyard.states.asl.definition import MISSING, MapState
 from batchyard.states.asl.errors import (
     STATES_EXCEED_TOLERATED_FAILURE_THRESHOLD,
+    STATES_TIMEOUT,
     FailureError,
     QueryEvaluationError,
     RuntimeFailure,
 )
+from batchyard.states.asl.map_runs import MapRunStart
 from batchyard.states.asl.runtime import Outcome, StateRun
 
 _JSON_TYPE = {
@@ -160,11 +162,15 @@ async def run_map(run: StateRun) -> Outcome:
             raise RuntimeFailure("ToleratedFailureCount cannot be negative.")
         tol_pct = _percentage(run)
         inputs = [_item_input(run, data, i, v) for i, v in enumerate(items)]
+        map_run = None
         if distributed:
-            run.emit(
-                "MapRunStarted",
-                {"mapRunStartedEventDetails": {"mapRunArn": interp.map_run_arn(st.label)}},
-            )
+            map_run = interp.map_run_arn(st.label)
+            run.emit("MapRunStarted", {"mapRunStartedEventDetails": {"mapRunArn": map_run}})
+            if interp.map_runs is not None:
+                interp.map_runs.started(MapRunStart(
+                    map_run, interp.info.execution_arn, inputs, max_conc or 0, tol_count or 0,
+                    tol_pct or 0.0,
+                ))
         run.remember(
             inputs=inputs,
             results={},
@@ -173,8 +179,11 @@ async def run_map(run: StateRun) -> Outcome:
             tolerated_count=tol_count,
             tolerated_pct=tol_pct,
             start_cursor=frame.cursor,
+            map_run=map_run,
         )
     progress = frame.entered_data
+    map_run = progress.get("map_run")
+    observer = interp.map_runs if map_run is not None else None
     inputs = progress["inputs"]
     results: dict[str, Any] = progress["results"]
     resumed = dict(run.resume_children)
@@ -201,9 +210,14 @@ async def run_map(run: StateRun) -> Outcome:
                     "MapIterationStarted",
                     {"mapIterationStartedEventDetails": {"index": i, "name": st.name}},
                 )
+            if observer is not None:
+                observer.item(map_run, i, map_runs.RUNNING, inputs[i])
             try:
                 out = await interp.run_frame(child, inputs[i], snapshot)
             except FailureError as exc:
+                if observer is not None:
+                    timed_out = exc.error == STATES_TIMEOUT
+                    observer.item(map_run, i, map_runs.TIMED_OUT if timed_out else map_runs.FAILED)
                 interp.emit(
                     child,
                     "MapIterationFailed",
@@ -219,6 +233,8 @@ async def run_map(run: StateRun) -> Outcome:
                 progress["failures"] += 1
                 results[key] = exc.error_output()
                 return
+            if observer is not None:
+                observer.item(map_run, i, map_runs.SUCCEEDED, out)
             interp.emit(
                 child,
                 "MapIterationSucceeded",
@@ -242,6 +258,8 @@ async def run_map(run: StateRun) -> Outcome:
         frame.children.clear()
         if distributed:
             run.emit("MapRunFailed", update=False)
+            if observer is not None:
+                observer.ended(map_run, map_runs.FAILED)
         # Emitted by the interpreter once it knows no retrier takes the failure.
         exc.pending_event = (  # type: ignore[attr-defined]
             "MapStateFailed",
@@ -250,6 +268,8 @@ async def run_map(run: StateRun) -> Outcome:
         raise
     if distributed:
         run.emit("MapRunSucceeded", update=False)
+        if observer is not None:
+            observer.ended(map_run, map_runs.SUCCEEDED)
     else:
         frame.cursor = interp.last_event_id
     run.emit("MapStateSucceeded", prev=interp.last_event_id, update=False)
@@ -267,5 +287,6 @@ def _check_tolerance(progress: dict[str, Any], total: int) -> None:
     if not ok:
         raise FailureError(
             STATES_EXCEED_TOLERATED_FAILURE_THRESHOLD,
+    STATES_TIMEOUT,
             "The specified tolerance threshold was exceeded",
         )

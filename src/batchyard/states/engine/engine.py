@@ -19,7 +19,7 @@ from batchyard.states.engine import records
 from batchyard.states.engine.activities import ActivityDispatcher, ActivityTask
 from batchyard.states.engine.activity_invoker import ActivityInvoker
 from batchyard.states.engine.invokers import InvokerRegistry
-from batchyard.states.engine.maps import MapRunTracker
+from batchyard.states.engine.maps import MapRunChild, MapRunTracker
 from batchyard.states.engine.records import Execution, HistoryEvent
 from batchyard.states.engine.runner import ExecutionRunner
 from batchyard.states.engine.tokens import TokenRegistry, read_token
@@ -71,7 +71,7 @@ class StatesEngine:
         self.tokens = TokenRegistry()
         self.dispatcher = ActivityDispatcher()
         self.invokers = InvokerRegistry()
-        self.map_runs = MapRunTracker(self.store)
+        self.map_runs = MapRunTracker(self.store, runtime.bus)
         self.invokers.register(
             runtime.arn("states", "activity:"),
             ActivityInvoker(
@@ -122,7 +122,7 @@ class StatesEngine:
             self.invokers,
             self.time_scale,
             self.runtime.bus,
-            on_event=self.map_runs.observe,
+            map_runs=self.map_runs,
         )
         self._runs[execution.arn] = runner
         task = runner.start(checkpoint)
@@ -239,7 +239,7 @@ class StatesEngine:
     async def list_executions(
         self, machine_arn: str | None, map_run_arn: str | None, status: str | None,
         redrive_filter: str | None,
-    ) -> list[Execution]:
+    ) -> list[Execution] | list[MapRunChild]:
         """ListExecutions for a state machine (or, for a Map Run, its child executions)."""
         if (machine_arn is None) == (map_run_arn is None):
             raise ServiceError(
@@ -247,9 +247,7 @@ class StatesEngine:
                 "Must provide a StateMachine ARN or a MapRun ARN",
             )
         if map_run_arn is not None:
-            arns.parse_arn(map_run_arn, "mapRun")
-            await self.map_runs.describe(map_run_arn)
-            return []
+            return await self.map_runs.children(map_run_arn, status)
         assert machine_arn is not None
         base, qualifier = arns.split_qualified(machine_arn)
 

@@ -11,7 +11,6 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +22,7 @@ from batchyard.states.asl.interpreter import (
     Interpreter,
     SystemClock,
 )
+from batchyard.states.asl.map_runs import MapRunObserver
 from batchyard.states.asl.task import TaskInvoker
 from batchyard.states.engine import records
 from batchyard.states.engine.journal import Journal
@@ -69,12 +69,11 @@ class ExecutionRunner:
         invoker: TaskInvoker,
         time_scale: float,
         bus: Bus,
-        on_event: Callable[[Execution, dict[str, Any]], None] | None = None,
+        map_runs: MapRunObserver | None = None,
     ) -> None:
         self.execution = execution
         self.journal = Journal(execution, store, self._snapshot)
         self.bus = bus
-        self.on_event = on_event
         self.done = asyncio.Event()
         self._redrive_point: dict[str, Any] | None = None
         self._output_text: str | None = None
@@ -89,6 +88,7 @@ class ExecutionRunner:
             checkpoint_sink=self._on_transition,
             input_text=execution.input,
             task_tokens=self._task_token,
+            map_runs=map_runs,
         )
         self.task: asyncio.Task[None] | None = None
 
@@ -99,8 +99,6 @@ class ExecutionRunner:
         self.journal.record(event)
         if event["type"] == "ExecutionSucceeded":
             self._output_text = event["executionSucceededEventDetails"]["output"]
-        if self.on_event is not None:
-            self.on_event(self.execution, event)
 
     async def _task_token(self, context: dict[str, Any]) -> str:
         # Committed before it is handed out: a resumed execution re-enters this task with the

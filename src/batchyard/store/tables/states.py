@@ -112,3 +112,17 @@ map_runs = sa.Table(
     sa.Column("settings", sa.JSON, nullable=False),
     sa.Column("counts", sa.JSON, nullable=False),
 )
+
+# The child executions of a distributed Map's Map Run, one per item.
+map_run_children = sa.Table(
+    "sfn_map_run_children",
+    metadata,
+    sa.Column("arn", sa.String(512), primary_key=True),
+    sa.Column("map_run_arn", sa.String(512), nullable=False, index=True),
+    sa.Column("item_index", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("started", sa.Float, nullable=False),
+    sa.Column("stopped", sa.Float),
+    sa.Column("input", sa.Text, nullable=False),
+    sa.Column("output", sa.Text),
+)
