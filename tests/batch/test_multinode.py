@@ -174,6 +174,31 @@ def test_terminate_stops_every_node(batch: Any) -> None:
         assert describe(batch, f"{job_id}#{index}")["status"] == "FAILED"
 
 
+def test_timeout_covers_the_whole_job(tmp_path_factory: pytest.TempPathFactory) -> None:
+    scaled = ServerProcess(
+        tmp_path_factory.mktemp("multinode-scaled"), env={"BATCHYARD_TIME_SCALE": "60"}
+    ).start()
+    try:
+        batch = scaled.client("batch")
+        queue = make_stack(batch, max_vcpus=4)[1]
+        job_id = submit(
+            batch,
+            queue,
+            _definition(batch, ["sleep", "30"]),
+            timeout={"attemptDurationSeconds": 60},
+            retryStrategy={"attempts": 2},
+        )
+        job = wait_status(batch, job_id, timeout=20)
+        assert (job["status"], job["statusReason"]) == (
+            "FAILED",
+            "Job attempt duration exceeded timeout",
+        )
+        assert len(job["attempts"]) == 1
+        assert all(describe(batch, f"{job_id}#{i}")["status"] == "FAILED" for i in range(3))
+    finally:
+        scaled.stop()
+
+
 def test_node_overrides(batch: Any) -> None:
     queue = make_stack(batch, max_vcpus=8)[1]
     definition = _definition(
