@@ -8,11 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 from batchyard.batch.jobs.model import Demand
-from batchyard.batch.resources.job_definition_rules import node_range_for, parse_target_nodes
+from batchyard.batch.resources.job_definition_rules import (
+    MAX_NODES,
+    node_range_for,
+    parse_target_nodes,
+)
 from batchyard.batch.resources.names import client_error
 
 SEPARATOR = "#"
-MAX_NODES = 1000
 # Members of the job's document a node does not inherit.
 NOT_INHERITED = ("attempts", "dependsOn", "statusReason", "startedAt", "stoppedAt", "tags")
 
