@@ -95,7 +95,7 @@ def test_children_environment_ids_listing_and_description(
     assert [c["jobId"] for c in children] == [f"{parent}:{i}" for i in (2, 0, 1)]
     for child in children:
         index = int(child["jobId"].rsplit(":", 1)[1])
-        assert child["arrayProperties"]["index"] == index
+        assert child["arrayProperties"] == {"index": index}
         assert child["jobArn"] == describe(batch, parent)["jobArn"] + f":{index}"
         assert child["status"] == "SUCCEEDED"
         events = logs.get_log_events(

@@ -55,13 +55,19 @@ def status_summary(conn: Connection, record: records.JobRecord) -> dict[str, int
     return counts
 
 
-def add_summary(conn: Connection, document: dict[str, Any]) -> None:
-    """Put ``statusSummary`` into an array parent's described document."""
-    if children.size_of(document) is None:
+def present(conn: Connection, document: dict[str, Any]) -> None:
+    """Shape a described document's ``arrayProperties`` as AWS does: ``size`` and
+    ``statusSummary`` on a parent, ``index`` alone on a child (which keeps the size only
+    for its environment)."""
+    properties = document.get("arrayProperties")
+    if not properties:
+        return
+    if "index" in properties:
+        document["arrayProperties"] = {"index": properties["index"]}
         return
     record = records.load(conn, document["jobId"])
     if record is not None:
-        document["arrayProperties"]["statusSummary"] = status_summary(conn, record)
+        properties["statusSummary"] = status_summary(conn, record)
 
 
 def _encode(index: int) -> str:

@@ -63,7 +63,7 @@ def describe(conn: Connection, job_ids: list[str]) -> list[dict[str, Any]]:
         document = found.get(job_id)
         if document is not None:
             document["tags"] = current_tags.get(document["jobArn"], {})
-            array_listing.add_summary(conn, document)
+            array_listing.present(conn, document)
             result.append(document)
     return result
 
