@@ -37,14 +37,14 @@ def _missing(reference: str) -> Exception:
     return client_error(f"Consumable resource {reference} does not exist.")
 
 
-def _pool(runtime: Runtime) -> SchedulingPolicies:
+def _policies(runtime: Runtime) -> SchedulingPolicies:
     return runtime.get(SchedulingPolicies)
 
 
 def current(runtime: Runtime, reference: str) -> Resource:
     """The resource named or ARN'd by ``reference``; ClientException when it does not exist."""
     name = reference.rsplit("/", 1)[-1] if is_arn(reference) else reference
-    resource = _pool(runtime).pool.resources.get(name)
+    resource = _policies(runtime).pool.resources.get(name)
     if resource is None or (is_arn(reference) and resource.arn != reference):
         raise _missing(reference)
     return resource
@@ -88,7 +88,7 @@ async def create(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
         return resource
 
     resource = await runtime.store.write(write)
-    policies = _pool(runtime)
+    policies = _policies(runtime)
     policies.pool.put(resource)
     policies.wake()
     return {"consumableResourceName": name, "consumableResourceArn": arn}
@@ -123,7 +123,7 @@ async def list_resources(runtime: Runtime, params: dict[str, Any]) -> dict[str, 
         if entry.get("name") != NAME_FILTER:
             raise client_error(f"Invalid filter name {entry.get('name')}; use {NAME_FILTER}.")
         patterns.extend(entry.get("values") or [])
-    resources = sorted(_pool(runtime).pool.resources.values(), key=lambda r: r.generation)
+    resources = sorted(_policies(runtime).pool.resources.values(), key=lambda r: r.generation)
     rows = [
         (r.generation, r)
         for r in resources
@@ -185,7 +185,7 @@ async def update(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
         lambda conn: store.set_total(conn, resource.name, resource.generation, total)
     )
     resource.total = total
-    _pool(runtime).wake()
+    _policies(runtime).wake()
     answer = {
         "consumableResourceName": resource.name,
         "consumableResourceArn": resource.arn,
@@ -207,7 +207,7 @@ async def delete(runtime: Runtime, params: dict[str, Any]) -> None:
         tags.drop_tags(conn, resource.arn)
 
     await runtime.store.write(write)
-    _pool(runtime).pool.drop(resource.name)
+    _policies(runtime).pool.drop(resource.name)
 
 
 def _exists(conn: Connection, arn: str) -> bool:
