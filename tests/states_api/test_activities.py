@@ -111,8 +111,9 @@ def test_heartbeat_timeout(sfn: Any) -> None:
     described = finished(sfn, execution)
     assert described["status"] == "FAILED"
     assert described["error"] == "States.HeartbeatTimeout"
-    types = [e["type"] for e in sfn.get_execution_history(executionArn=execution)["events"]]
-    assert "TaskTimedOut" in types
+    events = sfn.get_execution_history(executionArn=execution)["events"]
+    timed_out = next(e for e in events if e["type"] == "ActivityTimedOut")
+    assert timed_out["activityTimedOutEventDetails"] == {"error": "States.HeartbeatTimeout"}
     with pytest.raises(ClientError) as exc:
         sfn.send_task_success(taskToken=task["taskToken"], output="{}")
     assert error_of(exc)[0] == "TaskTimedOut"
@@ -192,3 +193,90 @@ def test_redrive_failed_execution(sfn: Any) -> None:
     with pytest.raises(ClientError) as exc:
         sfn.redrive_execution(executionArn=execution)
     assert error_of(exc)[0] == "ExecutionNotRedrivable"
+
+
+def history(sfn: Any, execution: str) -> list[dict[str, Any]]:
+    return sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+
+
+def test_activity_history_events(sfn: Any) -> None:
+    activity = sfn.create_activity(name=unique("events"))["activityArn"]
+    arn = machine(sfn, activity_machine(activity, TimeoutSeconds=300, HeartbeatSeconds=60))
+    execution = sfn.start_execution(stateMachineArn=arn, input='{"job": 7}')["executionArn"]
+    task = sfn.get_activity_task(activityArn=activity, workerName="worker-1")
+    sfn.send_task_success(taskToken=task["taskToken"], output='{"done":true}')
+    assert finished(sfn, execution)["status"] == "SUCCEEDED"
+    events = history(sfn, execution)
+    assert [(e["type"], e["id"], e["previousEventId"]) for e in events] == [
+        ("ExecutionStarted", 1, 0), ("TaskStateEntered", 2, 0), ("ActivityScheduled", 3, 2),
+        ("ActivityStarted", 4, 3), ("ActivitySucceeded", 5, 4), ("TaskStateExited", 6, 5),
+        ("ExecutionSucceeded", 7, 6),
+    ]
+    assert events[2]["activityScheduledEventDetails"] == {
+        "resource": activity, "input": '{"job":7}', "inputDetails": {"truncated": False},
+        "timeoutInSeconds": 300, "heartbeatInSeconds": 60,
+    }
+    assert events[3]["activityStartedEventDetails"] == {"workerName": "worker-1"}
+    assert events[4]["activitySucceededEventDetails"] == {
+        "output": '{"done":true}', "outputDetails": {"truncated": False},
+    }
+
+
+def test_activity_failure_and_schedule_failure_events(sfn: Any) -> None:
+    activity = sfn.create_activity(name=unique("failing"))["activityArn"]
+    arn = machine(sfn, activity_machine(activity))
+    execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    task = sfn.get_activity_task(activityArn=activity)
+    sfn.send_task_failure(taskToken=task["taskToken"], error="Worker.Broke", cause="disk full")
+    assert finished(sfn, execution)["status"] == "FAILED"
+    events = history(sfn, execution)
+    assert [e["type"] for e in events] == [
+        "ExecutionStarted", "TaskStateEntered", "ActivityScheduled", "ActivityStarted",
+        "ActivityFailed", "ExecutionFailed",
+    ]
+    # A worker that gives no name is recorded without one.
+    assert events[3]["activityStartedEventDetails"] == {}
+    assert events[4]["activityFailedEventDetails"] == {
+        "error": "Worker.Broke", "cause": "disk full",
+    }
+
+    gone = sfn.create_activity(name=unique("gone"))["activityArn"]
+    sfn.delete_activity(activityArn=gone)
+    arn = machine(sfn, activity_machine(gone))
+    execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    described = finished(sfn, execution)
+    assert (described["status"], described["error"]) == ("FAILED", "States.Runtime")
+    events = history(sfn, execution)
+    assert [e["type"] for e in events] == [
+        "ExecutionStarted", "TaskStateEntered", "ActivityScheduled", "ActivityScheduleFailed",
+        "ExecutionFailed",
+    ]
+    assert events[3]["activityScheduleFailedEventDetails"] == {
+        "error": "States.Runtime", "cause": described["cause"],
+    }
+
+
+def test_iterations_entering_an_activity_together_get_their_own_tasks(sfn: Any) -> None:
+    activity = sfn.create_activity(name=unique("fan"))["activityArn"]
+    definition = {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map", "End": True,
+                "ItemProcessor": {
+                    "StartAt": "Work",
+                    "States": {"Work": {"Type": "Task", "Resource": activity, "End": True}},
+                },
+            },
+        },
+    }
+    arn = machine(sfn, definition)
+    execution = sfn.start_execution(stateMachineArn=arn, input="[1, 2, 3]")["executionArn"]
+    tasks = [sfn.get_activity_task(activityArn=activity) for _ in range(3)]
+    assert len({t["taskToken"] for t in tasks}) == 3
+    for task in tasks:
+        n = json.loads(task["input"])
+        sfn.send_task_success(taskToken=task["taskToken"], output=json.dumps(n * 10))
+    described = finished(sfn, execution)
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"]) == [10, 20, 30]

@@ -150,16 +150,48 @@ def test_activity_task_resumes_after_sigkill(
     assert json.loads(described["output"]) == {"answer": 42}
     events = history(sfn, execution)
     assert_continuous(events)
-    types = [e["type"] for e in events]
-    assert types[0] == "ExecutionStarted"
-    assert types.count("TaskStateEntered") == 1
-    assert types[-3:] == ["TaskSucceeded", "TaskStateExited", "ExecutionSucceeded"]
+    # Re-dispatched after the restart, but recorded as the one attempt it was.
+    assert [e["type"] for e in events] == [
+        "ExecutionStarted", "TaskStateEntered", "ActivityScheduled", "ActivityStarted",
+        "ActivitySucceeded", "TaskStateExited", "ExecutionSucceeded",
+    ]
+    assert events[3]["activityStartedEventDetails"] == {"workerName": "before-crash"}
 
     # Another restart: the server no longer remembers the token, the finished execution does.
     _, sfn = restart(new_server, second, data_dir)
     with pytest.raises(ClientError) as exc:
         sfn.send_task_success(taskToken=task["taskToken"], output="{}")
     assert exc.value.response["Error"]["Code"] == "TaskTimedOut"
+
+
+def test_activity_scheduled_before_a_sigkill_starts_once_after_it(
+    new_server: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    first = new_server(env=SCALE, data_dir=data_dir)
+    sfn = client(first)
+    activity = sfn.create_activity(name=unique("queued"))["activityArn"]
+    definition = {
+        "StartAt": "Work",
+        "States": {"Work": {"Type": "Task", "Resource": activity, "End": True}},
+    }
+    arn = machine(sfn, definition)
+    execution = sfn.start_execution(stateMachineArn=arn, input='{"id": 4}')["executionArn"]
+    wait_for(lambda: reached(sfn, execution, "ActivityScheduled"), what="the task to be scheduled")
+
+    _, sfn = restart(new_server, first, data_dir)
+    # No worker had taken it: the re-dispatched task goes to the first worker after the restart.
+    task = sfn.get_activity_task(activityArn=activity, workerName="after-crash")
+    assert json.loads(task["input"]) == {"id": 4}
+    sfn.send_task_success(taskToken=task["taskToken"], output='"done"')
+    assert finished(sfn, execution)["status"] == "SUCCEEDED"
+    events = history(sfn, execution)
+    assert_continuous(events)
+    assert [e["type"] for e in events] == [
+        "ExecutionStarted", "TaskStateEntered", "ActivityScheduled", "ActivityStarted",
+        "ActivitySucceeded", "TaskStateExited", "ExecutionSucceeded",
+    ]
+    assert events[3]["activityStartedEventDetails"] == {"workerName": "after-crash"}
 
 
 def test_clean_shutdown_parks_and_resumes_executions(

@@ -20,7 +20,7 @@ from batchyard.states.asl.errors import (
     RuntimeFailure,
     TaskFailure,
 )
-from batchyard.states.asl.runtime import Outcome, StateRun
+from batchyard.states.asl.runtime import Outcome, StateRun, iso
 
 WAIT_FOR_TASK_TOKEN = ".waitForTaskToken"
 
@@ -38,6 +38,15 @@ class TaskRequest:
     credentials: Any = None
     # Call to report liveness; resets the HeartbeatSeconds timer.
     heartbeat: Callable[[], None] = field(default=lambda: None)
+    # Call with the worker's name when a worker takes the task (activities: ActivityStarted).
+    started: Callable[[str], None] = field(default=lambda _worker: None)
+    # Names this attempt of this state in the execution, the same after a resume; unlike the
+    # context object it tells apart the iterations and branches that enter a state together.
+    attempt: str = ""
+
+
+class ScheduleFailure(TaskFailure):
+    """The task could not be scheduled at all (an activity that does not exist)."""
 
 
 class TaskInvoker(Protocol):
@@ -96,6 +105,12 @@ def _seconds(run: StateRun, value: Any, path: Any, field_name: str) -> int | Non
     return None
 
 
+def is_activity_arn(arn: str) -> bool:
+    """Whether ``arn`` names an activity (``arn:…:states:<region>:<account>:activity:<name>``)."""
+    parts = arn.split(":")
+    return len(parts) >= 7 and parts[2] == "states" and parts[5] == "activity"
+
+
 def is_function_arn(arn: str) -> bool:
     """Whether ``arn`` names a Lambda function (the legacy Task resource)."""
     parts = arn.split(":")
@@ -105,8 +120,8 @@ def is_function_arn(arn: str) -> bool:
 async def run_task(run: StateRun) -> Outcome:
     """Run one attempt of a Task state through the injected invoker.
 
-    A function ARN as the resource reports LambdaFunction* events, as AWS does for it;
-    every other resource reports Task* events.
+    A function ARN as the resource reports LambdaFunction* events and an activity ARN
+    Activity* events, as AWS does for them; every other resource reports Task* events.
     """
     st = run.state
     assert isinstance(st, TaskState)
@@ -116,9 +131,12 @@ async def run_task(run: StateRun) -> Outcome:
     timeout = _seconds(run, st.timeout_seconds, st.timeout_seconds_path, "TimeoutSeconds")
     heartbeat = _seconds(run, st.heartbeat_seconds, st.heartbeat_seconds_path, "HeartbeatSeconds")
     function = is_function_arn(st.resource)
+    activity = is_activity_arn(st.resource)
     rtype, resource = resource_parts(st.resource)
-    # Task* events name the resource; LambdaFunction* events carry no such fields.
-    named: dict[str, Any] = {} if function else {"resourceType": rtype, "resource": resource}
+    # Task* events name the resource; LambdaFunction* and Activity* events carry no such fields.
+    named: dict[str, Any] = (
+        {} if function or activity else {"resourceType": rtype, "resource": resource}
+    )
     # A task resumed after a restart was scheduled and started before it: say so only once.
     if not run.resume.get("task_started"):
         if function:
@@ -131,6 +149,11 @@ async def run_task(run: StateRun) -> Outcome:
                 scheduled["timeoutInSeconds"] = timeout
             run.emit("LambdaFunctionScheduled", {"lambdaFunctionScheduledEventDetails": scheduled})
             run.emit("LambdaFunctionStarted")
+        elif activity:
+            # ActivityStarted follows once a worker takes the task (GetActivityTask).
+            run.emit("ActivityScheduled", {"activityScheduledEventDetails": _activity_scheduled(
+                st.resource, params, timeout, heartbeat
+            )})
         else:
             scheduled = {
                 **named,
@@ -144,8 +167,20 @@ async def run_task(run: StateRun) -> Outcome:
             run.emit("TaskScheduled", {"taskScheduledEventDetails": scheduled})
             run.emit("TaskStarted", {"taskStartedEventDetails": dict(named)})
         run.remember(task_started=True)
-    prefix, key_prefix = ("LambdaFunction", "lambdaFunction") if function else ("Task", "task")
+    prefix, key_prefix = (
+        ("LambdaFunction", "lambdaFunction") if function
+        else ("Activity", "activity") if activity
+        else ("Task", "task")
+    )
     beats = asyncio.Event()
+
+    def taken(worker: str) -> None:
+        # A task re-dispatched after a restart may be taken again: it started only once.
+        if activity and not run.resume.get("activity_started"):
+            details = {"workerName": worker} if worker else {}
+            run.emit("ActivityStarted", {"activityStartedEventDetails": details})
+            run.remember(activity_started=True)
+
     request = TaskRequest(
         resource=st.resource,
         parameters=params,
@@ -155,12 +190,18 @@ async def run_task(run: StateRun) -> Outcome:
         heartbeat_seconds=heartbeat,
         credentials=None if st.credentials is MISSING else st.credentials,
         heartbeat=beats.set,
+        started=taken,
+        attempt="|".join(
+            (run.frame.key, st.name, iso(run.entered_time), str(run.retry_count))
+        ),
     )
     try:
         result = await run.interp.invoke_with_timeouts(request, beats)
     except FailureError as exc:
         outcome = (
-            "TimedOut" if exc.error in (STATES_TIMEOUT, STATES_HEARTBEAT_TIMEOUT) else "Failed"
+            "TimedOut" if exc.error in (STATES_TIMEOUT, STATES_HEARTBEAT_TIMEOUT)
+            else "ScheduleFailed" if activity and isinstance(exc, ScheduleFailure)
+            else "Failed"
         )
         details: dict[str, Any] = dict(named)
         if exc.error is not None:
@@ -182,3 +223,17 @@ async def run_task(run: StateRun) -> Outcome:
         },
     )
     return run.finish(result)
+
+
+def _activity_scheduled(
+    arn: str, params: Any, timeout: int | None, heartbeat: int | None
+) -> dict[str, Any]:
+    """ActivityScheduled's details: the activity, the task's input and its time limits."""
+    details: dict[str, Any] = {
+        "resource": arn, "input": paths.dumps(params), "inputDetails": {"truncated": False},
+    }
+    if timeout is not None:
+        details["timeoutInSeconds"] = timeout
+    if heartbeat is not None:
+        details["heartbeatInSeconds"] = heartbeat
+    return details

@@ -390,7 +390,12 @@ class StatesEngine:
         arns.parse_arn(arn, "activity")
         if not await self._activity_exists(arn):
             raise activity_resources.does_not_exist(arn)
-        return await self.dispatcher.poll(arn, worker or "")
+        task = await self.dispatcher.poll(arn, worker or "")
+        if task is not None:
+            # ActivityStarted is committed before the worker hears of its task, so a restart
+            # resumes a task known to have started and does not record its start again.
+            await self._settle(read_token(task.token)[0])
+        return task
 
     async def _activity_exists(self, arn: str) -> bool:
         return await self.store.read(
