@@ -357,3 +357,45 @@ def test_resume_parallel_branch_and_top_level_wait() -> None:
         cp = json.loads(json.dumps(checkpoints[-1]))
         result = asyncio.run(Interpreter(machine, None, clock=VirtualClock()).run(checkpoint=cp))
         assert (result.status, result.output) == ("SUCCEEDED", [1, 2])
+
+
+def test_iterations_entering_a_task_together_are_different_attempts() -> None:
+    """Task tokens (and activity tasks) are named by the attempt: two Map iterations that
+    enter the same task state at the same instant must not share a name."""
+    seen: list[str] = []
+    invoker = EchoInvoker()
+
+    async def token(context: dict[str, Any], attempt: str) -> str:
+        seen.append(attempt)
+        return f"token-{len(seen)}"
+
+    res = _run(
+        {
+            "StartAt": "Each",
+            "States": {
+                "Each": {
+                    "Type": "Map",
+                    "End": True,
+                    "ItemProcessor": {
+                        "StartAt": "Ask",
+                        "States": {
+                            "Ask": {
+                                "Type": "Task",
+                                "Resource": f"{TASK}.waitForTaskToken",
+                                "Parameters": {"token.$": "$$.Task.Token"},
+                                "End": True,
+                            }
+                        },
+                    },
+                }
+            },
+        },
+        [1, 2, 3],
+        invoker=invoker,
+        task_tokens=token,
+    )
+    assert res.status == "SUCCEEDED"
+    assert len(set(seen)) == 3
+    assert sorted(c.parameters["token"] for c in invoker.calls) == ["token-1", "token-2", "token-3"]
+    assert len({c.attempt for c in invoker.calls}) == 3
+    assert set(seen) == {c.attempt for c in invoker.calls}

@@ -260,7 +260,8 @@ class Interpreter:
     ``previousEventId``, ``timestamp``, ``type`` and its ``*EventDetails``) as it happens;
     ``checkpoint_sink(checkpoint)`` receives the JSON-serialisable checkpoint at every state
     transition. Both are plain callables: the durable engine persists from them.
-    ``task_tokens(context)`` hands out the ``$$.Task.Token`` of a ``.waitForTaskToken`` task;
+    ``task_tokens(context, attempt)`` hands out the ``$$.Task.Token`` of a ``.waitForTaskToken``
+    task (``attempt`` is :attr:`TaskRequest.attempt`);
     ``map_runs`` hears how the child executions of each distributed Map's Map Run fare.
     """
 
@@ -277,7 +278,7 @@ class Interpreter:
         max_events: int = MAX_HISTORY_EVENTS,
         rng: random.Random | None = None,
         input_text: str | None = None,
-        task_tokens: Callable[[dict[str, Any]], Awaitable[str]] | None = None,
+        task_tokens: Callable[[dict[str, Any], str], Awaitable[str]] | None = None,
         map_runs: MapRunObserver | None = None,
     ) -> None:
         self.machine = machine

@@ -125,8 +125,9 @@ async def run_task(run: StateRun) -> Outcome:
     """
     st = run.state
     assert isinstance(st, TaskState)
+    attempt = "|".join((run.frame.key, st.name, iso(run.entered_time), str(run.retry_count)))
     if st.resource.endswith(WAIT_FOR_TASK_TOKEN) and run.interp.task_tokens is not None:
-        run.task_token = await run.interp.task_tokens(run.context_object())
+        run.task_token = await run.interp.task_tokens(run.context_object(), attempt)
     params = run.effective_input()
     timeout = _seconds(run, st.timeout_seconds, st.timeout_seconds_path, "TimeoutSeconds")
     heartbeat = _seconds(run, st.heartbeat_seconds, st.heartbeat_seconds_path, "HeartbeatSeconds")
@@ -191,9 +192,7 @@ async def run_task(run: StateRun) -> Outcome:
         credentials=None if st.credentials is MISSING else st.credentials,
         heartbeat=beats.set,
         started=taken,
-        attempt="|".join(
-            (run.frame.key, st.name, iso(run.entered_time), str(run.retry_count))
-        ),
+        attempt=attempt,
     )
     try:
         result = await run.interp.invoke_with_timeouts(request, beats)

@@ -27,7 +27,7 @@ from batchyard.states.asl.task import TaskInvoker
 from batchyard.states.engine import records
 from batchyard.states.engine.journal import Journal
 from batchyard.states.engine.records import Execution
-from batchyard.states.engine.tokens import make_token, task_key
+from batchyard.states.engine.tokens import make_token
 from batchyard.states.resources.arns import parse_arn
 from batchyard.store import Store
 
@@ -100,11 +100,11 @@ class ExecutionRunner:
         if event["type"] == "ExecutionSucceeded":
             self._output_text = event["executionSucceededEventDetails"]["output"]
 
-    async def _task_token(self, context: dict[str, Any]) -> str:
-        # Committed before it is handed out: a resumed execution re-enters this task with the
-        # same EnteredTime, so whoever holds the token can still answer after a crash.
+    async def _task_token(self, _context: dict[str, Any], attempt: str) -> str:
+        # Committed before it is handed out: a resumed execution re-enters this task attempt
+        # under the same name, so whoever holds the token can still answer after a crash.
         await self.journal.flushed()
-        return make_token(self.execution.arn, self.execution.source["salt"], task_key(context))
+        return make_token(self.execution.arn, self.execution.source["salt"], attempt)
 
     def _on_transition(self, checkpoint: dict[str, Any]) -> None:
         # Where a redrive starts over: the entry of the state that was running last.
