@@ -4,15 +4,17 @@ ListExecutions(mapRunArn) shows, while the run goes on and once it has ended."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.states_api.conftest import machine
+from tests.states_api.conftest import client, machine, unique
 from tests.states_api.test_executions import finished
 from tests.states_api.test_machines import error_of
-from tests.support.server import wait_for
+from tests.support.server import ServerProcess, wait_for
 
 
 def distributed(processor: dict[str, Any], **map_fields: Any) -> dict[str, Any]:
@@ -161,3 +163,46 @@ def test_unknown_map_run(sfn: Any) -> None:
     with pytest.raises(ClientError) as exc:
         sfn.list_executions(mapRunArn=map_run[:-1] + ("0" if map_run[-1] != "0" else "1"))
     assert error_of(exc)[0] == "ResourceNotFound"
+
+
+def test_a_map_run_resumed_after_sigkill_keeps_its_records(
+    new_server: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    first = new_server(data_dir=data_dir)
+    sfn = client(first)
+    activity = sfn.create_activity(name=unique("item"))["activityArn"]
+    work = {"StartAt": "Work", "States": {"Work": {
+        "Type": "Task", "Resource": activity, "End": True}}}
+    arn = machine(sfn, distributed(work, MaxConcurrency=1))
+    execution = sfn.start_execution(stateMachineArn=arn, input="[1, 2, 3]")["executionArn"]
+    task = sfn.get_activity_task(activityArn=activity)
+    sfn.send_task_success(taskToken=task["taskToken"], output=task["input"])
+    held = sfn.get_activity_task(activityArn=activity)
+    map_run = map_run_of(sfn, execution)
+    assert counts(sfn, map_run) == {"succeeded": 1, "running": 1, "pending": 1, "total": 3}
+
+    first.kill()
+    sfn = client(new_server(data_dir=data_dir))
+    assert counts(sfn, map_run) == {"succeeded": 1, "running": 1, "pending": 1, "total": 3}
+    # The worker that held the second item before the crash still answers for it.
+    wait_for(lambda: answered(sfn, held), what="the resumed item to accept its token")
+    last = sfn.get_activity_task(activityArn=activity)
+    sfn.send_task_success(taskToken=last["taskToken"], output=last["input"])
+    described = finished(sfn, execution)
+    assert described["status"] == "SUCCEEDED"
+    assert sorted(json.loads(described["output"])) == [1, 2, 3]
+    assert [r["mapRunArn"] for r in sfn.list_map_runs(executionArn=execution)["mapRuns"]] == [
+        map_run
+    ]
+    assert sfn.describe_map_run(mapRunArn=map_run)["status"] == "SUCCEEDED"
+    assert counts(sfn, map_run) == {"succeeded": 3, "total": 3}
+    assert len(children(sfn, map_run, statusFilter="SUCCEEDED")) == 3
+
+
+def answered(sfn: Any, task: dict[str, Any]) -> bool:
+    try:
+        sfn.send_task_success(taskToken=task["taskToken"], output=task["input"])
+    except sfn.exceptions.TaskDoesNotExist:
+        return False
+    return True

@@ -34,6 +34,8 @@ class Journal:
         # Express executions have no store: their history lives here for as long as they run.
         self.events: list[HistoryEvent] = []
         self._unsaved: list[HistoryEvent] = []
+        # Progress to save even without new events (the silent iterations of a distributed Map).
+        self._moved = False
         self._flusher: asyncio.Task[None] | None = None
 
     @property
@@ -55,18 +57,28 @@ class Journal:
             self.events.append(item)
         else:
             self._unsaved.append(item)
-            if self._flusher is None or self._flusher.done():
-                self._flusher = asyncio.get_running_loop().create_task(self._flush_loop())
+            self._start_flusher()
         return item
 
+    def moved(self) -> None:
+        """The execution moved on (a state transition): save its checkpoint soon, with or
+        without events, so what it hands out next (a task token) survives a restart."""
+        if self.store is not None:
+            self._moved = True
+            self._start_flusher()
+
+    def _start_flusher(self) -> None:
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_loop())
+
     async def _flush_loop(self) -> None:
-        while self._unsaved:
+        while self._unsaved or self._moved:
             await self._flush_once()
 
     async def _flush_once(self, final: bool = False) -> None:
         assert self.store is not None
         # Taken together, before any await: the events and the checkpoint agree.
-        events, self._unsaved = self._unsaved, []
+        events, self._unsaved, self._moved = self._unsaved, [], False
         execution = self.execution
         if not final:
             execution.checkpoint = self.snapshot()

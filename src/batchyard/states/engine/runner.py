@@ -109,6 +109,7 @@ class ExecutionRunner:
     def _on_transition(self, checkpoint: dict[str, Any]) -> None:
         # Where a redrive starts over: the entry of the state that was running last.
         self._redrive_point = checkpoint
+        self.journal.moved()
 
     def _snapshot(self) -> dict[str, Any] | None:
         root = self.interpreter.root
