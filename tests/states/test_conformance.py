@@ -2,6 +2,8 @@
 
 Each case is one test id. A case we cannot pass yet is listed in KNOWN_GAPS with its reason and
 is expected to fail (xfail strict), so a fix shows up as an XPASS failure and the list shrinks.
+The list and the recorder's Parallel-block rewrite are shared with the live-API runner
+(``tests/support/sfn_corpus.py``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ SM_NAME = "conformance-sm"
 EXEC_NAME = "conformance-exec-7f3a"
 EXPRESS_ID = "5b1d7c0e-2f6a-4c8e-9a1b-3d4e5f607182"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/batchyard-conformance"
+
 
 def _load() -> list[dict[str, Any]]:
     with CORPUS.open() as fh:
