@@ -26,6 +26,7 @@ from batchyard.states.asl import map_runs as status
 from batchyard.states.asl.map_runs import MapRunStart
 from batchyard.states.asl.paths import dumps
 from batchyard.states.engine import records
+from batchyard.states.engine.runner import EXECUTION_TOPIC
 from batchyard.states.resources import arns
 from batchyard.store import Store
 from batchyard.store.tables.states import map_run_children, map_runs
@@ -108,7 +109,7 @@ class MapRunTracker:
         self.store = store
         self._queued: list[Write] = []
         self._flusher: asyncio.Task[None] | None = None
-        bus.subscribe("states.execution", self._execution_changed)
+        bus.subscribe(EXECUTION_TOPIC, self._execution_changed)
 
     # -- what the interpreter reports (MapRunObserver) --------------------------------------
     def started(self, run: MapRunStart) -> None:
