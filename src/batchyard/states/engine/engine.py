@@ -75,7 +75,7 @@ class StatesEngine:
         self.invokers.register(
             runtime.arn("states", "activity:"),
             ActivityInvoker(
-                self.dispatcher, self.tokens, self._activity_exists, self._salt_of, self._settle
+                self.dispatcher, self.tokens, self._activity_exists, self._salt_of, self.settle
             ),
         )
         self._runs: dict[str, ExecutionRunner] = {}
@@ -394,7 +394,7 @@ class StatesEngine:
         if task is not None:
             # ActivityStarted is committed before the worker hears of its task, so a restart
             # resumes a task known to have started and does not record its start again.
-            await self._settle(read_token(task.token)[0])
+            await self.settle(read_token(task.token)[0])
         return task
 
     async def _activity_exists(self, arn: str) -> bool:
@@ -404,7 +404,9 @@ class StatesEngine:
             ).first() is not None
         )
 
-    async def _settle(self, execution_arn: str) -> None:
+    async def settle(self, execution_arn: str) -> None:
+        """Return once everything a running execution has recorded (and its checkpoint) is
+        committed: what a task hands out after this survives a restart of the server."""
         runner = self._runs.get(execution_arn)
         if runner is not None:
             await runner.journal.flushed()
