@@ -10,6 +10,7 @@ import pytest
 from batchyard.bus import Bus
 from batchyard.functions.invocation import InvocationResult
 from batchyard.states.asl.errors import RuntimeFailure
+from batchyard.states.asl.task import TaskRequest
 from batchyard.states.integrations.calls import input_shape, output_shape
 from batchyard.states.integrations.casing import from_service, to_service
 from batchyard.states.integrations.identity import child_id
@@ -60,12 +61,13 @@ def test_lambda_errors_are_named_by_error_type_else_lambda_unknown() -> None:
 
 
 def test_child_ids_are_stable_per_attempt_and_differ_between_attempts() -> None:
-    context = {"Execution": {"Id": "arn:x"},
-               "State": {"Name": "S", "EnteredTime": "t", "RetryCount": 0}}
-    again = json.loads(json.dumps(context))
-    retried = {**context, "State": {**context["State"], "RetryCount": 1}}
-    assert child_id(context) == child_id(again)
-    assert child_id(context) != child_id(retried)
+    def request(execution: str, attempt: str) -> TaskRequest:
+        return TaskRequest("r", {}, {"Execution": {"Id": execution}}, "S", attempt=attempt)
+
+    first = child_id(request("arn:x", "root|S|t|0"))
+    assert first == child_id(request("arn:x", "root|S|t|0"))
+    assert first != child_id(request("arn:x", "root|S|t|1"))
+    assert first != child_id(request("arn:y", "root|S|t|0"))
 
 
 def test_watch_resolves_on_the_ending_event_only() -> None:

@@ -25,7 +25,7 @@ def register_integrations(runtime: Runtime, engine: StatesEngine) -> None:
     children = Children(bus, EXECUTION_TOPIC)
     tokens = TokenWait(engine.tokens)
     invokers = engine.invokers
-    invokers.register(batch.RESOURCE, batch.BatchSubmitJob(runtime, jobs, children))
+    invokers.register(batch.RESOURCE, batch.BatchSubmitJob(runtime, jobs, children, engine.settle))
     invokers.register(lambda_invoke.RESOURCE, lambda_invoke.LambdaInvoke(runtime, tokens))
     invokers.register(lambda_invoke.FUNCTION_ARN_PREFIX, lambda_invoke.FunctionTask(runtime))
     invokers.register(

@@ -32,8 +32,8 @@ from batchyard.states.integrations.calls import (
     task_failure,
 )
 from batchyard.states.integrations.casing import from_service, to_service
-from batchyard.states.integrations.identity import child_id, pattern_of
-from batchyard.states.integrations.watch import Children, Watch
+from batchyard.states.integrations.identity import child_id, execution_of, pattern_of
+from batchyard.states.integrations.watch import Children, Settle, Watch
 
 RESOURCE = "arn:aws:states:::batch:submitJob"
 SYNC = ".sync"
@@ -49,8 +49,11 @@ def job_ended(event: dict[str, Any]) -> bool:
 class BatchSubmitJob:
     """Submit a Batch job from a Task, and for ``.sync`` wait until it ends."""
 
-    def __init__(self, runtime: Runtime, jobs: Watch, children: Children) -> None:
+    def __init__(
+        self, runtime: Runtime, jobs: Watch, children: Children, settle: Settle
+    ) -> None:
         self.runtime = runtime
+        self.settle = settle
         self.jobs = jobs
         self.children = children
         self.sequencer = submit.Sequencer()
@@ -62,14 +65,15 @@ class BatchSubmitJob:
         if pattern not in ("", SYNC):
             raise unknown_resource(request)
         params = to_service(input_shape("batch", "SubmitJob"), request.parameters)
-        job_id = child_id(request.context)
+        job_id = child_id(request)
+        execution = execution_of(request)
+        await self.settle(execution)
         if pattern == "":
             job = await self._submit_once(job_id, params)
             return {
                 "JobArn": job["jobArn"], "JobId": job["jobId"], "JobName": job["jobName"],
                 **sdk_metadata(request_id()),
             }
-        execution = request.context["Execution"]["Id"]
         ended = self.jobs.expect(job_id)
         self.children.add(execution, job_id, lambda: self._terminate(job_id))
         try:

@@ -6,7 +6,8 @@ as its text) or a string (sent as is). ``.sync`` answers with the child's Descri
 in PascalCase, Input and Output as JSON text; ``.sync:2`` gives them as JSON values. A child
 that does not succeed fails the task with ``States.TaskFailed`` and that description as cause.
 Without a Name the child's name is derived from the task attempt, so a task resumed after a
-restart finds the execution it started instead of starting another.
+restart finds the execution it started instead of starting another (the task's entry is
+committed before the child starts).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from batchyard.states.integrations.calls import (
     task_failure,
 )
 from batchyard.states.integrations.casing import from_service, to_service
-from batchyard.states.integrations.identity import child_id, pattern_of
+from batchyard.states.integrations.identity import child_id, execution_of, pattern_of
 from batchyard.states.integrations.tokens import TokenWait
 from batchyard.states.integrations.watch import Children, Watch
 from batchyard.states.service import api as states_api
@@ -89,7 +90,9 @@ class StartExecution:
         document = params.get("input")
         if document is not None and not isinstance(document, str):
             params["input"] = compact(document)
-        params.setdefault("name", child_id(request.context))
+        params.setdefault("name", child_id(request))
+        # The child is named after this attempt: its entry must be committed first.
+        await self.engine.settle(execution_of(request))
         if pattern == self.tokens.SUFFIX:
             return await self.tokens.wait(request, lambda: self._start(params))
         if pattern == "":
@@ -101,7 +104,7 @@ class StartExecution:
         return await self._run(request, params, as_json=pattern == SYNC2)
 
     async def _run(self, request: TaskRequest, params: dict[str, Any], as_json: bool) -> Any:
-        parent = request.context["Execution"]["Id"]
+        parent = execution_of(request)
         child = await self._start(params)
         ended = self.executions.expect(child.arn)
         self.children.add(parent, child.arn, lambda: self._stop(child.arn))

@@ -17,6 +17,9 @@ from batchyard.bus import Bus
 
 log = logging.getLogger(__name__)
 
+# Wait until what an execution has recorded so far is committed (StatesEngine.settle).
+Settle = Callable[[str], Awaitable[None]]
+
 
 class Watch:
     """Futures for "this child has ended", keyed by the child's id, fed from one bus topic."""
