@@ -7,9 +7,9 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-from tests.batch.fair_share_support import finished
+from tests.batch.fair_share_support import finished, set_ce_state
 from tests.batch.jobs_support import describe, make_stack, submit, wait_status
-from tests.batch.resource_support import client_error, unique
+from tests.batch.resource_support import client_error, ec2_resources, make_ce, make_queue, unique
 from tests.support.server import ServerProcess, wait_for
 
 
@@ -324,3 +324,20 @@ def test_a_resource_deleted_in_use_and_recreated_is_the_same_for_waiting_jobs(
     # The deleted generation's return was ignored: the new resource starts all available.
     assert wait_status(batch, waiting)["status"] == "SUCCEEDED"
     assert wait_for(lambda: quantities(batch, resource) == (1, 0, 1), timeout=5)
+
+
+def test_queues_sharing_a_resource_never_overcommit_it(batch: Any) -> None:
+    resource = make_resource(batch, 3)
+    ce = make_ce(batch, computeResources=ec2_resources(maxvCpus=8))
+    first, second = make_queue(batch, [ce], priority=5), make_queue(batch, [ce], priority=1)
+    definition = needing(batch, resource, 2, ["sleep", "0.5"])
+    set_ce_state(batch, ce, "DISABLED")
+    parent = submit(batch, first, definition, arrayProperties={"size": 2})
+    plain = [submit(batch, second, definition) for _ in range(2)]
+    wait_status(batch, plain[-1], "RUNNABLE")
+    # Both queues' heads are offered the same units in one pass.
+    set_ce_state(batch, ce, "ENABLED")
+    jobs = finished(batch, [f"{parent}:0", f"{parent}:1", *plain])
+    spans = sorted((job["startedAt"], job["stoppedAt"]) for job in jobs)
+    assert all(later[0] >= earlier[1] for earlier, later in itertools.pairwise(spans))
+    assert wait_for(lambda: quantities(batch, resource) == (3, 0, 3), timeout=5)

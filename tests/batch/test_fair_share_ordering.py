@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from batchyard.batch.consumables.gate import ConsumableGate
+from batchyard.batch.consumables.gate import ConsumableGate, claim_key
 from batchyard.batch.consumables.pool import ConsumablePool, Resource
 from batchyard.batch.jobs.model import Demand
 from batchyard.batch.jobs.records import QueuedJob
@@ -243,3 +243,37 @@ def test_handing_out_costs_the_same_at_any_depth() -> None:
             rounds.append(time.perf_counter() - started)
         timings.append(min(rounds))
     assert timings[1] < timings[0] * 12, timings
+
+
+def test_an_array_child_claims_units_in_its_arrays_name_until_it_starts() -> None:
+    pool = ConsumablePool()
+    pool.put(Resource("lic", "arn:lic", "REPLENISHABLE", 3, 0, 1))
+    traits = JobTraits()
+    needs = {"consumableResourceList": [{"consumableResource": "lic", "quantity": 2}]}
+    for job_id, extra in (("arr", {"arrayProperties": {"size": 3}}), ("plain", {})):
+        traits.on_job(
+            "batch.job",
+            {"jobId": job_id, "status": "PENDING", "consumableResourceProperties": needs, **extra},
+        )
+    turns: list[Callable[[], None]] = []
+
+    def gate(job_id: str) -> ConsumableGate:
+        made = ConsumableGate(build(None, {})[0], pool, traits, lambda *_: None, turns.append)
+        made.add(job(job_id, 1))
+        return made
+
+    arrays, plain = gate("arr"), gate("plain")
+    assert arrays.head().job_id == "arr"  # type: ignore[union-attr]
+    # The handed-out child's units are claimed at once: another queue cannot take them,
+    # and the array hands out no second child in this pass.
+    assert pool.resources["lic"].available == 1
+    assert arrays.head() is None and plain.head() is None
+    turns.pop()()
+    # The child did not fit after all: the next pass gives the claim back and claims anew.
+    assert arrays.head().job_id == "arr"  # type: ignore[union-attr]
+    assert pool.resources["lic"].available == 1
+    turns.pop()()
+    pool.transfer(claim_key("arr"), "arr:0")  # the child reached STARTING
+    assert arrays.head() is None and pool.holds("arr:0")
+    pool.release("arr:0")
+    assert pool.resources["lic"].available == 3

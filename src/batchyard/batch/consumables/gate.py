@@ -6,8 +6,10 @@ queue's ordering: a head whose needs are short is not handed out (``on_held`` is
 and a plain job that leaves the ordering after being handed out takes its units at once, so
 the next head of any queue in the same pass already sees them gone.
 
-An array entry hands out its children without leaving the ordering; their units are taken
-when each child reaches STARTING, so an array entry hands out at most one child per pass.
+An array entry hands out its children without leaving the ordering, so a child's units are
+claimed in the entry's name when it is handed out (``claim_key``) and pass to the child when
+it reaches STARTING; an array entry hands out at most one child per pass, and a claim no
+child took by the next pass (the child did not fit after all) is given back.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ from batchyard.batch.scheduler.ordering import QueueOrdering
 
 HeldCallback = Callable[[str, str], None]
 Defer = Callable[[Callable[[], None]], None]
+
+
+def claim_key(entry_id: str) -> str:
+    """Under which id an array entry's handed-out child holds units until it starts."""
+    return f"{entry_id}|claim"
 
 
 def _call_soon(callback: Callable[[], None]) -> None:
@@ -45,6 +52,7 @@ class ConsumableGate:
         self._on_held = on_held
         self._defer = defer
         self._approved: str | None = None
+        self._claim: str | None = None
         # An array entry handed out a child in the current pass (same event-loop turn).
         self._array_turn = False
 
@@ -64,6 +72,9 @@ class ConsumableGate:
         if self._array_turn:
             return None
         self._approved = None
+        if self._claim is not None:
+            self._pool.release(self._claim)
+            self._claim = None
         job = self._inner.head()
         if job is None:
             return None
@@ -76,6 +87,8 @@ class ConsumableGate:
             return None
         self._approved = job.job_id
         if self._traits.is_array(job.job_id):
+            self._claim = claim_key(job.job_id)
+            self._pool.take(self._claim, needs)
             self._array_turn = True
             self._defer(self._end_turn)
         return job

@@ -108,6 +108,13 @@ class ConsumablePool:
                 resource.total -= quantity
             holding.parts.append(_Taken(name, resource.generation, quantity, replenishable))
 
+    def transfer(self, from_id: str, to_id: str) -> None:
+        """Hand what ``from_id`` holds over to ``to_id`` (an array child takes its entry's
+        claim)."""
+        holding = self._holdings.pop(from_id, None)
+        if holding is not None:
+            self._holdings[to_id] = holding
+
     def started(self, job_id: str) -> list[tuple[str, int, int]]:
         """The job reached STARTING: its NON_REPLENISHABLE units are consumed for good.
 

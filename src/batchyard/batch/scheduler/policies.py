@@ -23,8 +23,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from batchyard.batch.arrays import children
 from batchyard.batch.consumables import store as consumable_store
-from batchyard.batch.consumables.gate import ConsumableGate
+from batchyard.batch.consumables.gate import ConsumableGate, claim_key
 from batchyard.batch.consumables.pool import ConsumablePool
 from batchyard.batch.jobs import records, transitions
 from batchyard.batch.jobs.events import TOPIC as JOB_TOPIC
@@ -170,16 +171,25 @@ class SchedulingPolicies:
             if self.pool.holds(job_id):
                 self.pool.release(job_id)
                 self.wake()
+            if status in TERMINAL and self.pool.holds(claim_key(job_id)):
+                # An array ended (cancelled) while a child's claim was still open.
+                self.pool.release(claim_key(job_id))
+                self.wake()
 
     def _started(self, job_id: str, document: dict[str, Any]) -> None:
         if job_id not in self._on_host:
             vcpus = Demand.of(document.get("container") or {}).vcpus
             self._charge(job_id, document["jobQueue"], document.get("shareIdentifier"), vcpus)
-        if not self.pool.holds(job_id):
-            needs = needs_of(document)
-            if needs:
-                self.pool.take(job_id, needs)
+        needs = needs_of(document)
+        if needs and not self.pool.holds(job_id):
+            member = children.split(job_id)
+            if member is not None:
+                # An array child takes the claim made in its array's name when it was
+                # handed out; the array's next child may be handed out now.
+                self.pool.transfer(claim_key(member[0]), job_id)
                 self.wake()
+            if not self.pool.holds(job_id):
+                self.pool.take(job_id, needs)
         consumed = self.pool.started(job_id)
         if consumed:
             asyncio.get_running_loop().create_task(self._consume(consumed))
