@@ -4,6 +4,7 @@ per child, cancel/terminate of the whole array, and the cost of a 10,000-child s
 
 from __future__ import annotations
 
+import statistics
 import time
 from typing import Any
 
@@ -215,11 +216,17 @@ def test_array_size_limits(batch: Any, held_queue: str) -> None:
 def test_submitting_ten_thousand_children_is_fast(batch: Any, held_queue: str) -> None:
     definition = make_definition(batch, ["true"])
     submit(batch, held_queue, definition, arrayProperties={"size": 2})
-    started = time.perf_counter()
-    parent = submit(batch, held_queue, definition, arrayProperties={"size": 10_000})
-    elapsed = time.perf_counter() - started
-    assert elapsed < 1.0, f"SubmitJob of 10,000 children took {elapsed:.3f}s"
+    timings, parents = [], []
+    for _ in range(5):
+        started = time.perf_counter()
+        parents.append(submit(batch, held_queue, definition, arrayProperties={"size": 10_000}))
+        timings.append(time.perf_counter() - started)
+    parent = parents[-1]
+    # Shown with ``pytest -s``: the figure the closing note of the arrays work reports.
+    print(f"SubmitJob of a 10,000-child array: median {statistics.median(timings) * 1000:.1f} ms")
+    assert max(timings) < 1.0, f"SubmitJob of 10,000 children took {max(timings):.3f}s"
     wait_for(lambda: _summary(batch, parent)[1]["RUNNABLE"] == 10_000, timeout=10)
     assert describe(batch, f"{parent}:9999")["status"] == "RUNNABLE"
-    batch.cancel_job(jobId=parent, reason="cleanup")
-    assert wait_status(batch, parent)["status"] == "FAILED"
+    for parent in parents:
+        batch.cancel_job(jobId=parent, reason="cleanup")
+        assert wait_status(batch, parent)["status"] == "FAILED"
