@@ -101,6 +101,12 @@ def test_snapshot_order_is_the_order_jobs_start(batch: Any) -> None:
     assert front == started
     # a (weight 1) and b (weight 2.5) alternate by charge: a, b, a, a, b.
     assert front == [jobs[0], jobs[3], jobs[1], jobs[2], jobs[4]]
+    created = {job_id: describe(batch, job_id)["createdAt"] for job_id in jobs}
+    last_created = max(created.values())
+    for entry in snapshot["frontOfQueue"]["jobs"]:
+        # Every share's insertion may reorder the front, so each place dates from the last one.
+        assert last_created <= entry["earliestTimeAtPosition"]
+        assert entry["earliestTimeAtPosition"] <= snapshot["frontOfQueue"]["lastUpdatedAt"]
     usage = snapshot["queueUtilization"]["fairshareUtilization"]
     assert usage["activeShareCount"] == 3
     assert usage["topCapacityUtilization"][0]["shareIdentifier"] == "hold"

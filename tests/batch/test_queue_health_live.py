@@ -98,7 +98,12 @@ def test_a_blocked_head_stays_first_and_starts_once_its_environment_grows(batch:
         what="blocked reason",
     )
     assert (job["status"], job["statusReason"]) == ("RUNNABLE", CE_MAX_TEXT)
-    front = batch.get_job_queue_snapshot(jobQueue=queue)["frontOfQueue"]["jobs"]
-    assert [entry["jobArn"] for entry in front] == [job["jobArn"]]
+    wait_for(lambda: time.time() * 1000 - job["createdAt"] > 300, timeout=5, what="300 ms")
+    snapshot = batch.get_job_queue_snapshot(jobQueue=queue)["frontOfQueue"]
+    assert [entry["jobArn"] for entry in snapshot["jobs"]] == [job["jobArn"]]
+    # Nothing left or joined ahead of it: it has held first place since it was submitted.
+    since = snapshot["jobs"][0]["earliestTimeAtPosition"]
+    assert 0 <= since - job["createdAt"] < 100
+    assert snapshot["lastUpdatedAt"] - since >= 300
     batch.update_compute_environment(computeEnvironment=ce, computeResources={"maxvCpus": 4})
     assert wait_status(batch, job_id, timeout=20)["status"] == "SUCCEEDED"

@@ -15,6 +15,7 @@ of a FIFO queue) keep plain FIFO order.
 from __future__ import annotations
 
 import heapq
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -98,6 +99,8 @@ class FairShareOrdering:
         self._heaps: dict[str, list[_Entry]] = {}
         self._stale = 0
         self._approved: str | None = None
+        # Epoch ms of the last change that could move waiting jobs forward or back.
+        self.moved_at = 0
 
     def __len__(self) -> int:
         return len(self._jobs) + len(self._fifo)
@@ -108,6 +111,7 @@ class FairShareOrdering:
         if share is None:
             self._fifo.add(job)
             return
+        self._moved()
         entry = (-priority, job.seq, job.job_id)
         self._jobs[job.job_id] = (job, share, entry)
         heapq.heappush(self._heaps.setdefault(share, []), entry)
@@ -115,6 +119,7 @@ class FairShareOrdering:
     def add_front(self, job: QueuedJob) -> None:
         """A retried job: it keeps its priority and its original place in its share."""
         if self._traits(job.job_id)[0] is None:
+            self._moved()
             self._fifo.add_front(job)
         else:
             self.add(job)
@@ -146,6 +151,8 @@ class FairShareOrdering:
                 del self._heaps[share]
             if self._stale > len(self._jobs) + 64:
                 self._compact()
+        if job is not None:
+            self._moved()
         if job is not None and job_id == self._approved:
             self._approved = None
             self._on_placed(job, share)
@@ -183,6 +190,9 @@ class FairShareOrdering:
         return list(self._heaps)
 
     # -- internals --------------------------------------------------------------------
+
+    def _moved(self) -> None:
+        self.moved_at = int(time.time() * 1000)
 
     def _policy(self) -> SharePolicy:
         return self._setting().policy or SharePolicy()

@@ -126,6 +126,12 @@ class SchedulingPolicies:
         """The queue's share accounts."""
         return self._usage.setdefault(queue_arn, ShareUsage())
 
+    def position_since(self, queue_arn: str, job: QueuedJob) -> int:
+        """Epoch ms since when ``job`` holds its place in the queue's order: its submission,
+        or the last time a job left or joined ahead of it, whichever is later."""
+        ordering = self._fair.get(queue_arn)
+        return max(job.seq // 1000, ordering.moved_at if ordering else 0)
+
     def share_utilization(self, queue_arn: str) -> tuple[int, list[tuple[str, float]]]:
         """(active share count, [(share identifier, vCPUs in use)] most used first)."""
         usage = self.usage(queue_arn)
