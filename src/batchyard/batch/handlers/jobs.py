@@ -84,11 +84,15 @@ async def get_job_queue_snapshot(ctx: RequestContext, params: dict[str, Any]) ->
     now = now_ms()
     arn_prefix = ctx.runtime.arn("batch", "job/")
     front = scheduler.front_of_queue(queue["jobQueueArn"], SNAPSHOT_SIZE)
-    fairshare = fairshare_utilization(ctx.runtime.get(SchedulingPolicies), queue["jobQueueArn"])
+    policies = ctx.runtime.get(SchedulingPolicies)
+    fairshare = fairshare_utilization(policies, queue["jobQueueArn"])
     return {
         "frontOfQueue": {
             "jobs": [
-                {"jobArn": f"{arn_prefix}{job.job_id}", "earliestTimeAtPosition": now}
+                {
+                    "jobArn": f"{arn_prefix}{job.job_id}",
+                    "earliestTimeAtPosition": policies.position_since(queue["jobQueueArn"], job),
+                }
                 for job in front
             ],
             "lastUpdatedAt": now,
