@@ -105,3 +105,34 @@ def test_children_stop_only_when_their_execution_is_stopped() -> None:
 
     asyncio.run(scenario())
     assert stopped == ["job1"]
+
+
+def test_a_cancelled_wait_leaves_its_child_to_the_executions_fate() -> None:
+    stopped: list[str] = []
+
+    async def scenario() -> None:
+        bus = Bus()
+        children = Children(bus, "x")
+
+        async def stop() -> None:
+            stopped.append("job")
+
+        async def wait_forever() -> None:
+            with children.tracking("e1", "job", stop):
+                await asyncio.Event().wait()
+
+        async def wait_briefly() -> None:
+            with children.tracking("e2", "job", stop):
+                await asyncio.sleep(0)
+
+        waiter = asyncio.ensure_future(wait_forever())
+        await asyncio.sleep(0)
+        waiter.cancel()
+        await asyncio.gather(waiter, return_exceptions=True)
+        await wait_briefly()
+        bus.publish("x", {"executionArn": "e2", "status": "ABORTED"})
+        bus.publish("x", {"executionArn": "e1", "status": "ABORTED"})
+        await asyncio.sleep(0)
+
+    asyncio.run(scenario())
+    assert stopped == ["job"]

@@ -9,7 +9,6 @@ has that id yet, so a task resumed after a restart re-attaches to the job it sub
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from sqlalchemy import Connection
@@ -74,22 +73,13 @@ class BatchSubmitJob:
                 "JobArn": job["jobArn"], "JobId": job["jobId"], "JobName": job["jobName"],
                 **sdk_metadata(request_id()),
             }
-        ended = self.jobs.expect(job_id)
-        self.children.add(execution, job_id, lambda: self._terminate(job_id))
-        try:
+        with (
+            self.jobs.expecting(job_id) as ended,
+            self.children.tracking(execution, job_id, lambda: self._terminate(job_id)),
+        ):
             job = await self._submit_once(job_id, params)
             if job["status"] not in ENDED:
                 job = await ended
-        except asyncio.CancelledError:
-            # Stopped execution or server shutdown: Children decides whether the job stops.
-            self.jobs.forget(job_id, ended)
-            raise
-        except BaseException:
-            self.jobs.forget(job_id, ended)
-            self.children.remove(execution, job_id)
-            raise
-        self.jobs.forget(job_id, ended)
-        self.children.remove(execution, job_id)
         output = from_service(self.job_shape, job)
         if job["status"] == "FAILED":
             raise TaskFailure("States.TaskFailed", compact(output))

@@ -12,7 +12,6 @@ committed before the child starts).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -106,21 +105,12 @@ class StartExecution:
     async def _run(self, request: TaskRequest, params: dict[str, Any], as_json: bool) -> Any:
         parent = execution_of(request)
         child = await self._start(params)
-        ended = self.executions.expect(child.arn)
-        self.children.add(parent, child.arn, lambda: self._stop(child.arn))
-        try:
+        with (
+            self.executions.expecting(child.arn) as ended,
+            self.children.tracking(parent, child.arn, lambda: self._stop(child.arn)),
+        ):
             current = await self.engine.describe_execution(child.arn)
             final = current.describe() if current.status != "RUNNING" else await ended
-        except asyncio.CancelledError:
-            # Stopped execution or server shutdown: Children decides whether the child stops.
-            self.executions.forget(child.arn, ended)
-            raise
-        except BaseException:
-            self.executions.forget(child.arn, ended)
-            self.children.remove(parent, child.arn)
-            raise
-        self.executions.forget(child.arn, ended)
-        self.children.remove(parent, child.arn)
         output = described(final, as_json)
         if final["status"] != "SUCCEEDED":
             raise TaskFailure("States.TaskFailed", compact(output))

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from batchyard.bus import Bus
@@ -41,6 +42,15 @@ class Watch:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[key].add(future)
         return future
+
+    @contextmanager
+    def expecting(self, key: str) -> Iterator[asyncio.Future[dict[str, Any]]]:
+        """:meth:`expect` for the duration of a ``with`` block."""
+        future = self.expect(key)
+        try:
+            yield future
+        finally:
+            self.forget(key, future)
 
     def forget(self, key: str, future: asyncio.Future[dict[str, Any]]) -> None:
         """Stop feeding ``future`` (its task is over, one way or another)."""
@@ -89,6 +99,24 @@ class Children:
             children.pop(child, None)
             if not children:
                 del self._children[execution_arn]
+
+    @contextmanager
+    def tracking(self, execution_arn: str, child: str, stop: Stop) -> Iterator[None]:
+        """Keep ``child`` registered while a ``with`` block waits on it.
+
+        Cancellation (a stopped execution, a server shutdown) leaves it registered: the
+        execution's announcement, or the lack of one, decides whether it is stopped.
+        """
+        self.add(execution_arn, child, stop)
+        cancelled = False
+        try:
+            yield
+        except asyncio.CancelledError:
+            cancelled = True
+            raise
+        finally:
+            if not cancelled:
+                self.remove(execution_arn, child)
 
     def _on_execution(self, _topic: str, event: dict[str, Any]) -> None:
         if event.get("status") == "RUNNING":
