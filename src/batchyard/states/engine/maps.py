@@ -173,8 +173,9 @@ class MapRunTracker:
         self._queue(write)
 
     def _execution_changed(self, _topic: str, event: dict[str, Any]) -> None:
-        # An execution that stops, fails or times out mid-Map leaves its Map Run aborted.
-        if event["status"] not in records.TERMINAL:
+        # An execution that stops, fails or times out mid-Map leaves its Map Run aborted. One
+        # that succeeded ended every Map Run it started, so it costs no write.
+        if event["status"] not in (records.FAILED, records.TIMED_OUT, records.ABORTED):
             return
         execution_arn, now = event["executionArn"], time.time()
 
