@@ -206,3 +206,17 @@ def answered(sfn: Any, task: dict[str, Any]) -> bool:
     except sfn.exceptions.TaskDoesNotExist:
         return False
     return True
+
+
+def test_more_failures_than_tolerated_fail_the_run(sfn: Any) -> None:
+    processor = {"StartAt": "Bad", "States": {"Bad": {"Type": "Fail", "Error": "Nope"}}}
+    arn = machine(sfn, distributed(processor, ToleratedFailureCount=1, MaxConcurrency=1))
+    execution = sfn.start_execution(stateMachineArn=arn, input="[1, 2, 3]")["executionArn"]
+    described = finished(sfn, execution)
+    assert (described["status"], described["error"], described["cause"]) == (
+        "FAILED", "States.ExceedToleratedFailureThreshold",
+        "The specified tolerance threshold was exceeded",
+    )
+    map_run = map_run_of(sfn, execution)
+    assert sfn.describe_map_run(mapRunArn=map_run)["status"] == "FAILED"
+    assert counts(sfn, map_run) == {"failed": 3, "total": 3}

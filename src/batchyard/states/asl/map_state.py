@@ -287,6 +287,5 @@ def _check_tolerance(progress: dict[str, Any], total: int) -> None:
     if not ok:
         raise FailureError(
             STATES_EXCEED_TOLERATED_FAILURE_THRESHOLD,
-    STATES_TIMEOUT,
             "The specified tolerance threshold was exceeded",
         )
