@@ -3,8 +3,8 @@
 Three cases per state type and per feature (the first ones in the corpus that record a
 history), compared on status, output or error and cause, and the history event by event
 (type, id, previousEventId, details; see ``conformance.history_problems``).
-The whole corpus is the language layer's suite; this sample proves the service around it
-(create, start, describe, history, sync) reproduces what AWS answered.
+test_conformance_corpus.py runs the whole corpus at once, concurrently; this sample runs its
+cases one at a time, each on a server that has nothing else to do.
 """
 
 from __future__ import annotations
