@@ -7,79 +7,12 @@ from typing import Any
 
 from tests.batch.jobs_support import make_definition, make_stack
 from tests.functions.support import call, unique, zip_of
-from tests.support.server import wait_for
+from tests.support.server import REPO, wait_for
 
-SUBMIT_JOB = """import json
-import boto3
-
-print('Loading function')
-
-batch = boto3.client('batch')
-
-def lambda_handler(event, context):
-    # Log the received event
-    print("Received event: " + json.dumps(event, indent=2))
-    # Get parameters for the SubmitJob call
-    jobName = event['jobName']
-    jobQueue = event['jobQueue']
-    jobDefinition = event['jobDefinition']
-    # containerOverrides and parameters are optional
-    if event.get('containerOverrides'):
-        containerOverrides = event['containerOverrides']
-    else:
-        containerOverrides = {}
-    if event.get('parameters'):
-        parameters = event['parameters']
-    else:
-        parameters = {}
-
-    try:
-        # Submit a Batch Job
-        response = batch.submit_job(jobQueue=jobQueue, jobName=jobName, jobDefinition=jobDefinition,
-                                    containerOverrides=containerOverrides, parameters=parameters)
-        # Log response from AWS Batch
-        print("Response: " + json.dumps(response, indent=2))
-        # Return the jobId
-        jobId = response['jobId']
-        return {
-            'jobId': jobId
-        }
-    except Exception as e:
-        print(e)
-        message = 'Error submitting Batch Job'
-        print(message)
-        raise Exception(message)
-"""
-
-CHECK_JOB = """from __future__ import print_function
-
-import json
-import boto3
-
-print('Loading function')
-
-batch = boto3.client('batch')
-
-def lambda_handler(event, context):
-    # Log the received event
-    print("Received event: " + json.dumps(event, indent=2))
-    # Get jobId from the event
-    jobId = event['jobId']
-
-    try:
-        # Call DescribeJobs
-        response = batch.describe_jobs(jobs=[jobId])
-        # Log response from AWS Batch
-        print("Response: " + json.dumps(response, indent=2))
-        # Return the jobtatus
-        jobStatus = response['jobs'][0]['status']
-        return jobStatus
-    except Exception as e:
-        print(e)
-        message = 'Error getting Batch Job status'
-        print(message)
-        raise Exception(message)
-"""
+# The sample's functions are kept once, in examples/, exactly as seed 001 prints them.
+FUNCTIONS = REPO / "examples" / "job-poller" / "functions"
+SUBMIT_JOB = (FUNCTIONS / "submit_job.py").read_text()
+CHECK_JOB = (FUNCTIONS / "check_job.py").read_text()
 
 
 def deploy(lam: Any, source: str, prefix: str) -> str:
