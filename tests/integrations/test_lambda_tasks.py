@@ -116,3 +116,29 @@ def test_a_missing_function_is_lambda_resource_not_found(sfn: Any) -> None:
     assert described["status"] == "FAILED"
     assert described["error"] == "Lambda.ResourceNotFoundException"
     assert "Service: AWSLambda; Status Code: 404" in described["cause"]
+
+
+CALLS_BACK = """
+import json
+import boto3
+
+def handler(event, context):
+    boto3.client("stepfunctions").send_task_success(
+        taskToken=event["token"], output=json.dumps({"approved": event["item"]}))
+    return "sent"
+"""
+
+
+def test_lambda_invoke_wait_for_task_token_is_answered_by_the_function(
+    lam: Any, sfn: Any
+) -> None:
+    name = create(lam, CALLS_BACK, Timeout=30)
+    described, history = task_run(sfn, {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {"FunctionName": name,
+                       "Payload": {"token.$": "$$.Task.Token", "item.$": "$.item"}},
+    }, {"item": "x-1"})
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == {"approved": "x-1"}
+    scheduled = next(e for e in history if e["type"] == "TaskScheduled")
+    assert scheduled["taskScheduledEventDetails"]["resource"] == "invoke.waitForTaskToken"
