@@ -66,3 +66,28 @@ def _wait_valid(batch: Any, arn: str) -> None:
         return bool(environments) and environments[0].get("status") == "VALID"
 
     wait_for(valid, timeout=30, what="compute environment VALID")
+
+
+UNFINISHED = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING")
+
+
+def wait_drained(endpoint: str, queue: str, timeout: float) -> None:
+    """Wait until ``queue`` has no job left in a non-terminal status."""
+    from tests.support.server import wait_for
+
+    batch = client(endpoint, "batch")
+
+    def drained() -> bool:
+        return all(
+            not batch.list_jobs(jobQueue=queue, jobStatus=status, maxResults=1)["jobSummaryList"]
+            for status in UNFINISHED
+        )
+
+    wait_for(drained, timeout=timeout, interval=0.1, what=f"{queue} drained")
+
+
+def job_summaries(endpoint: str, queue: str, status: str) -> list[dict[str, Any]]:
+    """Every top-level job of ``queue`` in ``status`` (ListJobs pages followed to the end)."""
+    batch = client(endpoint, "batch")
+    pages = batch.get_paginator("list_jobs").paginate(jobQueue=queue, jobStatus=status)
+    return [job for page in pages for job in page["jobSummaryList"]]

@@ -10,42 +10,19 @@ submit (read from /proc) shows what the server costs, and its ratio is reported 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import time
 
 from batch_setup import create_batch_target
-from harness import batchyard_server, client, cpu_seconds, moto_server, report
+from harness import batchyard_server, cpu_seconds, moto_server, report
+from submitters import submit_in_parallel
 
 CLIENTS = 16
 
 
-def _submit_share(endpoint: str, queue: str, definition: str, count: int, ready: object) -> None:
-    batch = client(endpoint, "batch")
-    batch.describe_job_queues(jobQueues=[queue])  # warm the connection before the clock starts
-    ready.wait()  # type: ignore[attr-defined]
-    for i in range(count):
-        batch.submit_job(jobName=f"bench-{i}", jobQueue=queue, jobDefinition=definition)
-
-
 def submit_rate(endpoint: str, pid: int, target: dict[str, str], total: int) -> tuple[float, float]:
     """(submits/s, server CPU ms per submit) for CLIENTS processes sharing ``total`` submits."""
-    context = multiprocessing.get_context("spawn")
-    # Every client has imported boto3 and connected when the barrier opens; the clock starts then.
-    ready = context.Barrier(CLIENTS + 1)
-    share = total // CLIENTS
-    arguments = (endpoint, target["queue"], target["definition"], share, ready)
-    workers = [context.Process(target=_submit_share, args=arguments) for _ in range(CLIENTS)]
-    for worker in workers:
-        worker.start()
-    ready.wait()
-    began, cpu_before = time.perf_counter(), cpu_seconds(pid)
-    for worker in workers:
-        worker.join()
-        if worker.exitcode != 0:
-            raise RuntimeError("a client process failed")
-    elapsed, cpu = time.perf_counter() - began, cpu_seconds(pid) - cpu_before
-    done = share * CLIENTS
-    return done / elapsed, cpu * 1000 / done
+    cpu_before = cpu_seconds(pid)
+    run = submit_in_parallel(endpoint, target, total, CLIENTS)
+    return run.rate, (cpu_seconds(pid) - cpu_before) * 1000 / run.submitted
 
 
 def main() -> None:
