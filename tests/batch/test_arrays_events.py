@@ -1,6 +1,7 @@
 """Array and multi-node state changes on the runtime bus (``batch.job``): every child change
-that has a row of its own is announced, the parent once when it is released and once when
-its last child ended, with the final ``statusSummary``."""
+is announced (also those made with the parent alone, before the child has a row), the parent
+once when it is released and once when its last child ended, with the final
+``statusSummary``."""
 
 from __future__ import annotations
 
@@ -111,7 +112,7 @@ def test_array_and_node_state_changes_are_published(tmp_path: Path) -> None:
     assert final["arrayProperties"]["statusSummary"]["SUCCEEDED"] == 3
     for index in range(3):
         child = [e["status"] for e in events if e["jobId"] == f"{parent}:{index}"]
-        assert child == ["STARTING", "RUNNING", "SUCCEEDED"]
+        assert child == ["PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"]
     assert [e["status"] for e in events if e["jobId"] == job] == [
         "PENDING",
         "RUNNABLE",

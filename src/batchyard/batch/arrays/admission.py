@@ -15,8 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from batchyard.batch.arrays import children
+from batchyard.batch.arrays.announcements import ChildChanges
 from batchyard.batch.jobs import records, transitions
 from batchyard.batch.jobs.attempts import now_ms
+from batchyard.batch.jobs.events import Snapshot
 from batchyard.batch.jobs.model import (
     DEPENDENCY_FAILED,
     FAILED,
@@ -78,7 +80,7 @@ def ended_children(conn: Connection, parent_id: str) -> tuple[int, set[int]]:
     return size, ended
 
 
-def admit(conn: Connection, record: JobRecord) -> tuple[Any, list[dict[str, Any]]] | None:
+def admit(conn: Connection, record: JobRecord) -> tuple[Any, list[Snapshot]] | None:
     """Admit ``record`` if it is an array parent or child; None for any other job.
 
     The outcome is FAILED, the list of dependencies still awaited, an ``ArrayRelease``, or
@@ -95,25 +97,31 @@ def admit(conn: Connection, record: JobRecord) -> tuple[Any, list[dict[str, Any]
     return None
 
 
-def _admit_parent(conn: Connection, record: JobRecord) -> tuple[Any, list[dict[str, Any]]]:
+def _admit_parent(conn: Connection, record: JobRecord) -> tuple[Any, list[Snapshot]]:
     state = children.array_state(record.runtime)
-    snapshots: list[dict[str, Any]] = []
+    snapshots: list[Snapshot] = []
     if not state.get("released"):
         dependencies = children.own_dependencies(record.document)
         statuses = {
             job: document["status"]
             for job, document in records.documents(conn, dependencies).items()
         }
+        # Children with a row (cancelled one by one) announce their own changes.
+        stored = frozenset(stored_children(conn, record.job_id))
         if record.status == SUBMITTED:
             snapshots += transitions.pend(record)
+            snapshots.append(ChildChanges.of(record, stored))
         if any(statuses.get(d, FAILED) == FAILED for d in dependencies):
             snapshots += transitions.fail(record, DEPENDENCY_FAILED, now_ms())
+            snapshots.append(ChildChanges.of(record, stored))
             records.save(conn, record)
             return FAILED, snapshots
         if not all(statuses[d] == SUCCEEDED for d in dependencies):
             records.save(conn, record)
             return [d for d in dependencies if statuses[d] != SUCCEEDED], snapshots
         record.runtime["array"] = {**state, "released": True}
+        if not children.waits_per_child(record.document):
+            snapshots.append(ChildChanges.of(record, stored))
         records.save(conn, record)
     return release(conn, record), snapshots
 

@@ -24,9 +24,11 @@ from sqlalchemy import Connection
 
 from batchyard.batch.arrays import children
 from batchyard.batch.arrays.admission import ArrayRelease, stored_children
+from batchyard.batch.arrays.announcements import ChildChanges
 from batchyard.batch.arrays.listing import status_summary
 from batchyard.batch.jobs import events, records, transitions
 from batchyard.batch.jobs.attempts import now_ms
+from batchyard.batch.jobs.events import Snapshot
 from batchyard.batch.jobs.model import CANCELLABLE, FAILED, ON_HOST, SUCCEEDED, TERMINAL
 from batchyard.bus import Bus
 from batchyard.store import Store
@@ -56,7 +58,7 @@ class ArrayCancel:
     """What a CancelJob / TerminateJob of an array parent did in the store."""
 
     queue_arn: str
-    snapshots: list[dict[str, Any]]
+    snapshots: list[Snapshot]
     failed: list[str] = field(default_factory=list)
     on_host: list[str] = field(default_factory=list)
     ended_unstored: list[int] = field(default_factory=list)
@@ -207,6 +209,8 @@ def cancel(parent_id: str, reason: str, flag: str, conn: Connection) -> ArrayCan
             result.snapshots += transitions.fail(child, reason, now, **{flag: True})
             records.save(conn, child)
             result.failed.append(job_id)
+    if result.ended_unstored:
+        result.snapshots.append(ChildChanges.of(record, frozenset(stored)))
     if not state.get("released"):
         result.snapshots += transitions.fail(record, reason, now, **{flag: True})
         result.parent_failed = True

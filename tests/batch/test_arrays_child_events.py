@@ -1,0 +1,125 @@
+"""EventBridge sees every state change of an array child, also those a child makes with its
+parent alone (no row of its own): RUNNABLE when the array is released, FAILED when the
+array's dependency failed or the array was cancelled."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from tests.batch.jobs_support import make_definition, make_stack, submit, wait_status
+from tests.support.server import ServerProcess, wait_for
+
+SIZE = 3
+
+
+def _watch(server: ServerProcess, prefix: str) -> Any:
+    """Send every "Batch Job State Change" of jobs named ``prefix...`` to a log group;
+    returns a function giving the details received, in order."""
+    events, logs = server.client("events"), server.client("logs")
+    group = f"/child-events/{prefix}"
+    logs.create_log_group(logGroupName=group)
+    events.put_rule(
+        Name=prefix,
+        EventPattern=json.dumps(
+            {
+                "source": ["aws.batch"],
+                "detail-type": ["Batch Job State Change"],
+                "detail": {"jobName": [{"prefix": prefix}]},
+            }
+        ),
+    )
+    events.put_targets(
+        Rule=prefix,
+        Targets=[{"Id": "log", "Arn": f"arn:aws:logs:us-east-1:123456789012:log-group:{group}"}],
+    )
+
+    def received() -> list[dict[str, Any]]:
+        found = []
+        for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group):
+            found += [json.loads(e["message"])["detail"] for e in page["events"]]
+        return found
+
+    return received
+
+
+def _by_child(details: list[dict[str, Any]], parent: str) -> dict[int, list[dict[str, Any]]]:
+    found: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for detail in details:
+        if detail["jobId"].startswith(f"{parent}:"):
+            found[int(detail["jobId"].rsplit(":", 1)[1])].append(detail)
+    return found
+
+
+def _children_ended(received: Any, parent: str) -> dict[int, list[dict[str, Any]]]:
+    def ended() -> dict[int, list[dict[str, Any]]] | None:
+        found = _by_child(received(), parent)
+        finished = [i for i, seen in found.items() if seen[-1]["status"] in ("SUCCEEDED", "FAILED")]
+        return found if len(finished) == SIZE else None
+
+    return wait_for(ended, timeout=30, what=f"the children of {parent} to end")
+
+
+def test_released_children_announce_runnable_before_they_start(server: ServerProcess) -> None:
+    batch = server.client("batch")
+    prefix = f"released-{uuid.uuid4().hex[:8]}"
+    received = _watch(server, prefix)
+    _, queue = make_stack(batch)
+    parent = submit(
+        batch, queue, make_definition(batch, ["true"]), jobName=prefix,
+        arrayProperties={"size": SIZE},
+    )
+    assert wait_status(batch, parent)["status"] == "SUCCEEDED"
+    children = _children_ended(received, parent)
+    for index in range(SIZE):
+        seen = children[index]
+        assert [d["status"] for d in seen] == ["RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"]
+        assert seen[0]["arrayProperties"] == {"index": index}
+        assert seen[0]["jobArn"].endswith(f"{parent}:{index}")
+
+
+def test_children_of_an_array_whose_dependency_failed_announce_failed(
+    server: ServerProcess,
+) -> None:
+    batch = server.client("batch")
+    prefix = f"depfail-{uuid.uuid4().hex[:8]}"
+    received = _watch(server, prefix)
+    _, queue = make_stack(batch)
+    failing = submit(batch, queue, make_definition(batch, ["false"]), jobName=f"{prefix}-dep")
+    parent = submit(
+        batch, queue, make_definition(batch, ["true"]), jobName=prefix,
+        arrayProperties={"size": SIZE}, dependsOn=[{"jobId": failing}],
+    )
+    assert wait_status(batch, parent)["status"] == "FAILED"
+    children = _children_ended(received, parent)
+    for index in range(SIZE):
+        seen = children[index]
+        assert [d["status"] for d in seen] == ["FAILED"]
+        assert seen[0]["statusReason"] == "Dependent Job failed"
+        assert seen[0]["arrayProperties"] == {"index": index}
+
+
+def test_children_of_a_cancelled_array_announce_failed(server: ServerProcess) -> None:
+    batch = server.client("batch")
+    prefix = f"cancelled-{uuid.uuid4().hex[:8]}"
+    received = _watch(server, prefix)
+    _, queue = make_stack(batch)
+    blocker = submit(batch, queue, make_definition(batch, ["sleep", "60"]))
+    parent = submit(
+        batch, queue, make_definition(batch, ["true"]), jobName=prefix,
+        arrayProperties={"size": SIZE}, dependsOn=[{"jobId": blocker}],
+    )
+    wait_status(batch, parent, "PENDING")
+    batch.cancel_job(jobId=parent, reason="no longer needed")
+    try:
+        children = _children_ended(received, parent)
+    finally:
+        batch.terminate_job(jobId=blocker, reason="test over")
+    for index in range(SIZE):
+        seen = children[index]
+        assert [d["status"] for d in seen] == ["FAILED"]
+        assert seen[0]["statusReason"] == "no longer needed"
+        assert seen[0]["isCancelled"] is True
+        assert seen[0]["arrayProperties"] == {"index": index}
