@@ -119,7 +119,7 @@ def _admit_parent(conn: Connection, record: JobRecord) -> tuple[Any, list[Snapsh
         if not all(statuses[d] == SUCCEEDED for d in dependencies):
             records.save(conn, record)
             return [d for d in dependencies if statuses[d] != SUCCEEDED], snapshots
-        record.runtime["array"] = {**state, "released": True}
+        record.runtime["array"] = {**state, "released": True, "releasedAt": now_ms()}
         if not children.waits_per_child(record.document):
             snapshots.append(ChildChanges.of(record, stored))
         records.save(conn, record)

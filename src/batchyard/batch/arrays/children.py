@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from batchyard.batch.jobs.model import FAILED, PENDING, RUNNABLE, SUBMITTED
+from batchyard.batch.jobs.model import FAILED, PENDING, RUNNABLE, RUNNABLE_SINCE, SUBMITTED
 
 SEPARATOR = ":"
 SEQUENTIAL = "SEQUENTIAL"
@@ -97,6 +97,15 @@ def implicit_state(
             return FAILED, parent.get("statusReason"), {"stoppedAt": parent.get("stoppedAt")}
         return (SUBMITTED if status == SUBMITTED else PENDING), None, {}
     return (PENDING if waits_per_child(parent) else RUNNABLE), None, {}
+
+
+def implicit_runtime(parent: dict[str, Any], runtime: dict[str, Any]) -> dict[str, Any]:
+    """The ``runtime`` of the parent's children that have no row: a RUNNABLE child has been
+    RUNNABLE since its array was released."""
+    released_at = array_state(runtime).get("releasedAt")
+    if released_at is None or implicit_state(parent, runtime)[0] != RUNNABLE:
+        return {}
+    return {RUNNABLE_SINCE: released_at}
 
 
 def dependencies_of(parent: dict[str, Any], index: int) -> list[dict[str, str]]:

@@ -17,6 +17,9 @@ TERMINAL = frozenset({SUCCEEDED, FAILED})
 # CancelJob only stops jobs that have not been placed yet.
 CANCELLABLE = frozenset({SUBMITTED, PENDING, RUNNABLE})
 ON_HOST = frozenset({STARTING, RUNNING})
+# The key in a job's ``runtime`` of the epoch ms it became RUNNABLE at: a queue's RUNNABLE
+# time limit counts from there, across restarts.
+RUNNABLE_SINCE = "runnableAt"
 
 ESSENTIAL_EXITED = "Essential container in task exited"
 TIMED_OUT = "Job attempt duration exceeded timeout"

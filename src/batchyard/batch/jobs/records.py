@@ -93,7 +93,8 @@ def _unstored_child(conn: Connection, job_id: str) -> JobRecord | None:
     if parent is None or size is None or member[1] >= size:
         return None
     document = children.document(parent.document, parent.runtime, member[1])
-    return JobRecord(job_id, parent.seq, document, {}, stored=False)
+    runtime = children.implicit_runtime(parent.document, parent.runtime)
+    return JobRecord(job_id, parent.seq, document, runtime, stored=False)
 
 
 def save(conn: Connection, record: JobRecord) -> None:

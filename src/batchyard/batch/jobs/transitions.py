@@ -8,6 +8,7 @@ announces PENDING and then RUNNABLE. Store access and publishing are the caller'
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from batchyard.batch.jobs.model import (
     FAILED,
     PENDING,
     RUNNABLE,
+    RUNNABLE_SINCE,
     RUNNING,
     STARTING,
     SUCCEEDED,
@@ -45,6 +47,8 @@ class AttemptEnd:
 
 
 def _set(record: JobRecord, status: str, reason: str | None = None) -> dict[str, Any]:
+    if status == RUNNABLE and record.document.get("status") != RUNNABLE:
+        record.runtime[RUNNABLE_SINCE] = int(time.time() * 1000)
     record.document["status"] = status
     if reason is not None:
         record.document["statusReason"] = reason
@@ -69,9 +73,11 @@ def fail(record: JobRecord, reason: str, now: int, **flags: bool) -> Snapshots:
     return [_set(record, FAILED, reason)]
 
 
-def block(record: JobRecord, reason: str) -> None:
-    """Record why a RUNNABLE job cannot be placed; it stays RUNNABLE."""
+def block(record: JobRecord, reason: str) -> int:
+    """Record why a RUNNABLE job cannot be placed; it stays RUNNABLE. Returns since when
+    it is RUNNABLE (epoch ms; now for a job stored before that time was kept)."""
     record.document["statusReason"] = reason
+    return int(record.runtime.setdefault(RUNNABLE_SINCE, int(time.time() * 1000)))
 
 
 def start(record: JobRecord, placement: dict[str, Any]) -> Snapshots:

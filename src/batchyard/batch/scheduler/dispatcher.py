@@ -195,9 +195,11 @@ class Scheduler:
         fresh = [b for b in result.blocked if b.job.job_id not in self._blocked]
         if fresh:
             self._blocked.update(b.job.job_id for b in fresh)
-            events.publish_blocked(self._bus, await self._store.write(partial(_block, fresh)))
+            documents, since = await self._store.write(partial(_block, fresh))
+            events.publish_blocked(self._bus, documents)
             for blocked in fresh:
-                self._arm_time_limit(blocked)
+                if blocked.job.job_id in since:
+                    self._arm_time_limit(blocked, since[blocked.job.job_id])
         if result.placements:
             await self._place(result.placements)
 
@@ -281,12 +283,14 @@ class Scheduler:
 
     # -- helpers ----------------------------------------------------------------------
 
-    def _arm_time_limit(self, blocked: Blocked) -> None:
-        """Cancel a blocked head once its queue's time limit for that reason runs out."""
+    def _arm_time_limit(self, blocked: Blocked, runnable_since: int) -> None:
+        """Cancel a blocked head once its queue's time limit for that reason has passed
+        since it became RUNNABLE (``runnable_since``, epoch ms)."""
         code = reason_code(blocked.reason)
         seconds = blocked.queue.time_limit(code)
         if seconds is None:
             return
+        elapsed = (now_ms() - runnable_since) / 1000
         job_id = blocked.job.job_id
 
         def expire() -> None:
@@ -295,7 +299,8 @@ class Scheduler:
                     self.cancel(job_id, time_limit_reason(code), terminate=False)
                 )
 
-        asyncio.get_running_loop().call_later(seconds / self._services.time_scale, expire)
+        remaining = max(seconds / self._services.time_scale - elapsed, 0.0)
+        asyncio.get_running_loop().call_later(remaining, expire)
 
     def _ordering_of(self, queue_arn: str) -> ArrayOrdering:
         ordering = self._orderings.get(queue_arn)
@@ -418,16 +423,20 @@ def _start(
     return started
 
 
-def _block(blocked: list[Blocked], conn: Connection) -> list[dict[str, Any]]:
-    """Record why blocked heads wait; returns the documents of those still RUNNABLE."""
+def _block(
+    blocked: list[Blocked], conn: Connection
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Record why blocked heads wait; returns the documents of those still RUNNABLE and
+    since when each is RUNNABLE (epoch ms)."""
     documents = []
+    since = {}
     for entry in blocked:
         record = records.load(conn, entry.job.job_id)
         if record is not None and record.status == RUNNABLE:
-            transitions.block(record, entry.reason)
+            since[record.job_id] = transitions.block(record, entry.reason)
             records.save(conn, record)
             documents.append(copy.deepcopy(record.document))
-    return documents
+    return documents, since
 
 
 def _cancel(
