@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from batchyard.batch.jobs import events, records, transitions
+from batchyard.batch.jobs import events, records, tag_propagation, transitions
 from batchyard.batch.jobs.launch import attempt_spec, log_target
 from batchyard.batch.jobs.model import ESSENTIAL_EXITED, FAILED_TO_START, TIMED_OUT
 from batchyard.batch.jobs.records import JobRecord
@@ -98,6 +98,13 @@ class AttemptRun:
     async def run(self) -> None:
         """Run the attempt to its committed end."""
         services = self._services
+        if self._document.get("propagateTags"):
+            refused = await services.store.read(
+                partial(tag_propagation.refusal, self._document)
+            )
+            if refused is not None:
+                await self._refuse(refused)
+                return
         spec = attempt_spec(
             self._document, self._attempt_id, self._queue_name, self._environment_name
         )
@@ -158,6 +165,14 @@ class AttemptRun:
     ) -> None:
         sink.line(group, stream, timestamp, text)
 
+    async def _refuse(self, reason: str) -> None:
+        """The task cannot be created: the job fails without an attempt."""
+        record, snapshots = await self._services.store.write(
+            partial(_mark_refused, self.job_id, reason)
+        )
+        events.publish(self._services.bus, snapshots)
+        self._on_end(record)
+
     async def _finish(self, end: AttemptEnd) -> None:
         record, snapshots = await self._services.store.write(
             partial(_mark_finished, self.job_id, end)
@@ -179,6 +194,16 @@ def _mark_running(
     snapshots = transitions.run(record, started, stream, task_arn, identity)
     records.save(conn, record)
     return snapshots
+
+
+def _mark_refused(
+    job_id: str, reason: str, conn: Connection
+) -> tuple[JobRecord, list[dict[str, Any]]]:
+    record = records.load(conn, job_id)
+    assert record is not None, job_id
+    snapshots = transitions.fail(record, reason, now_ms())
+    records.save(conn, record)
+    return record, snapshots
 
 
 def _mark_finished(
