@@ -107,3 +107,42 @@ def test_a_blocked_head_stays_first_and_starts_once_its_environment_grows(batch:
     assert snapshot["lastUpdatedAt"] - since >= 300
     batch.update_compute_environment(computeEnvironment=ce, computeResources={"maxvCpus": 4})
     assert wait_status(batch, job_id, timeout=20)["status"] == "SUCCEEDED"
+
+
+def test_a_head_whose_environments_are_all_invalid_waits_with_action_required(
+    batch: Any,
+) -> None:
+    ce = make_ce(
+        batch,
+        computeResources=ec2_resources(maxvCpus=2, allocationStrategy="BEST_FIT_PROGRESSIVE"),
+    )
+    queue = make_queue(batch, [ce])
+    batch.update_compute_environment(
+        computeEnvironment=ce,
+        computeResources={"instanceRole": "arn:aws:iam::123456789012:role/not-a-profile"},
+    )
+    wait_for(
+        lambda: batch.describe_compute_environments(computeEnvironments=[ce])[
+            "computeEnvironments"
+        ][0]["status"]
+        == "INVALID",
+        timeout=10,
+        what="the environment to turn INVALID",
+    )
+    job_id = submit(batch, queue, make_definition(batch, ["true"]))
+    blocked = wait_for(
+        lambda: (job := describe(batch, job_id)).get("statusReason") and job,
+        timeout=10,
+        what="the head to be reported blocked",
+    )
+    assert blocked["status"] == "RUNNABLE"
+    assert blocked["statusReason"] == (
+        "ACTION_REQUIRED - CE(s) associated with the job queue are invalid."
+    )
+    batch.update_compute_environment(
+        computeEnvironment=ce,
+        computeResources={
+            "instanceRole": "arn:aws:iam::123456789012:instance-profile/ecsInstanceRole"
+        },
+    )
+    assert wait_status(batch, job_id)["status"] == "SUCCEEDED"

@@ -16,6 +16,14 @@ COMPUTE_ENVIRONMENT_MAX_RESOURCE = (
     "cannot meet the CPU requirement of the job."
 )
 JOB_RESOURCE_REQUIREMENT = BLOCKED_BY_REQUIREMENT
+ENVIRONMENTS_INVALID = "ACTION_REQUIRED - CE(s) associated with the job queue are invalid."
+
+
+def all_invalid(environments: Iterable[EnvironmentView]) -> bool:
+    """Whether the queue has environments and every one of them is INVALID: its head waits
+    for the user to fix them (ACTION_REQUIRED)."""
+    found = list(environments)
+    return bool(found) and all(environment.invalid for environment in found)
 
 
 def never_placeable(demand: Demand, environments: Iterable[EnvironmentView]) -> str:

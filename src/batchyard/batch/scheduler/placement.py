@@ -4,8 +4,8 @@ Queues are visited by priority (larger first). Within a queue only the head is c
 it goes to the first environment in ``computeEnvironmentOrder`` with room for it, and the
 next job becomes the head. A head that fits nowhere right now stops that queue for this
 pass, so the work of a pass grows with the number of queues and placements, never with the
-number of waiting jobs. A head that could not fit even an empty environment is reported as
-blocked with AWS's reason.
+number of waiting jobs. A head that could not fit even an empty environment, or whose
+environments are all INVALID, is reported as blocked with AWS's reason.
 """
 
 from __future__ import annotations
@@ -14,7 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from batchyard.batch.jobs.records import QueuedJob
-from batchyard.batch.queue_health.reasons import never_placeable
+from batchyard.batch.queue_health.reasons import (
+    ENVIRONMENTS_INVALID,
+    all_invalid,
+    never_placeable,
+)
 from batchyard.batch.scheduler.capacity import CapacityLedger
 from batchyard.batch.scheduler.ordering import QueueOrdering
 from batchyard.batch.scheduler.topology import EnvironmentView, QueueView, Topology
@@ -65,7 +69,9 @@ def plan(
                 None,
             )
             if environment is None:
-                if queue.environments and not any(
+                if all_invalid(queue.environments):
+                    result.blocked.append(Blocked(job, queue, ENVIRONMENTS_INVALID))
+                elif queue.environments and not any(
                     ledger.could_ever_fit(job.demand, e.max_vcpus) for e in queue.environments
                 ):
                     reason = never_placeable(job.demand, queue.environments)

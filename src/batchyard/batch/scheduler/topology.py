@@ -19,12 +19,14 @@ USABLE_STATUSES = ("VALID", "UPDATING")
 
 @dataclass(frozen=True)
 class EnvironmentView:
-    """A compute environment: its vCPU ceiling and whether jobs may be placed on it."""
+    """A compute environment: its vCPU ceiling, whether jobs may be placed on it and whether
+    it is INVALID (a configuration the user has to fix)."""
 
     arn: str
     name: str
     max_vcpus: float
     usable: bool
+    invalid: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ def _environment(document: dict[str, Any]) -> EnvironmentView:
         document["computeEnvironmentName"],
         float(max_vcpus),
         usable,
+        document.get("status") == "INVALID",
     )
 
 
