@@ -24,7 +24,7 @@ from batchyard.batch.jobs.model import SUBMITTED, Demand
 from batchyard.batch.jobs.parameters import substitute
 from batchyard.batch.multinode import nodes
 from batchyard.batch.resources import job_definitions, job_queues, tags
-from batchyard.batch.resources.container_rules import check_environment
+from batchyard.batch.resources.container_rules import check_environment, check_resources
 from batchyard.batch.resources.job_definition_rules import check_retry_strategy, check_timeout
 from batchyard.batch.resources.names import client_error, require_name
 
@@ -156,6 +156,9 @@ def _container(
     requirements, legacy = _requirements(properties, overrides)
     container["resourceRequirements"] = requirements
     container.update(legacy)
+    # The overrides go through the definition's rules, so the job's demand is always a number.
+    fargate = "FARGATE" in (definition.get("platformCapabilities") or [])
+    check_resources(container, fargate=fargate, required=False)
     if overrides.get("instanceType"):
         container["instanceType"] = overrides["instanceType"]
     return container
