@@ -358,11 +358,11 @@ class Scheduler:
 # -- store writes (run in the writer thread) -----------------------------------------------
 
 
-def _admit(job_ids: list[str], conn: Connection) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _admit(job_ids: list[str], conn: Connection) -> tuple[dict[str, Any], list[events.Snapshot]]:
     """SUBMITTED/PENDING jobs: RUNNABLE, PENDING on unfinished dependencies, or FAILED;
     array parents are released (``ArrayRelease``) once their own dependencies are met."""
     outcomes: dict[str, Any] = {}
-    snapshots: list[dict[str, Any]] = []
+    snapshots: list[events.Snapshot] = []
     for job_id in job_ids:
         record = records.load(conn, job_id)
         if record is None or record.status not in (SUBMITTED, PENDING):
