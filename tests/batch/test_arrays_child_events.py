@@ -7,42 +7,59 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from typing import Any
+
+import pytest
 
 from tests.batch.jobs_support import make_definition, make_stack, submit, wait_status
 from tests.support.server import ServerProcess, wait_for
 
 SIZE = 3
+Details = list[dict[str, Any]]
 
 
-def _watch(server: ServerProcess, prefix: str) -> Any:
-    """Send every "Batch Job State Change" of jobs named ``prefix...`` to a log group;
-    returns a function giving the details received, in order."""
+@pytest.fixture
+def watch(server: ServerProcess) -> Iterator[Callable[[str], Callable[[], Details]]]:
+    """``watch(prefix)`` sends every "Batch Job State Change" of jobs named ``prefix...`` to a
+    log group and returns a function giving the details received, in order. The rules are
+    deleted afterwards, so later tests on the shared server do not pay for them."""
     events, logs = server.client("events"), server.client("logs")
-    group = f"/child-events/{prefix}"
-    logs.create_log_group(logGroupName=group)
-    events.put_rule(
-        Name=prefix,
-        EventPattern=json.dumps(
-            {
-                "source": ["aws.batch"],
-                "detail-type": ["Batch Job State Change"],
-                "detail": {"jobName": [{"prefix": prefix}]},
-            }
-        ),
-    )
-    events.put_targets(
-        Rule=prefix,
-        Targets=[{"Id": "log", "Arn": f"arn:aws:logs:us-east-1:123456789012:log-group:{group}"}],
-    )
+    rules: list[str] = []
 
-    def received() -> list[dict[str, Any]]:
-        found = []
-        for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group):
-            found += [json.loads(e["message"])["detail"] for e in page["events"]]
-        return found
+    def start(prefix: str) -> Callable[[], Details]:
+        group = f"/child-events/{prefix}"
+        logs.create_log_group(logGroupName=group)
+        events.put_rule(
+            Name=prefix,
+            EventPattern=json.dumps(
+                {
+                    "source": ["aws.batch"],
+                    "detail-type": ["Batch Job State Change"],
+                    "detail": {"jobName": [{"prefix": prefix}]},
+                }
+            ),
+        )
+        rules.append(prefix)
+        events.put_targets(
+            Rule=prefix,
+            Targets=[
+                {"Id": "log", "Arn": f"arn:aws:logs:us-east-1:123456789012:log-group:{group}"}
+            ],
+        )
 
-    return received
+        def received() -> Details:
+            found = []
+            for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group):
+                found += [json.loads(e["message"])["detail"] for e in page["events"]]
+            return found
+
+        return received
+
+    yield start
+    for rule in rules:
+        events.remove_targets(Rule=rule, Ids=["log"])
+        events.delete_rule(Name=rule)
 
 
 def _by_child(details: list[dict[str, Any]], parent: str) -> dict[int, list[dict[str, Any]]]:
@@ -53,8 +70,8 @@ def _by_child(details: list[dict[str, Any]], parent: str) -> dict[int, list[dict
     return found
 
 
-def _children_ended(received: Any, parent: str) -> dict[int, list[dict[str, Any]]]:
-    def ended() -> dict[int, list[dict[str, Any]]] | None:
+def _children_ended(received: Callable[[], Details], parent: str) -> dict[int, Details]:
+    def ended() -> dict[int, Details] | None:
         found = _by_child(received(), parent)
         finished = [i for i, seen in found.items() if seen[-1]["status"] in ("SUCCEEDED", "FAILED")]
         return found if len(finished) == SIZE else None
@@ -62,10 +79,12 @@ def _children_ended(received: Any, parent: str) -> dict[int, list[dict[str, Any]
     return wait_for(ended, timeout=30, what=f"the children of {parent} to end")
 
 
-def test_released_children_announce_runnable_before_they_start(server: ServerProcess) -> None:
+def test_released_children_announce_runnable_before_they_start(
+    server: ServerProcess, watch: Callable[[str], Any]
+) -> None:
     batch = server.client("batch")
     prefix = f"released-{uuid.uuid4().hex[:8]}"
-    received = _watch(server, prefix)
+    received = watch(prefix)
     _, queue = make_stack(batch)
     parent = submit(
         batch, queue, make_definition(batch, ["true"]), jobName=prefix,
@@ -81,11 +100,11 @@ def test_released_children_announce_runnable_before_they_start(server: ServerPro
 
 
 def test_children_of_an_array_whose_dependency_failed_announce_failed(
-    server: ServerProcess,
+    server: ServerProcess, watch: Callable[[str], Any]
 ) -> None:
     batch = server.client("batch")
     prefix = f"depfail-{uuid.uuid4().hex[:8]}"
-    received = _watch(server, prefix)
+    received = watch(prefix)
     _, queue = make_stack(batch)
     failing = submit(batch, queue, make_definition(batch, ["false"]), jobName=f"{prefix}-dep")
     parent = submit(
@@ -101,10 +120,12 @@ def test_children_of_an_array_whose_dependency_failed_announce_failed(
         assert seen[0]["arrayProperties"] == {"index": index}
 
 
-def test_children_of_a_cancelled_array_announce_failed(server: ServerProcess) -> None:
+def test_children_of_a_cancelled_array_announce_failed(
+    server: ServerProcess, watch: Callable[[str], Any]
+) -> None:
     batch = server.client("batch")
     prefix = f"cancelled-{uuid.uuid4().hex[:8]}"
-    received = _watch(server, prefix)
+    received = watch(prefix)
     _, queue = make_stack(batch)
     blocker = submit(batch, queue, make_definition(batch, ["sleep", "60"]))
     parent = submit(
