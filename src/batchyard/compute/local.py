@@ -50,12 +50,24 @@ def host_capacity() -> HostCapacity:
     return HostCapacity(memory_mib=int(memory), gpus=gpus)
 
 
-def _set_parent_death_signal() -> None:
+def _load_prctl() -> Any:
+    # Looked up once in the server: find_library runs ldconfig, which in every forked child
+    # would hold the event loop (it waits for the child's exec) for milliseconds per job.
     libc_name = ctypes.util.find_library("c")
     if libc_name is None:
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(libc_name, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        return None
+    try:
+        return ctypes.CDLL(libc_name, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _load_prctl()
+
+
+def _set_parent_death_signal() -> None:
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _process_start_ticks(pid: int) -> int | None:
