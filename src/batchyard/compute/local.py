@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from batchyard.compute.child_process import ChildProcess, start_child
 from batchyard.compute.limits import AttemptLimits, CgroupLayout, remove_stale_groups
 from batchyard.compute.provider import (
     OUT_OF_MEMORY_REASON,
@@ -113,7 +114,7 @@ class LocalAttempt:
 
     def __init__(
         self,
-        process: asyncio.subprocess.Process,
+        process: ChildProcess,
         limits: AttemptLimits,
         workdir: Path,
         gpus: list[int],
@@ -229,15 +230,8 @@ class LocalProvider:
             limits.enter()
 
         try:
-            process = await asyncio.create_subprocess_exec(
-                *spec.command,
-                cwd=workdir,
-                env=environment,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,
-                preexec_fn=prepare_child,
+            process = await start_child(
+                spec.command, cwd=workdir, env=environment, preexec_fn=prepare_child
             )
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
             limits.release()
