@@ -94,7 +94,8 @@ def test_released_children_announce_runnable_before_they_start(
     children = _children_ended(received, parent)
     for index in range(SIZE):
         seen = children[index]
-        assert [d["status"] for d in seen] == ["RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"]
+        statuses = [d["status"] for d in seen]
+        assert statuses == ["PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"]
         assert seen[0]["arrayProperties"] == {"index": index}
         assert seen[0]["jobArn"].endswith(f"{parent}:{index}")
 
@@ -115,9 +116,9 @@ def test_children_of_an_array_whose_dependency_failed_announce_failed(
     children = _children_ended(received, parent)
     for index in range(SIZE):
         seen = children[index]
-        assert [d["status"] for d in seen] == ["FAILED"]
-        assert seen[0]["statusReason"] == "Dependent Job failed"
-        assert seen[0]["arrayProperties"] == {"index": index}
+        assert [d["status"] for d in seen] == ["PENDING", "FAILED"]
+        assert seen[1]["statusReason"] == "Dependent Job failed"
+        assert seen[1]["arrayProperties"] == {"index": index}
 
 
 def test_children_of_a_cancelled_array_announce_failed(
@@ -140,7 +141,7 @@ def test_children_of_a_cancelled_array_announce_failed(
         batch.terminate_job(jobId=blocker, reason="test over")
     for index in range(SIZE):
         seen = children[index]
-        assert [d["status"] for d in seen] == ["FAILED"]
-        assert seen[0]["statusReason"] == "no longer needed"
-        assert seen[0]["isCancelled"] is True
-        assert seen[0]["arrayProperties"] == {"index": index}
+        assert [d["status"] for d in seen] == ["PENDING", "FAILED"]
+        assert seen[1]["statusReason"] == "no longer needed"
+        assert seen[1]["isCancelled"] is True
+        assert seen[1]["arrayProperties"] == {"index": index}

@@ -52,7 +52,7 @@ def _source(with_rule: bool = True) -> tuple[Bus, _Recorder]:
     return bus, recorder
 
 
-def test_every_transition_from_runnable_on_is_an_event() -> None:
+def test_every_change_after_submission_is_an_event() -> None:
     bus, recorder = _source()
     for status in (
         "SUBMITTED",
@@ -65,6 +65,7 @@ def test_every_transition_from_runnable_on_is_an_event() -> None:
     ):
         bus.publish(JOB_TOPIC, _job(status))
     assert [e["detail"]["status"] for e in recorder.published] == [
+        "PENDING",
         "RUNNABLE",
         "STARTING",
         "RUNNING",

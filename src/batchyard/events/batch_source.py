@@ -7,7 +7,7 @@ The jobs service publishes on the runtime bus:
   its ``statusReason`` saying why.
 
 Each becomes an EventBridge event on the default bus ("Batch Job State Change" for every
-status from RUNNABLE on, "Batch Job Queue Blocked"). A job republished with the status it
+status after submission, "Batch Job Queue Blocked"). A job republished with the status it
 already had is not sent twice, so at-least-once duplicates stay identical.
 """
 

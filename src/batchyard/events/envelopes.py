@@ -14,9 +14,11 @@ JOB_QUEUE_BLOCKED = "Batch Job Queue Blocked"
 SCHEDULED_EVENT = "Scheduled Event"
 SCHEDULE_SOURCE = "aws.events"
 
-# Batch publishes no event for the creation (SUBMITTED) and, per the events contract of this
-# project, none for PENDING: a state change event is sent for each transition from RUNNABLE on.
-JOB_EVENT_STATUSES = frozenset({"RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED"})
+# The guide: an event for every status change of a job already submitted, none for the
+# submission itself (SUBMITTED).
+JOB_EVENT_STATUSES = frozenset(
+    {"PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED"}
+)
 
 
 class EntryError(ValueError):
