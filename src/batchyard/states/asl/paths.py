@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -30,12 +30,34 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-@dataclass
 class Scope:
-    """What a JSONPath expression can reach: the context object and visible variables."""
+    """What a JSONPath expression can reach: the context object and visible variables.
 
-    context: dict[str, Any]
-    variables: dict[str, Any]
+    Either can be given as a function that builds it on first use: most states never read
+    ``$$`` or a variable, and building the context object copies the execution input.
+    """
+
+    def __init__(
+        self,
+        context: dict[str, Any] | Callable[[], dict[str, Any]],
+        variables: dict[str, Any] | Callable[[], dict[str, Any]],
+    ) -> None:
+        self._context = context
+        self._variables = variables
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """The ``$$`` context object."""
+        if callable(self._context):
+            self._context = self._context()
+        return self._context
+
+    @property
+    def variables(self) -> dict[str, Any]:
+        """The variables visible to the state."""
+        if callable(self._variables):
+            self._variables = self._variables()
+        return self._variables
 
 
 class PathNotFound(Exception):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from batchyard.states.asl import jsonata, paths
@@ -94,7 +95,7 @@ class StateRun:
         return ctx
 
     def scope(self, map_item: dict[str, Any] | None = None) -> Scope:
-        return Scope(self.context_object(map_item), self.frame.visible_variables())
+        return Scope(partial(self.context_object, map_item), self.frame.visible_variables)
 
     def states_binding(
         self,
