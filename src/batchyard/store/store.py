@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
 
-from batchyard.store.engine import create_store_engine
+from batchyard.store.engine import READ_ONLY, create_store_engine
 from batchyard.store.migrate import upgrade
 from batchyard.store.writer import GroupCommitWriter
 
@@ -39,6 +39,7 @@ class Store:
     def read_sync(self, fn: Callable[[Connection], T]) -> T:
         """Run a read on the calling thread (start-up recovery, tests)."""
         with self.engine.connect() as connection:
+            connection.execution_options(**{READ_ONLY: True})
             return fn(connection)
 
     def close(self) -> None:
