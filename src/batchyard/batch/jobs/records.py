@@ -43,6 +43,14 @@ class QueuedJob:
     demand: Demand
 
 
+# Built once: a statement built per call costs more CPU than SQLite spends running it.
+_INSERT = jobs.insert()
+_LOAD = sa.select(jobs.c.job_id, jobs.c.seq, jobs.c.document, jobs.c.runtime).where(
+    jobs.c.job_id == sa.bindparam("wanted_id")
+)
+_SAVE = jobs.update().where(jobs.c.job_id == sa.bindparam("wanted_id"))
+
+
 def insert(
     conn: Connection,
     seq: int,
@@ -53,32 +61,29 @@ def insert(
     """Store a newly submitted job (or the first change of an array child)."""
     definition = document["jobDefinition"].rsplit("/", 1)[-1].rsplit(":", 1)[0]
     conn.execute(
-        jobs.insert().values(
-            job_id=document["jobId"],
-            seq=seq,
-            name=document["jobName"],
-            queue_arn=document["jobQueue"],
-            status=document["status"],
-            created_at=document["createdAt"],
-            definition_name=definition,
-            definition_arn=document["jobDefinition"],
-            share_identifier=document.get("shareIdentifier"),
-            vcpus=demand.vcpus,
-            memory=demand.memory,
-            gpus=demand.gpus,
-            document=document,
-            runtime=runtime or {},
-        )
+        _INSERT,
+        {
+            "job_id": document["jobId"],
+            "seq": seq,
+            "name": document["jobName"],
+            "queue_arn": document["jobQueue"],
+            "status": document["status"],
+            "created_at": document["createdAt"],
+            "definition_name": definition,
+            "definition_arn": document["jobDefinition"],
+            "share_identifier": document.get("shareIdentifier"),
+            "vcpus": demand.vcpus,
+            "memory": demand.memory,
+            "gpus": demand.gpus,
+            "document": document,
+            "runtime": runtime or {},
+        },
     )
 
 
 def load(conn: Connection, job_id: str) -> JobRecord | None:
     """The job ``job_id`` (an array child without a row synthesized), or None."""
-    row = conn.execute(
-        sa.select(jobs.c.job_id, jobs.c.seq, jobs.c.document, jobs.c.runtime).where(
-            jobs.c.job_id == job_id
-        )
-    ).first()
+    row = conn.execute(_LOAD, {"wanted_id": job_id}).first()
     if row is None:
         return _unstored_child(conn, job_id)
     return JobRecord(row.job_id, row.seq, dict(row.document), dict(row.runtime or {}))
@@ -105,14 +110,14 @@ def save(conn: Connection, record: JobRecord) -> None:
         record.stored = True
         return
     conn.execute(
-        jobs.update()
-        .where(jobs.c.job_id == record.job_id)
-        .values(
-            status=record.document["status"],
-            seq=record.seq,
-            document=record.document,
-            runtime=record.runtime,
-        )
+        _SAVE,
+        {
+            "wanted_id": record.job_id,
+            "status": record.document["status"],
+            "seq": record.seq,
+            "document": record.document,
+            "runtime": record.runtime,
+        },
     )
 
 
