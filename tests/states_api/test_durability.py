@@ -119,19 +119,29 @@ def test_map_resumes_after_sigkill(
     assert types.count("MapStateEntered") == 1
 
 
-def test_activity_task_resumes_after_sigkill(
-    new_server: Callable[..., ServerProcess], tmp_path: Path
-) -> None:
-    data_dir = tmp_path / "data"
-    first = new_server(env=SCALE, data_dir=data_dir)
-    sfn = client(first)
-    activity = sfn.create_activity(name=unique("durable"))["activityArn"]
+def start_activity_execution(
+    new_server: Callable[..., ServerProcess], data_dir: Path, name: str, execution_input: str
+) -> tuple[ServerProcess, Any, str, str]:
+    """A server running a one-Task machine on a new activity: (server, sfn, activity, execution)."""
+    server = new_server(env=SCALE, data_dir=data_dir)
+    sfn = client(server)
+    activity = sfn.create_activity(name=unique(name))["activityArn"]
     definition = {
         "StartAt": "Work",
         "States": {"Work": {"Type": "Task", "Resource": activity, "End": True}},
     }
     arn = machine(sfn, definition)
-    execution = sfn.start_execution(stateMachineArn=arn, input='{"id": 3}')["executionArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, input=execution_input)["executionArn"]
+    return server, sfn, activity, execution
+
+
+def test_activity_task_resumes_after_sigkill(
+    new_server: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    first, sfn, activity, execution = start_activity_execution(
+        new_server, data_dir, "durable", '{"id": 3}'
+    )
     task = sfn.get_activity_task(activityArn=activity, workerName="before-crash")
 
     second, sfn = restart(new_server, first, data_dir)
@@ -168,15 +178,9 @@ def test_activity_scheduled_before_a_sigkill_starts_once_after_it(
     new_server: Callable[..., ServerProcess], tmp_path: Path
 ) -> None:
     data_dir = tmp_path / "data"
-    first = new_server(env=SCALE, data_dir=data_dir)
-    sfn = client(first)
-    activity = sfn.create_activity(name=unique("queued"))["activityArn"]
-    definition = {
-        "StartAt": "Work",
-        "States": {"Work": {"Type": "Task", "Resource": activity, "End": True}},
-    }
-    arn = machine(sfn, definition)
-    execution = sfn.start_execution(stateMachineArn=arn, input='{"id": 4}')["executionArn"]
+    first, sfn, activity, execution = start_activity_execution(
+        new_server, data_dir, "queued", '{"id": 4}'
+    )
     wait_for(lambda: reached(sfn, execution, "ActivityScheduled"), what="the task to be scheduled")
 
     _, sfn = restart(new_server, first, data_dir)
