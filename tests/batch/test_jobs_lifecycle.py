@@ -97,6 +97,12 @@ def test_output_is_readable_while_the_job_runs(batch: Any, logs: Any, queue: str
     assert wait_status(batch, job_id)["status"] == "FAILED"
 
 
+def test_a_job_without_output_has_an_empty_log_stream(batch: Any, logs: Any, queue: str) -> None:
+    job = wait_status(batch, submit(batch, queue, make_definition(batch, ["true"])))
+    assert job["status"] == "SUCCEEDED"
+    assert _messages(logs, job["container"]["logStreamName"]) == []
+
+
 def test_exit_code_retried_by_evaluate_on_exit(batch: Any, logs: Any, queue: str) -> None:
     definition = make_definition(batch, ["sh", "-c", "echo attempt $AWS_BATCH_JOB_ATTEMPT; exit 3"])
     retried = submit(
@@ -201,10 +207,14 @@ def test_cancel_fails_queued_jobs_but_not_running_ones(batch: Any) -> None:
 
 def test_terminate_kills_the_running_attempt_and_is_not_retried(scaled: ServerProcess) -> None:
     batch = scaled.client("batch")
+    logs = scaled.client("logs")
     queue = make_stack(batch)[1]
-    definition = make_definition(batch, ["sh", "-c", "trap '' TERM; sleep 30 & wait; wait"])
+    command = "trap '' TERM; echo ignoring TERM; sleep 30 & wait; wait"
+    definition = make_definition(batch, ["sh", "-c", command])
     job_id = submit(batch, queue, definition, retryStrategy={"attempts": 3})
-    wait_status(batch, job_id, "RUNNING")
+    stream = wait_status(batch, job_id, "RUNNING")["container"]["logStreamName"]
+    # A SIGTERM that lands before the trap is set would end the job at once (143).
+    wait_for(lambda: "ignoring TERM" in _messages(logs, stream), timeout=10, what="the trap is set")
     batch.terminate_job(jobId=job_id, reason="operator stop")
     job = wait_status(batch, job_id, timeout=15)
     assert job["status"] == "FAILED"

@@ -125,3 +125,63 @@ def test_reap_kills_leftovers_of_an_earlier_server(tmp_path: Path) -> None:
     assert child.poll() is None
     assert provider.reap({"pgid": child.pid, "jobId": job_id})
     assert child.wait(timeout=10) == -signal.SIGKILL
+
+
+def test_the_attempt_runs_inside_its_own_memory_cgroup(tmp_path: Path) -> None:
+    layout = CgroupLayout.detect()
+    assert layout.memory_parent is not None, "this host must give the server a memory cgroup"
+    provider = LocalProvider(tmp_path, layout=layout)
+    spec = _spec(["cat", "/proc/self/cgroup"], memory_mib=64)
+    code, _reason, lines = _run(provider, spec)
+    assert code == 0
+    memory_lines = [text for _, text in lines if ":memory:" in text or text.startswith("0::")]
+    assert any(text.endswith(spec.attempt_id) for text in memory_lines), lines
+
+
+def test_programs_are_found_on_the_jobs_own_path(tmp_path: Path) -> None:
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "hello").write_text("#!/bin/sh\necho hello from $0\n")
+    (tools / "hello").chmod(0o755)
+    (tools / "plain").write_text("not a program\n")
+    provider = LocalProvider(tmp_path / "work")
+    env = {"PATH": f"{tools}:/usr/bin:/bin"}
+    code, _reason, lines = _run(provider, _spec(["hello"], environment=env))
+    assert (code, lines) == (0, [("stdout", f"hello from {tools / 'hello'}")])
+    for missing in (["hello"], [str(tools / "plain")], ["./relative-missing"]):
+        with pytest.raises(LaunchError, match="CannotStartContainerError"):
+            _run(provider, _spec(missing))
+
+
+def test_the_attempt_dies_with_the_server(tmp_path: Path) -> None:
+    script = f"""
+import asyncio, sys, uuid
+from pathlib import Path
+from batchyard.compute.local import LocalProvider
+from batchyard.compute.provider import AttemptSpec
+
+async def main():
+    provider = LocalProvider(Path({str(tmp_path)!r}))
+    spec = AttemptSpec(uuid.uuid4().hex, str(uuid.uuid4()), ["sleep", "60"], {{}})
+    attempt = await provider.start(spec, lambda *line: None)
+    print(attempt.identity["pid"], flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+    server = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    pid = int(server.stdout.readline())
+    os.kill(server.pid, signal.SIGKILL)
+    server.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}").exists() and _state(pid) != "Z":
+        assert time.monotonic() < deadline, "the attempt outlived the server"
+        time.sleep(0.02)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return "gone"

@@ -1,9 +1,10 @@
 """A child process started off the event loop, with its output and exit as awaitables.
 
-Forking the server and waiting for the child to exec takes milliseconds (more with a
-``preexec_fn``, whose Python code runs in the child before exec); asyncio's own subprocess
-support does both on the event loop thread, which then serves nothing else meanwhile. Here the
-fork runs in a worker thread, and the loop watches the output pipes and a pidfd.
+Starting a child and waiting for its exec takes a fraction of a millisecond with vfork (never
+pass a ``preexec_fn``: it forces a full fork of the server); asyncio's own subprocess support
+does it on the event loop thread, which then serves nothing else meanwhile. Here the start
+runs in a worker thread (``spawn``), and the loop watches the output pipes and a pidfd
+(``ChildProcess``).
 
 Every descriptor the loop watches is a plain one this module closes exactly once, after
 removing its reader: uvloop's pipe transports close a descriptor twice (libuv, then the file
@@ -16,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 READ_CHUNK = 64 * 1024
@@ -25,11 +26,12 @@ READ_CHUNK = 64 * 1024
 class ChildProcess:
     """A started child: its pid, its stdout/stderr streams, and its exit code."""
 
-    def __init__(self, popen: subprocess.Popen[bytes], stdout: int, stderr: int) -> None:
-        self._popen = popen
-        self.pid = popen.pid
-        self.stdout = _watch(stdout)
-        self.stderr = _watch(stderr)
+    def __init__(self, spawned: Spawned) -> None:
+        """Watch ``spawned`` from the running event loop."""
+        self._popen = spawned.popen
+        self.pid = spawned.popen.pid
+        self.stdout = _watch(spawned.stdout)
+        self.stderr = _watch(spawned.stderr)
 
     async def wait(self) -> int:
         """The exit code once the process has exited (negative: killed by that signal)."""
@@ -76,15 +78,32 @@ def _watch(fd: int) -> asyncio.StreamReader:
     return reader
 
 
-def _spawn(
-    command: list[str], cwd: Path, env: dict[str, str], preexec_fn: Callable[[], None]
-) -> tuple[subprocess.Popen[bytes], int, int]:
+@dataclass(frozen=True)
+class Spawned:
+    """A started process and the read ends of its stdout and stderr pipes."""
+
+    popen: subprocess.Popen[bytes]
+    stdout: int
+    stderr: int
+
+
+def spawn(command: list[str], cwd: Path, env: dict[str, str]) -> Spawned:
+    """Start ``command`` in a session of its own, stdin from /dev/null, output piped.
+
+    Blocking (call it from a worker thread); raises what ``subprocess.Popen`` raises when the
+    command cannot be started.
+    """
     out_read, out_write = os.pipe()
     err_read, err_write = os.pipe()
     try:
         popen = subprocess.Popen(
-            command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out_write,
-            stderr=err_write, start_new_session=True, preexec_fn=preexec_fn,
+            command,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out_write,
+            stderr=err_write,
+            start_new_session=True,
         )
     except BaseException:
         os.close(out_read)
@@ -93,19 +112,4 @@ def _spawn(
     finally:
         os.close(out_write)
         os.close(err_write)
-    return popen, out_read, err_read
-
-
-async def start_child(
-    command: Sequence[str],
-    *,
-    cwd: Path,
-    env: dict[str, str],
-    preexec_fn: Callable[[], None],
-) -> ChildProcess:
-    """Start ``command`` in a session of its own, stdin from /dev/null, output piped.
-
-    Raises what ``subprocess.Popen`` raises when the command cannot be started.
-    """
-    popen, stdout, stderr = await asyncio.to_thread(_spawn, list(command), cwd, env, preexec_fn)
-    return ChildProcess(popen, stdout, stderr)
+    return Spawned(popen, out_read, err_read)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import resource
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,14 +117,15 @@ class AttemptLimits:
             self._groups.append(path)
         return path
 
-    def enter(self) -> None:
-        """Run in the child before exec: join the cgroups, or cap the address space."""
-        pid = str(os.getpid())
-        for group in self._groups:
-            (group / "cgroup.procs").write_text(pid)
+    def cgroup_procs(self) -> list[Path]:
+        """The ``cgroup.procs`` files the attempt's process must join before its command runs."""
+        return [group / "cgroup.procs" for group in self._groups]
+
+    def address_space_kib(self) -> int | None:
+        """The RLIMIT_AS cap (KiB) standing in for a memory cgroup, None when not needed."""
         if self._memory_mib and self._memory_group is None:
-            limit = self._memory_mib * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+            return self._memory_mib * 1024
+        return None
 
     def out_of_memory(self) -> bool:
         """Whether the kernel OOM-killed a process of this attempt."""

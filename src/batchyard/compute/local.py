@@ -6,25 +6,26 @@ Memory and vCPUs are limited through ``limits``; GPUs are pinned by index throug
 ``CUDA_VISIBLE_DEVICES``. When the main process exits the rest of its process group is
 killed, as a container's processes die with it. The leader also gets a parent-death signal
 so a killed server does not leave it running; whatever else survives is found and killed by
-``reap`` at the next start-up.
+``reap`` at the next start-up. ``launcher`` builds the command line that sets all this up in
+the child, so that starting an attempt never forks the server itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import ctypes.util
 import hashlib
 import os
 import shutil
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from batchyard.compute.child_process import ChildProcess, start_child
+from batchyard.compute.child_process import ChildProcess, Spawned, spawn
+from batchyard.compute.launcher import resolve_program, wrap
 from batchyard.compute.limits import AttemptLimits, CgroupLayout, remove_stale_groups
 from batchyard.compute.provider import (
     OUT_OF_MEMORY_REASON,
@@ -41,7 +42,6 @@ PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER", "L
 # CloudWatch Logs caps an event at 256 KiB; a longer line is split.
 MAX_LINE_BYTES = 256 * 1024 - 26
 READ_CHUNK = 64 * 1024
-PR_SET_PDEATHSIG = 1
 
 
 def host_capacity() -> HostCapacity:
@@ -49,26 +49,6 @@ def host_capacity() -> HostCapacity:
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024)
     gpus = sum(1 for p in Path("/dev").glob("nvidia[0-9]*")) if Path("/dev").is_dir() else 0
     return HostCapacity(memory_mib=int(memory), gpus=gpus)
-
-
-def _load_prctl() -> Any:
-    # Looked up once in the server: find_library runs ldconfig, which in every forked child
-    # would hold the event loop (it waits for the child's exec) for milliseconds per job.
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
-        return None
-    try:
-        return ctypes.CDLL(libc_name, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-
-_PRCTL = _load_prctl()
-
-
-def _set_parent_death_signal() -> None:
-    if _PRCTL is not None:
-        _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _process_start_ticks(pid: int) -> int | None:
@@ -109,22 +89,37 @@ def _kill_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
+@dataclass(frozen=True)
+class _Launched:
+    spawned: Spawned
+    limits: AttemptLimits
+    workdir: Path
+    start_ticks: int | None
+
+
+def _tear_down(limits: AttemptLimits, workdir: Path) -> bool:
+    """Remove an attempt's cgroups and working directory; True when it was OOM-killed."""
+    out_of_memory = limits.out_of_memory()
+    limits.release()
+    shutil.rmtree(workdir, ignore_errors=True)
+    return out_of_memory
+
+
 class LocalAttempt:
     """One running child process and the tasks streaming its output."""
 
     def __init__(
         self,
-        process: ChildProcess,
-        limits: AttemptLimits,
-        workdir: Path,
+        launched: _Launched,
         gpus: list[int],
         pool: GpuPool,
         on_line: LineCallback,
         job_id: str,
     ) -> None:
+        process = ChildProcess(launched.spawned)
         self._process = process
-        self._limits = limits
-        self._workdir = workdir
+        self._limits = launched.limits
+        self._workdir = launched.workdir
         self._gpus = gpus
         self._pool = pool
         self._exited = asyncio.Event()
@@ -137,7 +132,7 @@ class LocalAttempt:
             "provider": "local",
             "pid": process.pid,
             "pgid": process.pid,
-            "startTicks": _process_start_ticks(process.pid),
+            "startTicks": launched.start_ticks,
             "jobId": job_id,
         }
 
@@ -147,10 +142,8 @@ class LocalAttempt:
         self._exited.set()
         _kill_group(self._process.pid, signal.SIGKILL)
         await asyncio.gather(*self._readers)
-        out_of_memory = self._limits.out_of_memory()
-        self._limits.release()
+        out_of_memory = await asyncio.to_thread(_tear_down, self._limits, self._workdir)
         self._pool.give_back(self._gpus)
-        shutil.rmtree(self._workdir, ignore_errors=True)
         if out_of_memory:
             return ExitStatus(exit_code=137, reason=OUT_OF_MEMORY_REASON, out_of_memory=True)
         return ExitStatus(exit_code=128 - code if code < 0 else code)
@@ -198,6 +191,8 @@ class LocalProvider:
         layout: CgroupLayout | None = None,
     ) -> None:
         self.work_root = work_root
+        # Read once: os.environ lookups cost more than the rest of building an environment.
+        self._host_environment = {k: os.environ[k] for k in PASSED_THROUGH if k in os.environ}
         self.capacity = capacity or host_capacity()
         self._layout = layout or CgroupLayout.detect()
         self._gpus = GpuPool(self.capacity.gpus)
@@ -209,36 +204,42 @@ class LocalProvider:
         """Start ``spec`` as a process group of its own."""
         if not spec.command:
             raise LaunchError("CannotStartContainerError: the job has no command to run")
+        gpus = self._gpus.take(spec.gpus)
+        environment = dict(self._host_environment)
+        environment.update(spec.environment)
+        if gpus:
+            environment["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, gpus))
+            environment["NVIDIA_VISIBLE_DEVICES"] = environment["CUDA_VISIBLE_DEVICES"]
+        try:
+            # Directories, cgroups and the spawn are system calls: they run beside the loop.
+            launched = await asyncio.to_thread(self._launch, spec, environment)
+        except BaseException:
+            self._gpus.give_back(gpus)
+            raise
+        return LocalAttempt(launched, gpus, self._gpus, on_line, spec.job_id)
+
+    def _launch(self, spec: AttemptSpec, environment: dict[str, str]) -> _Launched:
         workdir = self.work_root / spec.attempt_id
         workdir.mkdir(parents=True, exist_ok=True)
         limits = AttemptLimits(
             self._layout, f"{self._cgroup_prefix}{spec.attempt_id}", spec.memory_mib, spec.vcpus
         )
         try:
-            gpus = self._gpus.take(spec.gpus)
-        except LaunchError:
-            limits.release()
-            raise
-        environment = {k: os.environ[k] for k in PASSED_THROUGH if k in os.environ}
-        environment.update(spec.environment)
-        if gpus:
-            environment["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, gpus))
-            environment["NVIDIA_VISIBLE_DEVICES"] = environment["CUDA_VISIBLE_DEVICES"]
-
-        def prepare_child() -> None:
-            _set_parent_death_signal()
-            limits.enter()
-
-        try:
-            process = await start_child(
-                spec.command, cwd=workdir, env=environment, preexec_fn=prepare_child
+            program = resolve_program(spec.command[0], workdir, environment.get("PATH"))
+            command = wrap(
+                [program, *spec.command[1:]],
+                cgroup_procs=limits.cgroup_procs(),
+                address_space_kib=limits.address_space_kib(),
             )
+            spawned = spawn(command, cwd=workdir, env=environment)
+        except LaunchError:
+            _tear_down(limits, workdir)
+            raise
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
-            limits.release()
-            self._gpus.give_back(gpus)
-            shutil.rmtree(workdir, ignore_errors=True)
+            _tear_down(limits, workdir)
             raise LaunchError(f"CannotStartContainerError: {exc}") from None
-        return LocalAttempt(process, limits, workdir, gpus, self._gpus, on_line, spec.job_id)
+        start_ticks = _process_start_ticks(spawned.popen.pid)
+        return _Launched(spawned, limits, workdir, start_ticks)
 
     def reap(self, identity: dict[str, Any]) -> bool:
         """Kill what an earlier server started for ``identity["jobId"]``.
