@@ -46,30 +46,35 @@ def create_stream(conn: Connection, group: str, name: str, now: int) -> int:
     return _insert_stream(conn, group, name, now)
 
 
+# Built once: every job attempt makes sure of its stream.
+_STREAM_ID = sa.select(log_streams.c.id).where(
+    log_streams.c.group_name == sa.bindparam("group"), log_streams.c.name == sa.bindparam("name")
+)
+_GROUP_EXISTS = sa.select(log_groups.c.name).where(log_groups.c.name == sa.bindparam("group"))
+_INSERT_GROUP = log_groups.insert()
+_INSERT_STREAM = log_streams.insert()
+
+
 def ensure_stream(conn: Connection, group: str, name: str, now: int) -> int:
     """The id of stream ``group``/``name``, creating the group and the stream as needed."""
     found = stream_id(conn, group, name)
     if found is not None:
         return found
-    if conn.execute(sa.select(log_groups.c.name).where(log_groups.c.name == group)).first() is None:
-        conn.execute(log_groups.insert().values(name=group, created_at=now, tags={}))
+    if conn.execute(_GROUP_EXISTS, {"group": group}).first() is None:
+        conn.execute(_INSERT_GROUP, {"name": group, "created_at": now, "tags": {}})
     return _insert_stream(conn, group, name, now)
 
 
 def _insert_stream(conn: Connection, group: str, name: str, now: int) -> int:
     result = conn.execute(
-        log_streams.insert().values(group_name=group, name=name, created_at=now, stored_bytes=0)
+        _INSERT_STREAM, {"group_name": group, "name": name, "created_at": now, "stored_bytes": 0}
     )
     return int(result.inserted_primary_key[0])
 
 
 def stream_id(conn: Connection, group: str, name: str) -> int | None:
     """The id of stream ``group``/``name``, or None."""
-    return conn.execute(
-        sa.select(log_streams.c.id).where(
-            log_streams.c.group_name == group, log_streams.c.name == name
-        )
-    ).scalar()
+    return conn.execute(_STREAM_ID, {"group": group, "name": name}).scalar()
 
 
 def append(conn: Connection, stream: int, events: Iterable[tuple[int, str]], now: int) -> None:

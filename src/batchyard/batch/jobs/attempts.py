@@ -25,6 +25,7 @@ from batchyard.batch.jobs.records import JobRecord
 from batchyard.batch.jobs.transitions import AttemptEnd
 from batchyard.bus import Bus
 from batchyard.compute.provider import ComputeProvider, LaunchError, RunningAttempt
+from batchyard.logs import store as log_store
 from batchyard.logs.sink import LogSink
 from batchyard.store import Store
 
@@ -99,9 +100,7 @@ class AttemptRun:
         """Run the attempt to its committed end."""
         services = self._services
         if self._document.get("propagateTags"):
-            refused = await services.store.read(
-                partial(tag_propagation.refusal, self._document)
-            )
+            refused = await services.store.read(partial(tag_propagation.refusal, self._document))
             if refused is not None:
                 await self._refuse(refused)
                 return
@@ -121,7 +120,9 @@ class AttemptRun:
         started = now_ms()
         task_arn = f"{services.task_arn_prefix}{self._attempt_id}"
         snapshots = await services.store.write(
-            partial(_mark_running, self.job_id, started, stream, task_arn, running.identity)
+            partial(
+                _mark_running, self.job_id, started, (group, stream), task_arn, running.identity
+            )
         )
         events.publish(services.bus, snapshots)
         if self._stopped_by is not None and self._stopping is None:
@@ -184,15 +185,18 @@ class AttemptRun:
 def _mark_running(
     job_id: str,
     started: int,
-    stream: str,
+    log: tuple[str, str],
     task_arn: str,
     identity: dict[str, Any],
     conn: Connection,
 ) -> list[dict[str, Any]]:
     record = records.load(conn, job_id)
     assert record is not None, job_id
+    group, stream = log
     snapshots = transitions.run(record, started, stream, task_arn, identity)
     records.save(conn, record)
+    # As with the awslogs driver, the stream exists from the start, output or not.
+    log_store.ensure_stream(conn, group, stream, started)
     return snapshots
 
 
