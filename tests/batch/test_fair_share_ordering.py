@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from batchyard.batch.arrays import children
+from batchyard.batch.arrays.ordering import ArrayCursor, ArrayOrdering
 from batchyard.batch.consumables.gate import ConsumableGate, claim_key
 from batchyard.batch.consumables.pool import ConsumablePool, Resource
 from batchyard.batch.jobs.model import Demand
@@ -277,3 +279,22 @@ def test_an_array_child_claims_units_in_its_arrays_name_until_it_starts() -> Non
     assert arrays.head() is None and pool.holds("arr:0")
     pool.release("arr:0")
     assert pool.resources["lic"].available == 3
+
+
+def test_each_array_child_is_charged_to_its_share_when_handed_out() -> None:
+    traits = {"arr": ("arrays", 0), **{f"s{i}": ("singles", 0) for i in range(4)}}
+    inner, usage, placed = build(SharePolicy(), traits)
+    ordering = ArrayOrdering(inner)
+    ordering.add_array(job("arr", 1), ArrayCursor(8))
+    for i in range(4):
+        ordering.add(job(f"s{i}", 2 + i))
+    taken = []
+    for _ in range(8):
+        head = ordering.head()
+        assert head is not None
+        ordering.remove(head.job_id)
+        taken.append(head.job_id)
+    arr = [children.child_id("arr", i) for i in range(4)]
+    assert taken == [arr[0], "s0", arr[1], "s1", arr[2], "s2", arr[3], "s3"]
+    assert placed == taken
+    assert usage.running("arrays") == 4 and usage.running("singles") == 4

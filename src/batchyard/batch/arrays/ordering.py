@@ -58,6 +58,8 @@ class ArrayOrdering:
     def __init__(self, inner: QueueOrdering) -> None:
         self._inner = inner
         self._arrays: dict[str, tuple[QueuedJob, ArrayCursor]] = {}
+        # The child the last head() offered: removing it means it was placed.
+        self._offered: str | None = None
 
     def __len__(self) -> int:
         return len(self._inner) + sum(len(c) - 1 for _, c in self._arrays.values())
@@ -85,21 +87,31 @@ class ArrayOrdering:
     def head(self) -> QueuedJob | None:
         """The job to place next: a plain job, or an array's next child."""
         job = self._inner.head()
-        return None if job is None else self._expand(job)
+        if job is None:
+            self._offered = None
+            return None
+        expanded = self._expand(job)
+        self._offered = expanded.job_id if expanded is not job else None
+        return expanded
 
     def remove(self, job_id: str) -> QueuedJob | None:
         """Forget a job, a whole array (by its parent id) or one child of an array."""
         if self._arrays.pop(job_id, None) is not None:
+            self._offered = None
             return self._inner.remove(job_id)
         member = children.split(job_id)
         array = None if member is None else self._arrays.get(member[0])
         if member is None or array is None or not array[1].skip(member[1]):
             return self._inner.remove(job_id)
         entry, cursor = array
+        child = dataclasses.replace(entry, job_id=job_id)
+        if job_id == self._offered:
+            self._offered = None
+            self._inner.member_placed(entry.job_id, child)
         if not len(cursor):
             del self._arrays[entry.job_id]
             self._inner.remove(entry.job_id)
-        return dataclasses.replace(entry, job_id=job_id)
+        return child
 
     def first(self, count: int) -> list[QueuedJob]:
         """Up to ``count`` jobs in dispatch order, an array's children one by one."""

@@ -106,5 +106,9 @@ class ConsumableGate:
         """The inner order (a held head stays first)."""
         return self._inner.first(count)
 
+    def member_placed(self, entry_id: str, job: QueuedJob) -> None:
+        """Passed on: an array's claim moves to its child when the child starts."""
+        self._inner.member_placed(entry_id, job)
+
     def _end_turn(self) -> None:
         self._array_turn = False

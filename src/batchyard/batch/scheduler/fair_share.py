@@ -185,6 +185,16 @@ class FairShareOrdering:
                 fronts[share] = following
         return result
 
+    def member_placed(self, entry_id: str, job: QueuedJob) -> None:
+        """An array child handed out under the approved entry ``entry_id``: its share is
+        charged now, so the next head of the same pass already sees it."""
+        found = self._jobs.get(entry_id)
+        if entry_id != self._approved or found is None:
+            return
+        self._approved = None
+        self._moved()
+        self._on_placed(job, found[1])
+
     def waiting_shares(self) -> list[str]:
         """Share identifiers with jobs waiting here."""
         return list(self._heaps)

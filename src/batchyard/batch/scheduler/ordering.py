@@ -39,6 +39,11 @@ class QueueOrdering(Protocol):
         """Up to ``count`` jobs in dispatch order (queue snapshots)."""
         ...
 
+    def member_placed(self, entry_id: str, job: QueuedJob) -> None:
+        """``job``, one member of the entry ``entry_id`` handed out by ``head`` (an array's
+        child), has been placed while the entry stays queued."""
+        ...
+
 
 class FifoOrdering:
     """First in, first out by submission; retried jobs jump the queue."""
@@ -74,6 +79,9 @@ class FifoOrdering:
                 break
             result.append(job)
         return result
+
+    def member_placed(self, entry_id: str, job: QueuedJob) -> None:
+        """Nothing to account for in FIFO order."""
 
 
 OrderingFactory = Callable[[str], QueueOrdering]
