@@ -13,7 +13,6 @@ the PENDING jobs waiting on each dependency.
 from __future__ import annotations
 
 import asyncio
-import copy
 import itertools
 import logging
 import uuid
@@ -52,6 +51,7 @@ from batchyard.batch.scheduler.capacity import CapacityLedger
 from batchyard.batch.scheduler.ordering import OrderingFactory, fifo
 from batchyard.batch.scheduler.placement import Blocked, Placement, plan
 from batchyard.batch.scheduler.topology import Topology, load
+from batchyard.json_data import copy_json
 
 log = logging.getLogger(__name__)
 
@@ -186,11 +186,14 @@ class Scheduler:
                 log.exception("scheduling pass failed")
 
     async def _pass(self) -> None:
-        if self._topology_stale:
-            self._topology_stale = False
-            self._topology = await self._store.read(load)
         if self._intake:
             await self._admit()
+        # A change announced while a reload (or the admission) was awaited may not be in the
+        # snapshot: reload until one started after the last announcement, then plan at once,
+        # so a job submitted after its environment was disabled is never placed on it.
+        while self._topology_stale:
+            self._topology_stale = False
+            self._topology = await self._store.read(load)
         result = plan(self._topology, self._orderings, self._ledger)
         fresh = [b for b in result.blocked if b.job.job_id not in self._blocked]
         if fresh:
@@ -435,7 +438,7 @@ def _block(
         if record is not None and record.status == RUNNABLE:
             since[record.job_id] = transitions.block(record, entry.reason)
             records.save(conn, record)
-            documents.append(copy.deepcopy(record.document))
+            documents.append(copy_json(record.document))
     return documents, since
 
 
