@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+
+from batchyard.json_data import copy_json
 
 BATCH_SOURCE = "aws.batch"
 JOB_STATE_CHANGE = "Batch Job State Change"
@@ -109,7 +110,7 @@ def job_state_change(
     return envelope(
         source=BATCH_SOURCE,
         detail_type=JOB_STATE_CHANGE,
-        detail=copy.deepcopy(job),
+        detail=copy_json(job),
         resources=[job["jobArn"]],
         account=account,
         region=region,
@@ -125,7 +126,7 @@ def job_queue_blocked(
     return envelope(
         source=BATCH_SOURCE,
         detail_type=JOB_QUEUE_BLOCKED,
-        detail=copy.deepcopy(job),
+        detail=copy_json(job),
         resources=[job["jobArn"], job["jobQueue"]],
         account=account,
         region=region,

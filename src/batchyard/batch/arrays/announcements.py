@@ -10,13 +10,13 @@ one copy of the parent taken in the write, so a 10,000-child array costs no row 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from batchyard.batch.arrays import children
 from batchyard.batch.jobs.records import JobRecord
+from batchyard.json_data import copy_json
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class ChildChanges:
     def of(cls, record: JobRecord, stored: frozenset[int]) -> ChildChanges:
         """The rowless children of the array ``record`` as it is now."""
         return cls(
-            copy.deepcopy(record.document),
+            copy_json(record.document),
             {"array": children.array_state(record.runtime)},
             children.size_of(record.document) or 0,
             stored,

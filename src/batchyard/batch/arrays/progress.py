@@ -12,7 +12,6 @@ parent fails when the children still on the host have ended.
 from __future__ import annotations
 
 import asyncio
-import copy
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from batchyard.batch.jobs.attempts import now_ms
 from batchyard.batch.jobs.events import Snapshot
 from batchyard.batch.jobs.model import CANCELLABLE, FAILED, ON_HOST, SUCCEEDED, TERMINAL
 from batchyard.bus import Bus
+from batchyard.json_data import copy_json
 from batchyard.store import Store
 from batchyard.store.tables.batch_jobs import jobs
 
@@ -173,7 +173,7 @@ def settle(parent_id: str, conn: Connection) -> list[dict[str, Any]]:
     else:
         record.document["status"] = SUCCEEDED
         record.document["stoppedAt"] = now
-        snapshots = [copy.deepcopy(record.document)]
+        snapshots = [copy_json(record.document)]
     records.save(conn, record)
     snapshots[-1]["arrayProperties"]["statusSummary"] = status_summary(conn, record)
     return snapshots

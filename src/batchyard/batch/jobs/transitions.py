@@ -7,7 +7,6 @@ announces PENDING and then RUNNABLE. Store access and publishing are the caller'
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +23,7 @@ from batchyard.batch.jobs.model import (
 )
 from batchyard.batch.jobs.records import JobRecord
 from batchyard.batch.jobs.retries import should_retry
+from batchyard.json_data import copy_json
 
 Snapshots = list[dict[str, Any]]
 
@@ -52,7 +52,7 @@ def _set(record: JobRecord, status: str, reason: str | None = None) -> dict[str,
     record.document["status"] = status
     if reason is not None:
         record.document["statusReason"] = reason
-    return copy.deepcopy(record.document)
+    return copy_json(record.document)
 
 
 def pend(record: JobRecord) -> Snapshots:
