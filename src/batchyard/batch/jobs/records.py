@@ -124,6 +124,8 @@ def save(conn: Connection, record: JobRecord) -> None:
 def documents(conn: Connection, job_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Documents of the existing jobs among ``job_ids`` (array children too), by id."""
     wanted = list(job_ids)
+    if not wanted:
+        return {}
     rows = conn.execute(sa.select(jobs.c.job_id, jobs.c.document).where(jobs.c.job_id.in_(wanted)))
     found = {row.job_id: dict(row.document) for row in rows}
     for job_id in wanted:

@@ -17,7 +17,7 @@ import copy
 import re
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from batchyard.batch.resources import tags
 from batchyard.batch.resources.events import publish
@@ -33,23 +33,29 @@ MAX_REFERENCES = 100
 _NAME_REVISION = re.compile(r"([A-Za-z0-9_-]{1,128}):(\d+)")
 
 
-def _one(connection: Connection, condition: Any) -> dict[str, Any] | None:
-    row = connection.execute(
-        select(table.c.document).where(condition).order_by(table.c.revision.desc()).limit(1)
-    ).first()
+def _latest(condition: Any) -> Any:
+    return select(table.c.document).where(condition).order_by(table.c.revision.desc()).limit(1)
+
+
+# Built once: SubmitJob resolves its definition on every call.
+_BY_ARN = _latest(table.c.arn == bindparam("arn"))
+_BY_REVISION = _latest((table.c.name == bindparam("name")) & (table.c.revision == bindparam("rev")))
+_LATEST_ACTIVE = _latest((table.c.name == bindparam("name")) & (table.c.status == ACTIVE))
+
+
+def _one(connection: Connection, statement: Any, params: dict[str, Any]) -> dict[str, Any] | None:
+    row = connection.execute(statement, params).first()
     return dict(row[0]) if row else None
 
 
 def resolve(connection: Connection, reference: str) -> dict[str, Any] | None:
     """The definition ``reference`` names (``name``, ``name:revision`` or ARN), or None."""
     if is_arn(reference):
-        return _one(connection, table.c.arn == reference)
+        return _one(connection, _BY_ARN, {"arn": reference})
     match = _NAME_REVISION.fullmatch(reference)
     if match:
-        return _one(
-            connection, (table.c.name == match.group(1)) & (table.c.revision == int(match.group(2)))
-        )
-    return _one(connection, (table.c.name == reference) & (table.c.status == ACTIVE))
+        return _one(connection, _BY_REVISION, {"name": match.group(1), "rev": int(match.group(2))})
+    return _one(connection, _LATEST_ACTIVE, {"name": reference})
 
 
 def _document(params: dict[str, Any], name: str, revision: int, arn: str) -> dict[str, Any]:

@@ -4,19 +4,26 @@ scheduling policies): look up by name or ARN, insert, replace, delete, page thro
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, insert, select, update
+from sqlalchemy import Connection, Select, Table, bindparam, delete, insert, select, update
 
 from batchyard.batch.resources import tags
 from batchyard.batch.resources.names import is_arn
 from batchyard.batch.resources.pagination import paginate
 
 
+@cache
+def _find_by(table: Table, column: str) -> Select[Any]:
+    # Built once per table and column: SubmitJob looks its queue up on every call.
+    return select(table.c.document).where(table.c[column] == bindparam("reference"))
+
+
 def find(connection: Connection, table: Table, reference: str) -> dict[str, Any] | None:
     """The document of the row whose name or ARN is ``reference``, None when absent."""
-    column = table.c.arn if is_arn(reference) else table.c.name
-    row = connection.execute(select(table.c.document).where(column == reference)).first()
+    statement = _find_by(table, "arn" if is_arn(reference) else "name")
+    row = connection.execute(statement, {"reference": reference}).first()
     return dict(row[0]) if row else None
 
 
