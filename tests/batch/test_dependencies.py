@@ -54,14 +54,16 @@ def test_sequential_children_run_one_after_the_other(
 
 
 def test_n_to_n_children_wait_for_their_peer_only(batch: Any, queue: str, tmp_path: Path) -> None:
-    # Child i of the first array runs 0.3 * (3 - i) seconds, so the peers end last to first.
+    # a:0 ends only once b:3 has started (or after 20 s, failing), so b:3 cannot have waited
+    # for the whole of a; a:1 to a:3 end at once.
     first = make_definition(
         batch,
         [
             "sh",
             "-c",
             f"i=$AWS_BATCH_JOB_ARRAY_INDEX; date +%s%N > {tmp_path}/a.$i.start; "
-            "sleep 0.$((9 - 3 * i)); "
+            f"if [ $i = 0 ]; then n=0; until [ -e {tmp_path}/b.3.start ]; do "
+            "n=$((n + 1)); [ $n -lt 2000 ] || exit 1; sleep 0.01; done; fi; "
             f"date +%s%N > {tmp_path}/a.$i.end",
         ],
     )
@@ -74,9 +76,9 @@ def test_n_to_n_children_wait_for_their_peer_only(batch: Any, queue: str, tmp_pa
         dependsOn=[{"jobId": a, "type": "N_TO_N"}],
     )
     assert wait_status(batch, b, timeout=30)["status"] == "SUCCEEDED"
+    assert describe(batch, a)["status"] == "SUCCEEDED"
     for i in range(4):
         assert _times(tmp_path, "b", i)[0] >= _times(tmp_path, "a", i)[1]
-    # b:3 did not wait for the whole of a: it started before a:0 ended.
     assert _times(tmp_path, "b", 3)[0] < _times(tmp_path, "a", 0)[1]
     assert describe(batch, f"{b}:1")["dependsOn"] == [{"jobId": f"{a}:1", "type": "N_TO_N"}]
 

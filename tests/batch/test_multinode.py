@@ -5,6 +5,7 @@ of the main node, node failures, terminate and node overrides."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,6 +47,14 @@ else:
                 sys.exit(1)
             time.sleep(0.05)
 """
+# A node that must end before the main node does holds a lock on $LOCK for as long as it lives;
+# the main node waits until it has taken the lock and then for the lock to be free. Otherwise
+# the main node's end would stop that node, possibly before its own end.
+HOLD_LOCK = 'exec 9>"$LOCK.held" && flock 9 && mv "$LOCK.held" "$LOCK"'
+OUTLIVE_LOCK = (
+    'n=0; until [ -e "$LOCK" ]; do n=$((n + 1)); [ $n -lt 2000 ] || exit 9; sleep 0.01; done; '
+    'flock "$LOCK" true'
+)
 
 
 def _definition(batch: Any, command: list[str], num_nodes: int = 3, **extra: Any) -> str:
@@ -143,11 +152,15 @@ def test_a_job_bigger_than_its_environment_is_blocked_without_starting(batch: An
     assert wait_status(batch, job_id)["status"] == "FAILED"
 
 
-def test_result_is_the_main_nodes_and_a_dying_node_ends_alone(batch: Any) -> None:
+def test_result_is_the_main_nodes_and_a_dying_node_ends_alone(batch: Any, tmp_path: Path) -> None:
     queue = make_stack(batch, max_vcpus=4)[1]
     # Node 2 dies at once; the main node outlives it and succeeds, so the job succeeds.
-    script = "case $AWS_BATCH_JOB_NODE_INDEX in 0) sleep 1;; 1) sleep 30;; 2) exit 5;; esac"
-    job_id = submit(batch, queue, _definition(batch, ["sh", "-c", script]))
+    script = (
+        f"case $AWS_BATCH_JOB_NODE_INDEX in 0) {OUTLIVE_LOCK};; 1) sleep 30;; "
+        f"2) {HOLD_LOCK}; exit 5;; esac"
+    )
+    lock = [{"name": "LOCK", "value": str(tmp_path / "lock")}]
+    job_id = submit(batch, queue, _definition(batch, ["sh", "-c", script], environment=lock))
     job = wait_status(batch, job_id, timeout=30)
     assert job["status"] == "SUCCEEDED"
     assert describe(batch, f"{job_id}#2")["container"]["exitCode"] == 5
@@ -204,11 +217,16 @@ def test_timeout_covers_the_whole_job(tmp_path_factory: pytest.TempPathFactory) 
         scaled.stop()
 
 
-def test_node_overrides(batch: Any) -> None:
+def test_node_overrides(batch: Any, tmp_path: Path) -> None:
     queue = make_stack(batch, max_vcpus=8)[1]
-    definition = _definition(
-        batch, ["sh", "-c", "exit $EXIT"], num_nodes=2, environment=[{"name": "EXIT", "value": "0"}]
+    script = (
+        f"case $AWS_BATCH_JOB_NODE_INDEX in 0) {OUTLIVE_LOCK};; 3) {HOLD_LOCK};; esac; exit $EXIT"
     )
+    environment = [
+        {"name": "EXIT", "value": "0"},
+        {"name": "LOCK", "value": str(tmp_path / "lock")},
+    ]
+    definition = _definition(batch, ["sh", "-c", script], num_nodes=2, environment=environment)
     job_id = submit(
         batch,
         queue,
