@@ -58,6 +58,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def client_ceiling(
+    client_cpu_ms: float, call: str, ceiling_unit: str, baseline_rate: float
+) -> dict[str, float]:
+    """The clients' CPU per ``call``, the rate (``ceiling_unit``/s) this machine's cores allow
+    them if the server took no CPU at all, and the best ratio to ``baseline_rate`` that
+    ceiling leaves, as report figures."""
+    ceiling = (os.cpu_count() or 1) * 1000 / client_cpu_ms
+    return {
+        f"client_cpu_ms_per_{call}": client_cpu_ms,
+        f"client_bound_ceiling_{ceiling_unit}_per_s": ceiling,
+        "best_reachable_ratio_on_this_machine": ceiling / baseline_rate,
+    }
+
+
 class MotoServer:
     """A running moto server: its URL and process id."""
 
