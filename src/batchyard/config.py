@@ -25,6 +25,8 @@ class Settings:
     # Divides every AWS-imposed wait (attempt timeouts, queue time limits, Wait states, rate()
     # schedules) so tests need not sit out AWS's minimums; the API still validates AWS's ranges.
     time_scale: float = 1.0
+    # How long SUCCEEDED and FAILED jobs stay describable and listable (AWS: 7 days).
+    job_retention_days: float = 7.0
     log_level: str = "info"
 
     @property

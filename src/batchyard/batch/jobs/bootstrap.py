@@ -7,6 +7,7 @@ from functools import partial
 from batchyard.batch.jobs import events, records
 from batchyard.batch.jobs.attempts import AttemptServices
 from batchyard.batch.jobs.model import host_lost_reason
+from batchyard.batch.jobs.retention import JobRetention
 from batchyard.batch.resources import tags
 from batchyard.batch.resources.events import TOPIC as RESOURCES_TOPIC
 from batchyard.batch.scheduler.dispatcher import Scheduler, recover
@@ -46,8 +47,13 @@ async def start_jobs(runtime: Runtime) -> None:
     policies.attach(scheduler.wake)
     runtime.bus.subscribe(RESOURCES_TOPIC, scheduler.resources_changed)
     await scheduler.start()
+    retention = runtime.add(
+        JobRetention(runtime.store, settings.job_retention_days * 86400, settings.time_scale)
+    )
+    await retention.start()
 
 
 async def stop_jobs(runtime: Runtime) -> None:
-    """Stop scheduling and the attempts on this host."""
+    """Stop purging finished jobs, scheduling and the attempts on this host."""
+    await runtime.get(JobRetention).stop()
     await runtime.get(Scheduler).stop()

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from batchyard.batch.arrays import children
-from batchyard.batch.jobs.model import Demand
+from batchyard.batch.jobs.model import TERMINAL, Demand
 from batchyard.store.tables.batch_jobs import jobs
 
 
@@ -77,8 +77,13 @@ def insert(
             "gpus": demand.gpus,
             "document": document,
             "runtime": runtime or {},
+            "stopped_at": _stopped_at(document),
         },
     )
+
+
+def _stopped_at(document: dict[str, Any]) -> int | None:
+    return document.get("stoppedAt") if document["status"] in TERMINAL else None
 
 
 def load(conn: Connection, job_id: str) -> JobRecord | None:
@@ -117,6 +122,7 @@ def save(conn: Connection, record: JobRecord) -> None:
             "seq": record.seq,
             "document": record.document,
             "runtime": record.runtime,
+            "stopped_at": _stopped_at(record.document),
         },
     )
 

@@ -4,7 +4,8 @@ The columns beside the document are what queries and the scheduler need without 
 it: the queue and status with the FIFO position ``seq`` (listing and rebuilding the in-memory
 queues at start-up), the name and definition (ListJobs filters), the resource demand (placing
 a job without reading its document) and ``runtime``, the server-side facts of the current
-attempt (where it was placed, how to find its processes after a crash).
+attempt (where it was placed, how to find its processes after a crash). ``stopped_at`` is set
+while the job is SUCCEEDED or FAILED: finished jobs are purged by it after the retention.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ jobs = Table(
     Column("gpus", Integer, nullable=False),
     Column("document", JSON, nullable=False),
     Column("runtime", JSON, nullable=True),
+    Column("stopped_at", BigInteger, nullable=True),
     Index("ix_batch_jobs_queue_status_seq", "queue_arn", "status", "seq"),
     Index("ix_batch_jobs_queue_seq", "queue_arn", "seq"),
     Index("ix_batch_jobs_status", "status"),
+    Index("ix_batch_jobs_stopped_at", "stopped_at"),
 )

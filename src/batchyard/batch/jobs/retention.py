@@ -1,0 +1,115 @@
+"""Finished jobs are kept for a while, then purged, as AWS Batch keeps them for 7 days.
+
+A job is purged whole, once it has been SUCCEEDED or FAILED for longer than the retention:
+its row, the rows of its array children or nodes, its tags and its consumable-resource
+demands. Its log streams stay (CloudWatch Logs keeps them by its own retention). Children and
+nodes are never purged on their own: their parent still answers for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterator
+from functools import partial
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from batchyard.batch.arrays import children
+from batchyard.batch.multinode import nodes
+from batchyard.store import Store
+from batchyard.store.tables.batch_jobs import jobs
+from batchyard.store.tables.batch_resources import tags
+from batchyard.store.tables.batch_scheduling import consumable_demands
+
+log = logging.getLogger(__name__)
+
+# Jobs purged per write, so a large backlog never holds the writer for long.
+BATCH = 200
+# Ids per IN list when deleting an array's children.
+CHUNK = 500
+# A sweep at least this often, however long the retention.
+MAX_SWEEP_INTERVAL_SECONDS = 600.0
+
+_EXPIRED = (
+    sa.select(jobs.c.job_id, jobs.c.document)
+    .where(
+        jobs.c.stopped_at < sa.bindparam("cutoff"),
+        jobs.c.job_id.not_like(f"%{children.SEPARATOR}%"),
+        jobs.c.job_id.not_like(f"%{nodes.SEPARATOR}%"),
+    )
+    .limit(BATCH)
+)
+
+
+def purge_expired(cutoff_ms: int, conn: Connection) -> int:
+    """Purge up to BATCH jobs that ended before ``cutoff_ms``; how many were purged."""
+    rows = conn.execute(_EXPIRED, {"cutoff": cutoff_ms}).all()
+    for row in rows:
+        _purge(conn, row.job_id, row.document)
+    return len(rows)
+
+
+def _purge(conn: Connection, job_id: str, document: dict[str, Any]) -> None:
+    members = list(_member_ids(job_id, document))
+    arn_prefix = document["jobArn"].rsplit("/", 1)[0]
+    for start in range(0, len(members) + 1, CHUNK):
+        ids = ([job_id] if start == 0 else []) + members[start : start + CHUNK]
+        conn.execute(sa.delete(jobs).where(jobs.c.job_id.in_(ids)))
+        conn.execute(sa.delete(consumable_demands).where(consumable_demands.c.job_id.in_(ids)))
+        arns = [f"{arn_prefix}/{member}" for member in ids]
+        conn.execute(sa.delete(tags).where(tags.c.resource_arn.in_(arns)))
+
+
+def _member_ids(job_id: str, document: dict[str, Any]) -> Iterator[str]:
+    """The ids an array's children or a multi-node job's nodes can have."""
+    size = children.size_of(document)
+    for index in range(size or 0):
+        yield children.child_id(job_id, index)
+    for index in range((document.get("nodeProperties") or {}).get("numNodes", 0)):
+        yield nodes.node_id(job_id, index)
+
+
+class JobRetention:
+    """Purges finished jobs older than the retention, now and then, while the server runs."""
+
+    def __init__(self, store: Store, retention_seconds: float, time_scale: float) -> None:
+        if retention_seconds <= 0:
+            raise ValueError("job_retention_days must be greater than 0")
+        self._store = store
+        # The retention is an AWS-imposed wait like any other: the time scale divides it.
+        self._retention_ms = retention_seconds * 1000 / time_scale
+        self._interval = min(self._retention_ms / 1000 / 10, MAX_SWEEP_INTERVAL_SECONDS)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Sweep once now, then every interval."""
+        await self.sweep()
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        """Stop sweeping."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def sweep(self) -> int:
+        """Purge every job that has been finished for longer than the retention."""
+        cutoff = int(time.time() * 1000 - self._retention_ms)
+        purged = 0
+        while True:
+            count = await self._store.write(partial(purge_expired, cutoff))
+            purged += count
+            if count < BATCH:
+                return purged
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("purging finished jobs failed")
