@@ -31,6 +31,36 @@ def make_definition(batch: Any, command: list[str], **container: Any) -> str:
     return name
 
 
+def make_multinode_definition(
+    batch: Any,
+    command: list[str],
+    num_nodes: int,
+    container: dict[str, Any] | None = None,
+    **params: Any,
+) -> str:
+    """Register a multi-node definition: ``num_nodes`` nodes (main node 0) that all run
+    ``command`` with 1 vCPU and 64 MiB plus ``container``; ``params`` go to
+    RegisterJobDefinition. Returns its name."""
+    name = unique("mnp")
+    container = {
+        "image": "busybox",
+        "command": command,
+        "resourceRequirements": [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "64"}],
+        **(container or {}),
+    }
+    batch.register_job_definition(
+        jobDefinitionName=name,
+        type="multinode",
+        nodeProperties={
+            "numNodes": num_nodes,
+            "mainNode": 0,
+            "nodeRangeProperties": [{"targetNodes": "0:", "container": container}],
+        },
+        **params,
+    )
+    return name
+
+
 def describe(batch: Any, job_id: str) -> dict[str, Any]:
     """The job as DescribeJobs shows it."""
     return batch.describe_jobs(jobs=[job_id])["jobs"][0]

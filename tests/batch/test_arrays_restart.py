@@ -7,10 +7,15 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from tests.batch.jobs_support import describe, make_definition, make_stack, submit, wait_status
-from tests.batch.resource_support import unique
+from tests.batch.jobs_support import (
+    describe,
+    make_definition,
+    make_multinode_definition,
+    make_stack,
+    submit,
+    wait_status,
+)
 from tests.support.server import ServerProcess, wait_for
 
 
@@ -41,9 +46,8 @@ def test_arrays_finish_after_a_sigkill(
         retryStrategy=retry,
     )
     after = submit(batch, queue, make_definition(batch, ["true"]), dependsOn=[{"jobId": follower}])
-    multinode = submit(
-        batch, make_stack(batch, max_vcpus=3)[1], _multinode(batch), retryStrategy=retry
-    )
+    definition = make_multinode_definition(batch, ["sleep", "1"], 3)
+    multinode = submit(batch, make_stack(batch, max_vcpus=3)[1], definition, retryStrategy=retry)
     wait_status(batch, multinode, "RUNNING")
     wait_for(
         lambda: describe(batch, plain)["arrayProperties"]["statusSummary"]["SUCCEEDED"] >= 3,
@@ -64,22 +68,3 @@ def test_arrays_finish_after_a_sigkill(
     spans = [describe(batch, f"{sequential}:{i}") for i in range(4)]
     for earlier, later in itertools.pairwise(spans):
         assert later["startedAt"] >= earlier["stoppedAt"]
-
-
-def _multinode(batch: Any) -> str:
-    name = unique("mnp")
-    container = {
-        "image": "busybox",
-        "command": ["sleep", "1"],
-        "resourceRequirements": [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "64"}],
-    }
-    batch.register_job_definition(
-        jobDefinitionName=name,
-        type="multinode",
-        nodeProperties={
-            "numNodes": 3,
-            "mainNode": 0,
-            "nodeRangeProperties": [{"targetNodes": "0:", "container": container}],
-        },
-    )
-    return name

@@ -8,7 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.batch.fair_share_support import finished, set_ce_state
-from tests.batch.jobs_support import describe, make_stack, submit, wait_status
+from tests.batch.jobs_support import (
+    describe,
+    make_multinode_definition,
+    make_stack,
+    submit,
+    wait_status,
+)
 from tests.batch.resource_support import client_error, ec2_resources, make_ce, make_queue, unique
 from tests.support.server import ServerProcess, wait_for
 
@@ -271,27 +277,10 @@ def test_a_held_job_still_waits_for_its_units_after_a_restart(
 def test_a_multi_node_job_takes_its_units_once(batch: Any) -> None:
     resource = make_resource(batch, 2)
     queue = make_stack(batch, max_vcpus=4)[1]
-    name = unique("mnp")
-    batch.register_job_definition(
-        jobDefinitionName=name,
-        type="multinode",
-        nodeProperties={
-            "numNodes": 2,
-            "mainNode": 0,
-            "nodeRangeProperties": [
-                {
-                    "targetNodes": "0:",
-                    "container": {
-                        "image": "busybox",
-                        "command": ["sleep", "1"],
-                        "resourceRequirements": [
-                            {"type": "VCPU", "value": "1"},
-                            {"type": "MEMORY", "value": "64"},
-                        ],
-                    },
-                }
-            ],
-        },
+    name = make_multinode_definition(
+        batch,
+        ["sleep", "1"],
+        2,
         consumableResourceProperties={
             "consumableResourceList": [{"consumableResource": resource, "quantity": 2}]
         },

@@ -15,8 +15,15 @@ from alembic import command
 
 from batchyard.store.engine import create_store_engine
 from batchyard.store.migrate import alembic_config
-from tests.batch.jobs_support import describe, make_definition, make_stack, submit, wait_status
-from tests.batch.resource_support import make_ce, make_queue, unique
+from tests.batch.jobs_support import (
+    describe,
+    make_definition,
+    make_multinode_definition,
+    make_stack,
+    submit,
+    wait_status,
+)
+from tests.batch.resource_support import make_ce, make_queue
 from tests.support.server import ServerProcess, wait_for
 
 RETENTION_SECONDS = 3
@@ -76,22 +83,7 @@ def test_finished_jobs_are_purged_whole_after_the_retention(
 def test_a_multinode_job_is_purged_with_its_nodes(short_lived: ServerProcess) -> None:
     batch = short_lived.client("batch")
     queue = make_stack(batch, max_vcpus=4)[1]
-    name = unique("mnp")
-    container = {
-        "image": "busybox",
-        "command": ["true"],
-        "resourceRequirements": [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "64"}],
-    }
-    batch.register_job_definition(
-        jobDefinitionName=name,
-        type="multinode",
-        nodeProperties={
-            "numNodes": 2,
-            "mainNode": 0,
-            "nodeRangeProperties": [{"targetNodes": "0:", "container": container}],
-        },
-    )
-    job_id = submit(batch, queue, name)
+    job_id = submit(batch, queue, make_multinode_definition(batch, ["true"], 2))
     assert wait_status(batch, job_id)["status"] == "SUCCEEDED"
     wait_for(
         lambda: _gone(batch, [job_id, f"{job_id}#0", f"{job_id}#1"]),

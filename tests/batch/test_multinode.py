@@ -10,12 +10,17 @@ from typing import Any
 
 import pytest
 
-from tests.batch.jobs_support import describe, make_definition, make_stack, submit, wait_status
-from tests.batch.resource_support import unique
+from tests.batch.jobs_support import (
+    describe,
+    make_definition,
+    make_multinode_definition,
+    make_stack,
+    submit,
+    wait_status,
+)
 from tests.support.server import ServerProcess, free_port, wait_for
 
 LOG_GROUP = "/aws/batch/job"
-REQUIREMENTS = [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "64"}]
 # The main node listens and collects one message per other node; the others connect to it.
 EXCHANGE = """
 import os, socket, sys, time
@@ -57,28 +62,8 @@ OUTLIVE_LOCK = (
 )
 
 
-def _definition(batch: Any, command: list[str], num_nodes: int = 3, **extra: Any) -> str:
-    name = unique("mnp")
-    batch.register_job_definition(
-        jobDefinitionName=name,
-        type="multinode",
-        nodeProperties={
-            "numNodes": num_nodes,
-            "mainNode": 0,
-            "nodeRangeProperties": [
-                {
-                    "targetNodes": "0:",
-                    "container": {
-                        "image": "busybox",
-                        "command": command,
-                        "resourceRequirements": REQUIREMENTS,
-                        **extra,
-                    },
-                }
-            ],
-        },
-    )
-    return name
+def _definition(batch: Any, command: list[str], num_nodes: int = 3, **container: Any) -> str:
+    return make_multinode_definition(batch, command, num_nodes, container)
 
 
 def _messages(server: ServerProcess, stream: str) -> list[str]:
