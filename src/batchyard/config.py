@@ -27,6 +27,8 @@ class Settings:
     time_scale: float = 1.0
     # How long SUCCEEDED and FAILED jobs stay describable and listable (AWS: 7 days).
     job_retention_days: float = 7.0
+    # Where jobs' ``secrets`` are looked up; empty: secrets.json in the data directory.
+    secrets_file: str = ""
     log_level: str = "info"
 
     @property
@@ -35,6 +37,11 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'batchyard.db').resolve()}"
+
+    @property
+    def resolved_secrets_file(self) -> Path:
+        """The local secrets file, defaulting to ``secrets.json`` in the data directory."""
+        return Path(self.secrets_file) if self.secrets_file else self.data_dir / "secrets.json"
 
 
 def _coerce(name: str, value: Any) -> Any:

@@ -55,7 +55,7 @@ def test_a_change_announced_during_a_reload_is_read_before_planning(
 
     async def main() -> None:
         store = _Store()
-        services = AttemptServices(store, Bus(), _Provider(), None, 1.0, "")  # type: ignore[arg-type]
+        services = AttemptServices(store, Bus(), _Provider(), None, 1.0, "", None)  # type: ignore[arg-type]
         scheduler = Scheduler(services)
         job = QueuedJob("job-1", QUEUE, 1, Demand(1.0, 0, 0))
         scheduler._ordering_of(QUEUE).add(job)

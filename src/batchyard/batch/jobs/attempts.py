@@ -27,6 +27,7 @@ from batchyard.bus import Bus
 from batchyard.compute.provider import ComputeProvider, LaunchError, RunningAttempt
 from batchyard.logs import store as log_store
 from batchyard.logs.sink import LogSink
+from batchyard.secrets.local_file import LocalSecrets, SecretUnavailable
 from batchyard.store import Store
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class AttemptServices:
     sink: LogSink
     time_scale: float
     task_arn_prefix: str
+    secrets: LocalSecrets
 
 
 # Called with the job's record after its end is committed.
@@ -109,6 +111,10 @@ class AttemptRun:
         )
         group, stream = log_target(self._document, self._attempt_id)
         try:
+            secrets = (self._document.get("container") or {}).get("secrets")
+            if secrets:
+                # Resolved at each start: a changed value reaches the next attempt only.
+                spec.environment.update(await self._secret_environment(secrets))
             running = await services.provider.start(
                 spec, partial(self._line, services.sink, group, stream)
             )
@@ -159,6 +165,14 @@ class AttemptRun:
                 final=timed_out,
             )
         )
+
+    async def _secret_environment(self, secrets: list[dict[str, Any]]) -> dict[str, str]:
+        try:
+            return await asyncio.to_thread(self._services.secrets.environment, secrets)
+        except SecretUnavailable as error:
+            raise LaunchError(
+                f"ResourceInitializationError: unable to retrieve secrets: {error}"
+            ) from None
 
     @staticmethod
     def _line(

@@ -15,6 +15,7 @@ from batchyard.batch.scheduler.policies import SchedulingPolicies
 from batchyard.compute.local import LocalProvider
 from batchyard.logs.sink import LogSink
 from batchyard.runtime import Runtime
+from batchyard.secrets.local_file import LocalSecrets
 
 
 async def start_jobs(runtime: Runtime) -> None:
@@ -34,6 +35,7 @@ async def start_jobs(runtime: Runtime) -> None:
         sink=runtime.get(LogSink),
         time_scale=settings.time_scale,
         task_arn_prefix=runtime.arn("ecs", "task/batchyard/"),
+        secrets=LocalSecrets(settings.resolved_secrets_file),
     )
     snapshots = await runtime.store.write(
         partial(recover, reap=provider.reap, reason=host_lost_reason())
