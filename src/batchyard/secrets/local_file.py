@@ -74,11 +74,11 @@ def _value(stored: dict[str, dict[str, Any]], reference: SecretReference, value_
         kind = "secret" if reference.service == SECRETS_MANAGER else "parameter"
         where = f"the secrets file's {reference.service!r} section"
         raise SecretUnavailable(f"{value_from}: no such {kind} in {where}")
-    value = entries[name]
-    text = value if isinstance(value, str) else json.dumps(value)
     if reference.version_id or reference.version_stage not in (None, CURRENT_STAGE):
         wanted = reference.version_id or reference.version_stage
         raise SecretUnavailable(f"{value_from}: version {wanted} not found (only {CURRENT_STAGE})")
+    value = entries[name]
+    text = value if isinstance(value, str) else json.dumps(value)
     if reference.json_key is None:
         return text
     try:

@@ -54,13 +54,13 @@ def purge_expired(cutoff_ms: int, conn: Connection) -> int:
 
 
 def _purge(conn: Connection, job_id: str, document: dict[str, Any]) -> None:
-    members = list(_member_ids(job_id, document))
+    ids = [job_id, *_member_ids(job_id, document)]
     arn_prefix = document["jobArn"].rsplit("/", 1)[0]
-    for start in range(0, len(members) + 1, CHUNK):
-        ids = ([job_id] if start == 0 else []) + members[start : start + CHUNK]
-        conn.execute(sa.delete(jobs).where(jobs.c.job_id.in_(ids)))
-        conn.execute(sa.delete(consumable_demands).where(consumable_demands.c.job_id.in_(ids)))
-        arns = [f"{arn_prefix}/{member}" for member in ids]
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        conn.execute(sa.delete(jobs).where(jobs.c.job_id.in_(chunk)))
+        conn.execute(sa.delete(consumable_demands).where(consumable_demands.c.job_id.in_(chunk)))
+        arns = [f"{arn_prefix}/{member}" for member in chunk]
         conn.execute(sa.delete(tags).where(tags.c.resource_arn.in_(arns)))
 
 
