@@ -86,8 +86,8 @@ class JobRetention:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Sweep once now, then every interval."""
-        await self.sweep()
+        """Sweep now and then every interval, beside serving: a backlog left by a long
+        stop must not hold up start-up."""
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
@@ -108,8 +108,8 @@ class JobRetention:
 
     async def _run(self) -> None:
         while True:
-            await asyncio.sleep(self._interval)
             try:
                 await self.sweep()
             except Exception:
                 log.exception("purging finished jobs failed")
+            await asyncio.sleep(self._interval)
