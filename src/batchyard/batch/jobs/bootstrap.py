@@ -52,10 +52,10 @@ async def start_jobs(runtime: Runtime) -> None:
     retention = runtime.add(
         JobRetention(runtime.store, settings.job_retention_days * 86400, settings.time_scale)
     )
-    await retention.start()
+    retention.sweeper.start()
 
 
 async def stop_jobs(runtime: Runtime) -> None:
     """Stop purging finished jobs, scheduling and the attempts on this host."""
-    await runtime.get(JobRetention).stop()
+    await runtime.get(JobRetention).sweeper.stop()
     await runtime.get(Scheduler).stop()

@@ -8,8 +8,6 @@ nodes are never purged on their own: their parent still answers for them.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 from collections.abc import Iterator
 from functools import partial
@@ -24,8 +22,7 @@ from batchyard.store import Store
 from batchyard.store.tables.batch_jobs import jobs
 from batchyard.store.tables.batch_resources import tags
 from batchyard.store.tables.batch_scheduling import consumable_demands
-
-log = logging.getLogger(__name__)
+from batchyard.sweeper import Sweeper
 
 # Jobs purged per write, so a large backlog never holds the writer for long.
 BATCH = 200
@@ -82,19 +79,8 @@ class JobRetention:
         self._store = store
         # The retention is an AWS-imposed wait like any other: the time scale divides it.
         self._retention_ms = retention_seconds * 1000 / time_scale
-        self._interval = min(self._retention_ms / 1000 / 10, MAX_SWEEP_INTERVAL_SECONDS)
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        """Sweep now and then every interval, beside serving: a backlog left by a long
-        stop must not hold up start-up."""
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def stop(self) -> None:
-        """Stop sweeping."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        interval = min(self._retention_ms / 1000 / 10, MAX_SWEEP_INTERVAL_SECONDS)
+        self.sweeper = Sweeper("purging finished jobs", self.sweep, interval)
 
     async def sweep(self) -> int:
         """Purge every job that has been finished for longer than the retention."""
@@ -105,11 +91,3 @@ class JobRetention:
             purged += count
             if count < BATCH:
                 return purged
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("purging finished jobs failed")
-            await asyncio.sleep(self._interval)
