@@ -20,6 +20,13 @@ MAX_EVENTS = 10_000
 MAX_RESPONSE_BYTES = 1_048_576
 FILTER_SCAN_ROWS = 50_000
 DAY_MS = 86_400_000
+# The retentionInDays values CloudWatch Logs accepts.
+# fmt: off
+RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+)
+# fmt: on
 
 
 def _invalid(message: str) -> ServiceError:
@@ -56,6 +63,26 @@ async def create_log_group(ctx: RequestContext, params: dict[str, Any]) -> None:
     """Create a log group."""
     name, tags = params["logGroupName"], params.get("tags")
     await ctx.runtime.store.write(lambda conn: logs.create_group(conn, name, _now(), tags))
+
+
+@api.operation("PutRetentionPolicy")
+async def put_retention_policy(ctx: RequestContext, params: dict[str, Any]) -> None:
+    """Keep the group's events this many days; older ones are deleted (``logs.retention``)."""
+    group, days = params["logGroupName"], params["retentionInDays"]
+    if days not in RETENTION_DAYS:
+        allowed = ", ".join(map(str, RETENTION_DAYS))
+        raise _invalid(
+            f"1 validation error detected: Value '{days}' at 'retentionInDays' failed to satisfy "
+            f"constraint: Member must satisfy enum value set: [{allowed}]"
+        )
+    await ctx.runtime.store.write(lambda conn: logs.set_retention(conn, group, days))
+
+
+@api.operation("DeleteRetentionPolicy")
+async def delete_retention_policy(ctx: RequestContext, params: dict[str, Any]) -> None:
+    """Keep the group's events for ever again."""
+    group = params["logGroupName"]
+    await ctx.runtime.store.write(lambda conn: logs.set_retention(conn, group, None))
 
 
 @api.operation("CreateLogStream")

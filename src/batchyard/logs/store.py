@@ -93,7 +93,10 @@ def append(conn: Connection, stream: int, events: Iterable[tuple[int, str]], now
         log_streams.update()
         .where(log_streams.c.id == stream)
         .values(
-            first_event_at=sa.func.coalesce(log_streams.c.first_event_at, first),
+            # The earliest event's time, whatever order the events came in.
+            first_event_at=sa.case(
+                (log_streams.c.first_event_at < first, log_streams.c.first_event_at), else_=first
+            ),
             last_event_at=sa.case(
                 (log_streams.c.last_event_at > last, log_streams.c.last_event_at), else_=last
             ),
@@ -101,6 +104,12 @@ def append(conn: Connection, stream: int, events: Iterable[tuple[int, str]], now
             stored_bytes=log_streams.c.stored_bytes + size,
         )
     )
+
+
+def set_retention(conn: Connection, group: str, days: int | None) -> None:
+    """Set (or, with None, remove) ``group``'s retention in days."""
+    require_group(conn, group)
+    conn.execute(log_groups.update().where(log_groups.c.name == group).values(retention_days=days))
 
 
 def require_group(conn: Connection, group: str) -> None:
