@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.functions.support import call, create
+from tests.functions.support import call, create, zip_of
 from tests.support.server import ServerProcess, wait_for
 
 SOURCE = """
@@ -31,7 +31,14 @@ def test_functions_survive_a_restart(new_server: Callable[..., ServerProcess],
     data_dir = tmp_path / "data"
     first = new_server(data_dir=data_dir)
     lam = first.client("lambda")
-    name = create(lam, SOURCE, Environment={"Variables": {"STAGE": "prod"}}, Timeout=10)
+    name = create(lam, SOURCE, Environment={"Variables": {"STAGE": "old"}}, Timeout=10)
+    lam.publish_version(FunctionName=name)
+    lam.create_alias(FunctionName=name, Name="stable", FunctionVersion="1")
+    # New code (another digest) and configuration for $LATEST; version 1 keeps the old ones.
+    lam.update_function_code(FunctionName=name, ZipFile=zip_of({"app.py": SOURCE + "    # two\n"}))
+    lam.update_function_configuration(
+        FunctionName=name, Environment={"Variables": {"STAGE": "prod"}}
+    )
     before = lam.get_function_configuration(FunctionName=name)
     assert call(lam, name, {"n": 2})[1] == {"answer": 4, "stage": "prod"}
     first.stop()
@@ -44,6 +51,8 @@ def test_functions_survive_a_restart(new_server: Callable[..., ServerProcess],
     for key in ("FunctionArn", "CodeSha256", "RevisionId", "Timeout", "Environment"):
         assert after[key] == before[key], key
     assert call(lam, name, {"n": 21})[1] == {"answer": 42, "stage": "prod"}
+    # Versions and aliases too, the version's code unpacked again from the store.
+    assert call(lam, name, {"n": 1}, Qualifier="stable")[1] == {"answer": 2, "stage": "old"}
 
 
 def test_an_accepted_event_runs_after_a_restart(new_server: Callable[..., ServerProcess],

@@ -83,7 +83,7 @@ def test_unpack_is_idempotent_and_prune_keeps_current_code(tmp_path: Path) -> No
     second = unpack(tmp_path, "fn", new.digest, new.zip_bytes)
     unpack(tmp_path, "gone", old.digest, old.zip_bytes)
     assert (second / "pkg" / "b.py").is_file()
-    prune(tmp_path, {"fn": new.digest})
+    prune(tmp_path, {"fn": {new.digest}})
     assert not first.exists()
     assert second.is_dir()
     assert not code_dir(tmp_path, "gone", old.digest).exists()

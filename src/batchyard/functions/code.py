@@ -92,8 +92,8 @@ def discard(data_dir: Path, name: str) -> None:
     shutil.rmtree(code_root(data_dir) / name, ignore_errors=True)
 
 
-def prune(data_dir: Path, current: dict[str, str]) -> None:
-    """Keep only the unpacked code each function uses now (``current``: name -> digest)."""
+def prune(data_dir: Path, current: dict[str, set[str]]) -> None:
+    """Keep only the unpacked code each function uses now (``current``: name -> digests)."""
     root = code_root(data_dir)
     if not root.is_dir():
         return
@@ -103,5 +103,5 @@ def prune(data_dir: Path, current: dict[str, str]) -> None:
             shutil.rmtree(folder, ignore_errors=True)
             continue
         for child in folder.iterdir():
-            if child.name != keep:
+            if child.name not in keep:
                 shutil.rmtree(child, ignore_errors=True)

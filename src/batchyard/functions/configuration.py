@@ -151,13 +151,13 @@ def log_group(name: str, config: dict[str, Any]) -> str:
 
 
 def describe(name: str, arn: str, config: dict[str, Any], code: dict[str, Any],
-             revision_id: str, last_modified: str) -> dict[str, Any]:
+             revision_id: str, last_modified: str, version: str) -> dict[str, Any]:
     """The ``FunctionConfiguration`` API shape."""
     out = {"FunctionName": name, "FunctionArn": arn, **config}
     out.update({
         "CodeSize": code["size"],
         "CodeSha256": code["sha256"],
-        "Version": "$LATEST",
+        "Version": version,
         "LastModified": last_modified,
         "RevisionId": revision_id,
         "State": "Active",

@@ -77,6 +77,8 @@ async def create_function(ctx: RequestContext, params: dict[str, Any]) -> dict[s
     record = await host.registry.create(ref.name, arn, config, bundle,
                                         params.get("Tags") or {}, timestamp())
     await _unpack(host, record, bundle)
+    if params.get("Publish"):
+        record = await host.versions.publish(record.name)
     return record.configuration()
 
 
@@ -141,6 +143,8 @@ async def update_function_code(ctx: RequestContext, params: dict[str, Any]) -> d
     )
     await _unpack(host, record, bundle)
     await host.pools.retire(record.name)
+    if params.get("Publish"):
+        record = await host.versions.publish(record.name, revision_id=record.revision_id)
     return record.configuration()
 
 
@@ -166,6 +170,12 @@ async def delete_function(ctx: RequestContext, params: dict[str, Any]) -> dict[s
     ref = host.resolve(params["FunctionName"], params.get("Qualifier"))
     if ref.qualifier == LATEST:
         raise invalid("$LATEST version cannot be deleted without deleting the function.")
+    if ref.qualifier is not None:
+        if not ref.qualifier.isdigit():
+            raise invalid("Deletion of aliases is not currently supported.")
+        await host.versions.delete(ref.name, ref.qualifier)
+        await host.pools.retire(ref.name, ref.qualifier)
+        return {"StatusCode": 204}
     record = await host.registry.delete(ref.name)
     await host.forget(record.name)
     return {"StatusCode": 204}

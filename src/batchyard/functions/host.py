@@ -16,12 +16,14 @@ from typing import Any
 import batchyard
 from batchyard.functions import code as codes
 from batchyard.functions import invocation as inv
+from batchyard.functions.aliases import Aliases, pick_version
 from batchyard.functions.invocation import InvocationResult
 from batchyard.functions.logsink import write_log
 from batchyard.functions.names import LATEST, FunctionRef, function_arn, parse_function_name
 from batchyard.functions.names import not_found as not_found_error
 from batchyard.functions.pool import WorkerPools
 from batchyard.functions.registry import Function, FunctionRegistry, PendingEvent
+from batchyard.functions.versions import Versions
 from batchyard.functions.worker import Outcome, Worker, WorkerSpec
 from batchyard.protocol.errors import ServiceError
 from batchyard.runtime import Runtime
@@ -70,6 +72,8 @@ class FunctionHost:
         self.runtime = runtime
         self.settings = runtime.settings
         self.registry = FunctionRegistry(runtime.store, self.not_found)
+        self.versions = Versions(runtime.store, self.qualified_not_found)
+        self.aliases = Aliases(runtime.store, self.arn, self.qualified_not_found)
         self.pools = WorkerPools()
         self._background: set[asyncio.Task[None]] = set()
 
@@ -81,19 +85,31 @@ class FunctionHost:
         """ResourceNotFoundException for the unqualified function ``name``."""
         return not_found_error(self.arn(name))
 
+    def qualified_not_found(self, name: str, qualifier: str | None) -> ServiceError:
+        """ResourceNotFoundException for function ``name`` (at ``qualifier``, if given)."""
+        return not_found_error(self.arn(name, qualifier))
+
     def resolve(self, function_name: str, qualifier: str | None = None) -> FunctionRef:
-        """Parse a FunctionName; only ``$LATEST`` exists among qualifiers (no versions)."""
-        ref = parse_function_name(
+        """Parse a FunctionName (name, ARN or partial ARN, maybe qualified)."""
+        return parse_function_name(
             function_name, self.settings.region, self.settings.account_id, qualifier
         )
-        if ref.qualifier not in (None, LATEST):
-            raise not_found_error(self.arn(ref.name, ref.qualifier))
-        return ref
 
     async def lookup(self, function_name: str, qualifier: str | None = None) -> Function:
-        """The function a FunctionName (name, ARN or partial ARN) designates."""
-        ref = self.resolve(function_name, qualifier)
-        return await self.registry.get(ref.name)
+        """The function version a FunctionName and Qualifier designate: ``$LATEST``, a
+        published version, or the version an alias points at."""
+        return await self.version_of(self.resolve(function_name, qualifier))
+
+    async def version_of(self, ref: FunctionRef, routed: bool = False) -> Function:
+        """The version ``ref`` designates; through an alias with ``routed``, the version one
+        invocation runs (its routing weights applied)."""
+        qualifier = ref.qualifier
+        if qualifier is not None and qualifier != LATEST and not qualifier.isdigit():
+            alias = await self.aliases.get(ref.name, qualifier)
+            qualifier = pick_version(alias) if routed else alias["FunctionVersion"]
+        if qualifier is None or qualifier == LATEST:
+            return await self.registry.get(ref.name)
+        return await self.versions.get(ref.name, qualifier)
 
     async def start(self) -> None:
         """Drop code no function uses any more; replay Events accepted before the last stop.
@@ -101,7 +117,7 @@ class FunctionHost:
         Replaced code is kept until here because an invocation may still have been running
         in it when the function changed.
         """
-        current = {f.name: f.digest for f in await self.registry.page(None, None)}
+        current = await self.registry.digests()
         await asyncio.to_thread(codes.prune, self.settings.data_dir, current)
         for event in await self.registry.pending():
             self._spawn(self._run_event(event))
@@ -118,7 +134,7 @@ class FunctionHost:
 
     async def forget(self, name: str) -> None:
         """Stop a deleted function's workers and drop its code."""
-        await self.pools.retire(name)
+        await self.pools.retire(name, None)
         await asyncio.to_thread(codes.discard, self.settings.data_dir, name)
 
     async def invoke(
@@ -137,7 +153,7 @@ class FunctionHost:
             )
         request_id = request_id or str(uuid.uuid4())
         ref = self.resolve(function_name, qualifier)
-        function = await self.registry.get(ref.name)
+        function = await self.version_of(ref, routed=True)
         if invocation_type == "DryRun":
             return InvocationResult(204, b"", None, "", request_id, executed_version=None)
         text = event_text(payload)
@@ -149,7 +165,8 @@ class FunctionHost:
                     f"Request must be smaller than {MAX_EVENT_PAYLOAD} bytes for the "
                     "InvokeAsync operation", Type="User",
                 )
-            event = PendingEvent(request_id, function.name, text.encode())
+            event = PendingEvent(request_id, function.name, text.encode(),
+                                 qualifier=ref.qualifier)
             await self.registry.add_pending(event)
             self._spawn(self._run_event(event))
             return InvocationResult(202, b"", None, "", request_id, executed_version=None)
@@ -168,11 +185,14 @@ class FunctionHost:
                 if attempts:
                     delay = EVENT_RETRY_DELAYS[attempts - 1] / self.settings.time_scale
                     await asyncio.sleep(delay)
-                function = await self.registry.find(event.function_name)
-                if function is None:
+                try:
+                    ref = FunctionRef(event.function_name, event.qualifier)
+                    function = await self.version_of(ref, routed=True)
+                except ServiceError:
                     break
                 result = await self._run(
-                    function, function.arn, event.payload.decode(), event.request_id
+                    function, self.arn(function.name, event.qualifier), event.payload.decode(),
+                    event.request_id,
                 )
                 attempts += 1
                 if not result.function_error:
@@ -226,7 +246,7 @@ class FunctionHost:
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.runtime}",
             "AWS_LAMBDA_FUNCTION_NAME": function.name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
-            "AWS_LAMBDA_FUNCTION_VERSION": LATEST,
+            "AWS_LAMBDA_FUNCTION_VERSION": function.version,
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "AWS_LAMBDA_LOG_GROUP_NAME": function.log_group,
             "LAMBDA_TASK_ROOT": str(code_dir),
@@ -244,7 +264,7 @@ class FunctionHost:
                    request_id: str) -> InvocationResult:
         folder = await self.code_dir(function)
         pool = await self.pools.pool_for(
-            function.name, function.revision_id,
+            function.name, function.version, function.revision_id,
             lambda: WorkerSpec(folder, self.environment(function, folder)),
         )
         worker = await pool.acquire()
@@ -310,7 +330,7 @@ class FunctionHost:
             inv.end_line(request_id),
             inv.report_line(request_id, outcome, function.memory_size, init_ms, status),
         ]
-        lines = [*before, inv.start_line(request_id), *body, *after]
+        lines = [*before, inv.start_line(request_id, function.version), *body, *after]
         ended_ms = int(time.time() * 1000)
         events = [(started_ms, line) for line in before]
         events.append((started_ms, lines[len(before)]))
@@ -325,4 +345,5 @@ class FunctionHost:
             function_error="Unhandled" if error is not None else None,
             log_tail=inv.tail("\n".join(lines) + "\n"),
             request_id=request_id,
+            executed_version=function.version,
         )

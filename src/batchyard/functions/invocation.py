@@ -83,8 +83,8 @@ def init_start_line(runtime: str) -> str:
     return f"INIT_START Runtime Version: {runtime.replace('python', 'python:', 1)}"
 
 
-def start_line(request_id: str) -> str:
-    return f"START RequestId: {request_id} Version: $LATEST"
+def start_line(request_id: str, version: str = "$LATEST") -> str:
+    return f"START RequestId: {request_id} Version: {version}"
 
 
 def end_line(request_id: str) -> str:

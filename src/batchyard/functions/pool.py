@@ -1,7 +1,8 @@
 """Warm workers per function: a bounded pool, reused while the function stays unchanged.
 
-A pool belongs to one revision of a function. When the function changes (code or
-configuration) the old pool is retired: idle workers die at once, busy ones when they finish.
+A pool belongs to one revision of one version of a function. When ``$LATEST`` changes (code
+or configuration) its old pool is retired: idle workers die at once, busy ones when they
+finish. A published version never changes, so its pool lives until the version is deleted.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from batchyard.functions.names import LATEST
 from batchyard.functions.worker import Worker, WorkerSpec
 
 # Warm workers that sit unused this long are stopped, as Lambda recycles idle environments.
@@ -21,17 +23,19 @@ IDLE_SECONDS = 600.0
 POOL_SIZE = max(4, os.cpu_count() or 1)
 
 
-def new_stream_name() -> str:
+def new_stream_name(version: str = LATEST) -> str:
     """A log stream name shaped like Lambda's: ``2024/05/01/[$LATEST]<32 hex>``."""
     day = datetime.now(UTC).strftime("%Y/%m/%d")
-    return f"{day}/[$LATEST]{secrets.token_hex(16)}"
+    return f"{day}/[{version}]{secrets.token_hex(16)}"
 
 
 class FunctionPool:
     """Up to ``size`` workers of one function revision; callers wait for a free one."""
 
-    def __init__(self, revision: str, spec: WorkerSpec, size: int = POOL_SIZE) -> None:
+    def __init__(self, revision: str, spec: WorkerSpec, size: int = POOL_SIZE,
+                 version: str = LATEST) -> None:
         self.revision = revision
+        self.version = version
         self.spec = spec
         self.size = size
         self.closed = False
@@ -55,7 +59,7 @@ class FunctionPool:
                     break
                 await self._available.wait()
         try:
-            return await Worker.start(self.spec, new_stream_name())
+            return await Worker.start(self.spec, new_stream_name(self.version))
         except BaseException:
             async with self._available:
                 self._count -= 1
@@ -117,25 +121,26 @@ class WorkerPools:
 
     def __init__(self, size: int = POOL_SIZE) -> None:
         self.size = size
-        self._pools: dict[str, FunctionPool] = {}
+        self._pools: dict[tuple[str, str], FunctionPool] = {}
 
-    async def pool_for(self, name: str, revision: str,
+    async def pool_for(self, name: str, version: str, revision: str,
                        spec: Callable[[], WorkerSpec]) -> FunctionPool:
-        """The pool of ``name`` at ``revision``, retiring a pool of an older revision."""
-        pool = self._pools.get(name)
+        """The pool of ``name``'s ``version`` at ``revision``, retiring an older revision's."""
+        pool = self._pools.get((name, version))
         if pool is not None and pool.revision == revision:
             return pool
-        fresh = FunctionPool(revision, spec(), self.size)
-        self._pools[name] = fresh
+        fresh = FunctionPool(revision, spec(), self.size, version)
+        self._pools[(name, version)] = fresh
         if pool is not None:
             await pool.close()
         return fresh
 
-    async def retire(self, name: str) -> None:
-        """Stop the workers of a deleted or changed function."""
-        pool = self._pools.pop(name, None)
-        if pool is not None:
-            await pool.close()
+    async def retire(self, name: str, version: str | None = LATEST) -> None:
+        """Stop the workers of a changed ``$LATEST``, a deleted version or (``version`` None)
+        every version of a deleted function."""
+        keys = [k for k in self._pools if k[0] == name and version in (None, k[1])]
+        for key in keys:
+            await self._pools.pop(key).close()
 
     async def close(self) -> None:
         """Stop every worker (server shutdown)."""

@@ -14,9 +14,10 @@ from sqlalchemy.exc import IntegrityError
 
 from batchyard.functions.code import CodeBundle
 from batchyard.functions.configuration import describe, log_group
+from batchyard.functions.names import LATEST
 from batchyard.protocol.errors import ServiceError
 from batchyard.store import Store
-from batchyard.store.tables.functions import code, functions, pending_events
+from batchyard.store.tables.functions import aliases, code, functions, pending_events, versions
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class Function:
     tags: dict[str, str]
     revision_id: str
     last_modified: str
+    # "$LATEST", or the number of a published version (whose config and code never change).
+    version: str = LATEST
 
     @property
     def timeout(self) -> int:
@@ -59,10 +62,15 @@ class Function:
     def digest(self) -> str:
         return str(self.code["digest"])
 
+    @property
+    def qualified_arn(self) -> str:
+        """The ARN naming this version (unqualified for ``$LATEST``)."""
+        return self.arn if self.version == LATEST else f"{self.arn}:{self.version}"
+
     def configuration(self) -> dict[str, Any]:
         """The ``FunctionConfiguration`` Lambda answers for this function."""
-        return describe(self.name, self.arn, self.config, self.code, self.revision_id,
-                        self.last_modified)
+        return describe(self.name, self.qualified_arn, self.config, self.code, self.revision_id,
+                        self.last_modified, self.version)
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,7 @@ class PendingEvent:
     function_name: str
     payload: bytes
     attempts: int = 0
+    qualifier: str | None = None
 
 
 def _row(row: Any) -> Function:
@@ -87,7 +96,8 @@ def _conflict(name: str) -> ServiceError:
                         Type="User")
 
 
-def _stale_revision() -> ServiceError:
+def stale_revision() -> ServiceError:
+    """PreconditionFailedException for a RevisionId that is not the current one."""
     return ServiceError(
         "PreconditionFailedException",
         "The Revision Id provided does not match the latest Revision Id. Call the "
@@ -138,10 +148,6 @@ class FunctionRegistry:
             raise self.missing(name)
         return record
 
-    async def find(self, name: str) -> Function | None:
-        """The function called ``name`` or None."""
-        return await self.store.read(lambda connection: _select(connection, name))
-
     async def page(self, after: str | None, limit: int | None) -> list[Function]:
         """Up to ``limit`` (None: all) functions in name order, after the name ``after``."""
 
@@ -171,7 +177,7 @@ class FunctionRegistry:
             if current is None:
                 raise self.missing(name)
             if expected_revision is not None and expected_revision != current.revision_id:
-                raise _stale_revision()
+                raise stale_revision()
             changed = change(current)
             record = Function(
                 name, current.arn, changed.config, changed.code, changed.tags,
@@ -198,6 +204,8 @@ class FunctionRegistry:
                 raise self.missing(name)
             connection.execute(functions.delete().where(functions.c.name == name))
             connection.execute(code.delete().where(code.c.name == name))
+            connection.execute(versions.delete().where(versions.c.name == name))
+            connection.execute(aliases.delete().where(aliases.c.name == name))
             connection.execute(
                 pending_events.delete().where(pending_events.c.function_name == name)
             )
@@ -205,13 +213,31 @@ class FunctionRegistry:
 
         return await self.store.write(write)
 
+    async def digests(self) -> dict[str, set[str]]:
+        """The code digests each function still uses: its ``$LATEST``'s and its versions'."""
+
+        def read(connection: Connection) -> dict[str, set[str]]:
+            found: dict[str, set[str]] = {}
+            for table in (functions, versions):
+                for row in connection.execute(sa.select(table.c.name, table.c.code)):
+                    found.setdefault(row.name, set()).add(row.code["digest"])
+            return found
+
+        return await self.store.read(read)
+
     async def zip_bytes(self, name: str, digest: str) -> bytes | None:
-        """The stored zip of ``name`` when it is still version ``digest``."""
+        """The stored zip of ``name`` whose code is ``digest``: $LATEST's or a version's."""
 
         def read(connection: Connection) -> bytes | None:
             row = connection.execute(
                 sa.select(code.c.zip).where(code.c.name == name, code.c.digest == digest)
             ).first()
+            if row is None:
+                row = connection.execute(
+                    sa.select(versions.c.zip).where(
+                        versions.c.name == name, versions.c.code["digest"].as_string() == digest
+                    ).limit(1)
+                ).first()
             return bytes(row.zip) if row is not None else None
 
         return await self.store.read(read)
@@ -221,7 +247,7 @@ class FunctionRegistry:
         await self.store.write(lambda connection: connection.execute(
             pending_events.insert().values(
                 request_id=event.request_id, function_name=event.function_name,
-                payload=event.payload, accepted=time.time(),
+                payload=event.payload, accepted=time.time(), qualifier=event.qualifier,
             )
         ))
 
@@ -245,7 +271,7 @@ class FunctionRegistry:
             rows = connection.execute(
                 sa.select(pending_events).order_by(pending_events.c.accepted)
             )
-            return [PendingEvent(r.request_id, r.function_name, bytes(r.payload), r.attempts)
-                    for r in rows]
+            return [PendingEvent(r.request_id, r.function_name, bytes(r.payload), r.attempts,
+                                 r.qualifier) for r in rows]
 
         return await self.store.read(read)

@@ -22,6 +22,7 @@ _HANDLER_MODULES = [
     "batchyard.events.handlers.events",
     "batchyard.events.handlers.tags",
     "batchyard.functions.handlers",
+    "batchyard.functions.version_handlers",
 ]
 
 

@@ -21,6 +21,31 @@ functions = sa.Table(
     sa.Column("tags", sa.JSON, nullable=False),
     sa.Column("revision_id", sa.String(64), nullable=False),
     sa.Column("last_modified", sa.String(32), nullable=False),
+    # The last version number published; numbers are never reused, even after a deletion.
+    sa.Column("last_version", sa.Integer, nullable=False, server_default="0"),
+)
+
+# Published versions: an immutable copy of the configuration and the code at publication.
+versions = sa.Table(
+    "lambda_versions",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("config", sa.JSON, nullable=False),
+    sa.Column("code", sa.JSON, nullable=False),
+    sa.Column("zip", sa.LargeBinary, nullable=False),
+    sa.Column("revision_id", sa.String(64), nullable=False),
+    sa.Column("last_modified", sa.String(32), nullable=False),
+)
+
+aliases = sa.Table(
+    "lambda_aliases",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("alias", sa.String(128), primary_key=True),
+    # AliasConfiguration's own members: FunctionVersion, Description, RoutingConfig.
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("revision_id", sa.String(64), nullable=False),
 )
 
 code = sa.Table(
@@ -37,6 +62,8 @@ pending_events = sa.Table(
     metadata,
     sa.Column("request_id", sa.String(64), primary_key=True),
     sa.Column("function_name", sa.String(64), nullable=False, index=True),
+    # The version or alias the Event was sent to; None for $LATEST.
+    sa.Column("qualifier", sa.String(128), nullable=True),
     sa.Column("payload", sa.LargeBinary, nullable=False),
     sa.Column("accepted", sa.Float, nullable=False),
     # Attempts already made; Lambda retries an Event whose handler failed twice more.
