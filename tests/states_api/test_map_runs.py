@@ -132,6 +132,20 @@ def test_counts_of_a_finished_run_with_tolerated_failures(sfn: Any) -> None:
     failed = children(sfn, map_run, statusFilter="FAILED")
     assert len(failed) == 2
     assert all("stopDate" in c for c in failed)
+    # Each child answers DescribeExecution: its item, its output or how it failed.
+    by_input = {}
+    for child in children(sfn, map_run):
+        described_child = sfn.describe_execution(executionArn=child["executionArn"])
+        assert described_child["mapRunArn"] == map_run
+        assert described_child["stateMachineArn"] == child["stateMachineArn"]
+        by_input[json.loads(described_child["input"])] = described_child
+    assert sorted(by_input) == [1, 2, 3, 4]
+    assert (by_input[2]["status"], json.loads(by_input[2]["output"])) == ("SUCCEEDED", 2)
+    assert (by_input[4]["status"], by_input[4]["error"], "output" in by_input[4]) == (
+        "FAILED", "TooBig", False,
+    )
+    with pytest.raises(ClientError, match="ExecutionDoesNotExist"):
+        sfn.describe_execution(executionArn=child["executionArn"][:-4] + "0000")
 
 
 def test_a_failed_run_aborts_its_running_children(sfn: Any) -> None:

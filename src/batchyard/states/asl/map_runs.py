@@ -40,7 +40,7 @@ class MapRunObserver(Protocol):
 
     def item(self, map_run_arn: str, index: int, status: str, data: Any = None) -> None:
         """Item ``index`` reached ``status``; ``data`` is its input when it starts RUNNING,
-        its output when it SUCCEEDED."""
+        its output when it SUCCEEDED, its error output (Error, Cause) when it failed."""
 
     def ended(self, map_run_arn: str, status: str) -> None:
         """The Map Run ended: SUCCEEDED or FAILED (its running children are aborted)."""

@@ -217,7 +217,12 @@ async def run_map(run: StateRun) -> Outcome:
             except FailureError as exc:
                 if observer is not None:
                     timed_out = exc.error == STATES_TIMEOUT
-                    observer.item(map_run, i, map_runs.TIMED_OUT if timed_out else map_runs.FAILED)
+                    observer.item(
+                        map_run,
+                        i,
+                        map_runs.TIMED_OUT if timed_out else map_runs.FAILED,
+                        exc.error_output(),
+                    )
                 interp.emit(
                     child,
                     "MapIterationFailed",

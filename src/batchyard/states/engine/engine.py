@@ -225,6 +225,18 @@ class StatesEngine:
             raise records.does_not_exist(arn)
         return execution
 
+    async def execution_description(self, arn: str) -> dict[str, Any]:
+        """DescribeExecution: an execution's answer, or a distributed Map's child's."""
+        try:
+            return (await self.describe_execution(arn)).describe()
+        except ServiceError as error:
+            if error.code != "ExecutionDoesNotExist":
+                raise
+            child = await self.map_runs.child(arn)
+            if child is None:
+                raise
+            return child.describe()
+
     async def history(self, arn: str) -> list[HistoryEvent]:
         """Every history event of execution ``arn``, oldest first."""
         execution = await self.describe_execution(arn)

@@ -76,6 +76,22 @@ class MapRunChild:
     status: str
     started: float
     stopped: float | None
+    input: str = "null"
+    output: str | None = None
+    error: str | None = None
+    cause: str | None = None
+
+    def describe(self) -> dict[str, Any]:
+        """DescribeExecution of the child: what it was given and how it ended."""
+        out = self.list_item()
+        del out["itemCount"]
+        out.update(input=self.input, inputDetails={"included": True}, redriveCount=0)
+        if self.status == status.SUCCEEDED and self.output is not None:
+            out.update(output=self.output, outputDetails={"included": True})
+        for key, value in (("error", self.error), ("cause", self.cause)):
+            if value is not None:
+                out[key] = value
+        return out
 
     def list_item(self) -> dict[str, Any]:
         """A ListExecutions item (each child processes one item: no ItemBatcher)."""
@@ -90,7 +106,8 @@ class MapRunChild:
 
 
 def _child(row: Any) -> MapRunChild:
-    return MapRunChild(row.arn, row.map_run_arn, row.status, row.started, row.stopped)
+    return MapRunChild(row.arn, row.map_run_arn, row.status, row.started, row.stopped,
+                       row.input, row.output, row.error, row.cause)
 
 
 def _abort_children(conn: Connection, map_run_arn: str, now: float) -> None:
@@ -149,10 +166,12 @@ class MapRunTracker:
                 ))
             if state == status.RUNNING:
                 return
+            failure = data if state != status.SUCCEEDED and isinstance(data, dict) else {}
             conn.execute(
                 sa.update(map_run_children).where(map_run_children.c.arn == arn).values(
                     status=state, stopped=now,
                     output=dumps(data) if state == status.SUCCEEDED else None,
+                    error=failure.get("Error"), cause=failure.get("Cause"),
                 )
             )
 
@@ -263,6 +282,14 @@ class MapRunTracker:
             return [_child(row) for row in conn.execute(query)]
 
         return await self.store.read(read)
+
+    async def child(self, arn: str) -> MapRunChild | None:
+        """The child execution ``arn`` of some Map Run, or None."""
+        await self.flushed()
+        row = await self.store.read(lambda conn: conn.execute(
+            sa.select(map_run_children).where(map_run_children.c.arn == arn)
+        ).first())
+        return _child(row) if row is not None else None
 
     async def list_for(self, execution_arn: str) -> list[dict[str, Any]]:
         """ListMapRuns items of an execution."""

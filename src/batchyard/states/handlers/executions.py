@@ -42,8 +42,7 @@ async def stop_execution(ctx: RequestContext, params: dict[str, Any]) -> dict[st
 
 @api.operation("DescribeExecution")
 async def describe_execution(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    execution = await _engine(ctx).describe_execution(params["executionArn"])
-    return execution.describe()
+    return await _engine(ctx).execution_description(params["executionArn"])
 
 
 @api.operation("DescribeStateMachineForExecution")

@@ -125,4 +125,7 @@ map_run_children = sa.Table(
     sa.Column("stopped", sa.Float),
     sa.Column("input", sa.Text, nullable=False),
     sa.Column("output", sa.Text),
+    # How a failed or timed-out child failed (DescribeExecution's error and cause).
+    sa.Column("error", sa.Text),
+    sa.Column("cause", sa.Text),
 )
