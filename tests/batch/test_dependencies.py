@@ -54,15 +54,16 @@ def test_sequential_children_run_one_after_the_other(
 
 
 def test_n_to_n_children_wait_for_their_peer_only(batch: Any, queue: str, tmp_path: Path) -> None:
-    # a:0 ends only once b:3 has started (or after 20 s, failing), so b:3 cannot have waited
-    # for the whole of a; a:1 to a:3 end at once.
+    # a:0 ends only once b:3 has recorded its start (or after 20 s, failing), so b:3 cannot
+    # have waited for the whole of a; a:1 to a:3 end at once. (-s: the shell creates the file
+    # before date has written the time into it.)
     first = make_definition(
         batch,
         [
             "sh",
             "-c",
             f"i=$AWS_BATCH_JOB_ARRAY_INDEX; date +%s%N > {tmp_path}/a.$i.start; "
-            f"if [ $i = 0 ]; then n=0; until [ -e {tmp_path}/b.3.start ]; do "
+            f"if [ $i = 0 ]; then n=0; until [ -s {tmp_path}/b.3.start ]; do "
             "n=$((n + 1)); [ $n -lt 2000 ] || exit 1; sleep 0.01; done; fi; "
             f"date +%s%N > {tmp_path}/a.$i.end",
         ],
