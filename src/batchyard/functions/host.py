@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import batchyard
+from batchyard.compute.limits import CgroupLayout, remove_stale_groups
 from batchyard.functions import code as codes
 from batchyard.functions import invocation as inv
 from batchyard.functions.aliases import Aliases, pick_version
@@ -75,6 +77,10 @@ class FunctionHost:
         self.versions = Versions(runtime.store, self.qualified_not_found)
         self.aliases = Aliases(runtime.store, self.arn, self.qualified_not_found)
         self.pools = WorkerPools()
+        self.layout = CgroupLayout.detect()
+        # Servers sharing a host sweep only the worker cgroups of their own data directory.
+        digest = hashlib.sha256(str(self.settings.data_dir.resolve()).encode()).hexdigest()[:10]
+        self.group_prefix = f"batchyard-fn-{digest}-"
         self._background: set[asyncio.Task[None]] = set()
 
     def arn(self, name: str, qualifier: str | None = None) -> str:
@@ -119,6 +125,7 @@ class FunctionHost:
         """
         current = await self.registry.digests()
         await asyncio.to_thread(codes.prune, self.settings.data_dir, current)
+        await asyncio.to_thread(remove_stale_groups, self.layout, self.group_prefix)
         for event in await self.registry.pending():
             self._spawn(self._run_event(event))
 
@@ -265,7 +272,10 @@ class FunctionHost:
         folder = await self.code_dir(function)
         pool = await self.pools.pool_for(
             function.name, function.version, function.revision_id,
-            lambda: WorkerSpec(folder, self.environment(function, folder)),
+            lambda: WorkerSpec(
+                folder, self.environment(function, folder), function.memory_size, self.layout,
+                self.group_prefix,
+            ),
         )
         worker = await pool.acquire()
         started_ms = int(time.time() * 1000)

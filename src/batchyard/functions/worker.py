@@ -13,10 +13,13 @@ import os
 import signal
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from batchyard.compute.launcher import wrap
+from batchyard.compute.limits import AttemptLimits, CgroupLayout
 from batchyard.functions.bootstrap import INIT_TOKEN, MARKER
 
 # A handler that prints without end keeps only its latest output; the tail is what Lambda's
@@ -34,6 +37,12 @@ class WorkerSpec:
 
     code_dir: Path
     environment: dict[str, str]
+    # MemorySize is enforced with a memory cgroup where the host gives one (as Lambda kills a
+    # function that outgrows it); without one it is only reported.
+    memory_mib: int = 0
+    layout: CgroupLayout | None = None
+    # The worker's cgroup is named with this prefix and a unique suffix.
+    group_prefix: str = "batchyard-fn-"
 
 
 @dataclass
@@ -105,9 +114,11 @@ def exit_reason(code: int | None) -> str:
 class Worker:
     """A started worker process."""
 
-    def __init__(self, process: asyncio.subprocess.Process, stream_name: str) -> None:
+    def __init__(self, process: asyncio.subprocess.Process, stream_name: str,
+                 limits: AttemptLimits | None = None) -> None:
         self.process = process
         self.stream_name = stream_name
+        self._limits = limits
         self.initialized = False
         self.idle_since = time.monotonic()
         assert process.stdout is not None and process.stderr is not None
@@ -118,13 +129,26 @@ class Worker:
     async def start(cls, spec: WorkerSpec, stream_name: str) -> Worker:
         """Spawn the process in its own session, so a kill takes its children too."""
         environment = {**spec.environment, "AWS_LAMBDA_LOG_STREAM_NAME": stream_name}
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "batchyard.functions.bootstrap",
-            cwd=spec.code_dir, env=environment,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, start_new_session=True, limit=_LINE_LIMIT,
-        )
-        return cls(process, stream_name)
+        command = [sys.executable, "-m", "batchyard.functions.bootstrap"]
+        limits = None
+        if spec.memory_mib and spec.layout is not None and spec.layout.memory_parent is not None:
+            limits = await asyncio.to_thread(
+                AttemptLimits, spec.layout, f"{spec.group_prefix}{uuid.uuid4().hex}",
+                spec.memory_mib, 0.0,
+            )
+            # No address-space cap in place of the cgroup: it would break the interpreter.
+            command = wrap(command, cgroup_procs=limits.cgroup_procs(), address_space_kib=None)
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *command, cwd=spec.code_dir, env=environment,
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE, start_new_session=True, limit=_LINE_LIMIT,
+            )
+        except BaseException:
+            if limits is not None:
+                limits.release()
+            raise
+        return cls(process, stream_name, limits)
 
     @property
     def alive(self) -> bool:
@@ -200,3 +224,6 @@ class Worker:
             self.process.stdin.close()
         with contextlib.suppress(ProcessLookupError):
             await self.process.wait()
+        if self._limits is not None:
+            limits, self._limits = self._limits, None
+            await asyncio.to_thread(limits.release)
