@@ -40,11 +40,11 @@ def _version_exists(connection: Connection, name: str, version: str) -> bool:
     return found is not None
 
 
-def pick_version(document: dict[str, Any], draw: float | None = None) -> str:
+def pick_version(document: dict[str, Any]) -> str:
     """The version one invocation through the alias runs: the additional version with its
     weight's probability, else the alias's own."""
     weights = (document.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
-    roll = random.random() if draw is None else draw
+    roll = random.random()
     for version, weight in weights.items():
         if roll < weight:
             return str(version)

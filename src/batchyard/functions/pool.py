@@ -23,7 +23,7 @@ IDLE_SECONDS = 600.0
 POOL_SIZE = max(4, os.cpu_count() or 1)
 
 
-def new_stream_name(version: str = LATEST) -> str:
+def new_stream_name(version: str) -> str:
     """A log stream name shaped like Lambda's: ``2024/05/01/[$LATEST]<32 hex>``."""
     day = datetime.now(UTC).strftime("%Y/%m/%d")
     return f"{day}/[{version}]{secrets.token_hex(16)}"
