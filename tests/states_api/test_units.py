@@ -16,6 +16,7 @@ from batchyard.states.asl.task import EchoInvoker
 from batchyard.states.engine import records
 from batchyard.states.engine.activities import ActivityDispatcher, ActivityTask
 from batchyard.states.engine.diagnostics import diagnostics
+from batchyard.states.engine.journal import Journal
 from batchyard.states.engine.records import Execution
 from batchyard.states.engine.runner import ExecutionRunner
 from batchyard.states.engine.tokens import TokenRegistry, make_token, read_token
@@ -160,4 +161,37 @@ def test_runner_persists_history_and_resumes_from_its_checkpoint(tmp_path: Path)
         "WaitStateExited", "PassStateEntered", "PassStateExited", "ExecutionSucceeded",
     ]
     assert [e.id for e in events] == list(range(1, 9))
+    store.close()
+
+
+def test_the_last_event_is_committed_only_with_the_executions_end(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    execution = _execution({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, "e")
+
+    def stored() -> tuple[str, list[str]]:
+        row = store.read_sync(lambda conn: records.load(conn, execution.arn))
+        assert row is not None
+        events = store.read_sync(lambda conn: records.load_events(conn, execution.arn))
+        return row.status, [e.type for e in events]
+
+    async def scenario() -> None:
+        await store.write(lambda conn: records.insert(conn, execution))
+        journal = Journal(execution, store, lambda: {"at": "P"})
+        journal.record({"id": 1, "previousEventId": 0, "type": "ExecutionStarted"})
+        await journal.flushed()
+        assert stored() == ("RUNNING", ["ExecutionStarted"])
+        journal.record({"id": 2, "previousEventId": 1, "type": "PassStateEntered"})
+        journal.record({"id": 3, "previousEventId": 2, "type": "ExecutionSucceeded"})
+        await journal.flushed()
+        # A restart now must find the execution still inside its run, not ended under a
+        # RUNNING row (it would run its end again).
+        assert stored() == ("RUNNING", ["ExecutionStarted"])
+        execution.status = records.SUCCEEDED
+        await journal.close()
+        assert stored() == (
+            "SUCCEEDED",
+            ["ExecutionStarted", "PassStateEntered", "ExecutionSucceeded"],
+        )
+
+    asyncio.run(scenario())
     store.close()

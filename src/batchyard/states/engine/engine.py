@@ -219,6 +219,9 @@ class StatesEngine:
             raise arns.invalid_arn(arn)
         runner = self._runs.get(arn)
         if runner is not None:
+            if runner.execution.status != records.RUNNING:
+                # Its end is being committed: it is answered once it is.
+                await runner.done.wait()
             return runner.execution
         execution = await self.store.read(lambda conn: records.load(conn, arn))
         if execution is None:

@@ -18,6 +18,10 @@ from batchyard.states.engine import records
 from batchyard.states.engine.records import Execution, HistoryEvent
 from batchyard.store import Store
 
+END_EVENTS = frozenset(
+    {"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"}
+)
+
 
 class Journal:
     """The history and checkpoint of one execution."""
@@ -72,8 +76,14 @@ class Journal:
             self._flusher = asyncio.get_running_loop().create_task(self._flush_loop())
 
     async def _flush_loop(self) -> None:
-        while self._unsaved or self._moved:
+        # The execution's last event waits for the final write, which commits it with the
+        # execution's end: a progress write would store it under a RUNNING row, and a restart
+        # in between would run the end of the execution again.
+        while (self._unsaved or self._moved) and not self._ending():
             await self._flush_once()
+
+    def _ending(self) -> bool:
+        return any(event.type in END_EVENTS for event in self._unsaved)
 
     async def _flush_once(self, final: bool = False) -> None:
         assert self.store is not None

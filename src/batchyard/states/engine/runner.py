@@ -153,8 +153,11 @@ class ExecutionRunner:
         if result.status == records.SUCCEEDED:
             execution.output = self._output_text
         execution.checkpoint = {"resume": None, "redrive": self._redrive_point}
-        await self.journal.close()
-        self.done.set()
+        try:
+            await self.journal.close()
+        finally:
+            # Readers waiting for the end to be committed must not wait for ever.
+            self.done.set()
         self.bus.publish(EXECUTION_TOPIC, execution.status_change())
 
     async def abort(self, error: str | None, cause: str | None) -> None:
