@@ -35,8 +35,12 @@ demo: $(STAMP)
 	fi
 	$(VENV)/bin/batchyard samples deploy job-poller --endpoint-url $(DEMO_ENDPOINT) --wait $(DEMO_ARGS)
 
+# ruff, mypy strict on src/ and the import contracts of pyproject.toml (layers, peers, no
+# cycles); CI runs it before the suite.
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check src tests bench examples
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,bench]'

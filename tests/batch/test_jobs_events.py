@@ -10,7 +10,7 @@ from typing import Any
 from batchyard.batch.handlers.jobs import submit_job
 from batchyard.batch.resources import compute_environments, job_definitions, job_queues
 from batchyard.config import Settings
-from batchyard.protocol.service import RequestContext
+from batchyard.protocol.legacy import RequestContext
 from batchyard.server.app import BatchyardApp
 
 

@@ -15,10 +15,10 @@ AUTH = (
 @pytest.fixture(scope="module")
 def router() -> Router:
     return Router([
-        ServiceApi("batch", validation_error="ClientException"),
-        ServiceApi("lambda", validation_error="InvalidParameterValueException"),
-        ServiceApi("stepfunctions", validation_error="ValidationException"),
-        ServiceApi("logs", validation_error="InvalidParameterException"),
+        ServiceApi("batch", "ClientException", {}),
+        ServiceApi("lambda", "InvalidParameterValueException", {}),
+        ServiceApi("stepfunctions", "ValidationException", {}),
+        ServiceApi("logs", "InvalidParameterException", {}),
     ])
 
 

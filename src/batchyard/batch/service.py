@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from batchyard.protocol.service import ServiceApi
+from batchyard.protocol.legacy import LegacyApi
 
-api = ServiceApi(
+api = LegacyApi(
     "batch",
     validation_error="ClientException",
     # The guide: evaluateOnExit's action "isn't case sensitive".

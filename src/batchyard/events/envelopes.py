@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from batchyard.json_data import copy_json
+from batchyard.aws.documents import copy_json
 
 BATCH_SOURCE = "aws.batch"
 JOB_STATE_CHANGE = "Batch Job State Change"

@@ -14,10 +14,10 @@ from batchyard.events.components import Events
 from batchyard.events.dispatch import Dispatcher
 from batchyard.events.scheduler import ScheduleRunner
 from batchyard.events.targets import load_adapters
-from batchyard.protocol.service import ServiceApi
+from batchyard.protocol.legacy import LegacyApi
 from batchyard.runtime import Runtime
 
-api = ServiceApi("events", validation_error="ValidationException")
+api = LegacyApi("events", validation_error="ValidationException")
 
 
 @api.on_startup

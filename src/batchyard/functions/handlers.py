@@ -20,7 +20,7 @@ from batchyard.functions.host import FunctionHost
 from batchyard.functions.names import LATEST, function_arn
 from batchyard.functions.registry import Function
 from batchyard.functions.service import api
-from batchyard.protocol.service import RequestContext
+from batchyard.protocol.legacy import RequestContext
 from batchyard.runtime import Runtime
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from batchyard.logs.sink import LogSink
+from batchyard.logs import Logs
 from batchyard.runtime import Runtime
 
 
@@ -12,9 +12,4 @@ async def write_log(runtime: Runtime, group: str, stream: str,
 
     The invocation answers only after its log is readable, so a caller can fetch it at once.
     """
-    sink = runtime.components.get(LogSink)
-    if sink is None or not events:
-        return
-    for timestamp, message in events:
-        sink.line(group, stream, timestamp, message)
-    await sink.drain(group, stream)
+    await runtime.get(Logs).write_lines(group, stream, events)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from batchyard.protocol.service import ServiceApi
+from batchyard.protocol.legacy import LegacyApi
 
 # A 50 MB zip, base64-encoded inside the JSON body, is the largest direct upload Lambda takes.
 _CODE_LIMIT = 69_905_067
 _INVOKE_LIMIT = 6 * 1024 * 1024
 
-api = ServiceApi(
+api = LegacyApi(
     "lambda",
     validation_error="InvalidParameterValueException",
     body_limits={

@@ -8,7 +8,7 @@ from batchyard.functions.configuration import invalid
 from batchyard.functions.host import FunctionHost
 from batchyard.functions.names import LATEST
 from batchyard.functions.service import api
-from batchyard.protocol.service import RequestContext
+from batchyard.protocol.legacy import RequestContext
 
 DEFAULT_PAGE = 50
 

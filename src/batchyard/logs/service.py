@@ -1,28 +1,398 @@
-"""The Logs service's API object (CloudWatch Logs, json 1.1); ``handlers`` registers on it."""
+"""CloudWatch Logs: the facade of log groups, streams and events.
+
+The API's operations and what other services need (the live sink their output flows through,
+a stream opened inside their own write, an event appended for an EventBridge target) are
+methods of :class:`Logs`; the rest of this package is its private implementation.
+
+Pagination tokens: GetLogEvents answers ``f/<id>`` (events after id) and ``b/<id>`` (events
+before id); when a direction has nothing more, the token given is handed back, which is how
+CloudWatch tells clients they reached the end. The other listings use an opaque position.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from sqlalchemy import Connection
+
+from batchyard.aws.caller import Caller
+from batchyard.aws.clock import now_ms
+from batchyard.aws.pagination import Pager
+from batchyard.logs import store
+from batchyard.logs.patterns import compile_pattern
 from batchyard.logs.retention import LogRetention
 from batchyard.logs.sink import LogSink
-from batchyard.protocol.service import ServiceApi
-from batchyard.runtime import Runtime
+from batchyard.protocol.errors import ServiceError
+from batchyard.store import Store
 
-api = ServiceApi("logs", validation_error="InvalidParameterException")
-
-
-@api.on_startup
-async def start_sink(runtime: Runtime) -> None:
-    """Give the server one live-ingestion sink that job output flows through."""
-    runtime.add(LogSink(runtime.store))
-
-
-@api.on_startup
-async def start_retention(runtime: Runtime) -> None:
-    """Start deleting log events past their group's retention."""
-    runtime.add(LogRetention(runtime.store, runtime.settings.time_scale)).sweeper.start()
+MAX_EVENTS = 10_000
+MAX_RESPONSE_BYTES = 1_048_576
+FILTER_SCAN_ROWS = 50_000
+DAY_MS = 86_400_000
+# The retentionInDays values CloudWatch Logs accepts.
+# fmt: off
+RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+)
+# fmt: on
 
 
-@api.on_shutdown
-async def stop_retention(runtime: Runtime) -> None:
-    """Stop deleting expired log events."""
-    await runtime.get(LogRetention).sweeper.stop()
+def invalid(message: str) -> ServiceError:
+    """AWS's InvalidParameterException."""
+    return ServiceError("InvalidParameterException", message)
+
+
+_pager = Pager(lambda _token: invalid("The specified nextToken is invalid."))
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """Events with ``start <= timestamp < end``; either bound may be open."""
+
+    start: int | None = None
+    end: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogGroup:
+    """A log group as DescribeLogGroups shows it."""
+
+    log_group_name: str
+    creation_time: int
+    stored_bytes: int
+    arn: str
+    log_group_arn: str
+    retention_in_days: int | None = None
+    metric_filter_count: int = 0
+    log_group_class: str = "STANDARD"
+
+
+@dataclass(frozen=True, slots=True)
+class LogStream:
+    """A log stream as DescribeLogStreams shows it."""
+
+    log_stream_name: str
+    creation_time: int
+    stored_bytes: int
+    arn: str
+    first_event_timestamp: int | None = None
+    last_event_timestamp: int | None = None
+    last_ingestion_time: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogEvent:
+    """One event; ``log_stream_name`` and ``event_id`` are set by FilterLogEvents."""
+
+    timestamp: int
+    message: str
+    ingestion_time: int
+    log_stream_name: str | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogGroups:
+    """A page of DescribeLogGroups."""
+
+    log_groups: list[LogGroup]
+    next_token: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LogStreams:
+    """A page of DescribeLogStreams."""
+
+    log_streams: list[LogStream]
+    next_token: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEvents:
+    """A page of GetLogEvents with its tokens both ways."""
+
+    events: list[LogEvent]
+    next_forward_token: str
+    next_backward_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class FilteredEvents:
+    """A page of FilterLogEvents."""
+
+    events: list[LogEvent]
+    next_token: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PutResult:
+    """What PutLogEvents refused: the indexes of events too old or too new."""
+
+    too_old_log_event_end_index: int | None = None
+    too_new_log_event_start_index: int | None = None
+
+    @property
+    def rejected_log_events_info(self) -> PutResult | None:
+        if self.too_old_log_event_end_index is None and self.too_new_log_event_start_index is None:
+            return None
+        return self
+
+
+class Logs:
+    """CloudWatch Logs over one store."""
+
+    def __init__(self, store_: Store, time_scale: float) -> None:
+        self._store = store_
+        self._sink = LogSink(store_)
+        self._retention = LogRetention(store_, time_scale)
+
+    async def start(self) -> None:
+        """Start deleting events past their group's retention."""
+        self._retention.sweeper.start()
+
+    async def stop(self) -> None:
+        """Stop the retention sweep."""
+        await self._retention.sweeper.stop()
+
+    # -- the API
+
+    async def create_log_group(
+        self, _caller: Caller, name: str, tags: dict[str, str] | None = None
+    ) -> None:
+        """Create log group ``name``."""
+        await self._store.write(partial(store.create_group, name=name, now=now_ms(), tags=tags))
+
+    async def put_retention_policy(self, _caller: Caller, group: str, days: int) -> None:
+        """Keep the group's events this many days; older ones are deleted."""
+        if days not in RETENTION_DAYS:
+            allowed = ", ".join(map(str, RETENTION_DAYS))
+            raise invalid(
+                f"1 validation error detected: Value '{days}' at 'retentionInDays' failed to "
+                f"satisfy constraint: Member must satisfy enum value set: [{allowed}]"
+            )
+        await self._store.write(partial(store.set_retention, group=group, days=days))
+
+    async def delete_retention_policy(self, _caller: Caller, group: str) -> None:
+        """Keep the group's events for ever again."""
+        await self._store.write(partial(store.set_retention, group=group, days=None))
+
+    async def create_log_stream(self, _caller: Caller, group: str, name: str) -> None:
+        """Create a log stream in an existing group."""
+        await self._store.write(partial(store.create_stream, group=group, name=name, now=now_ms()))
+
+    async def describe_log_groups(
+        self, caller: Caller, prefix: str | None, token: str | None, limit: int
+    ) -> LogGroups:
+        """Log groups by name, optionally by prefix."""
+        offset = _pager.decode_int("groups", token) or 0
+        rows = await self._store.read(partial(store.groups, prefix=prefix, offset=offset,
+                                              limit=limit))
+        groups = [
+            LogGroup(
+                log_group_name=row.name,
+                creation_time=row.created_at,
+                stored_bytes=row.stored_bytes,
+                arn=caller.arn("logs", f"log-group:{row.name}:*"),
+                log_group_arn=caller.arn("logs", f"log-group:{row.name}"),
+                retention_in_days=row.retention_days,
+            )
+            for row in rows[:limit]
+        ]
+        more = len(rows) > limit
+        return LogGroups(groups, _pager.encode("groups", offset + limit) if more else None)
+
+    async def describe_log_streams(
+        self,
+        caller: Caller,
+        group: str,
+        prefix: str | None,
+        by_last_event: bool,
+        descending: bool,
+        token: str | None,
+        limit: int,
+    ) -> LogStreams:
+        """The streams of a group by name or by last event time."""
+        if by_last_event and prefix:
+            raise invalid("Cannot order by LastEventTime with a logStreamNamePrefix.")
+        listing = f"streams:{by_last_event}:{descending}"
+        offset = _pager.decode_int(listing, token) or 0
+        rows = await self._store.read(
+            partial(store.streams, group=group, prefix=prefix, by_last_event=by_last_event,
+                    descending=descending, offset=offset, limit=limit)
+        )
+        streams = [
+            LogStream(
+                log_stream_name=row.name,
+                creation_time=row.created_at,
+                stored_bytes=row.stored_bytes,
+                arn=caller.arn("logs", f"log-group:{group}:log-stream:{row.name}"),
+                first_event_timestamp=row.first_event_at,
+                last_event_timestamp=row.last_event_at,
+                last_ingestion_time=row.last_ingestion_at,
+            )
+            for row in rows[:limit]
+        ]
+        more = len(rows) > limit
+        return LogStreams(streams, _pager.encode(listing, offset + limit) if more else None)
+
+    async def put_log_events(
+        self, _caller: Caller, group: str, stream: str, events: Sequence[tuple[int, str]]
+    ) -> PutResult:
+        """Append ``(timestamp, message)`` events to an existing stream; events too old or
+        too new are rejected, as CloudWatch rejects them."""
+        timestamps = [timestamp for timestamp, _ in events]
+        if timestamps != sorted(timestamps):
+            raise invalid(
+                "Log events in a single PutLogEvents request must be in chronological order."
+            )
+        if timestamps[-1] - timestamps[0] > DAY_MS:
+            raise invalid(
+                "The batch of log events in a single PutLogEvents request cannot span more "
+                "than 24 hours."
+            )
+        now = now_ms()
+        too_old = [i for i, ts in enumerate(timestamps) if ts < now - 14 * DAY_MS]
+        too_new = [i for i, ts in enumerate(timestamps) if ts > now + 2 * 3_600_000]
+        accepted = [
+            event
+            for i, event in enumerate(events)
+            if (not too_old or i > too_old[-1]) and (not too_new or i < too_new[0])
+        ]
+
+        def write(conn: Connection) -> None:
+            store.append(conn, store.require_stream(conn, group, stream), accepted, now)
+
+        await self._store.write(write)
+        return PutResult(
+            too_old[-1] if too_old else None, too_new[0] if too_new else None
+        )
+
+    async def get_log_events(
+        self,
+        _caller: Caller,
+        group: str,
+        stream: str,
+        window: TimeWindow,
+        limit: int,
+        token: str | None,
+        from_head: bool,
+    ) -> StreamEvents:
+        """A page of one stream's events, forwards or backwards, with both tokens."""
+        position = _event_token(token)
+        forward = position[0] == "f" if position else from_head
+
+        def read(conn: Connection) -> list[Any]:
+            stream_id = store.require_stream(conn, group, stream)
+            if forward:
+                after = position[1] if position else 0
+                return store.events_after(conn, stream_id, after, window.start, window.end,
+                                          limit)
+            before = position[1] if position else None
+            return store.events_before(conn, stream_id, before, window.start, window.end, limit)
+
+        rows = _within_size(await self._store.read(read), from_end=not forward)
+        events = [LogEvent(r.timestamp, r.message, r.ingested_at) for r in rows]
+        if rows:
+            return StreamEvents(events, f"f/{rows[-1].id}", f"b/{rows[0].id}")
+        if position is None or token is None:
+            return StreamEvents(events, "f/0", "b/0")
+        if position[0] == "f":
+            return StreamEvents(events, token, f"b/{position[1] + 1}")
+        return StreamEvents(events, f"f/{max(position[1] - 1, 0)}", token)
+
+    async def filter_log_events(
+        self,
+        _caller: Caller,
+        group: str,
+        streams: list[str] | None,
+        stream_prefix: str | None,
+        pattern: str | None,
+        window: TimeWindow,
+        limit: int,
+        token: str | None,
+    ) -> FilteredEvents:
+        """Events of a group's streams that match a filter pattern, oldest first."""
+        if streams and stream_prefix:
+            raise invalid("logStreamNames and logStreamNamePrefix are mutually exclusive.")
+        matches = compile_pattern(pattern)
+        after = _pager.decode_int("filter", token) or 0
+
+        def read(conn: Connection) -> tuple[list[Any], bool]:
+            store.require_group(conn, group)
+            rows = store.scan_events(conn, group, streams, stream_prefix, after, window.start,
+                                     window.end, FILTER_SCAN_ROWS + 1)
+            return rows[:FILTER_SCAN_ROWS], len(rows) > FILTER_SCAN_ROWS
+
+        rows, more = await self._store.read(read)
+        found: list[LogEvent] = []
+        last_seen = after
+        for row in rows:
+            last_seen = row.id
+            if not matches(row.message):
+                continue
+            found.append(
+                LogEvent(row.timestamp, row.message, row.ingested_at, row.stream_name, str(row.id))
+            )
+            if len(found) == limit:
+                more = more or row is not rows[-1]
+                break
+        return FilteredEvents(found, _pager.encode("filter", last_seen) if more else None)
+
+    # -- for other services
+
+    def line(self, group: str, stream: str, timestamp: int, message: str) -> None:
+        """Queue one line of live output for ``group``/``stream`` (never blocks)."""
+        self._sink.line(group, stream, timestamp, message)
+
+    async def drain(self, group: str, stream: str) -> None:
+        """Wait until every line queued so far for ``group``/``stream`` is committed."""
+        await self._sink.drain(group, stream)
+
+    async def write_lines(self, group: str, stream: str, lines: Sequence[tuple[int, str]]) -> None:
+        """Append ``(timestamp, message)`` lines and wait until they are readable."""
+        if not lines:
+            return
+        for timestamp, message in lines:
+            self._sink.line(group, stream, timestamp, message)
+        await self._sink.drain(group, stream)
+
+    @staticmethod
+    def open_stream(conn: Connection, group: str, stream: str, now: int) -> None:
+        """Make sure ``group``/``stream`` exists, inside the caller's own write (a job's log
+        stream exists from the moment the job is RUNNING)."""
+        store.ensure_stream(conn, group, stream, now)
+
+    async def append_to_group(self, group: str, stream: str, message: str) -> None:
+        """Append one event to ``stream`` of an existing ``group`` (created as needed); raises
+        ResourceNotFoundException when the group does not exist."""
+        now = now_ms()
+
+        def write(conn: Connection) -> None:
+            store.require_group(conn, group)
+            store.append(conn, store.ensure_stream(conn, group, stream, now), [(now, message)], now)
+
+        await self._store.write(write)
+
+
+def _event_token(token: str | None) -> tuple[str, int] | None:
+    if token is None:
+        return None
+    direction, _, number = token.partition("/")
+    if direction not in ("f", "b") or not number.isdigit():
+        raise invalid("The specified nextToken is invalid.")
+    return direction, int(number)
+
+
+def _within_size(rows: list[Any], from_end: bool) -> list[Any]:
+    kept: list[Any] = []
+    size = 0
+    for row in reversed(rows) if from_end else rows:
+        size += len(row.message.encode()) + store.EVENT_OVERHEAD
+        if size > MAX_RESPONSE_BYTES and kept:
+            break
+        kept.append(row)
+    return list(reversed(kept)) if from_end else kept

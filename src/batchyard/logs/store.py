@@ -69,26 +69,32 @@ def _insert_stream(conn: Connection, group: str, name: str, now: int) -> int:
     result = conn.execute(
         _INSERT_STREAM, {"group_name": group, "name": name, "created_at": now, "stored_bytes": 0}
     )
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def stream_id(conn: Connection, group: str, name: str) -> int | None:
     """The id of stream ``group``/``name``, or None."""
-    return conn.execute(_STREAM_ID, {"group": group, "name": name}).scalar()
+    found = conn.execute(_STREAM_ID, {"group": group, "name": name}).scalar()
+    return None if found is None else int(found)
 
 
 def append(conn: Connection, stream: int, events: Iterable[tuple[int, str]], now: int) -> None:
     """Store ``(timestamp, message)`` events at the end of ``stream``."""
-    rows = [
-        {"stream_id": stream, "timestamp": ts, "ingested_at": now, "message": message}
-        for ts, message in events
-    ]
-    if not rows:
+    batch = list(events)
+    if not batch:
         return
-    conn.execute(log_events.insert(), rows)
-    first = min(row["timestamp"] for row in rows)
-    last = max(row["timestamp"] for row in rows)
-    size = sum(len(row["message"].encode()) for row in rows)
+    conn.execute(
+        log_events.insert(),
+        [
+            {"stream_id": stream, "timestamp": ts, "ingested_at": now, "message": message}
+            for ts, message in batch
+        ],
+    )
+    first = min(ts for ts, _ in batch)
+    last = max(ts for ts, _ in batch)
+    size = sum(len(message.encode()) for _, message in batch)
     conn.execute(
         log_streams.update()
         .where(log_streams.c.id == stream)
@@ -127,27 +133,16 @@ def require_stream(conn: Connection, group: str, name: str) -> int:
     return found
 
 
-def groups(conn: Connection, prefix: str | None, offset: int, limit: int) -> list[dict[str, Any]]:
-    """Log groups by name, ``limit + 1`` rows from ``offset`` (the extra one says "more")."""
+def groups(conn: Connection, prefix: str | None, offset: int, limit: int) -> list[Any]:
+    """Log group rows by name with their ``stored_bytes``, ``limit + 1`` of them from
+    ``offset`` (the extra one says "more")."""
     query = sa.select(log_groups).order_by(log_groups.c.name).offset(offset).limit(limit + 1)
     if prefix:
         query = query.where(log_groups.c.name.startswith(prefix, autoescape=True))
     stored = sa.select(sa.func.coalesce(sa.func.sum(log_streams.c.stored_bytes), 0)).where(
         log_streams.c.group_name == log_groups.c.name
     )
-    result = []
-    for row in conn.execute(query.add_columns(stored.scalar_subquery().label("stored"))):
-        result.append(
-            {
-                "logGroupName": row.name,
-                "creationTime": row.created_at,
-                "retentionInDays": row.retention_days,
-                "metricFilterCount": 0,
-                "storedBytes": int(row.stored),
-                "logGroupClass": "STANDARD",
-            }
-        )
-    return result
+    return list(conn.execute(query.add_columns(stored.scalar_subquery().label("stored_bytes"))))
 
 
 def streams(
@@ -159,26 +154,15 @@ def streams(
     descending: bool,
     offset: int,
     limit: int,
-) -> list[dict[str, Any]]:
-    """Streams of ``group``, ``limit + 1`` rows from ``offset`` in the requested order."""
+) -> list[Any]:
+    """Stream rows of ``group``, ``limit + 1`` of them from ``offset`` in the requested order."""
     require_group(conn, group)
     key = log_streams.c.last_event_at if by_last_event else log_streams.c.name
     order = [key.desc(), log_streams.c.id.desc()] if descending else [key, log_streams.c.id]
     query = sa.select(log_streams).where(log_streams.c.group_name == group)
     if prefix:
         query = query.where(log_streams.c.name.startswith(prefix, autoescape=True))
-    rows = conn.execute(query.order_by(*order).offset(offset).limit(limit + 1))
-    return [
-        {
-            "logStreamName": row.name,
-            "creationTime": row.created_at,
-            "firstEventTimestamp": row.first_event_at,
-            "lastEventTimestamp": row.last_event_at,
-            "lastIngestionTime": row.last_ingestion_at,
-            "storedBytes": row.stored_bytes,
-        }
-        for row in rows
-    ]
+    return list(conn.execute(query.order_by(*order).offset(offset).limit(limit + 1)))
 
 
 def _time_window(query: sa.Select[Any], start: int | None, end: int | None) -> sa.Select[Any]:

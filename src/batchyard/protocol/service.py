@@ -1,20 +1,25 @@
-"""A service's API as the server sees it: its botocore model and its operation handlers."""
+"""A service's API as the server sees it: its botocore model and its table of operations.
+
+A service's ``api`` module builds one :class:`ServiceApi` from its facade: a table that maps
+each operation name of the model to a handler taking the caller and the validated input (the
+AWS-shaped dict the protocol layer parsed) and returning the output, a dataclass or a dict the
+serializer walks with the operation's output shape.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import botocore.session
 from botocore.model import OperationModel, ServiceModel
 
-if TYPE_CHECKING:
-    from batchyard.runtime import Runtime
+from batchyard.aws.caller import Caller
 
-Handler = Callable[["RequestContext", dict[str, Any]], Awaitable[dict[str, Any] | None]]
-Hook = Callable[["Runtime"], Awaitable[None]]
+Params = dict[str, Any]
+Handler = Callable[[Caller, Params], Awaitable[object]]
 
 # Above this a request is refused before it is read, whatever the operation.
 DEFAULT_BODY_LIMIT = 8 * 1024 * 1024
@@ -26,19 +31,7 @@ def load_model(name: str) -> ServiceModel:
     return botocore.session.get_session().get_service_model(name)
 
 
-@dataclass
-class RequestContext:
-    """What a handler may know about the request besides its input."""
-
-    runtime: Runtime
-    service: str
-    operation: str
-    request_id: str
-    region: str
-    account_id: str
-
-
-@dataclass
+@dataclass(frozen=True)
 class ServiceApi:
     """The operations one service implements, plus how it reports invalid input.
 
@@ -50,40 +43,28 @@ class ServiceApi:
 
     name: str
     validation_error: str
-    body_limits: dict[str, tuple[int, str]] = field(default_factory=dict)
+    operations: Mapping[str, Handler]
+    body_limits: Mapping[str, tuple[int, str]] = field(default_factory=dict)
     default_body_limit: int = DEFAULT_BODY_LIMIT
     case_insensitive_enums: frozenset[str] = frozenset()
-    handlers: dict[str, Handler] = field(default_factory=dict)
-    startup: list[Hook] = field(default_factory=list)
-    shutdown: list[Hook] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.operations) - set(self.model.operation_names)
+        if unknown:
+            raise ValueError(f"{self.name} has no operation(s) {', '.join(sorted(unknown))}")
 
     @property
     def model(self) -> ServiceModel:
         return load_model(self.name)
 
-    def operation(self, name: str) -> Callable[[Handler], Handler]:
-        """Register ``handler`` for the model's operation ``name``."""
-        if name not in self.model.operation_names:
-            raise ValueError(f"{self.name} has no operation {name}")
-
-        def register(handler: Handler) -> Handler:
-            self.handlers[name] = handler
-            return handler
-
-        return register
-
-    def on_startup(self, hook: Hook) -> Hook:
-        """Run ``hook(runtime)`` after the store is open, before the first request."""
-        self.startup.append(hook)
-        return hook
-
-    def on_shutdown(self, hook: Hook) -> Hook:
-        """Run ``hook(runtime)`` on clean shutdown, before the store closes."""
-        self.shutdown.append(hook)
-        return hook
-
     def operation_model(self, name: str) -> OperationModel:
         return self.model.operation_model(name)
+
+    def body_limit(self, operation: str) -> tuple[int, str]:
+        """The largest request body ``operation`` takes, and AWS's message past it."""
+        return self.body_limits.get(
+            operation, (self.default_body_limit, "Request body is too large")
+        )
 
     def error_status(self, code: str) -> int:
         """The HTTP status the model gives error ``code`` (400 when it does not say)."""

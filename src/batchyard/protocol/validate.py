@@ -74,7 +74,7 @@ class _Walk:
             self.fail(path, f"Expected a string, got {_json_type(value)}")
             return None
         self._length(shape, len(value), path, "Member must have length")
-        enum = shape.enum
+        enum: list[str] = getattr(shape, "enum", [])
         if enum and value not in enum and shape.name in self.case_insensitive_enums:
             value = next((item for item in enum if item.lower() == value.lower()), value)
         if enum and value not in enum:

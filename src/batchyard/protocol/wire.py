@@ -9,12 +9,14 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from collections.abc import Mapping
 from datetime import datetime
+from functools import cache
 from typing import Any
 from urllib.parse import unquote
 
-from botocore.model import OperationModel, Shape, StructureShape
+from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
 
 from batchyard.protocol.errors import ServiceError, ValidationFailure
 from batchyard.protocol.validate import convert_value, validate_input
@@ -50,10 +52,10 @@ def parse_request(
     if shape is None:
         return {}
     if operation.metadata["protocol"] != "rest-json":
-        document = _load_json(body)
-        if not isinstance(document, dict):
+        loaded = _load_json(body)
+        if not isinstance(loaded, dict):
             raise MalformedRequest("Request body must be a JSON object")
-        return validate_input(shape, document, case_insensitive_enums)
+        return validate_input(shape, loaded, case_insensitive_enums)
 
     document: dict[str, Any] = {}
     payload = shape.serialization.get("payload")
@@ -112,11 +114,39 @@ def _decode_json_header(raw: str, name: str) -> str:
 
 
 def _from_text(member: Shape, raw: Any, path: str) -> Any:
-    if member.type_name == "list" and isinstance(raw, list):
+    if isinstance(member, ListShape) and isinstance(raw, list):
         return [convert_value(member.member, item, path, from_text=True) for item in raw]
     if member.type_name in ("integer", "long", "double", "float", "boolean", "timestamp"):
         return convert_value(member, raw, path, from_text=True)
     return raw
+
+
+_WORD = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+@cache
+def attribute_name(member: str) -> str:
+    """The dataclass field that holds output member ``member``: ``logGroupName`` ->
+    ``log_group_name``, ``NextToken`` -> ``next_token``.
+
+    A dataclass spells a member this rule gets wrong in its ``WIRE_NAMES`` class attribute
+    (member name -> field name).
+    """
+    return _WORD.sub("_", member).lower()
+
+
+def members_of(shape: StructureShape, value: Any) -> dict[str, Any]:
+    """The output members of a dataclass ``value`` by member name (None ones left out); a
+    mapping is returned as it is."""
+    if not hasattr(value, "__dataclass_fields__"):
+        return dict(value)
+    aliases: Mapping[str, str] = getattr(value, "WIRE_NAMES", {})
+    found = {}
+    for name in shape.members:
+        item = getattr(value, aliases.get(name) or attribute_name(name), None)
+        if item is not None:
+            found[name] = item
+    return found
 
 
 def _to_wire(shape: Shape | None, value: Any) -> Any:
@@ -125,8 +155,10 @@ def _to_wire(shape: Shape | None, value: Any) -> Any:
     if shape is None:
         return value
     kind = shape.type_name
-    if kind == "structure":
+    if isinstance(shape, StructureShape):
         members = shape.members
+        if hasattr(value, "__dataclass_fields__"):
+            value = members_of(shape, value)
         out = {}
         for name, item in value.items():
             member = members.get(name)
@@ -134,9 +166,9 @@ def _to_wire(shape: Shape | None, value: Any) -> Any:
                 continue
             out[name] = _to_wire(member, item)
         return out
-    if kind == "list":
+    if isinstance(shape, ListShape):
         return [_to_wire(shape.member, item) for item in value]
-    if kind == "map":
+    if isinstance(shape, MapShape):
         return {key: _to_wire(shape.value, item) for key, item in value.items()}
     if kind == "timestamp":
         return value.timestamp() if isinstance(value, datetime) else value
@@ -166,12 +198,13 @@ def _content_type(operation_protocol: str, json_version: str | None) -> str:
     return f"application/x-amz-json-{json_version or '1.0'}"
 
 
-def serialize_output(operation: OperationModel, result: Mapping[str, Any] | None) -> Response:
-    """Serialize a handler's return value as the operation's output shape."""
+def serialize_output(operation: OperationModel, result: object) -> Response:
+    """Serialize a handler's return value (a dataclass, a mapping or None) as the operation's
+    output shape."""
     meta = operation.metadata
     headers = {"Content-Type": _content_type(meta["protocol"], meta.get("jsonVersion"))}
     shape: StructureShape | None = operation.output_shape
-    result = dict(result or {})
+    result = members_of(shape, result) if shape is not None and result is not None else {}
     status = int(operation.http.get("responseCode", 200))
     if shape is None:
         return Response(status, headers, b"{}" if meta["protocol"] != "rest-json" else b"")

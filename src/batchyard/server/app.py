@@ -8,9 +8,10 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
 
+from batchyard.aws.caller import Caller
 from batchyard.config import Settings
 from batchyard.protocol.errors import ServiceError, ValidationFailure
-from batchyard.protocol.service import RequestContext, ServiceApi
+from batchyard.protocol.service import ServiceApi
 from batchyard.protocol.wire import (
     MalformedRequest,
     Response,
@@ -18,10 +19,8 @@ from batchyard.protocol.wire import (
     serialize_error,
     serialize_output,
 )
-from batchyard.runtime import Runtime
+from batchyard.server.compose import Server, compose
 from batchyard.server.routing import Route, Router
-from batchyard.server.services import load_services
-from batchyard.store import Store
 from batchyard.web.app import create_console
 
 log = logging.getLogger(__name__)
@@ -38,36 +37,28 @@ class _TooLarge(Exception):
 
 
 class BatchyardApp:
-    """One server: a store, a runtime and the services that share them."""
+    """The ASGI face of one server: built and started at lifespan start-up."""
 
-    def __init__(self, settings: Settings, services: list[ServiceApi] | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.services = services if services is not None else load_services()
-        self.router = Router(self.services)
-        self.runtime: Runtime | None = None
-        self.console = create_console(self)
+        self.server: Server | None = None
+        self.services: list[ServiceApi] = []
+        self.router = Router([])
+        self.console = create_console(settings, ready=lambda: self.server is not None)
 
     async def startup(self) -> None:
-        """Open the store (migrating it) and start every service."""
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        store = Store(self.settings.resolved_database_url)
-        self.runtime = Runtime(settings=self.settings, store=store)
-        for service in self.services:
-            for hook in service.startup:
-                await hook(self.runtime)
+        """Open the store (migrating it), build every service and start them."""
+        server = compose(self.settings)
+        await server.start()
+        self.services = server.apis
+        self.router = Router(self.services)
+        self.server = server
 
     async def shutdown(self) -> None:
         """Stop services in reverse order, then flush and close the store."""
-        if self.runtime is None:
-            return
-        for service in reversed(self.services):
-            for hook in reversed(service.shutdown):
-                try:
-                    await hook(self.runtime)
-                except Exception:
-                    log.exception("shutdown hook of %s failed", service.name)
-        self.runtime.store.close()
-        self.runtime = None
+        server, self.server = self.server, None
+        if server is not None:
+            await server.stop()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -116,38 +107,27 @@ class BatchyardApp:
         service, operation = route.service, route.operation
         model = service.model
         try:
-            handler = service.handlers.get(operation.name)
+            handler = service.operations.get(operation.name)
             if handler is None:
                 raise ServiceError(
                     "UnknownOperationException",
                     f"Operation {operation.name} is not supported by this server",
                     status=400,
                 )
-            limit, limit_message = service.body_limits.get(
-                operation.name,
-                (service.default_body_limit, "Request body is too large"),
-            )
+            limit, limit_message = service.body_limit(operation.name)
             body = await _read_body(receive, headers, limit, limit_message)
             params = parse_request(
                 operation, body, path_params=route.path_params, query=query, headers=headers,
                 case_insensitive_enums=service.case_insensitive_enums,
             )
-            assert self.runtime is not None, "request before start-up"
-            context = RequestContext(
-                runtime=self.runtime,
-                service=service.name,
-                operation=operation.name,
-                request_id=request_id,
-                region=self.settings.region,
-                account_id=self.settings.account_id,
-            )
-            result = await handler(context, params)
+            caller = Caller(self.settings.account_id, self.settings.region, request_id)
+            result = await handler(caller, params)
             response = serialize_output(operation, result)
             response.headers["x-amzn-RequestId"] = request_id
             return response
         except _TooLarge as exc:
-            error = ServiceError(service.validation_error, exc.message)
-            return self._error(service, error, 413, request_id)
+            too_large = ServiceError(service.validation_error, exc.message)
+            return self._error(service, too_large, 413, request_id)
         except ServiceError as error:
             # Malformed JSON keeps its own code on json services (SerializationException, as
             # AWS answers); rest-json Batch reports every input problem as its ClientException.
@@ -159,8 +139,8 @@ class BatchyardApp:
             return self._error(service, error, status, request_id)
         except Exception:
             log.exception("%s.%s failed", service.name, operation.name)
-            error = ServiceError("InternalFailure", "Unexpected server error; see the server log")
-            return self._error(service, error, 500, request_id)
+            failure = ServiceError("InternalFailure", "Unexpected server error; see the server log")
+            return self._error(service, failure, 500, request_id)
 
     @staticmethod
     def _error(service: ServiceApi, error: ServiceError, status: int, request_id: str) -> Response:

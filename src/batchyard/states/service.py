@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from batchyard.protocol.service import ServiceApi
+from batchyard.protocol.legacy import LegacyApi
 
-api = ServiceApi("stepfunctions", validation_error="ValidationException")
+api = LegacyApi("stepfunctions", validation_error="ValidationException")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -10,9 +10,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
 from batchyard import __version__
-
-if TYPE_CHECKING:
-    from batchyard.server.app import BatchyardApp
+from batchyard.config import Settings
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>batchyard</title></head>
@@ -22,18 +20,17 @@ PAGE = """<!doctype html>
 </body></html>"""
 
 
-def create_console(server: BatchyardApp) -> Starlette:
-    """The console app bound to ``server``."""
+def create_console(settings: Settings, ready: Callable[[], bool]) -> Starlette:
+    """The console of a server with ``settings``; ``ready()`` says whether it serves yet."""
 
     async def index(request: Request) -> HTMLResponse:
-        settings = server.settings
         return HTMLResponse(PAGE.format(
             version=__version__, region=settings.region, account=settings.account_id,
             host=request.headers.get("host", f"{settings.host}:{settings.port}"),
         ))
 
     async def health(_request: Request) -> JSONResponse:
-        status = "ok" if server.runtime else "starting"
+        status = "ok" if ready() else "starting"
         return JSONResponse({"status": status, "version": __version__})
 
     return Starlette(routes=[Route("/", index), Route("/health", health)])

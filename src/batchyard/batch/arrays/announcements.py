@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from batchyard.aws.documents import copy_json
 from batchyard.batch.arrays import children
 from batchyard.batch.jobs.records import JobRecord
-from batchyard.json_data import copy_json
 
 
 @dataclass(frozen=True)

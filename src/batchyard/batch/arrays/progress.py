@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from batchyard.aws.documents import copy_json
 from batchyard.batch.arrays import children
 from batchyard.batch.arrays.admission import ArrayRelease, stored_children
 from batchyard.batch.arrays.announcements import ChildChanges
@@ -30,7 +31,6 @@ from batchyard.batch.jobs.attempts import now_ms
 from batchyard.batch.jobs.events import Snapshot
 from batchyard.batch.jobs.model import CANCELLABLE, FAILED, ON_HOST, SUCCEEDED, TERMINAL
 from batchyard.bus import Bus
-from batchyard.json_data import copy_json
 from batchyard.store import Store
 from batchyard.store.tables.batch_jobs import jobs
 

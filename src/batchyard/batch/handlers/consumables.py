@@ -6,7 +6,7 @@ from typing import Any
 
 from batchyard.batch.consumables import listing, resources
 from batchyard.batch.service import api
-from batchyard.protocol.service import RequestContext
+from batchyard.protocol.legacy import RequestContext
 
 Result = dict[str, Any]
 

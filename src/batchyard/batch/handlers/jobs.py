@@ -15,7 +15,7 @@ from batchyard.batch.resources.names import client_error
 from batchyard.batch.scheduler.dispatcher import Scheduler
 from batchyard.batch.scheduler.policies import SchedulingPolicies
 from batchyard.batch.service import api
-from batchyard.protocol.service import RequestContext
+from batchyard.protocol.legacy import RequestContext
 
 api.on_startup(start_jobs)
 api.on_shutdown(stop_jobs)

@@ -14,7 +14,7 @@ from batchyard.batch.resources import (
     tags,
 )
 from batchyard.batch.service import api
-from batchyard.protocol.service import RequestContext
+from batchyard.protocol.legacy import RequestContext
 from batchyard.runtime import Runtime
 
 Result = dict[str, Any]

@@ -25,8 +25,7 @@ from batchyard.batch.jobs.records import JobRecord
 from batchyard.batch.jobs.transitions import AttemptEnd
 from batchyard.bus import Bus
 from batchyard.compute.provider import ComputeProvider, LaunchError, RunningAttempt
-from batchyard.logs import store as log_store
-from batchyard.logs.sink import LogSink
+from batchyard.logs import Logs
 from batchyard.secrets.local_file import LocalSecrets, SecretUnavailable
 from batchyard.store import Store
 
@@ -48,7 +47,7 @@ class AttemptServices:
     store: Store
     bus: Bus
     provider: ComputeProvider
-    sink: LogSink
+    sink: Logs
     time_scale: float
     task_arn_prefix: str
     secrets: LocalSecrets
@@ -176,7 +175,7 @@ class AttemptRun:
 
     @staticmethod
     def _line(
-        sink: LogSink, group: str, stream: str, timestamp: int, _name: str, text: str
+        sink: Logs, group: str, stream: str, timestamp: int, _name: str, text: str
     ) -> None:
         sink.line(group, stream, timestamp, text)
 
@@ -210,7 +209,7 @@ def _mark_running(
     snapshots = transitions.run(record, started, stream, task_arn, identity)
     records.save(conn, record)
     # As with the awslogs driver, the stream exists from the start, output or not.
-    log_store.ensure_stream(conn, group, stream, started)
+    Logs.open_stream(conn, group, stream, started)
     return snapshots
 
 

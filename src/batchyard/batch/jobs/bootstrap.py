@@ -13,7 +13,7 @@ from batchyard.batch.resources.events import TOPIC as RESOURCES_TOPIC
 from batchyard.batch.scheduler.dispatcher import Scheduler, recover
 from batchyard.batch.scheduler.policies import SchedulingPolicies
 from batchyard.compute.local import LocalProvider
-from batchyard.logs.sink import LogSink
+from batchyard.logs import Logs
 from batchyard.runtime import Runtime
 from batchyard.secrets.local_file import LocalSecrets
 
@@ -32,7 +32,7 @@ async def start_jobs(runtime: Runtime) -> None:
         store=runtime.store,
         bus=runtime.bus,
         provider=provider,
-        sink=runtime.get(LogSink),
+        sink=runtime.get(Logs),
         time_scale=settings.time_scale,
         task_arn_prefix=runtime.arn("ecs", "task/batchyard/"),
         secrets=LocalSecrets(settings.resolved_secrets_file),

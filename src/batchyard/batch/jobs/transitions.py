@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from batchyard.aws.documents import copy_json
 from batchyard.batch.jobs.model import (
     ESSENTIAL_EXITED,
     FAILED,
@@ -23,7 +24,6 @@ from batchyard.batch.jobs.model import (
 )
 from batchyard.batch.jobs.records import JobRecord
 from batchyard.batch.jobs.retries import should_retry
-from batchyard.json_data import copy_json
 
 Snapshots = list[dict[str, Any]]
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from batchyard.aws.documents import copy_json
 from batchyard.batch.arrays import admission as array_admission
 from batchyard.batch.arrays import progress as array_progress
 from batchyard.batch.arrays.admission import ArrayRelease
@@ -51,7 +52,6 @@ from batchyard.batch.scheduler.capacity import CapacityLedger
 from batchyard.batch.scheduler.ordering import OrderingFactory, fifo
 from batchyard.batch.scheduler.placement import Blocked, Placement, plan
 from batchyard.batch.scheduler.topology import Topology, load
-from batchyard.json_data import copy_json
 
 log = logging.getLogger(__name__)
 

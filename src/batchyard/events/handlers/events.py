@@ -6,7 +6,7 @@ from typing import Any
 
 from batchyard.events.ingest import put_events as publish_entries
 from batchyard.events.service import api
-from batchyard.protocol.service import RequestContext
+from batchyard.protocol.legacy import RequestContext
 
 
 @api.operation("PutEvents")

@@ -15,7 +15,7 @@ from batchyard.events.patterns import InvalidEventPattern, compile_pattern, matc
 from batchyard.events.schedule import InvalidSchedule, parse_schedule
 from batchyard.events.service import api
 from batchyard.protocol.errors import ServiceError
-from batchyard.protocol.service import RequestContext
+from batchyard.protocol.legacy import RequestContext
 
 # TestEventPattern only accepts events that carry the envelope EventBridge always sets.
 _ENVELOPE_FIELDS = ("id", "account", "source", "time", "region", "detail-type")

@@ -10,7 +10,7 @@ from batchyard.events import records
 from batchyard.events.buses import bus_name
 from batchyard.events.handlers import pages
 from batchyard.events.service import api
-from batchyard.protocol.service import RequestContext
+from batchyard.protocol.legacy import RequestContext
 
 
 @api.operation("TagResource")

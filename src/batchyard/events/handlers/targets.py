@@ -20,7 +20,7 @@ from batchyard.events.service import api
 from batchyard.events.targets import JOB_QUEUE, KINDS, parse_arn
 from batchyard.events.transform import InvalidInput, check_path, check_transformer
 from batchyard.protocol.errors import ServiceError
-from batchyard.protocol.service import RequestContext
+from batchyard.protocol.legacy import RequestContext
 
 _INPUT_OPTIONS = ("Input", "InputPath", "InputTransformer")
 

@@ -15,7 +15,8 @@ from typing import Any
 from batchyard.batch.handlers.jobs import submit_job
 from batchyard.events.targets import JOB_QUEUE, Delivery, TargetError, deliverer
 from batchyard.protocol.errors import ServiceError
-from batchyard.protocol.service import RequestContext, load_model
+from batchyard.protocol.legacy import RequestContext
+from batchyard.protocol.service import load_model
 from batchyard.protocol.validate import validate_input
 from batchyard.runtime import Runtime
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from batchyard.protocol.service import RequestContext
+from batchyard.protocol.legacy import RequestContext
 from batchyard.states.resources import activities, tags
 from batchyard.states.resources.arns import parse_arn
 from batchyard.states.resources.pages import page

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from batchyard.protocol.service import RequestContext
+from batchyard.protocol.legacy import RequestContext
 from batchyard.states.engine.diagnostics import diagnostics
 from batchyard.states.engine.engine import StatesEngine
 from batchyard.states.engine.test_state import test_state

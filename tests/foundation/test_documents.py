@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from batchyard.json_data import copy_json
+from batchyard.aws.documents import copy_json
 
 
 def test_copy_is_deep_and_equal() -> None:

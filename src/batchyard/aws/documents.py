@@ -1,10 +1,18 @@
-"""Copying JSON-shaped data (what job documents and event details are made of)."""
+"""JSON-shaped data: the type of a document, and copying one (what job documents, execution
+input and event details are made of)."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 T = TypeVar("T")
+
+JsonValue: TypeAlias = (
+    "dict[str, JsonValue] | list[JsonValue] | str | int | float | bool | None"
+)
+JsonObject: TypeAlias = dict[str, Any]
+"""A JSON object as the domain passes it on unread (a container's properties, a payload):
+``Any`` for its members, because mypy cannot narrow the recursive ``JsonValue`` cheaply."""
 
 
 def copy_json(value: T) -> T:

@@ -1,0 +1,67 @@
+"""The CloudWatch Logs API (json 1.1): each operation's input, as botocore's model parsed and
+checked it, handed to the :class:`Logs` facade."""
+
+from __future__ import annotations
+
+from batchyard.logs.service import MAX_EVENTS, Logs, TimeWindow, invalid
+from batchyard.protocol.service import Params, ServiceApi
+
+
+def _group(params: Params) -> str:
+    name = params.get("logGroupName")
+    identifier = params.get("logGroupIdentifier")
+    if name and identifier:
+        raise invalid("LogGroup name and LogGroup ARN are mutually exclusive parameters.")
+    if identifier:
+        # An ARN names the group after "log-group:"; a plain identifier is the name itself.
+        return str(identifier).split(":log-group:", 1)[-1].removesuffix(":*")
+    if not name:
+        raise invalid("Either logGroupName or logGroupIdentifier must be provided.")
+    return str(name)
+
+
+def _window(params: Params) -> TimeWindow:
+    return TimeWindow(params.get("startTime"), params.get("endTime"))
+
+
+def api(logs: Logs) -> ServiceApi:
+    """The Logs API served by ``logs``."""
+    return ServiceApi(
+        "logs",
+        "InvalidParameterException",
+        {
+            "CreateLogGroup": lambda c, p: logs.create_log_group(
+                c, p["logGroupName"], p.get("tags")
+            ),
+            "PutRetentionPolicy": lambda c, p: logs.put_retention_policy(
+                c, p["logGroupName"], p["retentionInDays"]
+            ),
+            "DeleteRetentionPolicy": lambda c, p: logs.delete_retention_policy(
+                c, p["logGroupName"]
+            ),
+            "CreateLogStream": lambda c, p: logs.create_log_stream(
+                c, p["logGroupName"], p["logStreamName"]
+            ),
+            "DescribeLogGroups": lambda c, p: logs.describe_log_groups(
+                c, p.get("logGroupNamePrefix"), p.get("nextToken"), p.get("limit", 50)
+            ),
+            "DescribeLogStreams": lambda c, p: logs.describe_log_streams(
+                c, _group(p), p.get("logStreamNamePrefix"),
+                p.get("orderBy") == "LastEventTime", bool(p.get("descending")),
+                p.get("nextToken"), p.get("limit", 50),
+            ),
+            "PutLogEvents": lambda c, p: logs.put_log_events(
+                c, p["logGroupName"], p["logStreamName"],
+                [(event["timestamp"], event["message"]) for event in p["logEvents"]],
+            ),
+            "GetLogEvents": lambda c, p: logs.get_log_events(
+                c, _group(p), p["logStreamName"], _window(p), p.get("limit", MAX_EVENTS),
+                p.get("nextToken"), bool(p.get("startFromHead")),
+            ),
+            "FilterLogEvents": lambda c, p: logs.filter_log_events(
+                c, _group(p), p.get("logStreamNames"), p.get("logStreamNamePrefix"),
+                p.get("filterPattern"), _window(p), p.get("limit", MAX_EVENTS),
+                p.get("nextToken"),
+            ),
+        },
+    )

@@ -1,0 +1,101 @@
+"""The composition root: the one place that builds the store, the bus, every service and the
+integrations between them, in an explicit order, and hands collaborators in by constructor.
+
+Start-up order matters: Logs first (every other service writes output through it), EventBridge
+before Batch (job events of Batch's start-up recovery must reach the rules), Step Functions
+last (resumed executions call the other services).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from batchyard.aws.caller import Caller
+from batchyard.bus import Bus
+from batchyard.config import Settings
+from batchyard.logs import Logs
+from batchyard.logs import api as logs_api
+from batchyard.protocol.legacy import LegacyApi
+from batchyard.protocol.service import ServiceApi
+from batchyard.runtime import Runtime
+from batchyard.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Server:
+    """Everything one server process runs, in start-up order."""
+
+    settings: Settings
+    store: Store
+    bus: Bus
+    logs: Logs
+    runtime: Runtime
+    legacy: list[LegacyApi]
+    apis: list[ServiceApi] = field(default_factory=list)
+
+    @property
+    def caller(self) -> Caller:
+        """The configured default account and region."""
+        return Caller(self.settings.account_id, self.settings.region)
+
+    async def start(self) -> None:
+        """Start every service, in order."""
+        await self.logs.start()
+        for service in self.legacy:
+            for hook in service.startup:
+                await hook(self.runtime)
+
+    async def stop(self) -> None:
+        """Stop every service in reverse order, then flush and close the store."""
+        for service in reversed(self.legacy):
+            for hook in reversed(service.shutdown):
+                try:
+                    await hook(self.runtime)
+                except Exception:
+                    log.exception("shutdown of %s failed", service.name)
+        try:
+            await self.logs.stop()
+        finally:
+            self.store.close()
+
+
+def _legacy_services() -> list[LegacyApi]:
+    # Importing a legacy handler module registers its operations on its service's LegacyApi.
+    import batchyard.batch.handlers.consumables
+    import batchyard.batch.handlers.jobs
+    import batchyard.batch.handlers.resources
+    import batchyard.events.handlers.events
+    import batchyard.events.handlers.rules
+    import batchyard.events.handlers.tags
+    import batchyard.events.handlers.targets
+    import batchyard.functions.handlers
+    import batchyard.functions.version_handlers
+    import batchyard.states.handlers.activities
+    import batchyard.states.handlers.executions
+    import batchyard.states.handlers.lifecycle
+    import batchyard.states.handlers.machines
+    import batchyard.states.handlers.tools  # noqa: F401
+    from batchyard.batch.service import api as batch
+    from batchyard.events.service import api as events
+    from batchyard.functions.service import api as functions
+    from batchyard.states.service import api as states
+
+    return [events, batch, functions, states]
+
+
+def compose(settings: Settings) -> Server:
+    """Build one server from ``settings``; nothing runs until :meth:`Server.start`."""
+    if settings.time_scale <= 0:
+        raise ValueError("time_scale must be greater than 0")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(settings.resolved_database_url)
+    bus = Bus()
+    logs = Logs(store, settings.time_scale)
+    runtime = Runtime(settings=settings, store=store, bus=bus)
+    runtime.add(logs)
+    legacy = _legacy_services()
+    apis = [logs_api.api(logs), *(service.serve(runtime) for service in legacy)]
+    return Server(settings, store, bus, logs, runtime, legacy, apis)
