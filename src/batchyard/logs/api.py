@@ -42,9 +42,23 @@ def api(logs: Logs) -> ServiceApi:
             "CreateLogStream": lambda c, p: logs.create_log_stream(
                 c, p["logGroupName"], p["logStreamName"]
             ),
-            "DescribeLogGroups": lambda c, p: logs.describe_log_groups(
-                c, p.get("logGroupNamePrefix"), p.get("nextToken"), p.get("limit", 50)
+            "DeleteLogGroup": lambda c, p: logs.delete_log_group(c, p["logGroupName"]),
+            "DeleteLogStream": lambda c, p: logs.delete_log_stream(
+                c, p["logGroupName"], p["logStreamName"]
             ),
+            "DescribeLogGroups": lambda c, p: logs.describe_log_groups(
+                c, p.get("logGroupNamePrefix"), p.get("logGroupNamePattern"),
+                p.get("nextToken"), p.get("limit", 50),
+            ),
+            "ListLogGroups": lambda c, p: logs.list_log_groups(
+                c, p.get("logGroupNamePattern"), p.get("nextToken"), p.get("limit", 50)
+            ),
+            "TagLogGroup": lambda c, p: logs.tag_log_group(c, p["logGroupName"], p["tags"]),
+            "UntagLogGroup": lambda c, p: logs.untag_log_group(c, p["logGroupName"], p["tags"]),
+            "ListTagsLogGroup": lambda c, p: logs.list_tags_log_group(c, p["logGroupName"]),
+            "TagResource": lambda c, p: logs.tag_resource(c, p["resourceArn"], p["tags"]),
+            "UntagResource": lambda c, p: logs.untag_resource(c, p["resourceArn"], p["tagKeys"]),
+            "ListTagsForResource": lambda c, p: logs.list_tags_for_resource(c, p["resourceArn"]),
             "DescribeLogStreams": lambda c, p: logs.describe_log_streams(
                 c, _group(p), p.get("logStreamNamePrefix"),
                 p.get("orderBy") == "LastEventTime", bool(p.get("descending")),
