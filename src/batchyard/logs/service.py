@@ -26,6 +26,7 @@ from batchyard.aws.pagination import Pager
 from batchyard.aws.tags import TagRules
 from batchyard.logs import store
 from batchyard.logs.patterns import compile_pattern
+from batchyard.logs.queries import LogRecord, Queries, QueryList, QueryResults, StartedQuery
 from batchyard.logs.retention import LogRetention
 from batchyard.logs.sink import LogSink, StreamKey
 from batchyard.logs.store import Owner
@@ -183,13 +184,17 @@ class Logs:
         self._store = store_
         self._sink = LogSink(store_)
         self._retention = LogRetention(store_, time_scale)
+        self._queries = Queries(store_)
 
     async def start(self) -> None:
-        """Start deleting events past their group's retention."""
+        """Start deleting events past their group's retention; run again the Insights
+        queries a previous process left unfinished."""
         self._retention.sweeper.start()
+        await self._queries.start()
 
     async def stop(self) -> None:
-        """Stop the retention sweep."""
+        """Stop the retention sweep and the running queries."""
+        await self._queries.stop()
         await self._retention.sweeper.stop()
 
     # -- groups and streams
@@ -505,6 +510,48 @@ class Logs:
                 more = more or row is not rows[-1]
                 break
         return FilteredEvents(found, _pager.encode("filter", last_seen) if more else None)
+
+    # -- Logs Insights
+
+    async def start_query(
+        self,
+        caller: Caller,
+        groups: list[str],
+        start_s: int,
+        end_s: int,
+        text: str,
+        limit: int | None,
+    ) -> StartedQuery:
+        """StartQuery over log groups named or ARN'd by ``groups``, between two epoch
+        seconds."""
+        names = [self._group_of(caller, g) if arns.is_arn(g) else g for g in groups]
+        return await self._queries.start_query(caller, names, start_s, end_s, text, limit)
+
+    async def get_query_results(self, caller: Caller, query_id: str) -> QueryResults:
+        """GetQueryResults."""
+        return await self._queries.results(caller, query_id)
+
+    async def stop_query(self, caller: Caller, query_id: str) -> bool:
+        """StopQuery: whether a query that had not finished was stopped."""
+        return await self._queries.stop_query(caller, query_id)
+
+    async def describe_queries(
+        self,
+        caller: Caller,
+        group: str | None,
+        status: str | None,
+        max_results: int,
+        token: str | None,
+    ) -> QueryList:
+        """DescribeQueries: the caller's recent queries, newest first."""
+        listing = f"queries:{group}:{status}"
+        offset = _pager.decode_int(listing, token) or 0
+        found, more = await self._queries.describe(caller, group, status, max_results, offset)
+        return QueryList(found, _pager.encode(listing, offset + max_results) if more else None)
+
+    async def get_log_record(self, caller: Caller, ptr: str) -> LogRecord:
+        """GetLogRecord: the fields of the event a query result's ``@ptr`` points at."""
+        return await self._queries.log_record(caller, ptr)
 
     # -- for other services: ``owner`` is the account and region the output belongs to
 

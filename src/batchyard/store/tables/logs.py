@@ -58,3 +58,22 @@ log_events = Table(
     Column("message", Text, nullable=False),
     Index("ix_log_events_stream_id", "stream_id", "id"),
 )
+
+# Logs Insights queries: what was asked, its state, and its results once it has run.
+log_queries = Table(
+    "log_queries",
+    metadata,
+    Column("query_id", String(36), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("query_string", Text, nullable=False),
+    Column("log_groups", JSON, nullable=False),
+    Column("start_ms", BigInteger, nullable=False),
+    Column("end_ms", BigInteger, nullable=False),
+    Column("row_limit", Integer, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("results", JSON, nullable=True),
+    Column("statistics", JSON, nullable=True),
+    Index("ix_log_queries_owner", "account_id", "region", "created_at"),
+)
