@@ -12,7 +12,8 @@ CloudWatch tells clients they reached the end. The other listings use an opaque 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -25,6 +26,7 @@ from batchyard.aws.clock import now_ms
 from batchyard.aws.pagination import Pager
 from batchyard.aws.tags import TagRules
 from batchyard.logs import store
+from batchyard.logs.live import LiveSession, LiveTails
 from batchyard.logs.patterns import compile_pattern
 from batchyard.logs.queries import LogRecord, Queries, QueryList, QueryResults, StartedQuery
 from batchyard.logs.retention import LogRetention
@@ -177,12 +179,43 @@ class PutResult:
         return self
 
 
+@dataclass(frozen=True, slots=True)
+class LiveTailStart:
+    """The ``sessionStart`` event of a live tail."""
+
+    request_id: str
+    session_id: str
+    log_group_identifiers: list[str]
+    log_stream_names: list[str] | None
+    log_stream_name_prefixes: list[str] | None
+    log_event_filter_pattern: str | None
+
+
+@dataclass(frozen=True)
+class LiveTail:
+    """An open live tail: its start event, then its updates until the client goes."""
+
+    start: LiveTailStart
+    session: LiveSession
+    _tails: LiveTails
+
+    async def events(self, interval: float = 1.0) -> AsyncIterator[tuple[str, object]]:
+        """``(event name, event)`` pairs: ``sessionStart`` first, then ``sessionUpdate``s."""
+        try:
+            yield "sessionStart", self.start
+            async for update in self.session.updates(interval):
+                yield "sessionUpdate", update
+        finally:
+            self._tails.close(self.session)
+
+
 class Logs:
     """CloudWatch Logs over one store."""
 
     def __init__(self, store_: Store, time_scale: float) -> None:
         self._store = store_
-        self._sink = LogSink(store_)
+        self._live = LiveTails()
+        self._sink = LogSink(store_, self._live)
         self._retention = LogRetention(store_, time_scale)
         self._queries = Queries(store_)
 
@@ -438,6 +471,7 @@ class Logs:
             store.append(conn, store.require_stream(conn, caller, group, stream), accepted, now)
 
         await self._store.write(write)
+        self._live.publish(caller.account_id, caller.region, group, stream, accepted, now)
         return PutResult(too_old[-1] if too_old else None, too_new[0] if too_new else None)
 
     async def get_log_events(
@@ -553,6 +587,42 @@ class Logs:
         """GetLogRecord: the fields of the event a query result's ``@ptr`` points at."""
         return await self._queries.log_record(caller, ptr)
 
+    # -- live tail
+
+    async def start_live_tail(
+        self,
+        caller: Caller,
+        identifiers: list[str],
+        streams: list[str] | None,
+        prefixes: list[str] | None,
+        pattern: str | None,
+    ) -> LiveTail:
+        """StartLiveTail: a session over up to 10 log groups (ARNs or names), optionally only
+        some streams (by name or prefix, then of exactly one group) and a filter pattern."""
+        if streams and prefixes:
+            raise invalid("logStreamNames and logStreamNamePrefixes are mutually exclusive.")
+        if (streams or prefixes) and len(identifiers) != 1:
+            raise invalid(
+                "When logStreamNames or logStreamNamePrefixes is given, logGroupIdentifiers "
+                "must name exactly one log group."
+            )
+        matches = compile_pattern(pattern)
+        names = {self._group_of(caller, i) if arns.is_arn(i) else i: i for i in identifiers}
+
+        def read(conn: Connection) -> None:
+            for name in names:
+                store.require_group(conn, caller, name)
+
+        await self._store.read(read)
+        session = LiveSession(caller.account_id, caller.region, names,
+                              frozenset(streams or ()), tuple(prefixes or ()), matches)
+        start = LiveTailStart(
+            request_id=caller.request_id, session_id=str(uuid.uuid4()),
+            log_group_identifiers=identifiers, log_stream_names=streams,
+            log_stream_name_prefixes=prefixes, log_event_filter_pattern=pattern,
+        )
+        return LiveTail(start, self._live.open(session), self._live)
+
     # -- for other services: ``owner`` is the account and region the output belongs to
 
     def line(self, owner: Owner, group: str, stream: str, timestamp: int, message: str) -> None:
@@ -591,6 +661,7 @@ class Logs:
             store.append(conn, stream_id, [(now, message)], now)
 
         await self._store.write(write)
+        self._live.publish(owner.account_id, owner.region, group, stream, [(now, message)], now)
 
 
 def _key(owner: Owner, group: str, stream: str) -> StreamKey:

@@ -19,6 +19,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection
 
 from batchyard.logs import store as logs
+from batchyard.logs.live import LiveTails
 from batchyard.store import Store
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,9 @@ class StreamKey(NamedTuple):
 class LogSink:
     """Buffers output lines of many streams and commits them in batches."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, live: LiveTails) -> None:
         self._store = store
+        self._live = live
         self._buffer: dict[StreamKey, list[tuple[int, str]]] = defaultdict(list)
         self._queued: dict[StreamKey, int] = defaultdict(int)
         self._committed: dict[StreamKey, int] = defaultdict(int)
@@ -72,6 +74,11 @@ class LogSink:
                 log.exception("could not store %d log stream batch(es)", len(batch))
                 created = {}
             self._stream_ids.update(created)
+            now = int(time.time() * 1000)
+            for key, events in batch.items():
+                if key in created:
+                    self._live.publish(key.account_id, key.region, key.group, key.stream, events,
+                                       now)
             async with self._progress:
                 for key, events in batch.items():
                     self._committed[key] += len(events)
