@@ -19,17 +19,17 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-
-
-def alembic_config() -> Config:
-    """An alembic Config pointing at the packaged migrations."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return config
-
-
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
+
+
+def alembic_config(account_id: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION) -> Config:
+    """An alembic Config pointing at the packaged migrations; rows from before accounts and
+    regions go to ``account_id`` and ``region``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes.update(account_id=account_id, region=region)
+    return config
 
 
 def upgrade(
@@ -37,8 +37,7 @@ def upgrade(
 ) -> None:
     """Bring the database at ``engine`` to the newest schema of every branch; rows from before
     accounts and regions belong to ``account_id`` and ``region``."""
-    config = alembic_config()
-    config.attributes.update(account_id=account_id, region=region)
+    config = alembic_config(account_id, region)
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection:
         if sqlite:
