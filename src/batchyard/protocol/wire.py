@@ -29,13 +29,24 @@ class MalformedRequest(ServiceError):
         super().__init__("SerializationException", message, status=400)
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _load_json(body: bytes) -> Any:
     if not body.strip():
         return {}
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        return json.loads(body, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
         raise MalformedRequest(f"Request body is not valid JSON: {exc}") from None
+    except UnicodeDecodeError:
+        raise MalformedRequest("Request body is not valid JSON: it is not UTF-8 text") from None
+    except RecursionError:
+        raise ValidationFailure("Request body is nested too deeply") from None
+    except ValueError:
+        # Python refuses integers of more than 4,300 digits; NaN and Infinity are not JSON.
+        raise ValidationFailure("Request body holds a number out of any member's range") from None
 
 
 def parse_request(
@@ -269,4 +280,10 @@ def serialize_error(
 
 
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Text that is not Unicode (a lone surrogate) is written as JSON escapes rather
+        # than not at all: every answer serializes.
+        return json.dumps(value, separators=(",", ":")).encode("ascii")
