@@ -26,7 +26,7 @@ from batchyard.protocol.errors import ValidationFailure
 
 _MAX_REPORTED = 5
 # Java's int and long: what AWS's services parse integer and long members into.
-_BITS = {"integer": 31, "long": 63}
+_BOUNDS = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 # Year 1 to year 9999, the range of an aware datetime.
 _EARLIEST, _LATEST = -62135596800.0, 253402300799.0
 # A lone surrogate cannot be encoded as UTF-8; NUL cannot be stored in PostgreSQL text.
@@ -36,9 +36,12 @@ _DIGITS = re.compile(r"[+-]?\d{1,19}")
 
 
 class _Walk:
-    def __init__(self, case_insensitive_enums: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, case_insensitive_enums: frozenset[str] = frozenset(), check_text: bool = True
+    ) -> None:
         self.errors: list[str] = []
         self.case_insensitive_enums = case_insensitive_enums
+        self.check_text = check_text
 
     def fail(self, path: str, message: str) -> None:
         self.errors.append(f"{message} at '{path}'" if path else message)
@@ -89,7 +92,7 @@ class _Walk:
         if not isinstance(value, str):
             self.fail(path, f"Expected a string, got {_json_type(value)}")
             return None
-        if _UNSAFE_TEXT.search(value):
+        if self.check_text and _UNSAFE_TEXT.search(value):
             self.fail(path, "Member must contain only valid Unicode characters other than NUL")
             return None
         if not self._length(shape, len(value), path, "Member must have length"):
@@ -119,12 +122,12 @@ class _Walk:
             else:
                 self.fail(path, f"Expected an integer, got {_json_type(value)}")
                 return None
-        bits = _BITS[shape.type_name]
-        if value >= 2**bits:
-            self.fail(path, f"Member must have value less than or equal to {2**bits - 1}")
+        low, high = _BOUNDS[shape.type_name]
+        if value > high:
+            self.fail(path, f"Member must have value less than or equal to {high}")
             return None
-        if value < -(2**bits):
-            self.fail(path, f"Member must have value greater than or equal to {-(2**bits)}")
+        if value < low:
+            self.fail(path, f"Member must have value greater than or equal to {low}")
             return None
         self._range(shape, value, path)
         return value
@@ -324,18 +327,30 @@ def validate_input(
     shape: StructureShape | None,
     value: Any,
     case_insensitive_enums: frozenset[str] = frozenset(),
+    *,
+    check_text: bool = True,
 ) -> dict[str, Any]:
     """Validate and convert a whole request document; raise ValidationFailure listing problems.
 
     Enum shapes named in ``case_insensitive_enums`` accept any case and are normalised to the
-    model's spelling (some services document their enums as case-insensitive).
+    model's spelling (some services document their enums as case-insensitive). Without
+    ``check_text`` strings are not searched for NUL and lone surrogates: for a document whose
+    source cannot hold them (see :func:`may_hold_unsafe_text`).
     """
     if shape is None:
         return {}
-    walk = _Walk(case_insensitive_enums)
+    walk = _Walk(case_insensitive_enums, check_text)
     result = walk.value(shape, value, "")
     _raise(walk.errors)
     return result or {}
+
+
+def may_hold_unsafe_text(body: bytes) -> bool:
+    """Whether a JSON ``body`` (UTF-8, as the protocol layer reads it) may decode to strings
+    with NUL or lone surrogates: only ``\\u`` escapes can write those (the parser refuses raw
+    control characters, the UTF-8 decoder raw surrogates), so a body without any, as most SDK
+    requests are, needs no search of its strings."""
+    return b"\\u" in body
 
 
 def _raise(errors: list[str]) -> None:

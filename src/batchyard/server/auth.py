@@ -39,11 +39,15 @@ MAX_SKEW_SECONDS = 5 * 60
 # A presigned URL may live at most seven days, as on AWS.
 MAX_EXPIRES_SECONDS = 7 * 24 * 3600
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
-_AMZ_DATE_SHAPE = re.compile(r"\d{8}T\d{6}Z")
+_AMZ_DATE_SHAPE = re.compile(r"(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z")
 # A region is one DNS label (botocore's own rule), in lower case since it ends up in ARNs.
 _REGION = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _ACCOUNT_KEY = re.compile(r"\d{12}")
 _QUOTED_LIMIT = 1024
+# The Authorization header as SDKs write it (the fast way through development mode).
+_USUAL_HEADER = re.compile(
+    r"AWS4-HMAC-SHA256 Credential=([^,\s]+), ?SignedHeaders=([^,\s]+), ?Signature=([0-9a-f]+)"
+)
 _PRESIGN_PARAMS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature",
                    "X-Amz-SignedHeaders", "X-Amz-Date")
 
@@ -77,7 +81,7 @@ def _quoted(text: str) -> str:
     return text if len(text) <= _QUOTED_LIMIT else text[:_QUOTED_LIMIT] + "..."
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Identity:
     """Who a request acts for: its caller's account and region."""
 
@@ -85,7 +89,7 @@ class Identity:
     region: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Signed:
     """The signature parts of one request, from its Authorization header or its query."""
 
@@ -93,18 +97,19 @@ class _Signed:
     scope_date: str
     region: str
     service: str
-    signed_headers: tuple[str, ...]
+    signed_list: str
     signature: str
     amz_date: str | None
     expires: int | None
     token: str | None
 
     @property
-    def presigned(self) -> bool:
-        return self.expires is not None
+    def signed_headers(self) -> tuple[str, ...]:
+        """The names in SignedHeaders, lower case."""
+        return tuple(n.strip().lower() for n in self.signed_list.split(";") if n.strip())
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Pending:
     """A request whose signature is checked once its body is read (:meth:`Authenticator.verify`)."""
 
@@ -114,21 +119,21 @@ class Pending:
 
 
 class _Verifier(SigV4Auth):
-    """botocore's SigV4 signer over exactly the headers the client says it signed."""
+    """botocore's SigV4 signer over a request as received: its headers are exactly those the
+    client says it signed, and its body's hash is known."""
 
-    def __init__(self, credential: Credential, signed: _Signed) -> None:
+    def __init__(self, credential: Credential, signed: _Signed, payload_hash: str) -> None:
         super().__init__(
             Credentials(credential.access_key_id, credential.secret_access_key),
             signed.service, signed.region,
         )
-        self._signed_names = signed.signed_headers
+        self._payload_hash = payload_hash
 
     def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
-        chosen = HTTPHeaders()
-        for name in self._signed_names:
-            for value in request.headers.get_all(name) or ():
-                chosen[name] = value
-        return chosen
+        return request.headers
+
+    def payload(self, request: AWSRequest) -> str:
+        return self._payload_hash
 
 
 class Authenticator:
@@ -156,9 +161,9 @@ class Authenticator:
                 "or the Authorization header should be specified"
             )
         if authorization is not None:
-            signed = _from_header(authorization, headers, require_date=not self.development)
+            signed = _from_header(authorization, headers, strict=not self.development)
         elif presigned:
-            signed = _from_query(query, require_all=not self.development)
+            signed = _from_query(query, strict=not self.development)
         elif self.development:
             return Pending(self.default, None, None)
         else:
@@ -193,12 +198,14 @@ class Authenticator:
         signed, credential = pending.signed, pending.credential
         if signed is None or credential is None:
             return
+        names = signed.signed_headers
         header_map = HTTPHeaders()
         for name, value in headers:
-            if name in signed.signed_headers:
+            if name in names:
                 header_map[name] = value
+        payload_hash = hashlib.sha256(body).hexdigest()
         declared = header_map.get("x-amz-content-sha256")
-        if declared is not None and declared != hashlib.sha256(body).hexdigest():
+        if declared is not None and declared != payload_hash:
             raise _invalid(
                 "The provided 'x-amz-content-sha256' header does not match what was computed."
             )
@@ -214,7 +221,7 @@ class Authenticator:
         request.headers = header_map
         assert signed.amz_date is not None
         request.context["timestamp"] = signed.amz_date
-        verifier = _Verifier(credential, signed)
+        verifier = _Verifier(credential, signed, payload_hash)
         canonical = verifier.canonical_request(request)
         to_sign = verifier.string_to_sign(request, canonical)
         expected = verifier.signature(to_sign, request)
@@ -229,7 +236,7 @@ class Authenticator:
 
     def _check_time(self, signed: _Signed) -> None:
         assert signed.amz_date is not None
-        when = datetime.strptime(signed.amz_date, _AMZ_DATE).replace(tzinfo=UTC).timestamp()
+        when = _parse_date(signed.amz_date).timestamp()
         now = self._now()
         if signed.expires is not None:
             if now > when + signed.expires:
@@ -261,7 +268,14 @@ def _token_matches(credential: Credential, token: str | None) -> bool:
     )
 
 
-def _from_header(value: str, headers: Mapping[str, str], *, require_date: bool) -> _Signed:
+def _from_header(value: str, headers: Mapping[str, str], *, strict: bool) -> _Signed:
+    """The parts of an Authorization header; ``strict`` (the signature will be verified)
+    also reads and checks the request's date."""
+    usual = _USUAL_HEADER.fullmatch(value)
+    if usual is not None and not strict:
+        credential, signed_headers, signature = usual.groups()
+        token = headers.get("x-amz-security-token")
+        return _signed(credential, signed_headers, signature, None, None, token)
     algorithm, _, rest = value.strip().partition(" ")
     pairs: dict[str, str] = {}
     for item in rest.split(","):
@@ -275,12 +289,12 @@ def _from_header(value: str, headers: Mapping[str, str], *, require_date: bool) 
                 f"Authorization header: '{_quoted(value)}'."
             )
         pairs[key.strip()] = val.strip()
-    amz_date = _header_date(headers)
+    amz_date = _header_date(headers) if strict else None
     problems = [
         f"Authorization header requires '{name}' parameter. "
         for name in ("Credential", "Signature", "SignedHeaders") if not pairs.get(name)
     ]
-    if amz_date is None and require_date:
+    if amz_date is None and strict:
         problems.append(
             "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' "
             "header. "
@@ -298,11 +312,7 @@ def _from_header(value: str, headers: Mapping[str, str], *, require_date: bool) 
 def _header_date(headers: Mapping[str, str]) -> str | None:
     amz_date = headers.get("x-amz-date")
     if amz_date is not None:
-        if not _AMZ_DATE_SHAPE.fullmatch(amz_date) or not _valid_date(amz_date):
-            raise _incomplete(
-                f"Date must be in ISO-8601 'basic format'. Got '{_quoted(amz_date)}'. See "
-                "http://en.wikipedia.org/wiki/ISO_8601"
-            )
+        _check_date(amz_date)
         return amz_date
     date = headers.get("date")
     if date is None:
@@ -316,17 +326,31 @@ def _header_date(headers: Mapping[str, str]) -> str | None:
     return parsed.astimezone(UTC).strftime(_AMZ_DATE)
 
 
-def _valid_date(amz_date: str) -> bool:
+def _parse_date(amz_date: str) -> datetime:
+    """The time of an ISO-8601 basic ``YYYYMMDDTHHMMSSZ`` (checked by :func:`_check_date`)."""
+    match = _AMZ_DATE_SHAPE.fullmatch(amz_date)
+    assert match is not None
+    year, month, day, hour, minute, second = map(int, match.groups())
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+
+
+def _check_date(amz_date: str) -> None:
     try:
-        datetime.strptime(amz_date, _AMZ_DATE)
+        if _AMZ_DATE_SHAPE.fullmatch(amz_date) is not None:
+            _parse_date(amz_date)
+            return
     except ValueError:
-        return False
-    return True
+        pass
+    raise _incomplete(
+        f"Date must be in ISO-8601 'basic format'. Got '{_quoted(amz_date)}'. See "
+        "http://en.wikipedia.org/wiki/ISO_8601"
+    )
 
 
-def _from_query(query: Mapping[str, list[str]], *, require_all: bool) -> _Signed:
+def _from_query(query: Mapping[str, list[str]], *, strict: bool) -> _Signed:
+    """The parts of a presigned query; ``strict`` wants all of them, the date checked."""
     values = {name: query[name][-1] for name in _PRESIGN_PARAMS if name in query}
-    needed = _PRESIGN_PARAMS if require_all else _PRESIGN_PARAMS[:4]
+    needed = _PRESIGN_PARAMS if strict else _PRESIGN_PARAMS[:4]
     if any(not values.get(name) for name in needed):
         raise _incomplete(
             "AWS query-string parameters must include 'X-Amz-Algorithm', 'X-Amz-Credential', "
@@ -335,12 +359,9 @@ def _from_query(query: Mapping[str, list[str]], *, require_all: bool) -> _Signed
         )
     if values["X-Amz-Algorithm"] != ALGORITHM:
         raise _incomplete(f"Unsupported AWS 'algorithm': '{_quoted(values['X-Amz-Algorithm'])}'")
-    amz_date = values.get("X-Amz-Date")
-    if amz_date is not None and not (_AMZ_DATE_SHAPE.fullmatch(amz_date) and _valid_date(amz_date)):
-        raise _incomplete(
-            f"Date must be in ISO-8601 'basic format'. Got '{_quoted(amz_date)}'. See "
-            "http://en.wikipedia.org/wiki/ISO_8601"
-        )
+    amz_date = values.get("X-Amz-Date") if strict else None
+    if amz_date is not None:
+        _check_date(amz_date)
     raw_expires = query.get("X-Amz-Expires", [str(MAX_EXPIRES_SECONDS)])[-1]
     if not raw_expires.isdigit() or not 0 < int(raw_expires) <= MAX_EXPIRES_SECONDS:
         raise _incomplete(
@@ -377,8 +398,9 @@ def _signed(
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
             f"from HTTP: '{_quoted(scope_date)}' != '{amz_date[:8]}', from '{amz_date}'."
         )
-    names = tuple(name.strip().lower() for name in signed_headers.split(";") if name.strip())
-    return _Signed(key, scope_date, region, service, names, signature, amz_date, expires, token)
+    return _Signed(
+        key, scope_date, region, service, signed_headers, signature, amz_date, expires, token
+    )
 
 
 def _check_scope(signed: _Signed, service: str | None) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from botocore.model import OperationModel
 
@@ -73,12 +73,17 @@ def _listen_names(host: str) -> set[str]:
     return {host.lower()}
 
 
+_HOST_CACHE_SIZE = 256
+
+
 @dataclass(frozen=True)
 class RequestChecks:
     """The checks of one server, built once from its settings."""
 
     names: frozenset[str]
     origins: frozenset[str]
+    # Host headers seen, and whether they name this server (clients send the same few).
+    _hosts: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RequestChecks:
@@ -95,6 +100,14 @@ class RequestChecks:
         """
         if not host:
             return False
+        known = self._hosts.get(host)
+        if known is None:
+            if len(self._hosts) >= _HOST_CACHE_SIZE:
+                self._hosts.clear()
+            known = self._hosts[host] = self._names_this_server(host)
+        return known
+
+    def _names_this_server(self, host: str) -> bool:
         name = _split_host(host).rstrip(".")
         if name.startswith(_SYNC_PREFIX):
             name = name[len(_SYNC_PREFIX):]
