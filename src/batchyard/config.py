@@ -58,9 +58,10 @@ class Settings:
     credentials_file: str = ""
     # The access keys requests must be signed with; none: development mode (loopback only).
     credentials: tuple[Credential, ...] = ()
-    # Names requests may give in Host besides the loopback ones and the listen address:
-    # ``name`` (any port) or ``name:port``.
-    hosts: tuple[str, ...] = ()
+    # Host names requests may give besides the server's own (any IP address, localhost and
+    # *.localhost, the listen name, host.containers.internal, host.docker.internal); a port
+    # given with a name is ignored.
+    server_names: tuple[str, ...] = ()
     # Web origins (``https://console.example:8443``) whose pages may call the APIs; CORS
     # headers are sent to these only. Any other Origin is refused.
     allowed_origins: tuple[str, ...] = ()

@@ -105,10 +105,10 @@ def test_a_missing_credentials_file_is_an_error(tmp_path: Path) -> None:
 
 def test_list_settings_from_the_file_and_the_environment(tmp_path: Path) -> None:
     config = tmp_path / "batchyard.toml"
-    config.write_text('hosts = ["batchyard.internal"]\n')
+    config.write_text('server_names = ["batchyard.internal"]\n')
     settings = load_settings(
         environ={"BATCHYARD_ALLOWED_ORIGINS": "https://a.example, https://b.example"},
         config_file=config,
     )
-    assert settings.hosts == ("batchyard.internal",)
+    assert settings.server_names == ("batchyard.internal",)
     assert settings.allowed_origins == ("https://a.example", "https://b.example")

@@ -32,12 +32,14 @@ def write_credentials(path: Path, *keys: tuple[str, str, str]) -> Path:
 
 
 def secure_server(directory: Path, **env: str) -> ServerProcess:
-    """A started server with Alice's and Bob's keys and one allowed web origin."""
+    """A started server with Alice's and Bob's keys, one allowed web origin and two more
+    names."""
     directory.mkdir(parents=True, exist_ok=True)
     credentials = write_credentials(directory / "credentials.toml", ALICE, BOB)
     return ServerProcess(directory / "data", env={
         "BATCHYARD_CREDENTIALS_FILE": str(credentials),
         "BATCHYARD_ALLOWED_ORIGINS": CONSOLE_ORIGIN,
+        "BATCHYARD_SERVER_NAMES": "batchyard.internal, other.example:8443",
         **env,
     }).start()
 

@@ -170,3 +170,14 @@ def test_other_origins_get_no_preflight(with_origin: ServerProcess) -> None:
     })
     refused(preflight, "Origin 'https://evil.example'")
     assert "access-control-allow-origin" not in preflight.headers
+
+
+@pytest.mark.parametrize("host", ["batchyard.internal", "batchyard.internal:4580",
+                                  "other.example", "sync-other.example:8443"])
+def test_configured_server_names_are_served(with_origin: ServerProcess, host: str) -> None:
+    response = httpx.post(with_origin.endpoint + "/v1/describejobqueues", content=b"{}",
+                          headers={"Host": host, "Content-Type": "application/json"})
+    assert response.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+    response = httpx.post(with_origin.endpoint + "/v1/describejobqueues", content=b"{}",
+                          headers={"Host": "unnamed.example", "Content-Type": "application/json"})
+    refused(response, "Host 'unnamed.example'")

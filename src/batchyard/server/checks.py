@@ -88,7 +88,7 @@ class RequestChecks:
     @classmethod
     def from_settings(cls, settings: Settings) -> RequestChecks:
         names = {*_SAFE_NAMES, *_listen_names(settings.host)}
-        names.update(_split_host(name).rstrip(".") for name in settings.hosts)
+        names.update(_split_host(name).rstrip(".") for name in settings.server_names)
         origins = {origin.strip().rstrip("/").lower() for origin in settings.allowed_origins}
         return cls(frozenset(names), frozenset(origins))
 
@@ -118,7 +118,7 @@ class RequestChecks:
         if not self.host_allowed(host):
             raise Forbidden(
                 f"Host '{_quoted(host or '')}' is not a name of this server; add it to the "
-                "'hosts' setting (BATCHYARD_HOSTS) to serve it"
+                "'server_names' setting (BATCHYARD_SERVER_NAMES) to serve it"
             )
 
     def cors_origin(self, headers: Mapping[str, str]) -> str | None:
