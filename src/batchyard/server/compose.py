@@ -91,7 +91,7 @@ def compose(settings: Settings) -> Server:
     if settings.time_scale <= 0:
         raise ValueError("time_scale must be greater than 0")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(settings.resolved_database_url)
+    store = Store(settings.resolved_database_url, settings.account_id, settings.region)
     bus = Bus()
     logs = Logs(store, settings.time_scale)
     runtime = Runtime(settings=settings, store=store, bus=bus)

@@ -9,7 +9,7 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine
 
 from batchyard.store.engine import READ_ONLY, create_store_engine
-from batchyard.store.migrate import upgrade
+from batchyard.store.migrate import DEFAULT_ACCOUNT, DEFAULT_REGION, upgrade
 from batchyard.store.writer import GroupCommitWriter
 
 T = TypeVar("T")
@@ -18,10 +18,14 @@ T = TypeVar("T")
 class Store:
     """Open a database, bring its schema up to date, and run reads and writes on it."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self, url: str, account_id: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION
+    ) -> None:
+        """Open ``url``; rows stored before accounts and regions existed are migrated into
+        ``account_id`` and ``region``."""
         self.url = url
         self.engine: Engine = create_store_engine(url)
-        upgrade(self.engine)
+        upgrade(self.engine, account_id, region)
         self._writer = GroupCommitWriter(self.engine)
 
     @property

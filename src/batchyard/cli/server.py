@@ -1,30 +1,27 @@
-"""The ``batchyard`` command."""
+"""``batchyard server``: the API server and console, on uvicorn."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from batchyard.batch.jobs.commands import add_job_commands
+import uvicorn
+
 from batchyard.config import load_settings
-from batchyard.samples.commands import add_sample_commands
-from batchyard.states.commands import add_execution_commands
+from batchyard.server.app import BatchyardApp
+from batchyard.server.auth import InsecureListener, refuse_open_listener
+from batchyard.server.limits import uvicorn_config
 
 SHUTDOWN_GRACE_SECONDS = 5
 log = logging.getLogger("batchyard.server")
 
 
-def _server(args: argparse.Namespace) -> int:
-    # The server's modules load only for this command: the client commands start fast.
-    import uvicorn
-
-    from batchyard.server.app import BatchyardApp
-    from batchyard.server.auth import InsecureListener, refuse_open_listener
-    from batchyard.server.limits import uvicorn_config
-
+def serve(args: argparse.Namespace) -> int:
+    """Serve until SIGINT or SIGTERM; 1 when the server could not start, 2 when its
+    configuration is refused (bad credentials, or an open address without any)."""
     try:
         settings = load_settings(
             host=args.host, port=args.port,
@@ -61,28 +58,16 @@ def _server(args: argparse.Namespace) -> int:
     return 0 if server.started else 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``batchyard`` console script."""
-    parser = argparse.ArgumentParser(prog="batchyard", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    server = commands.add_parser("server", help="run the API server and console")
-    server.add_argument("--host", help="listen address (default 127.0.0.1)")
-    server.add_argument("--port", type=int, help="listen port (default 4580)")
-    server.add_argument("--data-dir", help="where the SQLite store lives (default ./.batchyard)")
-    server.add_argument(
+def add_server_command(commands: Any) -> None:
+    """``server`` on the CLI's sub-commands."""
+    parser = commands.add_parser("server", help="run the API server and console")
+    parser.add_argument("--host", help="listen address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="listen port (default 4580)")
+    parser.add_argument("--data-dir", help="where the SQLite store lives (default ./.batchyard)")
+    parser.add_argument(
         "--credentials-file",
         help="TOML file of [[credentials]] tables (access_key_id, secret_access_key, "
         "account_id) requests must be signed with; without any: development mode, "
         "loopback only (default $BATCHYARD_CREDENTIALS_FILE)",
     )
-    server.set_defaults(run=_server)
-    add_job_commands(commands)
-    add_execution_commands(commands)
-    add_sample_commands(commands)
-    args = parser.parse_args(argv)
-    run: Callable[[argparse.Namespace], int] = args.run
-    return run(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    parser.set_defaults(run=serve)
