@@ -270,3 +270,20 @@ def test_credentials_in_batchyard_toml_are_used(new_server: Any, tmp_path: Path)
     assert error_of(process.client("stepfunctions").list_activities)[0] == (
         "UnrecognizedClientException"
     )
+
+
+def test_one_accounts_log_groups_are_not_anothers(secured: ServerProcess) -> None:
+    alice_eu = client(secured, "logs", key=ALICE, region="eu-west-1")
+    alice_eu.create_log_group(logGroupName="same-name")
+    client(secured, "logs", key=BOB, region="eu-west-1").create_log_group(logGroupName="same-name")
+
+    def groups(key: tuple[str, str, str], region: str) -> list[str]:
+        found = client(secured, "logs", key=key, region=region).describe_log_groups(
+            logGroupNamePrefix="same-name")["logGroups"]
+        return [group["arn"] for group in found]
+
+    assert groups(ALICE, "eu-west-1") == [
+        "arn:aws:logs:eu-west-1:111111111111:log-group:same-name:*"
+    ]
+    assert groups(BOB, "eu-west-1") == ["arn:aws:logs:eu-west-1:222222222222:log-group:same-name:*"]
+    assert groups(ALICE, "us-east-1") == []
