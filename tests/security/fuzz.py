@@ -65,6 +65,8 @@ NESTED = Raw("[" * DEEP + "]" * DEEP, f"[[...{DEEP} deep]]")
 HUGE_INT = Raw(BIG_DIGITS, "<5000-digit integer>")
 # JSON text inside string members (inputs, definitions, patterns, details) that services parse.
 NESTED_TEXT = "[" * DEEP + "]" * DEEP
+ESCAPED_LONE = '"\\ud800"'  # a JSON string holding a lone surrogate
+BIG_TEXT = '{"x": ' + BIG_DIGITS + "}"
 # Values the model refuses: the protocol layer must answer each with a validation error.
 WRONG_BY_TYPE: dict[str, list[Any]] = {
     "string": [12345, ["a"], {"a": 1}, True, LONE, "nul\x00", "\udfff", "x" * 70_000, NESTED],
@@ -84,7 +86,7 @@ WRONG_BY_TYPE: dict[str, list[Any]] = {
 # Values the model may accept that a service has to cope with.
 EDGE_BY_TYPE: dict[str, list[Any]] = {
     "string": ["", " ", "\U0001f642\u202e\ufeff", "../../../etc/passwd", "null", "{",
-               NESTED_TEXT, '{"x": ' + BIG_DIGITS + "}", '"\\ud800"', '{"a": NaN}', "9" * 400,
+               NESTED_TEXT, BIG_TEXT, ESCAPED_LONE, '{"a": NaN}', "9" * 400,
                "arn:aws:states:us-east-1:123456789012:stateMachine:", "arn:aws:x", "$", "*"],
     "integer": [0, -1, 2**31 - 1, -(2**31)],
     "long": [0, -1, 2**63 - 1, -(2**63)],

@@ -3,8 +3,10 @@ never a 5xx, and the resources made beforehand are exactly as they were, also af
 
 Budget: each operation gets at most ``PER_OPERATION`` member variants (chosen with a fixed
 seed, so a failure repeats) plus the bodies no parser takes; operations the server does not
-implement get only those bodies. A few operations are also fuzzed against live resources
-(a real queue, state machine, bus, function) so the variants reach past "does not exist".
+implement get only those bodies. Some two dozen operations are also fuzzed, with every
+variant, against live resources (a real queue, state machines, the bus, a function, log
+groups) or as creations of new ones, so the variants reach past "does not exist". About
+13,000 requests, some 15 s.
 
 5xx that come from a service's own code (not stoppable by the protocol layer) are listed in
 ``SERVICE_FAULTS``: the fuzz tolerates them, and each has an ``xfail(strict=True)`` test that
@@ -25,12 +27,14 @@ import pytest
 
 from tests.batch.resource_support import make_ce, make_queue
 from tests.functions.support import ROLE, zip_of
-from tests.security.fuzz import Builder, Case, cases
+from tests.security.fuzz import BIG_TEXT, ESCAPED_LONE, Builder, Case, cases, describe
 from tests.security.support import client
 from tests.support.server import ServerProcess, wait_for
 
 SERVICES = ("batch", "stepfunctions", "lambda", "events", "logs")
 PER_OPERATION = 48
+# Operations on live resources get every variant (about 100 to 250 each).
+LIVE_PER_OPERATION = 1000
 SEED = 14
 KNOWN = "fuzz-known"
 MODELS = {name: botocore.session.get_session().get_service_model(name) for name in SERVICES}
@@ -39,7 +43,6 @@ PASS = '{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}'
 EVENT = ('{"id": "1", "account": "123456789012", "source": "fuzz", "time": "2026-01-01T00:00:00Z",'
          ' "region": "us-east-1", "resources": [], "detail-type": "d", "detail": {}}')
 ZIP = zip_of({"app.py": "def handler(event, context):\n    return event\n"})
-BIG_JSON = '{"x": ' + "9" * 5000 + "}"
 
 
 @dataclass(frozen=True)
@@ -64,13 +67,18 @@ SERVICE_FAULTS = (
           "a tag without 'key': KeyError in states/resources/tags.py put_tags",
           {"name": "fault-tags", "definition": PASS, "roleArn": ROLE,
            "tags": [{"value": "v"}]}),
-    Fault("stepfunctions", "CreateStateMachine", "definition", "'{\"x\": 99999",
+    Fault("stepfunctions", "CreateStateMachine", "definition", describe(BIG_TEXT)[:12],
           "a 5,000-digit number in the definition: json.loads' ValueError escapes "
           "states/asl/definition.py parse_definition",
-          {"name": "fault-digits", "definition": BIG_JSON, "roleArn": ROLE}),
-    Fault("stepfunctions", "ValidateStateMachineDefinition", "definition", "'{\"x\": 99999",
+          {"name": "fault-digits", "definition": BIG_TEXT, "roleArn": ROLE}),
+    Fault("stepfunctions", "ValidateStateMachineDefinition", "definition", describe(BIG_TEXT)[:12],
           "the same ValueError, through states/engine/diagnostics.py",
-          {"definition": BIG_JSON}),
+          {"definition": BIG_TEXT}),
+    Fault("stepfunctions", "TestState", "input", describe(ESCAPED_LONE),
+          "input JSON holding a lone surrogate: UnicodeEncodeError in states/asl/runtime.py "
+          "check_size (StartExecution's execution crashes in the runner the same way)",
+          {"definition": '{"Type": "Pass", "End": true}', "roleArn": ROLE,
+           "input": ESCAPED_LONE}),
 )
 
 
@@ -268,7 +276,7 @@ def live_cases(known: Known) -> list[Case]:
     for (service, name), (base, unique) in live_bases(known).items():
         builder = Builder(MODELS[service])
         operation = MODELS[service].operation_model(name)
-        for case in cases(builder, operation, PER_OPERATION * 2, SEED, base=base, unique=unique):
+        for case in cases(builder, operation, LIVE_PER_OPERATION, SEED, base=base, unique=unique):
             case.extra["service"] = service
             found.append(case)
     return found
