@@ -1,8 +1,14 @@
-"""Settings: built-in defaults, overridden by ``batchyard.toml``, overridden by ``BATCHYARD_*``."""
+"""Settings: built-in defaults, overridden by ``batchyard.toml``, overridden by ``BATCHYARD_*``.
+
+API credentials come from ``[[credentials]]`` tables, in ``batchyard.toml`` or in the file
+``credentials_file`` names (``BATCHYARD_CREDENTIALS_FILE``); with none the server is in
+development mode.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -10,6 +16,22 @@ from typing import Any
 
 CONFIG_FILE_ENV = "BATCHYARD_CONFIG"
 DEFAULT_CONFIG_FILE = "batchyard.toml"
+
+# AWS access key ids are 16 to 128 word characters; account ids are 12 digits.
+_ACCESS_KEY_ID = re.compile(r"[A-Za-z0-9_]{3,128}")
+_ACCOUNT_ID = re.compile(r"\d{12}")
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """One access key the server accepts, and the account whose requests it signs."""
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    account_id: str
+    # A session token the requests must carry with this key (temporary credentials); none
+    # for a long-term key, and then a request carrying one is refused, as AWS refuses it.
+    session_token: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -20,6 +42,8 @@ class Settings:
     port: int = 4580
     data_dir: Path = field(default_factory=lambda: Path(".batchyard"))
     database_url: str = ""
+    # The region and account of requests that do not name them (development mode only: an
+    # unsigned request, or an access key id that is not a 12-digit account id).
     region: str = "us-east-1"
     account_id: str = "123456789012"
     # Divides every AWS-imposed wait (attempt timeouts, queue time limits, Wait states, rate()
@@ -30,6 +54,27 @@ class Settings:
     # Where jobs' ``secrets`` are looked up; empty: secrets.json in the data directory.
     secrets_file: str = ""
     log_level: str = "info"
+    # A TOML file of [[credentials]] tables, read besides those in batchyard.toml.
+    credentials_file: str = ""
+    # The access keys requests must be signed with; none: development mode (loopback only).
+    credentials: tuple[Credential, ...] = ()
+    # Host names requests may give besides the server's own (any IP address, localhost and
+    # *.localhost, the listen name, host.containers.internal, host.docker.internal); a port
+    # given with a name is ignored.
+    server_names: tuple[str, ...] = ()
+    # Web origins (``https://console.example:8443``) whose pages may call the APIs; CORS
+    # headers are sent to these only. Any other Origin is refused.
+    allowed_origins: tuple[str, ...] = ()
+    # Seconds a client has to send a request's headers, and then its body.
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
+    # Seconds an idle keep-alive connection stays open.
+    keep_alive_timeout: int = 5
+    # Open connections beyond this many are answered 503 and closed.
+    max_connections: int = 512
+    # Longest request target (path and query) and largest header block, in bytes.
+    max_url_length: int = 16 * 1024
+    max_header_bytes: int = 64 * 1024
 
     @property
     def resolved_database_url(self) -> str:
@@ -43,16 +88,58 @@ class Settings:
         """The local secrets file, defaulting to ``secrets.json`` in the data directory."""
         return Path(self.secrets_file) if self.secrets_file else self.data_dir / "secrets.json"
 
+    @property
+    def development_mode(self) -> bool:
+        """No credentials configured: any access key is accepted (on a loopback listener)."""
+        return not self.credentials
+
+
+_KINDS = {f.name: str(f.type) for f in fields(Settings)}
+# Set only from [[credentials]] tables, never from one value.
+_TABLES = {"credentials"}
+
 
 def _coerce(name: str, value: Any) -> Any:
-    kind = {f.name: f.type for f in fields(Settings)}[name]
-    if kind in ("int", int):
+    kind = _KINDS[name]
+    if kind == "int":
         return int(value)
-    if kind in ("float", float):
+    if kind == "float":
         return float(value)
-    if kind in ("Path", Path):
+    if kind == "Path":
         return Path(value)
+    if kind == "tuple[str, ...]":
+        items = value.split(",") if isinstance(value, str) else list(value)
+        return tuple(str(item).strip() for item in items if str(item).strip())
     return str(value)
+
+
+def _credentials(tables: Any, source: Path) -> list[Credential]:
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise ValueError(f"{source}: credentials must be [[credentials]] tables")
+    found = []
+    for number, table in enumerate(tables, 1):
+        where = f"{source}: credentials #{number}"
+        unknown = set(table) - {"access_key_id", "secret_access_key", "account_id",
+                                "session_token"}
+        if unknown:
+            raise ValueError(f"{where}: unknown key(s): {', '.join(sorted(unknown))}")
+        values = {k: str(v) for k, v in table.items()}
+        missing = {"access_key_id", "secret_access_key", "account_id"} - set(values)
+        if missing:
+            raise ValueError(f"{where}: missing {', '.join(sorted(missing))}")
+        if not _ACCESS_KEY_ID.fullmatch(values["access_key_id"]):
+            raise ValueError(f"{where}: access_key_id must be 3 to 128 letters, digits or _")
+        if not values["secret_access_key"]:
+            raise ValueError(f"{where}: secret_access_key must not be empty")
+        if not _ACCOUNT_ID.fullmatch(values["account_id"]):
+            raise ValueError(f"{where}: account_id must be 12 digits")
+        found.append(Credential(**values))
+    return found
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
 
 
 def load_settings(
@@ -62,25 +149,43 @@ def load_settings(
 
     The TOML file is ``$BATCHYARD_CONFIG`` if set, else ``./batchyard.toml`` when it exists.
     Unknown keys in the file are rejected so that a typo does not silently do nothing.
+    ``[[credentials]]`` tables come from that file and from ``credentials_file``; an access
+    key id given twice is an error.
     """
     environ = dict(os.environ if environ is None else environ)
-    known = {f.name for f in fields(Settings)}
+    known = set(_KINDS)
     values: dict[str, Any] = {}
+    credentials: list[Credential] = []
 
     path = config_file or Path(environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
     if path.is_file():
-        with path.open("rb") as fh:
-            document = tomllib.load(fh)
-        section = document.get("batchyard", document)
+        document = _read_toml(path)
+        section = dict(document.get("batchyard", document))
+        tables = section.pop("credentials", None) or document.get("credentials")
+        if tables is not None:
+            credentials += _credentials(tables, path)
         unknown = set(section) - known
         if unknown:
             raise ValueError(f"{path}: unknown setting(s): {', '.join(sorted(unknown))}")
         values.update({k: _coerce(k, v) for k, v in section.items()})
 
-    for name in known:
+    for name in known - _TABLES:
         env_value = environ.get(f"BATCHYARD_{name.upper()}")
         if env_value is not None and env_value != "":
             values[name] = _coerce(name, env_value)
 
     values.update({k: v for k, v in overrides.items() if v is not None})
+    credentials_file = values.get("credentials_file")
+    if credentials_file:
+        source = Path(credentials_file)
+        if not source.is_file():
+            raise ValueError(f"credentials file {source} does not exist")
+        credentials += _credentials(_read_toml(source).get("credentials", []), source)
+    seen: set[str] = set()
+    for credential in credentials:
+        if credential.access_key_id in seen:
+            raise ValueError(f"access key id {credential.access_key_id} is configured twice")
+        seen.add(credential.access_key_id)
+    if credentials and "credentials" not in overrides:
+        values["credentials"] = tuple(credentials)
     return replace(Settings(), **values)

@@ -49,3 +49,66 @@ def test_unknown_setting_in_file_is_an_error(tmp_path: Path) -> None:
     config.write_text("prot = 1\n")
     with pytest.raises(ValueError, match="prot"):
         load_settings(environ={}, config_file=config)
+
+
+CREDENTIAL = ('[[credentials]]\naccess_key_id = "AKIDEXAMPLE000001"\n'
+              'secret_access_key = "s3cret"\naccount_id = "111122223333"\n')
+
+
+def test_without_credentials_the_server_is_in_development_mode(tmp_path: Path) -> None:
+    settings = load_settings(environ={}, config_file=tmp_path / "absent.toml")
+    assert settings.development_mode
+    assert settings.credentials == ()
+
+
+def test_credentials_come_from_the_config_file_and_the_credentials_file(tmp_path: Path) -> None:
+    config = tmp_path / "batchyard.toml"
+    config.write_text('port = 4600\n' + CREDENTIAL)
+    extra = tmp_path / "more.toml"
+    extra.write_text(CREDENTIAL.replace("000001", "000002").replace("1111", "4444"))
+    settings = load_settings(environ={"BATCHYARD_CREDENTIALS_FILE": str(extra)},
+                             config_file=config)
+    assert not settings.development_mode
+    assert [(c.access_key_id, c.account_id) for c in settings.credentials] == [
+        ("AKIDEXAMPLE000001", "111122223333"), ("AKIDEXAMPLE000002", "444422223333"),
+    ]
+    assert "s3cret" not in repr(settings)
+
+
+def test_credentials_under_a_batchyard_section(tmp_path: Path) -> None:
+    config = tmp_path / "batchyard.toml"
+    config.write_text("[batchyard]\nport = 4600\n" + CREDENTIAL.replace("[[credentials]]",
+                                                                        "[[batchyard.credentials]]"))
+    settings = load_settings(environ={}, config_file=config)
+    assert settings.credentials[0].secret_access_key == "s3cret"
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    (CREDENTIAL.replace('account_id = "111122223333"', 'account_id = "12"'), "12 digits"),
+    (CREDENTIAL.replace("secret_access_key", "secret"), "unknown key"),
+    (CREDENTIAL.replace('"AKIDEXAMPLE000001"', '"bad key!"'), "access_key_id"),
+    (CREDENTIAL + CREDENTIAL, "configured twice"),
+    ('credentials = "AKID:secret"\n', "[[credentials]] tables"),
+])
+def test_bad_credentials_are_errors(tmp_path: Path, text: str, problem: str) -> None:
+    config = tmp_path / "batchyard.toml"
+    config.write_text(text)
+    with pytest.raises(ValueError, match=problem.replace("[", r"\[")):
+        load_settings(environ={}, config_file=config)
+
+
+def test_a_missing_credentials_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="does not exist"):
+        load_settings(environ={"BATCHYARD_CREDENTIALS_FILE": str(tmp_path / "none.toml")},
+                      config_file=tmp_path / "absent.toml")
+
+
+def test_list_settings_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "batchyard.toml"
+    config.write_text('server_names = ["batchyard.internal"]\n')
+    settings = load_settings(
+        environ={"BATCHYARD_ALLOWED_ORIGINS": "https://a.example, https://b.example"},
+        config_file=config,
+    )
+    assert settings.server_names == ("batchyard.internal",)
+    assert settings.allowed_origins == ("https://a.example", "https://b.example")

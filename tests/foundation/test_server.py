@@ -32,7 +32,8 @@ def test_unknown_rest_path_for_a_signed_batch_request(server: ServerProcess) -> 
 
 
 def test_batch_malformed_json_is_a_client_exception(server: ServerProcess) -> None:
-    response = httpx.post(server.endpoint + "/v1/describecomputeenvironments", content=b"{oops")
+    response = httpx.post(server.endpoint + "/v1/describecomputeenvironments", content=b"{oops",
+                          headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert response.headers["x-amzn-ErrorType"] == "ClientException"
     assert "JSON" in response.json()["message"]

@@ -114,3 +114,60 @@ def test_case_insensitive_enums_are_normalised_only_where_declared() -> None:
     assert params["retryStrategy"]["evaluateOnExit"][0]["action"] == "RETRY"
     with pytest.raises(ValidationFailure, match="enum value set"):
         parse_request(op("batch", "RegisterJobDefinition"), body)
+
+
+@pytest.mark.parametrize("body", [
+    b'{"jobQueue": "a\\ud800b"}',          # an escaped lone surrogate
+    b'{"jobQueue": "a\\udfffb"}',
+    b'{"jobQueue": "nul\\u0000"}',
+    '{"jobQueue": "q"}'.encode("utf-16"),   # JSON, but not UTF-8
+    b'{"jobQueue": "\xed\xa0\x80"}',        # a surrogate's UTF-8 bytes
+])
+def test_text_that_is_not_storable_is_refused(body: bytes) -> None:
+    with pytest.raises((ValidationFailure, MalformedRequest)):
+        parse_request(op("batch", "ListJobs"), body)
+
+
+def test_paired_surrogates_and_other_unicode_are_text() -> None:
+    params = parse_request(op("batch", "ListJobs"), b'{"jobQueue": "q\\ud83d\\ude00\\u202e"}')
+    assert params["jobQueue"] == "q\U0001f600\u202e"
+
+
+def test_a_refused_value_is_echoed_as_printable_ascii() -> None:
+    with pytest.raises(ValidationFailure) as caught:
+        parse_request(op("batch", "ListJobs"), b'{"jobQueue": "q", "jobStatus": "\\u00e9\\n"}')
+    assert "'\\xe9\\n'" in caught.value.message
+
+
+@pytest.mark.parametrize(("service", "name", "body"), [
+    ("batch", "CreateConsumableResource",
+     b'{"consumableResourceName": "c", "totalQuantity": 9223372036854775808}'),
+    ("stepfunctions", "ListActivities", b'{"maxResults": 2147483648}'),
+    ("stepfunctions", "ListActivities", b'{"maxResults": 1e400}'),
+    ("batch", "ListJobs", b'{"jobQueue": "q", "maxResults": NaN}'),
+    ("batch", "ListJobs", b'{"jobQueue": "q", "x": ' + b"1" * 5000 + b"}"),
+    ("events", "PutEvents", b'{"Entries": [{"Time": 1e20}]}'),
+    ("events", "PutEvents", b'{"Entries": [{"Time": "-1e20"}]}'),
+    ("events", "PutEvents", b'{"Entries": [{"Time": 253402300800}]}'),
+])
+def test_numbers_out_of_range_are_validation_failures(service: str, name: str, body: bytes) -> None:
+    with pytest.raises(ValidationFailure):
+        parse_request(op(service, name), body)
+
+
+def test_the_largest_long_and_a_year_9999_timestamp_are_taken() -> None:
+    params = parse_request(op("batch", "CreateConsumableResource"),
+                           b'{"consumableResourceName": "c", "totalQuantity": 9223372036854775807}')
+    assert params["totalQuantity"] == 2**63 - 1
+    params = parse_request(op("events", "PutEvents"), b'{"Entries": [{"Time": 253402300799}]}')
+    assert params["Entries"][0]["Time"].year == 9999
+
+
+def test_java_patterns_of_the_models_are_enforced() -> None:
+    # TagKey: ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$ in Lambda's model.
+    tag_resource = op("lambda", "TagResource")
+    path = {"Resource": "arn:aws:lambda:us-east-1:123456789012:function:f"}
+    params = parse_request(tag_resource, '{"Tags": {"Größe 1": "x"}}'.encode(), path_params=path)
+    assert params["Tags"] == {"Größe 1": "x"}
+    with pytest.raises(ValidationFailure, match="regular expression pattern"):
+        parse_request(tag_resource, b'{"Tags": {"a;b": "x"}}', path_params=path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,25 +12,39 @@ import uvicorn
 
 from batchyard.config import load_settings
 from batchyard.server.app import BatchyardApp
+from batchyard.server.auth import InsecureListener, refuse_open_listener
+from batchyard.server.limits import uvicorn_config
 
 SHUTDOWN_GRACE_SECONDS = 5
+log = logging.getLogger("batchyard.server")
 
 
 def serve(args: argparse.Namespace) -> int:
-    """Serve until SIGINT or SIGTERM; 1 when the server could not start."""
-    settings = load_settings(
-        host=args.host, port=args.port,
-        data_dir=Path(args.data_dir) if args.data_dir else None,
-    )
+    """Serve until SIGINT or SIGTERM; 1 when the server could not start, 2 when its
+    configuration is refused (bad credentials, or an open address without any)."""
+    try:
+        settings = load_settings(
+            host=args.host, port=args.port,
+            data_dir=Path(args.data_dir) if args.data_dir else None,
+            credentials_file=args.credentials_file,
+        )
+        refuse_open_listener(settings)
+    except (InsecureListener, ValueError) as error:
+        print(f"batchyard server: {error}", file=sys.stderr)
+        return 2
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if settings.development_mode:
+        log.info("development mode: any access key is accepted (no credentials configured)")
+    else:
+        log.info("%d access key(s) configured: every request must be signed by one",
+                 len(settings.credentials))
     app = BatchyardApp(settings)
     # Long polls (GetActivityTask holds a request up to 60 s) must not hold up a shutdown:
     # requests still open after the grace period are cancelled.
-    config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, lifespan="on",
-        log_level=settings.log_level, access_log=False,
+    config = uvicorn_config(
+        app, settings, lifespan="on", log_level=settings.log_level, access_log=False,
         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
     server = uvicorn.Server(config)
@@ -49,4 +64,10 @@ def add_server_command(commands: Any) -> None:
     parser.add_argument("--host", help="listen address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="listen port (default 4580)")
     parser.add_argument("--data-dir", help="where the SQLite store lives (default ./.batchyard)")
+    parser.add_argument(
+        "--credentials-file",
+        help="TOML file of [[credentials]] tables (access_key_id, secret_access_key, "
+        "account_id) requests must be signed with; without any: development mode, "
+        "loopback only (default $BATCHYARD_CREDENTIALS_FILE)",
+    )
     parser.set_defaults(run=serve)

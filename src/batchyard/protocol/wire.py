@@ -19,7 +19,7 @@ from urllib.parse import unquote
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
 
 from batchyard.protocol.errors import ServiceError, ValidationFailure
-from batchyard.protocol.validate import convert_value, validate_input
+from batchyard.protocol.validate import convert_value, may_hold_unsafe_text, validate_input
 
 
 class MalformedRequest(ServiceError):
@@ -29,13 +29,31 @@ class MalformedRequest(ServiceError):
         super().__init__("SerializationException", message, status=400)
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+# Built once: json.loads with any option builds a decoder per call.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
 def _load_json(body: bytes) -> Any:
     if not body.strip():
         return {}
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        # Strict UTF-8 (json.loads would also take UTF-16 and UTF-32, and encoded surrogates).
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedRequest("Request body is not valid JSON: it is not UTF-8 text") from None
+    try:
+        return _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
         raise MalformedRequest(f"Request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ValidationFailure("Request body is nested too deeply") from None
+    except ValueError:
+        # Python refuses integers of more than 4,300 digits; NaN and Infinity are not JSON.
+        raise ValidationFailure("Request body holds a number out of any member's range") from None
 
 
 def parse_request(
@@ -51,11 +69,12 @@ def parse_request(
     shape = operation.input_shape
     if shape is None:
         return {}
+    check_text = may_hold_unsafe_text(body)
     if operation.metadata["protocol"] != "rest-json":
         loaded = _load_json(body)
         if not isinstance(loaded, dict):
             raise MalformedRequest("Request body must be a JSON object")
-        return validate_input(shape, loaded, case_insensitive_enums)
+        return validate_input(shape, loaded, case_insensitive_enums, check_text=check_text)
 
     document: dict[str, Any] = {}
     payload = shape.serialization.get("payload")
@@ -103,7 +122,9 @@ def parse_request(
             continue
         if raw is not None:
             document[name] = _from_text(member, raw, name)
-    return validate_input(shape, document, case_insensitive_enums)
+            # Text from the URI, query or headers is searched whatever the body holds.
+            check_text = True
+    return validate_input(shape, document, case_insensitive_enums, check_text=check_text)
 
 
 def _decode_json_header(raw: str, name: str) -> str:
@@ -269,4 +290,10 @@ def serialize_error(
 
 
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Text that is not Unicode (a lone surrogate) is written as JSON escapes rather
+        # than not at all: every answer serializes.
+        return json.dumps(value, separators=(",", ":")).encode("ascii")

@@ -1,4 +1,12 @@
-"""The ASGI application: AWS API requests go to their service, everything else to the console."""
+"""The ASGI application: AWS API requests go to their service, everything else to the console.
+
+Every request is checked before it is read: its Host must name this server and its Origin (if
+any) be the server's own or a configured one (:mod:`batchyard.server.checks`). An AWS request
+is then routed, its signature checked up to the body (:mod:`batchyard.server.auth`), its
+Content-Type checked, its body read within the operation's limit, its signature verified over
+that body, and it is parsed and validated against the model before its handler runs with the
+:class:`~batchyard.aws.caller.Caller` (account and region) the signature names.
+"""
 
 from __future__ import annotations
 
@@ -19,8 +27,17 @@ from batchyard.protocol.wire import (
     serialize_error,
     serialize_output,
 )
+from batchyard.server.auth import Authenticator, refuse_open_listener
+from batchyard.server.checks import (
+    Forbidden,
+    RequestChecks,
+    check_content_type,
+    cors_headers,
+    has_body,
+    preflight_headers,
+)
 from batchyard.server.compose import Server, compose
-from batchyard.server.routing import Route, Router, credential_scope
+from batchyard.server.routing import Route, Router
 from batchyard.web.app import create_console
 
 log = logging.getLogger(__name__)
@@ -29,11 +46,18 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
+# Probes (load balancers, Kubernetes) name the server by whatever address they use.
+_ANY_HOST_PATHS = frozenset({"/health"})
+
 
 class _TooLarge(Exception):
     def __init__(self, limit: int, message: str) -> None:
         self.limit = limit
         self.message = message
+
+
+class _ClientGone(Exception):
+    """The client disconnected (or timed out) before its body was read whole."""
 
 
 class BatchyardApp:
@@ -44,14 +68,21 @@ class BatchyardApp:
         self.server: Server | None = None
         self.services: list[ServiceApi] = []
         self.router = Router([])
+        self.checks = RequestChecks.from_settings(settings)
+        self.auth = Authenticator(settings)
+        self._signing_names: dict[str, str] = {}
         self.console = create_console(settings, ready=lambda: self.server is not None)
 
     async def startup(self) -> None:
         """Open the store (migrating it), build every service and start them."""
+        refuse_open_listener(self.settings)
         server = compose(self.settings)
         await server.start()
         self.services = server.apis
         self.router = Router(self.services)
+        self._signing_names = {
+            s.name: s.model.signing_name or s.model.endpoint_prefix for s in self.services
+        }
         self.server = server
 
     async def shutdown(self) -> None:
@@ -66,27 +97,66 @@ class BatchyardApp:
             return
         if scope["type"] != "http":
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
-        raw_path = raw_path.split("?", 1)[0]
-        request_id = str(uuid.uuid4())
-        try:
-            route = self.router.resolve(scope["method"], raw_path, headers, query)
-        except ServiceError as error:
-            service = self._scoped_service(headers)
-            status = error.status or 400
-            if service is not None:
-                response = self._error(service, error, status, request_id)
-            else:
-                response = serialize_error("json", "1.1", error, status, request_id)
-            await _send(send, response)
-            return
-        if route is None:
+        method: str = scope["method"]
+        if scope["path"] in _ANY_HOST_PATHS and method in ("GET", "HEAD"):
             await self.console(scope, receive, send)
             return
-        response = await self._dispatch(route, scope, receive, headers, query, request_id)
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        request_id = str(uuid.uuid4())
+        try:
+            self.checks.check_host(headers.get("host"))
+            origin = self.checks.cors_origin(headers)
+        except Forbidden as error:
+            await _send(send, self._unrouted_error(headers, error, request_id))
+            return
+        preflight = method == "OPTIONS" and "access-control-request-method" in headers
+        if preflight and origin is not None:
+            await _send(send, Response(200, preflight_headers(origin, headers), b""))
+            return
+        query_string = scope.get("query_string", b"").decode("latin-1")
+        query = parse_qs(query_string, keep_blank_values=True)
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        raw_path = raw_path.split("?", 1)[0]
+        try:
+            route = self.router.resolve(method, raw_path, headers, query)
+        except ServiceError as error:
+            response = self._unknown_operation(headers, query, error, request_id)
+        else:
+            if route is None:
+                await self.console(scope, receive, send)
+                return
+            answer = await self._dispatch(
+                route, scope, receive, headers, query, query_string, raw_path, request_id
+            )
+            if answer is None:
+                return
+            response = answer
+        if origin is not None:
+            response.headers.update(cors_headers(origin, response.headers))
         await _send(send, response)
+
+    def _unknown_operation(
+        self,
+        headers: dict[str, str],
+        query: dict[str, list[str]],
+        error: ServiceError,
+        request_id: str,
+    ) -> Response:
+        # A request that names no operation still has to be signed by a known key.
+        try:
+            self.auth.authenticate(None, headers, query)
+        except ServiceError as refused:
+            error = refused
+        return self._unrouted_error(headers, error, request_id)
+
+    def _unrouted_error(
+        self, headers: dict[str, str], error: ServiceError, request_id: str
+    ) -> Response:
+        service = self._scoped_service(headers)
+        status = error.status or 400
+        if service is not None:
+            return self._error(service, error, status, request_id)
+        return serialize_error("json", "1.1", error, status, request_id)
 
     def _scoped_service(self, headers: dict[str, str]) -> ServiceApi | None:
         prefix = headers.get("x-amz-target", "").rpartition(".")[0]
@@ -102,31 +172,39 @@ class BatchyardApp:
         receive: Receive,
         headers: dict[str, str],
         query: dict[str, list[str]],
+        query_string: str,
+        raw_path: str,
         request_id: str,
-    ) -> Response:
+    ) -> Response | None:
         service, operation = route.service, route.operation
         model = service.model
         try:
+            pending = self.auth.authenticate(self._signing_names[service.name], headers, query)
+            check_content_type(operation, headers, has_body(headers))
             handler = service.operations.get(operation.name)
-            if handler is None:
-                raise ServiceError(
-                    "UnknownOperationException",
-                    f"Operation {operation.name} is not supported by this server",
-                    status=400,
-                )
+            # An operation this server lacks is refused unread, once the signature (if it is
+            # checked) has been verified.
+            if handler is None and pending.signed is None:
+                raise _unsupported(operation.name)
             limit, limit_message = service.body_limit(operation.name)
             body = await _read_body(receive, headers, limit, limit_message)
+            if pending.signed is not None:
+                pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+                self.auth.verify(pending, scope["method"], raw_path, query_string, pairs, body)
+            if handler is None:
+                raise _unsupported(operation.name)
             params = parse_request(
                 operation, body, path_params=route.path_params, query=query, headers=headers,
                 case_insensitive_enums=service.case_insensitive_enums,
             )
-            signed = credential_scope(headers, query)
-            region = signed[0] if signed else self.settings.region
-            caller = Caller(self.settings.account_id, region, request_id)
+            identity = pending.identity
+            caller = Caller(identity.account_id, identity.region, request_id)
             result = await handler(caller, params)
             response = serialize_output(operation, result)
             response.headers["x-amzn-RequestId"] = request_id
             return response
+        except _ClientGone:
+            return None
         except _TooLarge as exc:
             too_large = ServiceError(service.validation_error, exc.message)
             return self._error(service, too_large, 413, request_id)
@@ -166,6 +244,13 @@ class BatchyardApp:
                 return
 
 
+def _unsupported(operation: str) -> ServiceError:
+    return ServiceError(
+        "UnknownOperationException", f"Operation {operation} is not supported by this server",
+        status=400,
+    )
+
+
 async def _read_body(receive: Receive, headers: dict[str, str], limit: int, message: str) -> bytes:
     declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -176,7 +261,8 @@ async def _read_body(receive: Receive, headers: dict[str, str], limit: int, mess
     while more:
         event = await receive()
         if event["type"] == "http.disconnect":
-            break
+            # A body cut short is never taken for the whole one.
+            raise _ClientGone()
         chunk = event.get("body", b"")
         size += len(chunk)
         if size > limit:
@@ -186,8 +272,14 @@ async def _read_body(receive: Receive, headers: dict[str, str], limit: int, mess
     return b"".join(chunks)
 
 
+def _header_value(value: str) -> bytes:
+    # HTTP carries Latin-1 without line breaks; anything else in a value is replaced, not
+    # allowed to fail the answer.
+    return value.replace("\r", " ").replace("\n", " ").encode("latin-1", "replace")
+
+
 async def _send(send: Send, response: Response) -> None:
-    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
+    headers = [(k.encode("latin-1"), _header_value(v)) for k, v in response.headers.items()]
     headers.append((b"content-length", str(len(response.body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
