@@ -44,6 +44,17 @@ def _stop_query(logs: Logs) -> Handler:
     return stop
 
 
+def _live_tail(logs: Logs) -> Handler:
+    async def start(caller: Caller, params: Params) -> dict[str, object]:
+        tail = await logs.start_live_tail(
+            caller, params["logGroupIdentifiers"], params.get("logStreamNames"),
+            params.get("logStreamNamePrefixes"), params.get("logEventFilterPattern"),
+        )
+        return {"responseStream": tail.events()}
+
+    return start
+
+
 def api(logs: Logs) -> ServiceApi:
     """The Logs API served by ``logs``."""
     return ServiceApi(
@@ -90,6 +101,7 @@ def api(logs: Logs) -> ServiceApi:
                 p.get("nextToken"),
             ),
             "GetLogRecord": lambda c, p: logs.get_log_record(c, p["logRecordPointer"]),
+            "StartLiveTail": _live_tail(logs),
             "DescribeLogStreams": lambda c, p: logs.describe_log_streams(
                 c, _group(p), p.get("logStreamNamePrefix"),
                 p.get("orderBy") == "LastEventTime", bool(p.get("descending")),

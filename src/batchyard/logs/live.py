@@ -10,6 +10,7 @@ arrive than a session can hold it keeps the newest and marks the update ``sample
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 from batchyard.logs.patterns import Matcher
 
 MAX_PER_UPDATE = 500
+# CloudWatch ends a session after three hours.
+SESSION_SECONDS = 3 * 3600
 # Events a session holds between updates before it starts dropping the oldest.
 MAX_QUEUED = 5000
 
@@ -79,15 +82,18 @@ class LiveSession:
         self._arrived.set()
 
     async def updates(self, interval: float) -> AsyncIterator[LiveUpdate]:
-        """Updates as events arrive, at most one per ``interval`` seconds."""
+        """An update every ``interval`` seconds, empty when nothing arrived (which keeps the
+        connection alive and lets a client leave), sent at once when the first events of a
+        quiet spell arrive."""
         while True:
-            await self._arrived.wait()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), interval)
             self._arrived.clear()
-            while self._queued:
-                sampled = self._dropped or len(self._queued) > MAX_PER_UPDATE
-                batch = [self._queued.popleft() for _ in range(len(self._queued))]
-                self._dropped = False
-                yield LiveUpdate(SessionMetadata(sampled), batch[-MAX_PER_UPDATE:])
+            sampled = self._dropped or len(self._queued) > MAX_PER_UPDATE
+            batch = [self._queued.popleft() for _ in range(len(self._queued))]
+            self._dropped = False
+            yield LiveUpdate(SessionMetadata(sampled), batch[-MAX_PER_UPDATE:])
+            if batch:
                 await asyncio.sleep(interval)
 
 

@@ -12,6 +12,7 @@ CloudWatch tells clients they reached the end. The other listings use an opaque 
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from batchyard.aws.clock import now_ms
 from batchyard.aws.pagination import Pager
 from batchyard.aws.tags import TagRules
 from batchyard.logs import store
-from batchyard.logs.live import LiveSession, LiveTails
+from batchyard.logs.live import SESSION_SECONDS, LiveSession, LiveTails
 from batchyard.logs.patterns import compile_pattern
 from batchyard.logs.queries import LogRecord, Queries, QueryList, QueryResults, StartedQuery
 from batchyard.logs.retention import LogRetention
@@ -198,13 +199,19 @@ class LiveTail:
     start: LiveTailStart
     session: LiveSession
     _tails: LiveTails
+    time_scale: float = 1.0
 
     async def events(self, interval: float = 1.0) -> AsyncIterator[tuple[str, object]]:
-        """``(event name, event)`` pairs: ``sessionStart`` first, then ``sessionUpdate``s."""
+        """``(event name, event)`` pairs: ``sessionStart`` first, then ``sessionUpdate``s,
+        until the session times out (SessionTimeoutException) or the client goes."""
+        deadline = time.monotonic() + SESSION_SECONDS / self.time_scale
         try:
             yield "sessionStart", self.start
             async for update in self.session.updates(interval):
                 yield "sessionUpdate", update
+                if time.monotonic() > deadline:
+                    raise ServiceError("SessionTimeoutException",
+                                       "Live Tail sessions time out after three hours.")
         finally:
             self._tails.close(self.session)
 
@@ -218,6 +225,7 @@ class Logs:
         self._sink = LogSink(store_, self._live)
         self._retention = LogRetention(store_, time_scale)
         self._queries = Queries(store_)
+        self._time_scale = time_scale
 
     async def start(self) -> None:
         """Start deleting events past their group's retention; run again the Insights
@@ -621,7 +629,7 @@ class Logs:
             log_group_identifiers=identifiers, log_stream_names=streams,
             log_stream_name_prefixes=prefixes, log_event_filter_pattern=pattern,
         )
-        return LiveTail(start, self._live.open(session), self._live)
+        return LiveTail(start, self._live.open(session), self._live, self._time_scale)
 
     # -- for other services: ``owner`` is the account and region the output belongs to
 

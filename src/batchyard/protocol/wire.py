@@ -10,7 +10,7 @@ import base64
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -18,6 +18,7 @@ from urllib.parse import unquote
 
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
 
+from batchyard.protocol import eventstream
 from batchyard.protocol.errors import ServiceError, ValidationFailure
 from batchyard.protocol.validate import convert_value, may_hold_unsafe_text, validate_input
 
@@ -217,6 +218,49 @@ def _content_type(operation_protocol: str, json_version: str | None) -> str:
     if operation_protocol == "rest-json":
         return "application/json"
     return f"application/x-amz-json-{json_version or '1.0'}"
+
+
+Events = AsyncIterator[tuple[str, object]]
+
+
+class StreamedResponse:
+    """A response whose body is sent a piece at a time, as the pieces come."""
+
+    __slots__ = ("chunks", "headers", "status")
+
+    def __init__(self, status: int, headers: dict[str, str], chunks: AsyncIterator[bytes]) -> None:
+        self.status = status
+        self.headers = headers
+        self.chunks = chunks
+
+
+def serialize_stream(operation: OperationModel, result: object) -> StreamedResponse:
+    """Serialize the output of an operation whose output streams events (json protocol).
+
+    The handler's output holds an async iterator of ``(event name, event)`` pairs in its
+    event stream member; each becomes an event stream message, after the
+    ``initial-response`` event botocore reads first. A ServiceError the iterator raises
+    whose code is one of the stream's modelled exceptions ends the stream with it.
+    """
+    shape = operation.output_shape
+    stream_shape = operation.get_event_stream_output()
+    assert isinstance(shape, StructureShape) and isinstance(stream_shape, StructureShape)
+    member = next(name for name, m in shape.members.items() if m is stream_shape)
+    given = members_of(shape, result)
+    events: Events = given.pop(member)
+    initial = _dumps(_to_wire(shape, given))
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield eventstream.event("initial-response", initial)
+        try:
+            async for name, value in events:
+                yield eventstream.event(name, _dumps(_to_wire(stream_shape.members[name], value)))
+        except ServiceError as error:
+            if error.code not in stream_shape.members:
+                raise
+            yield eventstream.exception(error.code, _dumps({"message": error.message}))
+
+    return StreamedResponse(200, {"Content-Type": eventstream.CONTENT_TYPE}, chunks())
 
 
 def serialize_output(operation: OperationModel, result: object) -> Response:

@@ -10,6 +10,7 @@ that body, and it is parsed and validated against the model before its handler r
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -23,9 +24,11 @@ from batchyard.protocol.service import ServiceApi
 from batchyard.protocol.wire import (
     MalformedRequest,
     Response,
+    StreamedResponse,
     parse_request,
     serialize_error,
     serialize_output,
+    serialize_stream,
 )
 from batchyard.server.auth import Authenticator, refuse_open_listener
 from batchyard.server.checks import (
@@ -117,6 +120,7 @@ class BatchyardApp:
         query = parse_qs(query_string, keep_blank_values=True)
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         raw_path = raw_path.split("?", 1)[0]
+        response: Response | StreamedResponse
         try:
             route = self.router.resolve(method, raw_path, headers, query)
         except ServiceError as error:
@@ -133,6 +137,9 @@ class BatchyardApp:
             response = answer
         if origin is not None:
             response.headers.update(cors_headers(origin, response.headers))
+        if isinstance(response, StreamedResponse):
+            await _stream(receive, send, response)
+            return
         await _send(send, response)
 
     def _unknown_operation(
@@ -175,7 +182,7 @@ class BatchyardApp:
         query_string: str,
         raw_path: str,
         request_id: str,
-    ) -> Response | None:
+    ) -> Response | StreamedResponse | None:
         service, operation = route.service, route.operation
         model = service.model
         try:
@@ -200,6 +207,10 @@ class BatchyardApp:
             identity = pending.identity
             caller = Caller(identity.account_id, identity.region, request_id)
             result = await handler(caller, params)
+            if operation.has_event_stream_output:
+                streamed = serialize_stream(operation, result)
+                streamed.headers["x-amzn-RequestId"] = request_id
+                return streamed
             response = serialize_output(operation, result)
             response.headers["x-amzn-RequestId"] = request_id
             return response
@@ -276,6 +287,32 @@ def _header_value(value: str) -> bytes:
     # HTTP carries Latin-1 without line breaks; anything else in a value is replaced, not
     # allowed to fail the answer.
     return value.replace("\r", " ").replace("\n", " ").encode("latin-1", "replace")
+
+
+async def _stream(receive: Receive, send: Send, response: StreamedResponse) -> None:
+    """Send a streamed body until it ends or the client goes away, whichever comes first."""
+    headers = [(k.encode("latin-1"), _header_value(v)) for k, v in response.headers.items()]
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+
+    async def pump() -> None:
+        async for chunk in response.chunks:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def gone() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    sending, watching = asyncio.create_task(pump()), asyncio.create_task(gone())
+    try:
+        await asyncio.wait({sending, watching}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sending, watching):
+            task.cancel()
+        await asyncio.gather(sending, watching, return_exceptions=True)
+        await response.chunks.aclose()  # type: ignore[attr-defined]
+    if sending.done() and not sending.cancelled() and sending.exception() is not None:
+        log.error("a streamed answer failed", exc_info=sending.exception())
 
 
 async def _send(send: Send, response: Response) -> None:
