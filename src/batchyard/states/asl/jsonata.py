@@ -18,6 +18,7 @@ from jsonata.jexception import JException
 from jsonata.utils import Utils
 
 from batchyard.states.asl.errors import IntrinsicFailure, QueryEvaluationError
+from batchyard.states.asl.intrinsics import array_range, hash_value
 
 _UNDEFINED: Any = object()
 
@@ -39,11 +40,9 @@ def _partition(arr: Any, size: Any) -> list[Any]:
     return [list(arr[i : i + n]) for i in range(0, len(arr), n)]
 
 
-def _range(start: Any, end: Any, step: Any) -> list[int]:
-    from batchyard.states.asl.intrinsics import _array_range
-
+def _range(start: Any, end: Any, step: Any) -> Any:
     try:
-        out = _array_range([start, end, step])
+        out = array_range([start, end, step])
     except IntrinsicFailure as exc:
         raise QueryEvaluationError(exc.message) from None
     # A JSONata sequence, so a single element collapses to a scalar as JSONata's ranges do.
@@ -51,8 +50,6 @@ def _range(start: Any, end: Any, step: Any) -> list[int]:
 
 
 def _hash(data: Any, algorithm: Any) -> str:
-    from batchyard.states.asl.intrinsics import hash_value
-
     try:
         return hash_value(data, algorithm)
     except IntrinsicFailure as exc:

@@ -6,8 +6,8 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from batchyard.states.asl import ScheduleFailure, TaskRequest
 from batchyard.states.asl.errors import TaskFailure
-from batchyard.states.asl.task import ScheduleFailure, TaskRequest
 from batchyard.states.engine.activities import ActivityDispatcher, ActivityTask
 from batchyard.states.engine.invokers import unknown_resource
 from batchyard.states.engine.tokens import TaskFailedAnswer, TokenRegistry, make_token, task_key

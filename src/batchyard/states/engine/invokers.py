@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from batchyard.states.asl.errors import STATES_RUNTIME, TaskFailure
-from batchyard.states.asl.task import TaskInvoker, TaskRequest
+from batchyard.states.asl.runtime import TaskInvoker, TaskRequest
 
 
 def unknown_resource(request: TaskRequest) -> TaskFailure:

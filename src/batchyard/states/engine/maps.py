@@ -22,10 +22,10 @@ from sqlalchemy import Connection
 
 from batchyard.bus import Bus
 from batchyard.protocol.errors import ServiceError
-from batchyard.states.asl import map_runs as status
-from batchyard.states.asl.map_runs import MapRunStart
-from batchyard.states.asl.paths import dumps
+from batchyard.states.asl import MapRunStart
+from batchyard.states.asl.values import dumps
 from batchyard.states.engine import records
+from batchyard.states.engine import records as status
 from batchyard.states.engine.runner import EXECUTION_TOPIC
 from batchyard.states.resources import arns
 from batchyard.store import Store
@@ -177,9 +177,10 @@ class MapRunTracker:
 
         self._queue(write)
 
-    def ended(self, map_run_arn: str, state: str) -> None:
+    def ended(self, map_run_arn: str, succeeded: bool) -> None:
         """The Map Run ended; children still running are aborted with it."""
         now = time.time()
+        state = status.SUCCEEDED if succeeded else status.FAILED
 
         def write(conn: Connection) -> None:
             conn.execute(

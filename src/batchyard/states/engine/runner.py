@@ -15,15 +15,15 @@ from datetime import datetime
 from typing import Any
 
 from batchyard.bus import Bus
-from batchyard.states.asl.definition import parse_definition
-from batchyard.states.asl.interpreter import (
+from batchyard.states.asl import (
     ExecutionInfo,
     ExecutionResult,
     Interpreter,
+    MapRunObserver,
     SystemClock,
+    TaskInvoker,
+    load_definition,
 )
-from batchyard.states.asl.map_runs import MapRunObserver
-from batchyard.states.asl.task import TaskInvoker
 from batchyard.states.engine import records
 from batchyard.states.engine.journal import Journal
 from batchyard.states.engine.records import Execution
@@ -77,7 +77,7 @@ class ExecutionRunner:
         self.done = asyncio.Event()
         self._redrive_point: dict[str, Any] | None = None
         self._output_text: str | None = None
-        machine = parse_definition(execution.source["definition"])
+        machine = load_definition(execution.source["definition"])
         self.interpreter = Interpreter(
             machine,
             json.loads(execution.input),

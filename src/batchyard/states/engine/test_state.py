@@ -12,11 +12,10 @@ import json
 from typing import Any
 
 from batchyard.protocol.errors import ServiceError
+from batchyard.states.asl import ExecutionInfo, Interpreter, SystemClock
 from batchyard.states.asl.definition import parse_definition
-from batchyard.states.asl.errors import InvalidDefinitionError, TaskFailure
-from batchyard.states.asl.interpreter import ExecutionInfo, Interpreter, SystemClock
-from batchyard.states.asl.retry import error_matches
-from batchyard.states.asl.task import TaskInvoker, TaskRequest
+from batchyard.states.asl.errors import InvalidDefinitionError, TaskFailure, error_matches
+from batchyard.states.asl.runtime import TaskInvoker, TaskRequest
 
 _SETUP = "__batchyard_test_setup__"
 

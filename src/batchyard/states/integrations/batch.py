@@ -19,7 +19,7 @@ from batchyard.batch.service import api as batch_api
 from batchyard.protocol.errors import ServiceError
 from batchyard.runtime import Runtime
 from batchyard.states.asl.errors import TaskFailure
-from batchyard.states.asl.task import TaskRequest
+from batchyard.states.asl.runtime import TaskRequest
 from batchyard.states.engine.invokers import unknown_resource
 from batchyard.states.integrations.calls import (
     checked,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 
-from batchyard.states.asl.task import TaskRequest
+from batchyard.states.asl.runtime import TaskRequest
 
 _NAMESPACE = uuid.UUID("6f1d1c52-5b7e-4f7e-9a51-2f3b8f0c9a11")
 

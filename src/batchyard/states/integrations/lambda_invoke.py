@@ -19,7 +19,7 @@ from batchyard.functions.service import api as lambda_api
 from batchyard.protocol.errors import ServiceError
 from batchyard.runtime import Runtime
 from batchyard.states.asl.errors import RuntimeFailure, TaskFailure
-from batchyard.states.asl.task import TaskRequest
+from batchyard.states.asl.runtime import TaskRequest
 from batchyard.states.engine.invokers import unknown_resource
 from batchyard.states.integrations.calls import compact, request_id, sdk_metadata, task_failure
 from batchyard.states.integrations.identity import pattern_of

@@ -12,7 +12,7 @@ from typing import Any
 from batchyard.events.ingest import put_events
 from batchyard.runtime import Runtime
 from batchyard.states.asl.errors import RuntimeFailure, TaskFailure
-from batchyard.states.asl.task import TaskRequest
+from batchyard.states.asl.runtime import TaskRequest
 from batchyard.states.engine.invokers import unknown_resource
 from batchyard.states.integrations.calls import compact
 from batchyard.states.integrations.identity import pattern_of

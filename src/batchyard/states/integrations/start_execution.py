@@ -17,7 +17,7 @@ from typing import Any
 
 from batchyard.protocol.errors import ServiceError
 from batchyard.states.asl.errors import TaskFailure
-from batchyard.states.asl.task import TaskRequest
+from batchyard.states.asl.runtime import TaskRequest
 from batchyard.states.engine.engine import StatesEngine
 from batchyard.states.engine.invokers import unknown_resource
 from batchyard.states.engine.records import Execution

@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from batchyard.states.asl.errors import RuntimeFailure, TaskFailure
-from batchyard.states.asl.task import WAIT_FOR_TASK_TOKEN, TaskRequest
+from batchyard.states.asl.runtime import TaskRequest
+from batchyard.states.asl.task import WAIT_FOR_TASK_TOKEN
 from batchyard.states.engine.tokens import (
     PendingTask,
     TaskFailedAnswer,
