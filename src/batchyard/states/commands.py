@@ -71,7 +71,9 @@ def executions(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
 
 def _detail(event: dict[str, Any]) -> str:
-    details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+    details: dict[str, Any] = next(
+        (v for k, v in event.items() if k.endswith("EventDetails")), {}
+    )
     parts = []
     for key in ("name", "error", "cause", "input", "output", "resource", "index", "length"):
         if key in details:
