@@ -69,13 +69,13 @@ def test_registry_answers_and_forgets() -> None:
 
 def test_pages_resume_only_their_own_listing() -> None:
     items = list(range(5))
-    first, token = page(items, None, 2, "a")
-    assert first == [0, 1]
-    assert token is not None
-    second, token = page(items, token, 2, "a")
-    assert second == [2, 3]
+    first = page(items, None, 2, "a")
+    assert first.items == [0, 1]
+    assert first.next_token is not None
+    second = page(items, first.next_token, 2, "a")
+    assert second.items == [2, 3]
     with pytest.raises(ServiceError) as exc:
-        page(items, token, None, "b")
+        page(items, second.next_token, None, "b")
     assert exc.value.code == "InvalidToken"
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from batchyard.aws.caller import Caller
 from batchyard.protocol.service import Params, ServiceApi
 from batchyard.states.model import ExecutionStatus, HistoryEvent, MachineType, Route
-from batchyard.states.service import History, StepFunctions
+from batchyard.states.service import StepFunctions
 from batchyard.states.tools import Mock, StateTest
 
 
@@ -51,11 +51,11 @@ def _event(event: HistoryEvent) -> dict[str, Any]:
 
 
 async def _history(sfn: StepFunctions, caller: Caller, params: Params) -> dict[str, Any]:
-    history: History = await sfn.get_execution_history(
+    history = await sfn.get_execution_history(
         caller, params["executionArn"], params.get("maxResults"), params.get("nextToken"),
         bool(params.get("reverseOrder")), params.get("includeExecutionData", True),
     )
-    return {"events": [_event(e) for e in history.events], "nextToken": history.next_token}
+    return {"events": [_event(e) for e in history.items], "nextToken": history.next_token}
 
 
 def api(sfn: StepFunctions) -> ServiceApi:

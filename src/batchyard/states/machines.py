@@ -81,16 +81,6 @@ class Updated:
     state_machine_version_arn: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Published:
-    """PublishStateMachineVersion's answer (and CreateStateMachineAlias's, by its ARN)."""
-
-    WIRE_NAMES = {"creationDate": "created"}
-
-    state_machine_version_arn: str
-    created: float
-
-
 def configured(
     logging: JsonObject | None, tracing: JsonObject | None, encryption: JsonObject | None,
     base: MachineConfig | None = None,
@@ -285,7 +275,7 @@ def list_machines(conn: Connection, caller: Caller) -> list[Machine]:
 # -- versions --------------------------------------------------------------------------------
 def publish(
     conn: Connection, arn: str, revision_id: str | None, description: str | None
-) -> Published:
+) -> VersionItem:
     """PublishStateMachineVersion: a new version of the current revision, or the version that
     already holds it (AWS does not publish the same revision twice)."""
     base, qualifier = arns.split_qualified(arn)
@@ -302,7 +292,7 @@ def publish(
         .order_by(versions.c.version.desc()).limit(1)
     ).first()
     if latest is not None and latest.revision_id == machine.revision_id:
-        return Published(latest.arn, latest.created)
+        return VersionItem(latest.arn, latest.created)
     count = conn.execute(
         sa.select(sa.func.count()).select_from(versions).where(versions.c.machine_arn == base)
     ).scalar_one()
@@ -327,7 +317,7 @@ def publish(
         sa.update(state_machines).where(state_machines.c.arn == base)
         .values(next_version=number + 1)
     )
-    return Published(version, now)
+    return VersionItem(version, now)
 
 
 def list_versions(conn: Connection, arn: str) -> list[VersionItem]:

@@ -125,7 +125,8 @@ class Machine:
 
 @dataclass(frozen=True, slots=True)
 class VersionItem:
-    """A ListStateMachineVersions item."""
+    """A published version as ListStateMachineVersions and PublishStateMachineVersion show
+    it."""
 
     WIRE_NAMES: ClassVar[dict[str, str]] = {"creationDate": "created"}
 

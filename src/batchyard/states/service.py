@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from batchyard.aws.caller import Caller
 from batchyard.aws.documents import JsonObject
@@ -35,7 +35,7 @@ from batchyard.states.arns import (
 from batchyard.states.asl import InvalidDefinitionError, TaskInvoker, TaskRequest, load_definition
 from batchyard.states.asl.errors import RuntimeFailure
 from batchyard.states.executions import Executions
-from batchyard.states.machines import AliasCreated, Created, Published, Updated
+from batchyard.states.machines import AliasCreated, Created, Updated
 from batchyard.states.model import (
     Activity,
     Alias,
@@ -65,37 +65,28 @@ MAX_PAGE = 1000
 _pager = Pager(lambda token: ServiceError("InvalidToken", f"Invalid Token: '{token}'"))
 
 
-def page(
-    items: Sequence[T], token: str | None, max_results: int | None, listing: str
-) -> tuple[list[T], str | None]:
-    """One page of ``items`` (a whole listing) from ``token``, of ``max_results`` items."""
-    size = min(max_results or DEFAULT_PAGE, MAX_PAGE)
-    return _pager.offset_page(listing, items, token, size)
-
-
 # -- answers -----------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class StateMachines:
-    """A page of ListStateMachines."""
+class Page(Generic[T]):
+    """A page of a listing; ``items`` is the output's list member, whichever its name."""
 
-    state_machines: list[Machine]
-    next_token: str | None
+    WIRE_NAMES: ClassVar[dict[str, str]] = {
+        name: "items" for name in (
+            "stateMachines", "stateMachineVersions", "stateMachineAliases", "activities",
+            "tags", "executions", "events", "mapRuns",
+        )
+    }
+
+    items: list[T]
+    next_token: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Versions:
-    """A page of ListStateMachineVersions."""
-
-    state_machine_versions: list[VersionItem]
-    next_token: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Aliases:
-    """A page of ListStateMachineAliases."""
-
-    state_machine_aliases: list[AliasCreated]
-    next_token: str | None
+def page(
+    items: Sequence[T], token: str | None, max_results: int | None, listing: str
+) -> Page[T]:
+    """One page of ``items`` (a whole listing) from ``token``, of ``max_results`` items."""
+    size = min(max_results or DEFAULT_PAGE, MAX_PAGE)
+    return Page(*_pager.offset_page(listing, items, token, size))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,37 +96,6 @@ class AliasUpdated:
     WIRE_NAMES = {"updateDate": "updated"}
 
     updated: float
-
-
-@dataclass(frozen=True, slots=True)
-class Activities:
-    """A page of ListActivities."""
-
-    activities: list[Activity]
-    next_token: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Tags:
-    """ListTagsForResource's answer."""
-
-    tags: list[Tag]
-
-
-@dataclass(frozen=True, slots=True)
-class ExecutionList:
-    """A page of ListExecutions."""
-
-    executions: list[Execution] | list[MapRunChild]
-    next_token: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class History:
-    """A page of GetExecutionHistory."""
-
-    events: list[HistoryEvent]
-    next_token: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,14 +110,6 @@ class Redriven:
     """RedriveExecution's answer."""
 
     redrive_date: float
-
-
-@dataclass(frozen=True, slots=True)
-class MapRuns:
-    """A page of ListMapRuns."""
-
-    map_runs: list[MapRun]
-    next_token: str | None
 
 
 def check_definition(definition: str) -> None:
@@ -280,15 +232,15 @@ class StepFunctions:
 
     async def list_state_machines(
         self, caller: Caller, max_results: int | None = None, next_token: str | None = None
-    ) -> StateMachines:
+    ) -> Page[Machine]:
         """ListStateMachines: the caller's, oldest first."""
         items = await self._store.read(partial(machines.list_machines, caller=caller))
-        return StateMachines(*page(items, next_token, max_results, "machines"))
+        return page(items, next_token, max_results, "machines")
 
     async def publish_state_machine_version(
         self, caller: Caller, arn: str, revision_id: str | None = None,
         description: str | None = None,
-    ) -> Published:
+    ) -> VersionItem:
         """PublishStateMachineVersion of the machine's current revision."""
         arns.owned(caller, arn, machine_does_not_exist, "stateMachine")
         return await self._store.write(partial(
@@ -298,11 +250,11 @@ class StepFunctions:
     async def list_state_machine_versions(
         self, caller: Caller, arn: str, max_results: int | None = None,
         next_token: str | None = None,
-    ) -> Versions:
+    ) -> Page[VersionItem]:
         """ListStateMachineVersions, newest first."""
         arns.owned(caller, arn, machine_does_not_exist, "stateMachine")
         items = await self._store.read(partial(machines.list_versions, arn=arn))
-        return Versions(*page(items, next_token, max_results, f"versions:{arn}"))
+        return page(items, next_token, max_results, f"versions:{arn}")
 
     async def delete_state_machine_version(self, caller: Caller, arn: str) -> None:
         """DeleteStateMachineVersion: refused while an alias routes to it."""
@@ -345,11 +297,11 @@ class StepFunctions:
     async def list_state_machine_aliases(
         self, caller: Caller, arn: str, max_results: int | None = None,
         next_token: str | None = None,
-    ) -> Aliases:
+    ) -> Page[AliasCreated]:
         """ListStateMachineAliases of an unqualified machine ARN."""
         arns.owned(caller, arn, machine_does_not_exist, "stateMachine")
         items = await self._store.read(partial(machines.list_aliases, machine=arn))
-        return Aliases(*page(items, next_token, max_results, f"aliases:{arn}"))
+        return page(items, next_token, max_results, f"aliases:{arn}")
 
     # -- executions ------------------------------------------------------------------------
     async def start_execution(
@@ -397,7 +349,7 @@ class StepFunctions:
         redrive_filter: str | None = None,
         max_results: int | None = None,
         next_token: str | None = None,
-    ) -> ExecutionList:
+    ) -> Page[Execution] | Page[MapRunChild]:
         """ListExecutions of a state machine (or version, or alias), or of a Map Run."""
         if (state_machine_arn is None) == (map_run_arn is None):
             raise ServiceError(
@@ -407,11 +359,11 @@ class StepFunctions:
         if map_run_arn is not None:
             arns.owned(caller, map_run_arn, resource_not_found, "mapRun")
             children = await self._executions.map_runs.children(map_run_arn, status)
-            return ExecutionList(*page(children, next_token, max_results, listing))
+            return page(children, next_token, max_results, listing)
         assert state_machine_arn is not None
         arns.owned(caller, state_machine_arn, machine_does_not_exist, "stateMachine")
         items = await self._executions.list_for_machine(state_machine_arn, status, redrive_filter)
-        return ExecutionList(*page(items, next_token, max_results, listing))
+        return page(items, next_token, max_results, listing)
 
     async def get_execution_history(
         self,
@@ -421,16 +373,16 @@ class StepFunctions:
         next_token: str | None = None,
         reverse_order: bool = False,
         include_execution_data: bool = True,
-    ) -> History:
+    ) -> Page[HistoryEvent]:
         """GetExecutionHistory, oldest first unless ``reverse_order``."""
         self._own_execution(caller, arn)
         events = await self._executions.history(arn)
         if reverse_order:
             events.reverse()
-        chunk, token = page(events, next_token, max_results, f"history:{arn}:{reverse_order}")
-        if not include_execution_data:
-            chunk = [event.without_data() for event in chunk]
-        return History(chunk, token)
+        found = page(events, next_token, max_results, f"history:{arn}:{reverse_order}")
+        if include_execution_data:
+            return found
+        return Page([event.without_data() for event in found.items], found.next_token)
 
     async def redrive_execution(self, caller: Caller, arn: str) -> Redriven:
         """RedriveExecution: restart a failed, timed out or aborted execution where it
@@ -491,10 +443,10 @@ class StepFunctions:
 
     async def list_activities(
         self, caller: Caller, max_results: int | None = None, next_token: str | None = None
-    ) -> Activities:
+    ) -> Page[Activity]:
         """ListActivities: the caller's, oldest first."""
         items = await self._store.read(partial(machines.list_activities, caller=caller))
-        return Activities(*page(items, next_token, max_results, "activities"))
+        return page(items, next_token, max_results, "activities")
 
     # -- tags ------------------------------------------------------------------------------
     async def tag_resource(self, caller: Caller, arn: str, tags: Mapping[str, str]) -> None:
@@ -517,7 +469,7 @@ class StepFunctions:
 
         await self._store.write(write)
 
-    async def list_tags_for_resource(self, caller: Caller, arn: str) -> Tags:
+    async def list_tags_for_resource(self, caller: Caller, arn: str) -> Page[Tag]:
         """ListTagsForResource."""
         arns.owned(caller, arn, resource_not_found, "stateMachine", "activity")
 
@@ -525,7 +477,7 @@ class StepFunctions:
             machines.tagged(conn, arn)
             return machines.list_tags(conn, arn)
 
-        return Tags(await self._store.read(read))
+        return Page(await self._store.read(read))
 
     # -- definitions -----------------------------------------------------------------------
     async def validate_state_machine_definition(
@@ -548,12 +500,12 @@ class StepFunctions:
     async def list_map_runs(
         self, caller: Caller, execution_arn: str, max_results: int | None = None,
         next_token: str | None = None,
-    ) -> MapRuns:
+    ) -> Page[MapRun]:
         """ListMapRuns of an execution."""
         arns.owned(caller, execution_arn, execution_does_not_exist, "execution")
         await self._executions.get(execution_arn)
         items = await self._executions.map_runs.list_for(execution_arn)
-        return MapRuns(*page(items, next_token, max_results, f"maps:{execution_arn}"))
+        return page(items, next_token, max_results, f"maps:{execution_arn}")
 
     async def update_map_run(
         self,

@@ -86,13 +86,6 @@ class InvalidDefinitionError(ValueError):
         self.message = message
 
 
-def schema_error(detail: str, location: str) -> InvalidDefinitionError:
-    """Build a ``SCHEMA_VALIDATION_FAILED`` rejection for a JSON-pointer-ish location."""
-    return InvalidDefinitionError(
-        f"Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: {detail} at {location}'"
-    )
-
-
 class FailureError(Exception):
     """A state failed with an ASL error name and an optional cause.
 

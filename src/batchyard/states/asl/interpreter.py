@@ -160,10 +160,6 @@ class HistoryLimitExceeded(RuntimeFailure):
     """The execution reached the 25,000-event history quota."""
 
 
-class _Interrupted(Exception):
-    """A frame stopped because the execution is already ending (timeout or limit)."""
-
-
 # -- the interpreter -----------------------------------------------------------------------
 class Interpreter:
     """Runs one execution of a parsed :class:`StateMachine`.

@@ -20,8 +20,6 @@ from jsonata.utils import Utils
 from batchyard.states.asl.errors import IntrinsicFailure, QueryEvaluationError
 from batchyard.states.asl.intrinsics import array_range, hash_value
 
-_UNDEFINED: Any = object()
-
 
 def is_expr(value: Any) -> bool:
     """True for a ``{% ... %}`` string."""
@@ -110,12 +108,10 @@ def evaluate(
     states: dict[str, Any],
     variables: dict[str, Any],
     field: str,
-    allow_undefined: bool = False,
 ) -> Any:
     """Evaluate one ``{% %}`` string; ``field`` names it in AWS's error causes.
 
-    Returns the plain JSON value. An undefined result raises States.QueryEvaluationError
-    unless ``allow_undefined`` (then :data:`None` is returned and ``undefined`` tells apart).
+    Returns the plain JSON value; an undefined result raises States.QueryEvaluationError.
     """
     body = expr_body(expression)
     try:
@@ -142,19 +138,12 @@ def evaluate(
             field,
         ) from None
     if result is None:
-        if allow_undefined:
-            return _UNDEFINED
         raise QueryEvaluationError(
             f"The JSONata expression '{body}' specified for the field '{field}' returned "
             "nothing (undefined).",
             field,
         )
     return _plain(result)
-
-
-def is_undefined(value: Any) -> bool:
-    """True for the marker :func:`evaluate` returns for an allowed undefined result."""
-    return value is _UNDEFINED
 
 
 def evaluate_template(

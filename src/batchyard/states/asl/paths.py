@@ -150,22 +150,19 @@ def resolve_field(expr: str, data: Any, scope: Scope, field: str) -> Any:
         raise RuntimeFailure(not_found_message(expr, field, where)) from None
 
 
-def input_path(expr: Any, data: Any, scope: Scope) -> Any:
-    """Apply InputPath (absent: the whole input; null: ``{}``)."""
+def input_path(expr: Any, data: Any, scope: Scope, field: str = "InputPath") -> Any:
+    """Apply InputPath (absent: the whole input; null: ``{}``), or another path field that
+    selects the same way (OutputPath)."""
     if expr is MISSING or expr == "$":
         return data
     if expr is None:
         return {}
-    return resolve_field(expr, data, scope, "InputPath")
+    return resolve_field(expr, data, scope, field)
 
 
 def output_path(expr: Any, data: Any, scope: Scope) -> Any:
     """Apply OutputPath (absent: the whole output; null: ``{}``)."""
-    if expr is MISSING or expr == "$":
-        return data
-    if expr is None:
-        return {}
-    return resolve_field(expr, data, scope, "OutputPath")
+    return input_path(expr, data, scope, "OutputPath")
 
 
 _TOKEN = re.compile(r"\.([^.\[\]]+)|\['((?:[^'\\]|\\.)*)'\]|\[(-?\d+)\]")
