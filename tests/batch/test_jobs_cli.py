@@ -44,9 +44,17 @@ def test_submit_list_and_follow_logs(server: ServerProcess, batch: Any) -> None:
     followed = _cli(server, "logs", answer["jobId"], "--follow")
     assert followed.splitlines() == ["hello cli", "bye"]
     assert wait_status(batch, answer["jobId"])["status"] == "SUCCEEDED"
-    table = _cli(server, "jobs", "--queue", queue).splitlines()
+    counts, jobs = _cli(server, "jobs", "--queue", queue).split("\n\n")
+    header, row = counts.splitlines()
+    assert header.split() == ["QUEUE", "SUBMITTED", "PENDING", "RUNNABLE", "STARTING",
+                              "RUNNING", "SUCCEEDED", "FAILED"]
+    assert row.split() == [queue.rsplit("/", 1)[-1], "0", "0", "0", "0", "0", "1", "0"]
+    table = jobs.splitlines()
     assert table[0].split()[:3] == ["JOB", "ID", "NAME"]
-    assert [line.split()[:3] for line in table[1:]] == [[answer["jobId"], "cli-job", "SUCCEEDED"]]
+    assert [line.split()[:7] for line in table[1:]] == [
+        [answer["jobId"], "cli-job", queue.rsplit("/", 1)[-1], "SUCCEEDED", "1", "0",
+         table[1].split()[6]]
+    ]
     override = json.loads(
         _cli(server, "submit", "--queue", queue, "--definition", definition, "--", "echo", "other")
     )

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from batchyard.samples import job_poller
+from batchyard.cli import job_poller
 from tests.integrations.support import ended, events
 from tests.support.server import ServerProcess
 
@@ -103,7 +103,9 @@ def test_cli_deploys_runs_and_prints_the_result(fast: ServerProcess, sample: Any
     assert result["status"] == "SUCCEEDED"
     assert result["states"][0] == "Submit Job"
     assert result["states"][-1] == "Get Final Job Status"
-    started = json.loads(done.stdout[: done.stdout.index("waiting")])
+    started = json.loads(done.stdout[: done.stdout.rindex("{\n  \"status\"")])
+    # --wait shows where the execution is while it runs.
+    assert "in state Submit Job" in done.stderr and "in state Wait X Seconds" in done.stderr
     assert started["input"]["wait_time"] == 60
     assert started["executionArn"].startswith(
         "arn:aws:states:us-east-1:123456789012:execution:JobStatusPollerStateMachine:"

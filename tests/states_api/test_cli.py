@@ -38,7 +38,8 @@ def test_executions_table_and_history(server: ServerProcess, sfn: Any) -> None:
     assert shown[1].split() == ["status:", "SUCCEEDED"]
     events = [line.split() for line in shown if line[:5].strip().isdigit()]
     assert [e[0] for e in events] == ["1", "2", "3", "4", "5", "6"]
-    assert [e[2] for e in events] == [
+    # id, date, time, type, details
+    assert [e[3] for e in events] == [
         "ExecutionStarted", "PassStateEntered", "PassStateExited", "PassStateEntered",
         "PassStateExited", "ExecutionSucceeded",
     ]

@@ -26,8 +26,13 @@ class Caller:
 
     def acting_for(self, arn: str) -> Caller:
         """A caller in the account and region of ``arn`` (work done for that resource later:
-        a rule's target, a job's task); this caller when ``arn`` does not parse."""
-        parsed = arns.parse(arn)
-        if parsed is None or not parsed.region or not parsed.account:
-            return self
-        return Caller(parsed.account, parsed.region)
+        a rule's target, a job's task); this caller when ``arn`` names neither."""
+        return owner_of(arn) or self
+
+
+def owner_of(arn: str) -> Caller | None:
+    """A caller in the account and region ``arn`` names, None when it names neither."""
+    parsed = arns.parse(arn)
+    if parsed is None or not parsed.region or not parsed.account:
+        return None
+    return Caller(parsed.account, parsed.region)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from batchyard.aws.caller import Caller
 from batchyard.logs import Logs
 from batchyard.runtime import Runtime
 
@@ -12,4 +13,5 @@ async def write_log(runtime: Runtime, group: str, stream: str,
 
     The invocation answers only after its log is readable, so a caller can fetch it at once.
     """
-    await runtime.get(Logs).write_lines(group, stream, events)
+    owner = Caller(runtime.settings.account_id, runtime.settings.region)
+    await runtime.get(Logs).write_lines(owner, group, stream, events)

@@ -3,8 +3,9 @@ checked it, handed to the :class:`Logs` facade."""
 
 from __future__ import annotations
 
+from batchyard.aws.caller import Caller
 from batchyard.logs.service import MAX_EVENTS, Logs, TimeWindow, invalid
-from batchyard.protocol.service import Params, ServiceApi
+from batchyard.protocol.service import Handler, Params, ServiceApi
 
 
 def _group(params: Params) -> str:
@@ -20,8 +21,27 @@ def _group(params: Params) -> str:
     return str(name)
 
 
+def _query_groups(params: Params) -> list[str]:
+    given = [params[k] for k in ("logGroupName", "logGroupNames", "logGroupIdentifiers")
+             if params.get(k)]
+    if len(given) > 1:
+        raise invalid(
+            "Only one of logGroupName, logGroupNames or logGroupIdentifiers may be given."
+        )
+    if not given:
+        return []
+    return [given[0]] if isinstance(given[0], str) else list(given[0])
+
+
 def _window(params: Params) -> TimeWindow:
     return TimeWindow(params.get("startTime"), params.get("endTime"))
+
+
+def _stop_query(logs: Logs) -> Handler:
+    async def stop(caller: Caller, params: Params) -> dict[str, bool]:
+        return {"success": await logs.stop_query(caller, params["queryId"])}
+
+    return stop
 
 
 def api(logs: Logs) -> ServiceApi:
@@ -42,9 +62,34 @@ def api(logs: Logs) -> ServiceApi:
             "CreateLogStream": lambda c, p: logs.create_log_stream(
                 c, p["logGroupName"], p["logStreamName"]
             ),
-            "DescribeLogGroups": lambda c, p: logs.describe_log_groups(
-                c, p.get("logGroupNamePrefix"), p.get("nextToken"), p.get("limit", 50)
+            "DeleteLogGroup": lambda c, p: logs.delete_log_group(c, p["logGroupName"]),
+            "DeleteLogStream": lambda c, p: logs.delete_log_stream(
+                c, p["logGroupName"], p["logStreamName"]
             ),
+            "DescribeLogGroups": lambda c, p: logs.describe_log_groups(
+                c, p.get("logGroupNamePrefix"), p.get("logGroupNamePattern"),
+                p.get("nextToken"), p.get("limit", 50),
+            ),
+            "ListLogGroups": lambda c, p: logs.list_log_groups(
+                c, p.get("logGroupNamePattern"), p.get("nextToken"), p.get("limit", 50)
+            ),
+            "TagLogGroup": lambda c, p: logs.tag_log_group(c, p["logGroupName"], p["tags"]),
+            "UntagLogGroup": lambda c, p: logs.untag_log_group(c, p["logGroupName"], p["tags"]),
+            "ListTagsLogGroup": lambda c, p: logs.list_tags_log_group(c, p["logGroupName"]),
+            "TagResource": lambda c, p: logs.tag_resource(c, p["resourceArn"], p["tags"]),
+            "UntagResource": lambda c, p: logs.untag_resource(c, p["resourceArn"], p["tagKeys"]),
+            "ListTagsForResource": lambda c, p: logs.list_tags_for_resource(c, p["resourceArn"]),
+            "StartQuery": lambda c, p: logs.start_query(
+                c, _query_groups(p), p["startTime"], p["endTime"], p["queryString"],
+                p.get("limit"),
+            ),
+            "GetQueryResults": lambda c, p: logs.get_query_results(c, p["queryId"]),
+            "StopQuery": _stop_query(logs),
+            "DescribeQueries": lambda c, p: logs.describe_queries(
+                c, p.get("logGroupName"), p.get("status"), p.get("maxResults", 1000),
+                p.get("nextToken"),
+            ),
+            "GetLogRecord": lambda c, p: logs.get_log_record(c, p["logRecordPointer"]),
             "DescribeLogStreams": lambda c, p: logs.describe_log_streams(
                 c, _group(p), p.get("logStreamNamePrefix"),
                 p.get("orderBy") == "LastEventTime", bool(p.get("descending")),

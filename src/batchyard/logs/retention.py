@@ -20,11 +20,11 @@ BATCH = 5000
 # Retention is counted in days; a sweep at least this often.
 MAX_SWEEP_INTERVAL_SECONDS = 600.0
 
-_GROUPS = sa.select(log_groups.c.name, log_groups.c.retention_days).where(
+_GROUPS = sa.select(log_groups.c.id, log_groups.c.retention_days).where(
     log_groups.c.retention_days.is_not(None)
 )
 _STREAMS = sa.select(log_streams.c.id).where(
-    log_streams.c.group_name == sa.bindparam("group"),
+    log_streams.c.group_id == sa.bindparam("group"),
     log_streams.c.first_event_at < sa.bindparam("cutoff"),
 )
 _EXPIRED = (
@@ -45,7 +45,7 @@ def expire_events(now_ms: int, time_scale: float, conn: Connection) -> int:
     deleted = 0
     for group in conn.execute(_GROUPS).all():
         cutoff = int(now_ms - group.retention_days * DAY_MS / time_scale)
-        streams = conn.execute(_STREAMS, {"group": group.name, "cutoff": cutoff}).scalars().all()
+        streams = conn.execute(_STREAMS, {"group": group.id, "cutoff": cutoff}).scalars().all()
         for stream in streams:
             deleted += _expire_stream(conn, stream, cutoff, BATCH - deleted)
             if deleted >= BATCH:

@@ -14,22 +14,32 @@ import logging
 import time
 from collections import defaultdict
 from functools import partial
+from typing import NamedTuple
 
 from sqlalchemy import Connection
 
 from batchyard.logs import store as logs
+from batchyard.logs.live import LiveTails
 from batchyard.store import Store
 
 log = logging.getLogger(__name__)
 
-StreamKey = tuple[str, str]
+
+class StreamKey(NamedTuple):
+    """A stream of a group of an account and region (an ``Owner`` of its group)."""
+
+    account_id: str
+    region: str
+    group: str
+    stream: str
 
 
 class LogSink:
     """Buffers output lines of many streams and commits them in batches."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, live: LiveTails) -> None:
         self._store = store
+        self._live = live
         self._buffer: dict[StreamKey, list[tuple[int, str]]] = defaultdict(list)
         self._queued: dict[StreamKey, int] = defaultdict(int)
         self._committed: dict[StreamKey, int] = defaultdict(int)
@@ -37,17 +47,15 @@ class LogSink:
         self._flusher: asyncio.Task[None] | None = None
         self._progress = asyncio.Condition()
 
-    def line(self, group: str, stream: str, timestamp: int, message: str) -> None:
-        """Queue one event for ``group``/``stream``."""
-        key = (group, stream)
+    def line(self, key: StreamKey, timestamp: int, message: str) -> None:
+        """Queue one event for stream ``key``."""
         self._buffer[key].append((timestamp, message))
         self._queued[key] += 1
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.get_running_loop().create_task(self._flush())
 
-    async def drain(self, group: str, stream: str) -> None:
-        """Wait until every line queued so far for ``group``/``stream`` is committed."""
-        key = (group, stream)
+    async def drain(self, key: StreamKey) -> None:
+        """Wait until every line queued so far for stream ``key`` is committed."""
         target = self._queued[key]
         async with self._progress:
             await self._progress.wait_for(lambda: self._committed[key] >= target)
@@ -66,6 +74,11 @@ class LogSink:
                 log.exception("could not store %d log stream batch(es)", len(batch))
                 created = {}
             self._stream_ids.update(created)
+            now = int(time.time() * 1000)
+            for key, events in batch.items():
+                if key in created:
+                    self._live.publish(key.account_id, key.region, key.group, key.stream, events,
+                                       now)
             async with self._progress:
                 for key, events in batch.items():
                     self._committed[key] += len(events)
@@ -78,7 +91,7 @@ def _write(
     now = int(time.time() * 1000)
     created: dict[StreamKey, int] = {}
     for key, events in batch.items():
-        stream = known.get(key) or logs.ensure_stream(conn, key[0], key[1], now)
+        stream = known.get(key) or logs.ensure_stream(conn, key, key.group, key.stream, now)
         created[key] = stream
         logs.append(conn, stream, events, now)
     return created

@@ -20,7 +20,7 @@ from batchyard.protocol.wire import (
     serialize_output,
 )
 from batchyard.server.compose import Server, compose
-from batchyard.server.routing import Route, Router
+from batchyard.server.routing import Route, Router, credential_scope
 from batchyard.web.app import create_console
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,9 @@ class BatchyardApp:
                 operation, body, path_params=route.path_params, query=query, headers=headers,
                 case_insensitive_enums=service.case_insensitive_enums,
             )
-            caller = Caller(self.settings.account_id, self.settings.region, request_id)
+            signed = credential_scope(headers, query)
+            region = signed[0] if signed else self.settings.region
+            caller = Caller(self.settings.account_id, region, request_id)
             result = await handler(caller, params)
             response = serialize_output(operation, result)
             response.headers["x-amzn-RequestId"] = request_id

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from batchyard.aws.caller import Caller, owner_of
 from batchyard.batch.jobs import events, records, tag_propagation, transitions
 from batchyard.batch.jobs.launch import attempt_spec, log_target
 from batchyard.batch.jobs.model import ESSENTIAL_EXITED, FAILED_TO_START, TIMED_OUT
@@ -28,6 +29,7 @@ from batchyard.compute.provider import ComputeProvider, LaunchError, RunningAtte
 from batchyard.logs import Logs
 from batchyard.secrets.local_file import LocalSecrets, SecretUnavailable
 from batchyard.store import Store
+from batchyard.store.migrate import DEFAULT_ACCOUNT, DEFAULT_REGION
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,8 @@ class AttemptRun:
         self._stopped_by: str | None = None
         self._stopping: asyncio.Task[None] | None = None
         self.job_id: str = document["jobId"]
+        # The job's output belongs to the job's account and region.
+        self._owner = owner_of(document["jobArn"]) or Caller(DEFAULT_ACCOUNT, DEFAULT_REGION)
 
     def terminate(self, reason: str) -> None:
         """Stop the attempt for TerminateJob; the job then fails with ``reason``."""
@@ -115,7 +119,7 @@ class AttemptRun:
                 # Resolved at each start: a changed value reaches the next attempt only.
                 spec.environment.update(await self._secret_environment(secrets))
             running = await services.provider.start(
-                spec, partial(self._line, services.sink, group, stream)
+                spec, partial(self._line, services.sink, self._owner, group, stream)
             )
         except LaunchError as error:
             now = now_ms()
@@ -144,7 +148,7 @@ class AttemptRun:
         if self._stopping is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._stopping
-        await services.sink.drain(group, stream)
+        await services.sink.drain(self._owner, group, stream)
         if self._stopped_by is not None:
             status_reason = self._stopped_by
         elif timed_out:
@@ -175,9 +179,10 @@ class AttemptRun:
 
     @staticmethod
     def _line(
-        sink: Logs, group: str, stream: str, timestamp: int, _name: str, text: str
+        sink: Logs, owner: Caller, group: str, stream: str, timestamp: int, _name: str,
+        text: str,
     ) -> None:
-        sink.line(group, stream, timestamp, text)
+        sink.line(owner, group, stream, timestamp, text)
 
     async def _refuse(self, reason: str) -> None:
         """The task cannot be created: the job fails without an attempt."""
@@ -209,7 +214,8 @@ def _mark_running(
     snapshots = transitions.run(record, started, stream, task_arn, identity)
     records.save(conn, record)
     # As with the awslogs driver, the stream exists from the start, output or not.
-    Logs.open_stream(conn, group, stream, started)
+    Logs.open_stream(conn, owner_of(record.document["jobArn"]) or Caller(DEFAULT_ACCOUNT,
+                     DEFAULT_REGION), group, stream, started)
     return snapshots
 
 

@@ -3,6 +3,7 @@ event's id, written through the Logs service."""
 
 from __future__ import annotations
 
+from batchyard.aws.caller import Caller
 from batchyard.events.targets import LOG_GROUP, Delivery, TargetError, deliverer, parse_arn
 from batchyard.logs import Logs
 from batchyard.protocol.errors import ServiceError
@@ -17,6 +18,9 @@ async def deliver_to_log_group(runtime: Runtime, delivery: Delivery) -> None:
     group = parsed[1].removesuffix(":*")
     stream = str(delivery.event.get("id", "events"))
     try:
-        await runtime.get(Logs).append_to_group(group, stream, delivery.input)
+        owner = Caller(runtime.settings.account_id, runtime.settings.region).acting_for(
+            delivery.arn
+        )
+        await runtime.get(Logs).append_to_group(owner, group, stream, delivery.input)
     except ServiceError as error:
         raise TargetError(error.code, error.message) from None

@@ -13,6 +13,7 @@ import io
 import json
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,7 @@ def _load(name: str, folder: Path) -> Any:
 def _wait_valid(describe: Any, what: str) -> dict[str, Any]:
     deadline = time.monotonic() + READY_TIMEOUT
     while True:
-        found = describe()
+        found: dict[str, Any] | None = describe()
         if found and found["status"] == "VALID":
             return found
         if time.monotonic() > deadline:
@@ -129,9 +130,9 @@ def adapt(definition: dict[str, Any], function_arns: dict[str, str]) -> dict[str
 def _state_machine(states: Any, name: str, definition: dict[str, Any]) -> str:
     text = json.dumps(definition, indent=2)
     try:
-        return states.create_state_machine(
+        return str(states.create_state_machine(
             name=name, definition=text, roleArn=STATES_ROLE
-        )["stateMachineArn"]
+        )["stateMachineArn"])
     except ClientError as error:
         if error.response["Error"]["Code"] != "StateMachineAlreadyExists":
             raise
@@ -168,13 +169,24 @@ def start(clients: Clients, deployment: Deployment, variant: str = "lambda") -> 
     )["executionArn"])
 
 
-def wait_result(states: Any, execution_arn: str, timeout: float) -> dict[str, Any]:
-    """DescribeExecution once the execution has ended (RuntimeError after ``timeout`` s)."""
+def wait_result(
+    states: Any,
+    execution_arn: str,
+    timeout: float,
+    progress: Callable[[str], None] = lambda _state: None,
+) -> dict[str, Any]:
+    """DescribeExecution once the execution has ended (RuntimeError after ``timeout`` s);
+    ``progress`` hears the name of the state it is in whenever that changes."""
     deadline = time.monotonic() + timeout
+    shown = ""
     while True:
         described: dict[str, Any] = states.describe_execution(executionArn=execution_arn)
         if described["status"] != "RUNNING":
             return described
+        path = state_path(states, execution_arn)
+        if path and path[-1] != shown:
+            shown = path[-1]
+            progress(shown)
         if time.monotonic() > deadline:
             raise RuntimeError(f"{execution_arn} still RUNNING after {timeout:.0f}s")
         time.sleep(0.5)

@@ -1,25 +1,22 @@
-"""The ``batchyard`` command."""
+"""``batchyard server``: the API server and console, on uvicorn."""
 
 from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
+from typing import Any
 
-from batchyard.batch.jobs.commands import add_job_commands
+import uvicorn
+
 from batchyard.config import load_settings
-from batchyard.samples.commands import add_sample_commands
-from batchyard.states.commands import add_execution_commands
+from batchyard.server.app import BatchyardApp
 
 SHUTDOWN_GRACE_SECONDS = 5
 
 
-def _server(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from batchyard.server.app import BatchyardApp
-
+def serve(args: argparse.Namespace) -> int:
+    """Serve until SIGINT or SIGTERM; 1 when the server could not start."""
     settings = load_settings(
         host=args.host, port=args.port,
         data_dir=Path(args.data_dir) if args.data_dir else None,
@@ -46,21 +43,10 @@ def _server(args: argparse.Namespace) -> int:
     return 0 if server.started else 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``batchyard`` console script."""
-    parser = argparse.ArgumentParser(prog="batchyard", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    server = commands.add_parser("server", help="run the API server and console")
-    server.add_argument("--host", help="listen address (default 127.0.0.1)")
-    server.add_argument("--port", type=int, help="listen port (default 4580)")
-    server.add_argument("--data-dir", help="where the SQLite store lives (default ./.batchyard)")
-    server.set_defaults(run=_server)
-    add_job_commands(commands)
-    add_execution_commands(commands)
-    add_sample_commands(commands)
-    args = parser.parse_args(argv)
-    return args.run(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def add_server_command(commands: Any) -> None:
+    """``server`` on the CLI's sub-commands."""
+    parser = commands.add_parser("server", help="run the API server and console")
+    parser.add_argument("--host", help="listen address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="listen port (default 4580)")
+    parser.add_argument("--data-dir", help="where the SQLite store lives (default ./.batchyard)")
+    parser.set_defaults(run=serve)

@@ -1,57 +1,40 @@
-"""``batchyard samples``: deploy a runnable sample to a server and start an execution."""
+"""``batchyard samples deploy``: deploy a bundled sample to a server and start an execution."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
+import urllib.request
 from typing import Any, TextIO
 
-from batchyard.samples import job_poller
+from batchyard.cli import job_poller
+from batchyard.cli.remote import CliError, add_endpoint, client, console
 
-DEFAULT_ENDPOINT = "http://127.0.0.1:4580"
 SAMPLES = ("job-poller",)
 
 
-def clients(endpoint: str) -> job_poller.Clients:
-    """boto3 clients of the server at ``endpoint``."""
-    import boto3
-    from botocore.config import Config
-
-    def client(service: str) -> Any:
-        return boto3.client(
-            service, endpoint_url=endpoint,
-            region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-            aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "batchyard"),
-            aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "batchyard"),
-            config=Config(retries={"max_attempts": 2}),
-        )
-
-    return job_poller.Clients(client("batch"), client("lambda"), client("stepfunctions"))
-
-
 def wait_for_server(endpoint: str, timeout: float) -> None:
-    """Return once the server answers its health check; SystemExit after ``timeout`` s."""
-    import httpx
-
+    """Return once the server answers its health check; CliError after ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            if httpx.get(f"{endpoint}/health", timeout=1).json().get("status") == "ok":
-                return
-        except (httpx.HTTPError, ValueError):
+            with urllib.request.urlopen(f"{endpoint}/health", timeout=1) as answer:
+                if json.load(answer).get("status") == "ok":
+                    return
+        except (OSError, ValueError):
             pass
         if time.monotonic() > deadline:
-            raise SystemExit(f"no batchyard server answers on {endpoint}")
+            raise CliError(f"no batchyard server answers on {endpoint}")
         time.sleep(0.2)
 
 
 def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
-    """``batchyard samples deploy job-poller``: deploy, start, and with ``--wait`` report."""
+    """Deploy the sample, start an execution and, with ``--wait``, follow it to its end."""
     wait_for_server(args.endpoint_url, args.server_timeout)
-    aws = clients(args.endpoint_url)
+    aws = job_poller.Clients(client(args, "batch"), client(args, "lambda"),
+                             client(args, "stepfunctions"))
     deployment = job_poller.deploy(aws, wait_time=args.wait_time)
     variant = "sync" if args.sync else "lambda"
     execution = job_poller.start(aws, deployment, variant)
@@ -62,10 +45,20 @@ def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     }, indent=2) + "\n")
     if not args.wait:
         return 0
-    out.write("waiting for the execution to end ...\n")
     out.flush()
-    described = job_poller.wait_result(aws.states, execution, args.timeout)
-    result = {
+    screen = console(sys.stderr)
+    with screen.status("waiting for the execution to end") as status:
+
+        def progress(state: str) -> None:
+            status.update(f"waiting for the execution to end: in state {state}")
+            if not screen.is_terminal:
+                screen.print(f"in state {state}")
+
+        try:
+            described = job_poller.wait_result(aws.states, execution, args.timeout, progress)
+        except RuntimeError as error:
+            raise CliError(str(error)) from None
+    result: dict[str, Any] = {
         "status": described["status"],
         "states": job_poller.state_path(aws.states, execution),
     }
@@ -77,18 +70,19 @@ def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
 
 def add_sample_commands(commands: Any) -> None:
-    """Register ``samples deploy`` on the CLI's subcommands."""
+    """``samples deploy`` on the CLI's sub-commands."""
     samples = commands.add_parser("samples", help="deploy and run the bundled samples")
     actions = samples.add_subparsers(dest="action", required=True)
     run = actions.add_parser("deploy", help="deploy a sample and start an execution")
     run.add_argument("sample", choices=SAMPLES)
-    run.add_argument("--endpoint-url", default=DEFAULT_ENDPOINT)
+    add_endpoint(run)
     run.add_argument("--sync", action="store_true",
                      help="run the batch:submitJob.sync variant instead of the Lambda poller")
     run.add_argument("--wait-time", type=int,
                      help="override the input's wait_time (the seed's is 60 seconds)")
     run.add_argument("--wait", action="store_true",
-                     help="wait for the execution to end and print its result")
+                     help="wait for the execution to end, showing its progress, and print its "
+                          "result")
     run.add_argument("--timeout", type=float, default=600.0,
                      help="how long --wait waits, in seconds")
     run.add_argument("--server-timeout", type=float, default=30.0,

@@ -1,0 +1,238 @@
+"""``batchyard submit``, ``jobs`` and ``logs``: a Batch client for people who would rather not
+type the AWS CLI's long option names."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any, TextIO
+
+from rich.console import Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from batchyard.cli.remote import CliError, add_endpoint, client, console, moment
+
+STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
+FINAL = ("SUCCEEDED", "FAILED")
+LOG_GROUP = "/aws/batch/job"
+# How often ``--watch`` and ``--follow`` ask the server again.
+REFRESH_SECONDS = 1.0
+DESCRIBE_BATCH = 100
+
+
+def _pairs(items: list[str], what: str) -> dict[str, str]:
+    result = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CliError(f"{what} must look like KEY=VALUE, got {item!r}")
+        result[key] = value
+    return result
+
+
+def submit(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    """Submit a job and print SubmitJob's answer."""
+    command = list(args.command)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    params: dict[str, Any] = {
+        "jobName": args.name or f"{args.definition.split(':')[0].rsplit('/', 1)[-1]}-job",
+        "jobQueue": args.queue,
+        "jobDefinition": args.definition,
+    }
+    if args.param:
+        params["parameters"] = _pairs(args.param, "--param")
+    overrides: dict[str, Any] = {}
+    if command:
+        overrides["command"] = command
+    if args.env:
+        overrides["environment"] = [
+            {"name": k, "value": v} for k, v in _pairs(args.env, "--env").items()
+        ]
+    if overrides:
+        params["containerOverrides"] = overrides
+    if args.attempts:
+        params["retryStrategy"] = {"attempts": args.attempts}
+    answer = client(args, "batch").submit_job(**params)
+    answer.pop("ResponseMetadata", None)
+    out.write(json.dumps(answer, indent=2) + "\n")
+    return 0
+
+
+def _queues(batch: Any, wanted: str | None) -> list[str]:
+    if wanted is not None:
+        found = batch.describe_job_queues(jobQueues=[wanted])["jobQueues"]
+        if not found:
+            raise CliError(f"no job queue {wanted}")
+        return [found[0]["jobQueueName"]]
+    names: list[str] = []
+    for page in batch.get_paginator("describe_job_queues").paginate():
+        names += [queue["jobQueueName"] for queue in page["jobQueues"]]
+    return names
+
+
+def _summaries(batch: Any, queue: str, status: str | None) -> Iterator[dict[str, Any]]:
+    paginator = batch.get_paginator("list_jobs")
+    # With a filter ListJobs answers jobs of every status: one listing instead of seven.
+    query: dict[str, Any] = (
+        {"jobStatus": status} if status else {"filters": [{"name": "JOB_NAME", "values": ["*"]}]}
+    )
+    for page in paginator.paginate(jobQueue=queue, **query):
+        yield from page["jobSummaryList"]
+
+
+def _described(batch: Any, ids: list[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(ids), DESCRIBE_BATCH):
+        for job in batch.describe_jobs(jobs=ids[start : start + DESCRIBE_BATCH])["jobs"]:
+            found[job["jobId"]] = job
+    return found
+
+
+def job_table(batch: Any, queue: str | None, status: str | None) -> Group:
+    """The counts by status of each queue, then its jobs, oldest first."""
+    rows: list[tuple[str, dict[str, Any]]] = []
+    counts: dict[str, Counter[str]] = {}
+    for name in _queues(batch, queue):
+        found = list(_summaries(batch, name, status))
+        counts[name] = Counter(job["status"] for job in found)
+        rows += [(name, job) for job in found]
+    details = _described(batch, [job["jobId"] for _, job in rows])
+    header = Table(box=None, show_edge=False, pad_edge=False)
+    header.add_column("QUEUE")
+    for each in STATUSES:
+        header.add_column(each, justify="right")
+    for name, counted in counts.items():
+        header.add_row(name, *(str(counted.get(each, 0)) for each in STATUSES))
+    table = Table(box=None, show_edge=False, pad_edge=False)
+    for column in ("JOB ID", "NAME", "QUEUE", "STATUS", "ATTEMPTS", "EXIT", "CREATED",
+                   "STARTED", "STOPPED", "REASON"):
+        table.add_column(column, no_wrap=True)
+    for name, job in sorted(rows, key=lambda row: row[1]["createdAt"]):
+        detail = details.get(job["jobId"], job)
+        exit_code = (detail.get("container") or {}).get("exitCode")
+        table.add_row(
+            job["jobId"], job["jobName"], name, job["status"],
+            str(len(detail.get("attempts") or [])), "-" if exit_code is None else str(exit_code),
+            moment(job.get("createdAt")), moment(job.get("startedAt")),
+            moment(job.get("stoppedAt")), job.get("statusReason", ""),
+        )
+    return Group(header, Text(""), table)
+
+
+def jobs(args: argparse.Namespace, out: TextIO = sys.stdout,
+         pause: Callable[[float], None] = time.sleep) -> int:
+    """A table of the jobs of one queue or every queue; ``--watch`` redraws it in place."""
+    batch = client(args, "batch")
+    screen = console(out)
+    if not args.watch:
+        screen.print(job_table(batch, args.queue, args.status))
+        return 0
+
+    def frame() -> Group:
+        refreshed = Text(f"last refreshed {moment(datetime.now())}  (Ctrl-C to stop)")
+        return Group(refreshed, Text(""), job_table(batch, args.queue, args.status))
+
+    with Live(frame(), console=screen, screen=screen.is_terminal, auto_refresh=False) as live:
+        while True:
+            pause(REFRESH_SECONDS)
+            live.update(frame(), refresh=True)
+
+
+def _exit_code(job: dict[str, Any]) -> int:
+    if job["status"] == "SUCCEEDED":
+        return 0
+    code = (job.get("container") or {}).get("exitCode")
+    return int(code) if code else 1
+
+
+def logs(args: argparse.Namespace, out: TextIO = sys.stdout,
+         pause: Callable[[float], None] = time.sleep) -> int:
+    """The job's output, every attempt; ``--follow`` prints until the job ends and exits with
+    its exit code."""
+    batch, output = client(args, "batch"), client(args, "logs")
+    tokens: dict[str, str | None] = {}
+    while True:
+        found = batch.describe_jobs(jobs=[args.job])["jobs"]
+        if not found:
+            raise CliError(f"no job {args.job}")
+        job = found[0]
+        streams = [a["container"].get("logStreamName") for a in job.get("attempts") or []]
+        streams.append((job.get("container") or {}).get("logStreamName"))
+        streams = list(dict.fromkeys(s for s in streams if s))
+        for stream in streams:
+            _print_new(output, stream, tokens, out)
+        out.flush()
+        if job["status"] in FINAL:
+            if not streams:
+                reasons = [job.get("statusReason"), (job.get("container") or {}).get("reason")]
+                why = ": ".join(r for r in reasons if r) or "no reason given"
+                sys.stderr.write(f"job {args.job} {job['status']} without output: {why}\n")
+            return _exit_code(job) if args.follow else 0
+        if not args.follow:
+            return 0
+        pause(REFRESH_SECONDS)
+
+
+def _print_new(output: Any, stream: str, tokens: dict[str, str | None], out: TextIO) -> None:
+    while True:
+        params: dict[str, Any] = {
+            "logGroupName": LOG_GROUP, "logStreamName": stream, "startFromHead": True,
+        }
+        if tokens.get(stream):
+            params["nextToken"] = tokens[stream]
+        page = output.get_log_events(**params)
+        for event in page["events"]:
+            out.write(event["message"] + "\n")
+        done = page["nextForwardToken"] == tokens.get(stream)
+        tokens[stream] = page["nextForwardToken"]
+        if done or not page["events"]:
+            return
+
+
+def add_job_commands(commands: Any) -> None:
+    """``submit``, ``jobs`` and ``logs`` on the CLI's sub-commands."""
+    parser = commands.add_parser(
+        "submit", help="submit a Batch job",
+        description="Submit a job. The command, if given, overrides the job definition's; "
+                    "put it last, after --, e.g.: batchyard submit --queue q --definition d "
+                    "-- sh -c 'echo hi'. Without -- everything from the first word that is "
+                    "not an option of submit is the command.",
+    )
+    parser.add_argument("--queue", required=True, help="job queue name or ARN")
+    parser.add_argument("--definition", required=True, help="job definition name[:rev] or ARN")
+    parser.add_argument("--name", help="job name (default: <definition>-job)")
+    parser.add_argument("--param", action="append", default=[],
+                        help="a Ref:: parameter, KEY=VALUE (repeatable)")
+    parser.add_argument("--env", action="append", default=[],
+                        help="an environment variable, KEY=VALUE (repeatable)")
+    parser.add_argument("--attempts", type=int, help="retry strategy attempts (1-10)")
+    add_endpoint(parser)
+    parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND ...",
+                        help="the command to run instead of the definition's")
+    parser.set_defaults(run=submit)
+
+    parser = commands.add_parser("jobs", help="list jobs as a table",
+                                 description="Jobs of one queue, or of every queue, with "
+                                             "their counts by status.")
+    parser.add_argument("--queue", help="job queue name or ARN (default: every queue)")
+    parser.add_argument("--status", choices=STATUSES, help="only this status (default: all)")
+    parser.add_argument("--watch", action="store_true",
+                        help="redraw every second until interrupted")
+    add_endpoint(parser)
+    parser.set_defaults(run=jobs)
+
+    parser = commands.add_parser("logs", help="print a job's output",
+                                 description="Print the output of every attempt of a job.")
+    parser.add_argument("job", help="job id")
+    parser.add_argument("--follow", action="store_true",
+                        help="keep printing until the job ends, then exit with its exit code")
+    add_endpoint(parser)
+    parser.set_defaults(run=logs)

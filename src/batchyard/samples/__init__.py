@@ -1,1 +1,0 @@
-"""Runnable samples: deploy one to a running server and start it (``batchyard samples``)."""

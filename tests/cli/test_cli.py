@@ -1,0 +1,171 @@
+"""The ``batchyard`` command as a user meets it: one-line errors and exit codes, never a
+traceback; ``--version``; ``submit`` with its command; ``jobs`` over every queue and
+``--watch`` on the alternate screen; ``logs`` reasons and exit codes; plain help texts."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from batchyard import __version__
+from tests.batch.jobs_support import make_definition, make_stack, wait_status
+from tests.support.server import ServerProcess, free_port
+
+
+def run(*args: str, endpoint: str | None = None) -> subprocess.CompletedProcess[str]:
+    extra = ["--endpoint-url", endpoint] if endpoint else []
+    command, rest = args[0], list(args[1:])
+    return subprocess.run(
+        [sys.executable, "-m", "batchyard.cli", command, *extra, *rest],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+
+
+def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]
+
+
+def test_version() -> None:
+    done = subprocess.run([sys.executable, "-m", "batchyard.cli", "--version"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == f"batchyard {__version__}"
+
+
+def test_user_errors_are_one_line(server: ServerProcess) -> None:
+    assert one_line_error(run("jobs", "--queue", "no-such-queue", endpoint=server.endpoint)) \
+        == "batchyard: no job queue no-such-queue"
+    assert one_line_error(run("logs", "no-such-job", endpoint=server.endpoint)) \
+        == "batchyard: no job no-such-job"
+    missing = "arn:aws:states:us-east-1:123456789012:execution:nope:nope"
+    assert one_line_error(run("execution", missing, endpoint=server.endpoint)).startswith(
+        "batchyard: ExecutionDoesNotExist:"
+    )
+    assert one_line_error(run("executions", "--state-machine", "nope", endpoint=server.endpoint)) \
+        == "batchyard: no Standard state machine nope"
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    assert one_line_error(run("jobs", endpoint=nowhere)) == (
+        f"batchyard: cannot reach the server at {nowhere} (is it running? see --endpoint-url)"
+    )
+    bad = run("submit", "--queue", "q", "--definition", "d", "--param", "novalue",
+              endpoint=server.endpoint)
+    assert one_line_error(bad) == "batchyard: --param must look like KEY=VALUE, got 'novalue'"
+
+
+def test_help_says_how_to_pass_a_command_in_plain_text() -> None:
+    done = run("submit", "--help")
+    assert done.returncode == 0
+    assert "after --" in " ".join(done.stdout.split())
+    assert "``" not in done.stdout and ":func:" not in done.stdout
+    top = subprocess.run([sys.executable, "-m", "batchyard.cli", "--help"],
+                         capture_output=True, text=True, check=False)
+    assert "``" not in top.stdout
+
+
+def test_submit_takes_a_command_with_options_with_or_without_dashes(
+    server: ServerProcess, batch: Any
+) -> None:
+    queue = make_stack(batch)[1]
+    definition = make_definition(batch, ["echo", "from the definition"])
+    plain = run("submit", "--queue", queue, "--definition", definition, "sh", "-c",
+                "echo -n one; echo ' two'", endpoint=server.endpoint)
+    dashed = run("submit", "--queue", queue, "--definition", definition, "--", "echo", "-e",
+                 "a\\tb", endpoint=server.endpoint)
+    outputs = []
+    for done in (plain, dashed):
+        assert done.returncode == 0, done.stderr
+        job_id = json.loads(done.stdout)["jobId"]
+        followed = run("logs", job_id, "--follow", endpoint=server.endpoint)
+        assert followed.returncode == 0, followed.stderr
+        outputs.append(followed.stdout)
+    assert outputs == ["one two\n", "a\tb\n"]
+
+
+def test_jobs_lists_every_queue_with_counts_attempts_and_exit_codes(
+    server: ServerProcess, batch: Any
+) -> None:
+    first, second = make_stack(batch)[1], make_stack(batch)[1]
+    ok = batch.submit_job(jobName="ok", jobQueue=first,
+                          jobDefinition=make_definition(batch, ["true"]))["jobId"]
+    bad = batch.submit_job(jobName="bad", jobQueue=second,
+                           jobDefinition=make_definition(batch, ["sh", "-c", "exit 3"]),
+                           retryStrategy={"attempts": 2})["jobId"]
+    wait_status(batch, ok)
+    wait_status(batch, bad)
+    done = run("jobs", endpoint=server.endpoint)
+    assert done.returncode == 0, done.stderr
+    counts, table = done.stdout.split("\n\n")
+    by_queue = {line.split()[0]: line.split()[1:] for line in counts.splitlines()[1:]}
+    names = {q.rsplit("/", 1)[-1] for q in (first, second)}
+    assert by_queue[first.rsplit("/", 1)[-1]][5] == "1"
+    assert by_queue[second.rsplit("/", 1)[-1]][6] == "1"
+    rows = {line.split()[0]: line.split() for line in table.splitlines()[1:]}
+    assert rows[ok][2] in names and rows[ok][3:6] == ["SUCCEEDED", "1", "0"]
+    assert rows[bad][3:6] == ["FAILED", "2", "3"]
+    # Every time in one format: date and time.
+    assert rows[ok][6].count("-") == 2 and rows[ok][7].count(":") == 2
+
+
+def test_logs_reasons_and_follow_exit_codes(server: ServerProcess, batch: Any) -> None:
+    queue = make_stack(batch)[1]
+    failing = batch.submit_job(jobName="exit4", jobQueue=queue,
+                               jobDefinition=make_definition(batch, ["sh", "-c", "echo x; exit 4"]))
+    followed = run("logs", failing["jobId"], "--follow", endpoint=server.endpoint)
+    assert followed.returncode == 4 and followed.stdout == "x\n"
+    never = batch.submit_job(jobName="never", jobQueue=queue,
+                             jobDefinition=make_definition(batch, ["/no/such/program"]))
+    wait_status(batch, never["jobId"])
+    shown = run("logs", never["jobId"], endpoint=server.endpoint)
+    assert "Traceback" not in shown.stderr
+    assert "without output" in shown.stderr and "No such file" in shown.stderr
+
+
+def _read_until(fd: int, wanted: bytes, timeout: float = 30.0) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while wanted not in seen:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"timed out waiting for {wanted!r} in {seen[-500:]!r}")
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if ready:
+            try:
+                seen += os.read(fd, 65536)
+            except OSError:
+                break
+    return seen
+
+
+def test_watch_redraws_on_the_alternate_screen_and_ctrl_c_ends_it(
+    server: ServerProcess, batch: Any
+) -> None:
+    args = ["jobs", "--watch", "--queue", make_stack(batch)[1]]
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "batchyard.cli", *args, "--endpoint-url", server.endpoint],
+        stdin=slave, stdout=slave, stderr=slave, close_fds=True,
+        env={**os.environ, "TERM": "xterm", "COLUMNS": "200", "LINES": "50"},
+    )
+    os.close(slave)
+    try:
+        seen = _read_until(master, b"last refreshed")
+        assert b"\x1b[?1049h" in seen  # entered the alternate screen
+        process.send_signal(signal.SIGINT)
+        seen += _read_until(master, b"interrupted")
+        assert process.wait(timeout=30) == 130
+        assert b"\x1b[?1049l" in seen  # and left it
+        assert b"Traceback" not in seen
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(master)
