@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Row
@@ -63,7 +63,7 @@ def _conflict(message: str) -> ServiceError:
 class Created:
     """CreateStateMachine's answer."""
 
-    WIRE_NAMES = {"creationDate": "created"}
+    WIRE_NAMES: ClassVar[dict[str, str]] = {"creationDate": "created"}
 
     state_machine_arn: str
     created: float
@@ -74,7 +74,7 @@ class Created:
 class Updated:
     """UpdateStateMachine's answer."""
 
-    WIRE_NAMES = {"updateDate": "updated"}
+    WIRE_NAMES: ClassVar[dict[str, str]] = {"updateDate": "updated"}
 
     updated: float
     revision_id: str
@@ -355,7 +355,7 @@ def delete_version(conn: Connection, arn: str) -> None:
 class AliasCreated:
     """CreateStateMachineAlias's answer."""
 
-    WIRE_NAMES = {"creationDate": "created"}
+    WIRE_NAMES: ClassVar[dict[str, str]] = {"creationDate": "created"}
 
     state_machine_alias_arn: str
     created: float

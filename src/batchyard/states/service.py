@@ -93,7 +93,7 @@ def page(
 class AliasUpdated:
     """UpdateStateMachineAlias's answer."""
 
-    WIRE_NAMES = {"updateDate": "updated"}
+    WIRE_NAMES: ClassVar[dict[str, str]] = {"updateDate": "updated"}
 
     updated: float
 

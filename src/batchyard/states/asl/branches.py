@@ -24,6 +24,7 @@ from batchyard.states.asl.errors import (
 )
 from batchyard.states.asl.intrinsics import payload_template
 from batchyard.states.asl.runtime import (
+    Frame,
     ItemStatus,
     MapRunStart,
     Outcome,
@@ -253,6 +254,10 @@ async def run_map(run: StateRun) -> Outcome:
         progress["tolerated_count"] is not None or progress["tolerated_pct"] is not None
     )
 
+    def iteration_ended(outcome: str, child: Frame, i: int) -> None:
+        details = {f"mapIteration{outcome}EventDetails": {"index": i, "name": st.name}}
+        interp.emit(child, f"MapIteration{outcome}", details, update=False)
+
     async def iteration(i: int) -> None:
         key = str(i)
         async with sem:
@@ -281,12 +286,7 @@ async def run_map(run: StateRun) -> Outcome:
                         ItemStatus.TIMED_OUT if timed_out else ItemStatus.FAILED,
                         exc.error_output(),
                     )
-                interp.emit(
-                    child,
-                    "MapIterationFailed",
-                    {"mapIterationFailedEventDetails": {"index": i, "name": st.name}},
-                    update=False,
-                )
+                iteration_ended("Failed", child, i)
                 shared["cursor"] = child.cursor
                 frame.children.pop(key, None)
                 if not tolerated:
@@ -298,12 +298,7 @@ async def run_map(run: StateRun) -> Outcome:
                 return
             if observer is not None:
                 observer.item(map_run, i, ItemStatus.SUCCEEDED, out)
-            interp.emit(
-                child,
-                "MapIterationSucceeded",
-                {"mapIterationSucceededEventDetails": {"index": i, "name": st.name}},
-                update=False,
-            )
+            iteration_ended("Succeeded", child, i)
             shared["cursor"] = child.cursor
             results[key] = out
             frame.children.pop(key, None)

@@ -382,27 +382,26 @@ def _array_unique(args: list[Any]) -> list[Any]:
     return out
 
 
-def _base64_encode(args: list[Any]) -> str:
-    _need("Base64Encode", args, 1)
-    if not isinstance(args[0], str):
-        raise IntrinsicFailure("The argument of States.Base64Encode must be a string")
-    if len(args[0]) > _MAX_BASE64_INPUT:
+def _base64_argument(name: str, args: list[Any]) -> str:
+    _need(name, args, 1)
+    text = args[0]
+    if not isinstance(text, str):
+        raise IntrinsicFailure(f"The argument of States.{name} must be a string")
+    if len(text) > _MAX_BASE64_INPUT:
         raise IntrinsicFailure(
-            f"The input to States.Base64Encode exceeds {_MAX_BASE64_INPUT} characters"
+            f"The input to States.{name} exceeds {_MAX_BASE64_INPUT} characters"
         )
-    return base64.b64encode(args[0].encode()).decode()
+    return text
+
+
+def _base64_encode(args: list[Any]) -> str:
+    return base64.b64encode(_base64_argument("Base64Encode", args).encode()).decode()
 
 
 def _base64_decode(args: list[Any]) -> str:
-    _need("Base64Decode", args, 1)
-    if not isinstance(args[0], str):
-        raise IntrinsicFailure("The argument of States.Base64Decode must be a string")
-    if len(args[0]) > _MAX_BASE64_INPUT:
-        raise IntrinsicFailure(
-            f"The input to States.Base64Decode exceeds {_MAX_BASE64_INPUT} characters"
-        )
+    text = _base64_argument("Base64Decode", args)
     try:
-        return base64.b64decode(args[0], validate=True).decode()
+        return base64.b64decode(text, validate=True).decode()
     except (ValueError, UnicodeDecodeError):
         raise IntrinsicFailure("Invalid base64 input to States.Base64Decode") from None
 

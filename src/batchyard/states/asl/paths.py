@@ -185,6 +185,13 @@ def _reference_steps(expr: str) -> list[str | int]:
     return steps
 
 
+def _unappliable(expr: str, raw_input: Any) -> RuntimeFailure:
+    return RuntimeFailure(
+        f"Unable to apply ResultPath '{expr}' to input '{dumps(raw_input)}'",
+        "States.ResultPathMatchFailure",
+    )
+
+
 def result_path(expr: Any, raw_input: Any, result: Any) -> Any:
     """Combine the state input and its result as ResultPath says.
 
@@ -198,29 +205,20 @@ def result_path(expr: Any, raw_input: Any, result: Any) -> Any:
     steps = _reference_steps(expr)
     root = copy.deepcopy(raw_input)
     if not isinstance(root, dict | list):
-        raise RuntimeFailure(
-            f"Unable to apply ResultPath '{expr}' to input '{dumps(raw_input)}'",
-            "States.ResultPathMatchFailure",
-        )
+        raise _unappliable(expr, raw_input)
     node: Any = root
     for i, step in enumerate(steps):
         last = i == len(steps) - 1
         if isinstance(step, int):
             if not isinstance(node, list) or not -len(node) <= step < len(node):
-                raise RuntimeFailure(
-                    f"Unable to apply ResultPath '{expr}' to input '{dumps(raw_input)}'",
-                    "States.ResultPathMatchFailure",
-                )
+                raise _unappliable(expr, raw_input)
             if last:
                 node[step] = result
             else:
                 node = node[step]
             continue
         if not isinstance(node, dict):
-            raise RuntimeFailure(
-                f"Unable to apply ResultPath '{expr}' to input '{dumps(raw_input)}'",
-                "States.ResultPathMatchFailure",
-            )
+            raise _unappliable(expr, raw_input)
         if last:
             node[step] = result
         else:
