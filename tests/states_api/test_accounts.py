@@ -1,7 +1,7 @@
 """Accounts and regions: each state machine, activity and execution belongs to one account and
 region; the same name in two of them is two resources, and nothing of one is visible from
-another. Through the facade for accounts (the server takes the account from the signature
-once credentials are configured), through the facade and boto3 for regions."""
+another. Through the facade for accounts (the server takes the account from the access key
+only once credentials are configured), through the facade and boto3 for regions."""
 
 from __future__ import annotations
 
@@ -238,9 +238,6 @@ def test_boto3_clients_of_two_regions_see_two_machines(server: ServerProcess) ->
     west_arn = west.create_state_machine(
         name=name, definition=json.dumps(PASS), roleArn=ROLE
     )["stateMachineArn"]
-    if ":us-east-1:" in west_arn:
-        west.delete_state_machine(stateMachineArn=west_arn)
-        pytest.skip("this server does not yet take the region from the request's signature")
     east_arn = east.create_state_machine(
         name=name, definition=json.dumps(PASS), roleArn=ROLE
     )["stateMachineArn"]
@@ -250,3 +247,21 @@ def test_boto3_clients_of_two_regions_see_two_machines(server: ServerProcess) ->
     with pytest.raises(ClientError) as error:
         east.describe_state_machine(stateMachineArn=west_arn)
     assert error.value.response["Error"]["Code"] == "StateMachineDoesNotExist"
+
+
+def test_boto3_executions_and_activities_stay_in_their_region(server: ServerProcess) -> None:
+    east, west = _regional_client(server, "us-east-1"), _regional_client(server, "eu-west-1")
+    machine = west.create_state_machine(
+        name=unique("regional"), definition=json.dumps(PASS), roleArn=ROLE
+    )["stateMachineArn"]
+    execution = west.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+    assert execution.startswith("arn:aws:states:eu-west-1:")
+    with pytest.raises(ClientError) as error:
+        east.describe_execution(executionArn=execution)
+    assert error.value.response["Error"]["Code"] == "ExecutionDoesNotExist"
+    name = unique("act")
+    arns = {c.meta.region_name: c.create_activity(name=name)["activityArn"] for c in (east, west)}
+    assert arns["us-east-1"] != arns["eu-west-1"]
+    assert ":eu-west-1:" in arns["eu-west-1"]
+    listed = [a["activityArn"] for a in east.list_activities()["activities"]]
+    assert arns["us-east-1"] in listed and arns["eu-west-1"] not in listed

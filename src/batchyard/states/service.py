@@ -391,8 +391,10 @@ class StepFunctions:
         return Redriven(await self._executions.redrive(arn))
 
     @staticmethod
-    def _own_execution(caller: Caller, arn: str) -> None:
-        parsed = arns.owned(caller, arn, execution_does_not_exist, "execution", "express")
+    def _own_execution(
+        caller: Caller, arn: str, kinds: tuple[str, ...] = ("execution", "express")
+    ) -> None:
+        parsed = arns.owned(caller, arn, execution_does_not_exist, *kinds)
         if len(parsed.parts) < 2:
             raise arns.invalid_arn(arn)
 
@@ -502,7 +504,7 @@ class StepFunctions:
         next_token: str | None = None,
     ) -> Page[MapRun]:
         """ListMapRuns of an execution."""
-        arns.owned(caller, execution_arn, execution_does_not_exist, "execution")
+        self._own_execution(caller, execution_arn, ("execution",))
         await self._executions.get(execution_arn)
         items = await self._executions.map_runs.list_for(execution_arn)
         return page(items, next_token, max_results, f"maps:{execution_arn}")
