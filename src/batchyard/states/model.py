@@ -70,6 +70,22 @@ class DataDetails:
 INCLUDED = DataDetails()
 
 
+class _Described:
+    """``inputDetails`` and ``outputDetails`` of an execution's description: its input is
+    always shown, its output once there is one."""
+
+    __slots__ = ()
+    output: str | None
+
+    @property
+    def input_details(self) -> DataDetails:
+        return INCLUDED
+
+    @property
+    def output_details(self) -> DataDetails | None:
+        return INCLUDED if self.output is not None else None
+
+
 # -- state machines --------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class MachineConfig:
@@ -222,7 +238,7 @@ class Checkpoint:
 
 
 @dataclass(slots=True)
-class Execution:
+class Execution(_Described):
     """An execution: stored (Standard) or held in memory while it runs (Express)."""
 
     WIRE_NAMES: ClassVar[dict[str, str]] = {
@@ -249,14 +265,6 @@ class Execution:
     @property
     def is_express(self) -> bool:
         return self.source.type == MachineType.EXPRESS
-
-    @property
-    def input_details(self) -> DataDetails:
-        return INCLUDED
-
-    @property
-    def output_details(self) -> DataDetails | None:
-        return INCLUDED if self.output is not None else None
 
     @property
     def state_machine_version_arn(self) -> str | None:
@@ -385,7 +393,7 @@ class MapRun:
 
 
 @dataclass(slots=True)
-class MapRunChild:
+class MapRunChild(_Described):
     """One item's child execution of a Map Run (each processes one item: no ItemBatcher)."""
 
     WIRE_NAMES: ClassVar[dict[str, str]] = {
@@ -409,11 +417,3 @@ class MapRunChild:
     @property
     def name(self) -> str:
         return self.arn.rsplit(":", 1)[1]
-
-    @property
-    def input_details(self) -> DataDetails:
-        return INCLUDED
-
-    @property
-    def output_details(self) -> DataDetails | None:
-        return INCLUDED if self.output is not None else None
