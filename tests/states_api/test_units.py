@@ -1,5 +1,5 @@
 """The engine's plain-Python parts, without a server: tokens, pages, ARNs, the dispatcher,
-the journal and the runner on the ASL interpreter."""
+the journal and the runner on the ASL interpreter, and how often a definition is parsed."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from batchyard.aws.caller import Caller
 from batchyard.bus import Bus
 from batchyard.protocol.errors import ServiceError
-from batchyard.states import arns, records
-from batchyard.states.asl import EchoInvoker
+from batchyard.states import StepFunctions, arns, records
+from batchyard.states.asl import EchoInvoker, definition
 from batchyard.states.model import (
     Checkpoint,
     Execution,
@@ -206,3 +207,35 @@ def test_the_last_event_is_committed_only_with_the_executions_end(tmp_path: Path
 
     asyncio.run(scenario())
     store.close()
+
+
+def test_a_definition_is_parsed_once_however_often_it_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[object] = []
+    real = definition.parse_definition
+    monkeypatch.setattr(definition, "parse_definition", lambda text: parsed.append(1) or real(text))
+    text = json.dumps({
+        "Comment": f"unique {time.time_ns()}", "StartAt": "F",
+        "States": {"F": {"Type": "Fail", "Error": "E"}},
+    })
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    caller = Caller("123456789012", "us-east-1")
+
+    async def scenario() -> None:
+        sfn = StepFunctions(store, Bus())
+        machine = (await sfn.create_state_machine(
+            caller, "m", text, "arn:aws:iam::123456789012:role/r", publish=True
+        )).state_machine_arn
+        for name in ("a", "b"):
+            execution = await sfn.start_execution(caller, machine, name)
+            while (await sfn.describe_execution(caller, execution.arn)).status == "RUNNING":
+                await asyncio.sleep(0.01)
+        await sfn.redrive_execution(caller, execution.arn)
+        while (await sfn.describe_execution(caller, execution.arn)).status == "RUNNING":
+            await asyncio.sleep(0.01)
+        await sfn.stop()
+
+    asyncio.run(scenario())
+    store.close()
+    assert parsed == [1]
