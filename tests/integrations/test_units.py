@@ -9,13 +9,16 @@ import pytest
 
 from batchyard.bus import Bus
 from batchyard.functions.invocation import InvocationResult
-from batchyard.states.asl.errors import RuntimeFailure
-from batchyard.states.asl.task import TaskRequest
-from batchyard.states.integrations.calls import input_shape, output_shape
-from batchyard.states.integrations.casing import from_service, to_service
-from batchyard.states.integrations.identity import child_id
+from batchyard.states import RuntimeFailure, TaskRequest
+from batchyard.states.integrations.calls import (
+    child_id,
+    from_service,
+    input_shape,
+    output_shape,
+    to_service,
+)
 from batchyard.states.integrations.lambda_invoke import function_error
-from batchyard.states.integrations.watch import Children, Watch
+from batchyard.states.integrations.waits import Children, Watch
 
 
 def test_pascal_parameters_become_members_but_map_keys_stay() -> None:

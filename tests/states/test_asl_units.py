@@ -8,23 +8,28 @@ import pytest
 
 from batchyard.states.asl import InvalidDefinitionError, parse_definition
 from batchyard.states.asl import jsonata as jn
-from batchyard.states.asl.definition import MISSING, Retrier
+from batchyard.states.asl.definition import Retrier, find_catcher, retry_delay
 from batchyard.states.asl.errors import (
     IntrinsicFailure,
     QueryEvaluationError,
     RuntimeFailure,
+    error_matches,
 )
-from batchyard.states.asl.intrinsics import evaluate_intrinsic, java_round, parse_intrinsic
+from batchyard.states.asl.intrinsics import (
+    evaluate_intrinsic,
+    java_round,
+    parse_intrinsic,
+    payload_template,
+)
 from batchyard.states.asl.paths import (
     PathNotFound,
     Scope,
     check_reference_path,
-    payload_template,
     resolve,
     resolve_field,
     result_path,
 )
-from batchyard.states.asl.retry import error_matches, find_catcher, retry_delay
+from batchyard.states.asl.values import MISSING
 
 SCOPE = Scope(
     context={"Execution": {"Name": "ex1"}, "State": {"Name": "S"}},

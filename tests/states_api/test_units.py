@@ -1,5 +1,5 @@
 """The engine's plain-Python parts, without a server: tokens, pages, ARNs, the dispatcher,
-the journal and the runner on the ASL interpreter."""
+the journal and the runner on the ASL interpreter, and how often a definition is parsed."""
 
 from __future__ import annotations
 
@@ -10,18 +10,28 @@ from pathlib import Path
 
 import pytest
 
+from batchyard.aws.caller import Caller
 from batchyard.bus import Bus
 from batchyard.protocol.errors import ServiceError
-from batchyard.states.asl.task import EchoInvoker
-from batchyard.states.engine import records
-from batchyard.states.engine.activities import ActivityDispatcher, ActivityTask
-from batchyard.states.engine.diagnostics import diagnostics
-from batchyard.states.engine.journal import Journal
-from batchyard.states.engine.records import Execution
-from batchyard.states.engine.runner import ExecutionRunner
-from batchyard.states.engine.tokens import TokenRegistry, make_token, read_token
-from batchyard.states.resources import arns
-from batchyard.states.resources.pages import page
+from batchyard.states import StepFunctions, arns, records
+from batchyard.states.asl import EchoInvoker, definition
+from batchyard.states.model import (
+    Checkpoint,
+    Execution,
+    ExecutionSource,
+    ExecutionStatus,
+    MachineType,
+)
+from batchyard.states.runner import ExecutionRunner, Journal
+from batchyard.states.service import page
+from batchyard.states.tasks import (
+    ActivityDispatcher,
+    ActivityTask,
+    TokenRegistry,
+    make_token,
+    read_token,
+)
+from batchyard.states.tools import validate
 from batchyard.store import Store
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:m"
@@ -60,13 +70,13 @@ def test_registry_answers_and_forgets() -> None:
 
 def test_pages_resume_only_their_own_listing() -> None:
     items = list(range(5))
-    first, token = page(items, {"maxResults": 2}, "a")
-    assert first == [0, 1]
-    assert token is not None
-    second, token = page(items, {"maxResults": 2, "nextToken": token}, "a")
-    assert second == [2, 3]
+    first = page(items, None, 2, "a")
+    assert first.items == [0, 1]
+    assert first.next_token is not None
+    second = page(items, first.next_token, 2, "a")
+    assert second.items == [2, 3]
     with pytest.raises(ServiceError) as exc:
-        page(items, {"nextToken": token}, "b")
+        page(items, second.next_token, None, "b")
     assert exc.value.code == "InvalidToken"
 
 
@@ -103,18 +113,20 @@ def test_dispatcher_matches_polls_and_tasks() -> None:
 
 def test_diagnostics_split_every_problem() -> None:
     bad = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Next": "Gone"}}}
-    answer = diagnostics(json.dumps(bad), None)
-    assert answer["result"] == "FAIL"
-    assert answer["diagnostics"][0]["location"] == "/States/P/Next"
-    assert diagnostics(json.dumps(bad), 1)["truncated"] is False
+    answer = validate(json.dumps(bad), None)
+    assert answer.result == "FAIL"
+    assert answer.diagnostics[0].location == "/States/P/Next"
+    assert validate(json.dumps(bad), 1).truncated is False
 
 
 def _execution(definition: dict[str, object], name: str) -> Execution:
     return Execution(
         arn=arns.execution_arn(MACHINE, name), machine_arn=MACHINE, name=name,
-        status=records.RUNNING, started=time.time(), input='{"a": 1}',
-        source={"type": "STANDARD", "definition": json.dumps(definition), "machineName": "m",
-                "roleArn": "arn:aws:iam::123456789012:role/r", "salt": "s"},
+        status=ExecutionStatus.RUNNING, started=time.time(), input='{"a": 1}',
+        source=ExecutionSource(
+            type=MachineType.STANDARD, definition=json.dumps(definition), machine_name="m",
+            role_arn="arn:aws:iam::123456789012:role/r", revision_id="", updated=0.0, salt="s",
+        ),
     )
 
 
@@ -144,7 +156,7 @@ def test_runner_persists_history_and_resumes_from_its_checkpoint(tmp_path: Path)
         arn = arns.execution_arn(MACHINE, "e1")
         stored = await store.read(lambda conn: records.load(conn, arn))
         assert stored is not None
-        checkpoint = stored.checkpoint["resume"]
+        checkpoint = stored.checkpoint.resume
         assert checkpoint["last_event_id"] == stored.last_event_id == 4
         # Resume as a time-scaled server would, so the hour-long Wait is over at once.
         runner = ExecutionRunner(stored, store, EchoInvoker(), 1e9, Bus())
@@ -153,7 +165,7 @@ def test_runner_persists_history_and_resumes_from_its_checkpoint(tmp_path: Path)
 
     asyncio.run(interrupted())
     done = asyncio.run(resumed())
-    assert done.status == records.SUCCEEDED
+    assert done.status == ExecutionStatus.SUCCEEDED
     assert done.output == '"done"'
     events = store.read_sync(lambda conn: records.load_events(conn, done.arn))
     assert [e.type for e in events] == [
@@ -176,7 +188,7 @@ def test_the_last_event_is_committed_only_with_the_executions_end(tmp_path: Path
 
     async def scenario() -> None:
         await store.write(lambda conn: records.insert(conn, execution))
-        journal = Journal(execution, store, lambda: {"at": "P"})
+        journal = Journal(execution, store, lambda: Checkpoint({"at": "P"}))
         journal.record({"id": 1, "previousEventId": 0, "type": "ExecutionStarted"})
         await journal.flushed()
         assert stored() == ("RUNNING", ["ExecutionStarted"])
@@ -186,7 +198,7 @@ def test_the_last_event_is_committed_only_with_the_executions_end(tmp_path: Path
         # A restart now must find the execution still inside its run, not ended under a
         # RUNNING row (it would run its end again).
         assert stored() == ("RUNNING", ["ExecutionStarted"])
-        execution.status = records.SUCCEEDED
+        execution.status = ExecutionStatus.SUCCEEDED
         await journal.close()
         assert stored() == (
             "SUCCEEDED",
@@ -195,3 +207,35 @@ def test_the_last_event_is_committed_only_with_the_executions_end(tmp_path: Path
 
     asyncio.run(scenario())
     store.close()
+
+
+def test_a_definition_is_parsed_once_however_often_it_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[object] = []
+    real = definition.parse_definition
+    monkeypatch.setattr(definition, "parse_definition", lambda text: parsed.append(1) or real(text))
+    text = json.dumps({
+        "Comment": f"unique {time.time_ns()}", "StartAt": "F",
+        "States": {"F": {"Type": "Fail", "Error": "E"}},
+    })
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    caller = Caller("123456789012", "us-east-1")
+
+    async def scenario() -> None:
+        sfn = StepFunctions(store, Bus())
+        machine = (await sfn.create_state_machine(
+            caller, "m", text, "arn:aws:iam::123456789012:role/r", publish=True
+        )).state_machine_arn
+        for name in ("a", "b"):
+            execution = await sfn.start_execution(caller, machine, name)
+            while (await sfn.describe_execution(caller, execution.arn)).status == "RUNNING":
+                await asyncio.sleep(0.01)
+        await sfn.redrive_execution(caller, execution.arn)
+        while (await sfn.describe_execution(caller, execution.arn)).status == "RUNNING":
+            await asyncio.sleep(0.01)
+        await sfn.stop()
+
+    asyncio.run(scenario())
+    store.close()
+    assert parsed == [1]

@@ -19,6 +19,9 @@ from batchyard.logs import api as logs_api
 from batchyard.protocol.legacy import LegacyApi
 from batchyard.protocol.service import ServiceApi
 from batchyard.runtime import Runtime
+from batchyard.states import StepFunctions
+from batchyard.states import api as states_api
+from batchyard.states.integrations import register_integrations
 from batchyard.store import Store
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,7 @@ class Server:
     store: Store
     bus: Bus
     logs: Logs
+    states: StepFunctions
     runtime: Runtime
     legacy: list[LegacyApi]
     apis: list[ServiceApi] = field(default_factory=list)
@@ -47,9 +51,14 @@ class Server:
         for service in self.legacy:
             for hook in service.startup:
                 await hook(self.runtime)
+        await self.states.start()
 
     async def stop(self) -> None:
         """Stop every service in reverse order, then flush and close the store."""
+        try:
+            await self.states.stop()
+        except Exception:
+            log.exception("shutdown of stepfunctions failed")
         for service in reversed(self.legacy):
             for hook in reversed(service.shutdown):
                 try:
@@ -72,18 +81,12 @@ def _legacy_services() -> list[LegacyApi]:
     import batchyard.events.handlers.tags
     import batchyard.events.handlers.targets
     import batchyard.functions.handlers
-    import batchyard.functions.version_handlers
-    import batchyard.states.handlers.activities
-    import batchyard.states.handlers.executions
-    import batchyard.states.handlers.lifecycle
-    import batchyard.states.handlers.machines
-    import batchyard.states.handlers.tools  # noqa: F401
+    import batchyard.functions.version_handlers  # noqa: F401
     from batchyard.batch.service import api as batch
     from batchyard.events.service import api as events
     from batchyard.functions.service import api as functions
-    from batchyard.states.service import api as states
 
-    return [events, batch, functions, states]
+    return [events, batch, functions]
 
 
 def compose(settings: Settings) -> Server:
@@ -94,8 +97,15 @@ def compose(settings: Settings) -> Server:
     store = Store(settings.resolved_database_url, settings.account_id, settings.region)
     bus = Bus()
     logs = Logs(store, settings.time_scale)
+    states = StepFunctions(store, bus, settings.time_scale)
     runtime = Runtime(settings=settings, store=store, bus=bus)
     runtime.add(logs)
+    runtime.add(states)
+    # Before states.start(): a resumed Task must find its integration.
+    register_integrations(runtime, states)
     legacy = _legacy_services()
-    apis = [logs_api.api(logs), *(service.serve(runtime) for service in legacy)]
-    return Server(settings, store, bus, logs, runtime, legacy, apis)
+    apis = [
+        logs_api.api(logs), *(service.serve(runtime) for service in legacy),
+        states_api.api(states),
+    ]
+    return Server(settings, store, bus, logs, states, runtime, legacy, apis)

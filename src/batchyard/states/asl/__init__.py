@@ -3,17 +3,29 @@
 Pure Python, no HTTP and no database: the durable engine in ``batchyard.states`` wraps it.
 """
 
-from batchyard.states.asl.definition import StateMachine, parse_definition
-from batchyard.states.asl.errors import FailureError, InvalidDefinitionError, TaskFailure
+from batchyard.states.asl.definition import StateMachine, load_definition, parse_definition
+from batchyard.states.asl.errors import (
+    FailureError,
+    InvalidDefinitionError,
+    RuntimeFailure,
+    TaskFailure,
+)
 from batchyard.states.asl.interpreter import (
     Clock,
-    ExecutionInfo,
     ExecutionResult,
     Interpreter,
     SystemClock,
     VirtualClock,
 )
-from batchyard.states.asl.task import EchoInvoker, TaskInvoker, TaskRequest
+from batchyard.states.asl.runtime import (
+    ExecutionInfo,
+    ItemStatus,
+    MapRunObserver,
+    MapRunStart,
+    TaskInvoker,
+    TaskRequest,
+)
+from batchyard.states.asl.task import EchoInvoker, ScheduleFailure
 
 __all__ = [
     "Clock",
@@ -23,11 +35,17 @@ __all__ = [
     "FailureError",
     "Interpreter",
     "InvalidDefinitionError",
+    "ItemStatus",
+    "MapRunObserver",
+    "MapRunStart",
+    "RuntimeFailure",
+    "ScheduleFailure",
     "StateMachine",
     "SystemClock",
     "TaskFailure",
     "TaskInvoker",
     "TaskRequest",
     "VirtualClock",
+    "load_definition",
     "parse_definition",
 ]

@@ -1,42 +1,30 @@
-"""Typed model of an ASL definition, and :func:`parse_definition`.
+"""Typed model of an ASL definition, :func:`parse_definition`, and how Retry and Catch pick
+their retrier or catcher.
 
 The model keeps each state's raw JSON (``raw``) beside the typed fields: the state modules read
 the typed fields, while the raw form keeps definitions round-trippable for DescribeStateMachine.
+A parsed definition is shared by every execution of the same text (:func:`load_definition`),
+so nothing may change it once it is built.
 """
 
 from __future__ import annotations
 
 import json
+import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from batchyard.states.asl.errors import InvalidDefinitionError
+from batchyard.states.asl.errors import InvalidDefinitionError, error_matches, is_terminal
+from batchyard.states.asl.validate import validate_definition
+from batchyard.states.asl.values import JSONATA, JSONPATH, MISSING
 
-JSONPATH = "JSONPath"
-JSONATA = "JSONata"
-
-
-class _Missing:
-    """Marks a field that is absent, as opposed to present with JSON null."""
-
-    _instance: _Missing | None = None
-
-    def __new__(cls) -> _Missing:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-    def __bool__(self) -> bool:
-        return False
+# Distinct definitions whose parsed form is kept (each version of each machine has one).
+DEFINITION_CACHE = 512
 
 
-MISSING: Any = _Missing()
-
-
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Retrier:
     """One element of a ``Retry`` array."""
 
@@ -48,7 +36,7 @@ class Retrier:
     jitter_strategy: str = "NONE"
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Catcher:
     """One element of a ``Catch`` array."""
 
@@ -59,7 +47,7 @@ class Catcher:
     assign: Any = MISSING
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class ChoiceRule:
     """A top-level rule of a Choice state (the raw rule is evaluated by :mod:`choice`)."""
 
@@ -70,7 +58,7 @@ class ChoiceRule:
     output: Any = MISSING
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class State:
     """Fields every state type has; subclasses add their own."""
 
@@ -91,19 +79,19 @@ class State:
         return self.query_language == JSONATA
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class PassState(State):
     result: Any = MISSING
     result_path: Any = MISSING
     parameters: Any = MISSING
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class SucceedState(State):
     pass
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class FailState(State):
     error: Any = MISSING
     error_path: Any = MISSING
@@ -111,7 +99,7 @@ class FailState(State):
     cause_path: Any = MISSING
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class WaitState(State):
     seconds: Any = MISSING
     seconds_path: Any = MISSING
@@ -119,13 +107,13 @@ class WaitState(State):
     timestamp_path: Any = MISSING
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class ChoiceState(State):
     choices: list[ChoiceRule] = field(default_factory=list)
     default: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class _Resilient(State):
     """States with Retry/Catch, a result and result shaping."""
 
@@ -137,7 +125,7 @@ class _Resilient(State):
     arguments: Any = MISSING
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class TaskState(_Resilient):
     resource: str = ""
     timeout_seconds: Any = MISSING
@@ -147,12 +135,12 @@ class TaskState(_Resilient):
     credentials: Any = MISSING
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class ParallelState(_Resilient):
     branches: list[StateMachine] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class MapState(_Resilient):
     processor: StateMachine | None = None
     mode: str = "INLINE"
@@ -170,7 +158,7 @@ class MapState(_Resilient):
     item_batcher: Any = MISSING
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class StateMachine:
     """A whole definition, or one Parallel branch / Map item processor."""
 
@@ -341,9 +329,6 @@ def parse_definition(text: str | dict[str, Any]) -> StateMachine:
     Raises :class:`InvalidDefinitionError` with AWS's ``Invalid State Machine Definition: ...``
     message when CreateStateMachine would reject it.
     """
-    # Imported here: validate imports this module for the language names.
-    from batchyard.states.asl.validate import validate_definition
-
     if isinstance(text, str):
         try:
             raw = json.loads(text)
@@ -356,3 +341,44 @@ def parse_definition(text: str | dict[str, Any]) -> StateMachine:
         raw = text
     validate_definition(raw)
     return _build_machine(raw, raw.get("QueryLanguage", JSONPATH))
+
+
+@lru_cache(maxsize=DEFINITION_CACHE)
+def load_definition(text: str) -> StateMachine:
+    """:func:`parse_definition` of a definition's text, parsed and validated once per content:
+    every start, resume and redrive of the same version shares the result."""
+    return parse_definition(text)
+
+
+def find_retrier(retriers: Sequence[Retrier], error: str | None) -> int | None:
+    """Index of the first retrier whose ErrorEquals matches, or None."""
+    if is_terminal(error):
+        return None
+    for i, r in enumerate(retriers):
+        if error_matches(r.error_equals, error):
+            return i
+    return None
+
+
+def find_catcher(catchers: Sequence[Catcher], error: str | None) -> Catcher | None:
+    """The first catcher whose ErrorEquals matches, or None."""
+    if is_terminal(error):
+        return None
+    for c in catchers:
+        if error_matches(c.error_equals, error):
+            return c
+    return None
+
+
+def retry_delay(retrier: Retrier, attempt: int, rng: random.Random | None = None) -> float:
+    """Seconds to wait before retry number ``attempt`` (0-based) of ``retrier``.
+
+    IntervalSeconds * BackoffRate^attempt, capped at MaxDelaySeconds; with FULL jitter a
+    uniformly random share of that.
+    """
+    delay = float(retrier.interval_seconds) * (float(retrier.backoff_rate) ** attempt)
+    if retrier.max_delay_seconds is not None:
+        delay = min(delay, float(retrier.max_delay_seconds))
+    if retrier.jitter_strategy == "FULL":
+        delay = (rng or random).uniform(0, delay)
+    return delay

@@ -1,10 +1,13 @@
-"""Errors of the ASL layer: definition rejection and run-time failures.
+"""Errors of the ASL layer: definition rejection, run-time failures, and which errors an
+``ErrorEquals`` list covers.
 
 Run-time failures carry an ASL error name and cause, exactly the pair that ends up in
 ``ExecutionFailed`` events and in Catch error outputs.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 # Predefined error names of the Amazon States Language.
 STATES_ALL = "States.ALL"
@@ -49,19 +52,38 @@ PREDEFINED_ERRORS = frozenset(
 NOT_MATCHED_BY_ALL = frozenset({STATES_RUNTIME, STATES_DATA_LIMIT_EXCEEDED})
 
 
+def error_matches(error_equals: Sequence[str], error: str | None) -> bool:
+    """Whether an ErrorEquals list covers ``error``.
+
+    States.ALL covers everything but the terminal errors; States.TaskFailed covers every
+    error except States.Timeout (the ASL specification's wildcard rules).
+    """
+    name = error or ""
+    for pattern in error_equals:
+        if pattern == name:
+            return True
+        if pattern == STATES_ALL and name not in NOT_MATCHED_BY_ALL:
+            return True
+        if (
+            pattern == STATES_TASK_FAILED
+            and name not in NOT_MATCHED_BY_ALL
+            and name != STATES_TIMEOUT
+        ):
+            return True
+    return False
+
+
+def is_terminal(error: str | None) -> bool:
+    """States.Runtime can be neither retried nor caught: the execution fails."""
+    return error == STATES_RUNTIME
+
+
 class InvalidDefinitionError(ValueError):
     """The definition was rejected at create time; ``message`` is AWS's text."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-def schema_error(detail: str, location: str) -> InvalidDefinitionError:
-    """Build a ``SCHEMA_VALIDATION_FAILED`` rejection for a JSON-pointer-ish location."""
-    return InvalidDefinitionError(
-        f"Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: {detail} at {location}'"
-    )
 
 
 class FailureError(Exception):
@@ -75,6 +97,14 @@ class FailureError(Exception):
         super().__init__(f"{error}: {cause}")
         self.error = error
         self.cause = cause
+        # What the interpreter notes while the failure travels up through states and frames:
+        # the cursor of the frame it left, the *StateFailed event (type, previous event id)
+        # to emit once no retrier takes it, and whether the cause has its state's prefix and
+        # EvaluationFailed was emitted for it.
+        self.frame_cursor: int | None = None
+        self.pending_event: tuple[str, int | None] | None = None
+        self.prefixed = False
+        self.reported = False
 
     def error_output(self) -> dict[str, str]:
         """The JSON object Catch hands on as the state's error output."""

@@ -20,37 +20,43 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from batchyard.states.asl import paths
-from batchyard.states.asl.choice import run_choice
+from batchyard.states.asl.branches import run_map, run_parallel
 from batchyard.states.asl.definition import (
-    JSONATA,
-    MISSING,
+    Catcher,
     MapState,
     ParallelState,
     State,
     StateMachine,
     TaskState,
+    find_catcher,
+    find_retrier,
+    retry_delay,
 )
 from batchyard.states.asl.errors import (
     STATES_HEARTBEAT_TIMEOUT,
     STATES_QUERY_EVALUATION_ERROR,
-    STATES_RUNTIME,
     STATES_TIMEOUT,
     FailureError,
     QueryEvaluationError,
     RuntimeFailure,
     state_error_prefix,
 )
-from batchyard.states.asl.fail import run_fail
-from batchyard.states.asl.map_runs import MapRunObserver
-from batchyard.states.asl.map_state import run_map
-from batchyard.states.asl.parallel import run_parallel
-from batchyard.states.asl.pass_state import run_pass
-from batchyard.states.asl.retry import find_catcher, find_retrier, retry_delay
-from batchyard.states.asl.runtime import Outcome, StateRun, check_size
-from batchyard.states.asl.succeed import run_succeed
-from batchyard.states.asl.task import EchoInvoker, TaskInvoker, TaskRequest, run_task
-from batchyard.states.asl.wait import run_wait
+from batchyard.states.asl.flow import run_choice, run_fail, run_pass, run_succeed, run_wait
+from batchyard.states.asl.intrinsics import assign_template
+from batchyard.states.asl.paths import result_path
+from batchyard.states.asl.runtime import (
+    ExecutionInfo,
+    Frame,
+    MapRunObserver,
+    Outcome,
+    StateRun,
+    TaskInvoker,
+    TaskRequest,
+    check_size,
+)
+from batchyard.states.asl.task import EchoInvoker, run_task
+from batchyard.states.asl.timestamps import iso
+from batchyard.states.asl.values import MISSING, dumps
 
 MAX_HISTORY_EVENTS = 25_000
 CHECKPOINT_VERSION = 1
@@ -138,40 +144,7 @@ class VirtualClock:
             fut.set_result(None)
 
 
-# -- execution description and result -------------------------------------------------------
-@dataclass
-class ExecutionInfo:
-    """Who the execution is: names and ARNs the context object and events show."""
-
-    name: str = field(default_factory=lambda: str(uuid.uuid4()))
-    state_machine_name: str = "StateMachine"
-    region: str = "us-east-1"
-    account: str = "000000000000"
-    partition: str = "aws"
-    role_arn: str = "arn:aws:iam::000000000000:role/batchyard"
-    express: bool = False
-    redrive_count: int = 0
-    start_time: datetime | None = None
-    # Express execution ARNs end in an id of their own after the name.
-    express_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    @property
-    def state_machine_arn(self) -> str:
-        return (
-            f"arn:{self.partition}:states:{self.region}:{self.account}:stateMachine:"
-            f"{self.state_machine_name}"
-        )
-
-    @property
-    def execution_arn(self) -> str:
-        kind = "express" if self.express else "execution"
-        arn = (
-            f"arn:{self.partition}:states:{self.region}:{self.account}:{kind}:"
-            f"{self.state_machine_name}:{self.name}"
-        )
-        return f"{arn}:{self.express_id}" if self.express else arn
-
-
+# -- the execution's result -------------------------------------------------------------------
 @dataclass
 class ExecutionResult:
     """How an execution ended."""
@@ -185,71 +158,6 @@ class ExecutionResult:
 
 class HistoryLimitExceeded(RuntimeFailure):
     """The execution reached the 25,000-event history quota."""
-
-
-class _Interrupted(Exception):
-    """A frame stopped because the execution is already ending (timeout or limit)."""
-
-
-# -- frames --------------------------------------------------------------------------------
-class Frame:
-    """A thread of states: the whole machine, one Parallel branch or one Map iteration.
-
-    It owns its variable scope, its event cursor (the previousEventId its next event gets)
-    and its place for the checkpoint: the state it is in, that state's input and progress.
-    """
-
-    def __init__(
-        self,
-        machine: StateMachine,
-        key: str,
-        cursor: int,
-        parent: Frame | None = None,
-        silent: bool = False,
-    ) -> None:
-        self.machine = machine
-        self.key = key
-        self.cursor = cursor
-        self.parent = parent
-        self.silent = silent or (parent.silent if parent else False)
-        self.variables: dict[str, Any] = {}
-        self.state_name: str | None = None
-        self.state_input: Any = None
-        self.entered: dict[str, Any] | None = None
-        self.entered_data: dict[str, Any] = {}
-        self.children: dict[str, Frame] = {}
-
-    def visible_variables(self) -> dict[str, Any]:
-        """Variables of this scope and every enclosing one (inner names win)."""
-        chain: list[Frame] = []
-        f: Frame | None = self
-        while f is not None:
-            chain.append(f)
-            f = f.parent
-        out: dict[str, Any] = {}
-        for fr in reversed(chain):
-            out.update(fr.variables)
-        return out
-
-    def assign(self, values: dict[str, Any]) -> None:
-        self.variables.update(copy.deepcopy(values))
-
-    def snapshot(self) -> dict[str, Any]:
-        """JSON-serialisable progress of this frame and its running children."""
-        return {
-            "key": self.key,
-            "state": self.state_name,
-            "input": copy.deepcopy(self.state_input),
-            "cursor": self.cursor,
-            "variables": copy.deepcopy(self.variables),
-            "entered": copy.deepcopy(self.entered),
-            "entered_data": copy.deepcopy(self.entered_data),
-            "children": {k: c.snapshot() for k, c in self.children.items()},
-        }
-
-
-def _type_prefix(state: State) -> str:
-    return state.type
 
 
 # -- the interpreter -----------------------------------------------------------------------
@@ -307,8 +215,6 @@ class Interpreter:
     # -- context -------------------------------------------------------------------------
     def execution_context(self) -> dict[str, Any]:
         """``$$`` without the State part (each state adds its own)."""
-        from batchyard.states.asl.runtime import iso
-
         start = self.info.start_time or self.clock.now()
         execution: dict[str, Any] = {
             "Id": self.info.execution_arn,
@@ -372,7 +278,7 @@ class Interpreter:
 
     def report_evaluation_failed(self, run: StateRun, exc: QueryEvaluationError) -> None:
         """Emit EvaluationFailed for a JSONata/typed-field error of a state (once)."""
-        if getattr(exc, "reported", False):
+        if exc.reported:
             return
         self._prefix(exc, run.state.name, run.entered_event_id)
         details: dict[str, Any] = {"error": exc.error, "cause": exc.cause, "state": run.state.name}
@@ -384,20 +290,20 @@ class Interpreter:
             {"evaluationFailedEventDetails": details},
             prev=run.entry_prev,
         )
-        exc.reported = True  # type: ignore[attr-defined]
+        exc.reported = True
 
     def _text(self, value: Any) -> str:
         """JSON text of a payload; the execution input untouched keeps the caller's text."""
         if value is self.input and self.input_text is not None:
             return self.input_text
-        return paths.dumps(value)
+        return dumps(value)
 
     @staticmethod
     def _prefix(exc: FailureError, state_name: str, entered_id: int) -> None:
-        if isinstance(exc, RuntimeFailure) and not getattr(exc, "prefixed", False):
+        if isinstance(exc, RuntimeFailure) and not exc.prefixed:
             if not isinstance(exc, HistoryLimitExceeded):
                 exc.cause = state_error_prefix(state_name, entered_id) + exc.message
-            exc.prefixed = True  # type: ignore[attr-defined]
+            exc.prefixed = True
 
     # -- sleeping and tasks ----------------------------------------------------------------
     async def sleep(self, seconds: float) -> None:
@@ -488,13 +394,13 @@ class Interpreter:
                     return outcome.output
                 name, data = outcome.next, outcome.output
         except FailureError as exc:
-            exc.frame_cursor = frame.cursor  # type: ignore[attr-defined]
+            exc.frame_cursor = frame.cursor
             raise
 
     async def _execute(
         self, frame: Frame, state: State, data: Any, resumed_children: dict[str, Any]
     ) -> Outcome:
-        kind = _type_prefix(state)
+        kind = state.type
         if frame.entered is None:
             entry_prev = frame.cursor
             entered_time = self.clock.now()
@@ -544,8 +450,7 @@ class Interpreter:
                     self.report_evaluation_failed(run, exc)
                 if isinstance(exc, HistoryLimitExceeded):
                     raise
-                pending = getattr(exc, "pending_event", None)
-                exc.pending_event = None  # type: ignore[attr-defined]
+                pending, exc.pending_event = exc.pending_event, None
                 retriers = state.retry if isinstance(state, _RESILIENT) else []
                 catchers = state.catch if isinstance(state, _RESILIENT) else []
                 idx = find_retrier(retriers, exc.error)
@@ -576,7 +481,7 @@ class Interpreter:
             }
             if outcome.assigned is not None:
                 details["assignedVariables"] = {
-                    k: paths.dumps(v) for k, v in outcome.assigned.items()
+                    k: dumps(v) for k, v in outcome.assigned.items()
                 }
                 details["assignedVariablesDetails"] = {"truncated": False}
             self.emit(frame, f"{kind}StateExited", {"stateExitedEventDetails": details})
@@ -584,7 +489,7 @@ class Interpreter:
             frame.assign(outcome.assigned)
         return outcome
 
-    def _caught(self, run: StateRun, catcher: Any, exc: FailureError) -> Outcome:
+    def _caught(self, run: StateRun, catcher: Catcher, exc: FailureError) -> Outcome:
         error_output = exc.error_output()
         st = run.state
         if st.is_jsonata:
@@ -599,8 +504,8 @@ class Interpreter:
         scope = run.scope()
         assigned = None
         if catcher.assign is not MISSING:
-            assigned = paths.assign_template(catcher.assign, error_output, scope)
-        out = paths.result_path(catcher.result_path, run.raw_input, error_output)
+            assigned = assign_template(catcher.assign, error_output, scope)
+        out = result_path(catcher.result_path, run.raw_input, error_output)
         return Outcome(out, catcher.next, assigned)
 
     # -- the execution -------------------------------------------------------------------
@@ -621,7 +526,7 @@ class Interpreter:
                     "executionStartedEventDetails": {
                         "input": self.input_text
                         if self.input_text is not None
-                        else paths.dumps(self.input),
+                        else dumps(self.input),
                         "inputDetails": {"truncated": False},
                         "roleArn": self.info.role_arn,
                     }
@@ -687,15 +592,3 @@ class Interpreter:
 
 
 _LIMIT_CAUSE = f"The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS})."
-
-__all__ = [
-    "JSONATA",
-    "STATES_RUNTIME",
-    "Clock",
-    "ExecutionInfo",
-    "ExecutionResult",
-    "Frame",
-    "Interpreter",
-    "SystemClock",
-    "VirtualClock",
-]

@@ -1,4 +1,5 @@
-"""Intrinsic functions (``States.Format(...)`` and friends) for JSONPath-mode states.
+"""Intrinsic functions (``States.Format(...)`` and friends) for JSONPath-mode states, and the
+payload templates whose ``.$`` keys call them or name a path.
 
 A small recursive-descent parser reads the call syntax: string literals in single quotes,
 numbers, ``true``/``false``/``null``, paths (``$``, ``$$``, ``$variable``) and nested calls.
@@ -7,6 +8,7 @@ numbers, ``true``/``false``/``null``, paths (``$``, ``$$``, ``$variable``) and n
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
 import math
@@ -18,7 +20,8 @@ from functools import lru_cache
 from typing import Any
 
 from batchyard.states.asl.errors import IntrinsicFailure
-from batchyard.states.asl.paths import PathNotFound, Scope, dumps, resolve
+from batchyard.states.asl.paths import PathNotFound, Scope, resolve, resolve_field
+from batchyard.states.asl.values import dumps
 
 _NAMES = (
     "Format",
@@ -334,7 +337,8 @@ def _json_equal(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-def _array_range(args: list[Any]) -> list[int]:
+def array_range(args: list[Any]) -> list[int]:
+    """States.ArrayRange(start, end, step) (and JSONata's $range)."""
     _need("ArrayRange", args, 3)
     if not all(_is_int_like(a) for a in args):
         raise IntrinsicFailure("States.ArrayRange expects integer arguments")
@@ -378,27 +382,26 @@ def _array_unique(args: list[Any]) -> list[Any]:
     return out
 
 
-def _base64_encode(args: list[Any]) -> str:
-    _need("Base64Encode", args, 1)
-    if not isinstance(args[0], str):
-        raise IntrinsicFailure("The argument of States.Base64Encode must be a string")
-    if len(args[0]) > _MAX_BASE64_INPUT:
+def _base64_argument(name: str, args: list[Any]) -> str:
+    _need(name, args, 1)
+    text = args[0]
+    if not isinstance(text, str):
+        raise IntrinsicFailure(f"The argument of States.{name} must be a string")
+    if len(text) > _MAX_BASE64_INPUT:
         raise IntrinsicFailure(
-            f"The input to States.Base64Encode exceeds {_MAX_BASE64_INPUT} characters"
+            f"The input to States.{name} exceeds {_MAX_BASE64_INPUT} characters"
         )
-    return base64.b64encode(args[0].encode()).decode()
+    return text
+
+
+def _base64_encode(args: list[Any]) -> str:
+    return base64.b64encode(_base64_argument("Base64Encode", args).encode()).decode()
 
 
 def _base64_decode(args: list[Any]) -> str:
-    _need("Base64Decode", args, 1)
-    if not isinstance(args[0], str):
-        raise IntrinsicFailure("The argument of States.Base64Decode must be a string")
-    if len(args[0]) > _MAX_BASE64_INPUT:
-        raise IntrinsicFailure(
-            f"The input to States.Base64Decode exceeds {_MAX_BASE64_INPUT} characters"
-        )
+    text = _base64_argument("Base64Decode", args)
     try:
-        return base64.b64decode(args[0], validate=True).decode()
+        return base64.b64decode(text, validate=True).decode()
     except (ValueError, UnicodeDecodeError):
         raise IntrinsicFailure("Invalid base64 input to States.Base64Decode") from None
 
@@ -485,7 +488,7 @@ _FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
     "Array": _array,
     "ArrayPartition": _array_partition,
     "ArrayContains": _array_contains,
-    "ArrayRange": _array_range,
+    "ArrayRange": array_range,
     "ArrayGetItem": _array_get_item,
     "ArrayLength": _array_length,
     "ArrayUnique": _array_unique,
@@ -498,3 +501,32 @@ _FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
     "StringSplit": _string_split,
     "UUID": _uuid,
 }
+
+
+def payload_template(template: Any, data: Any, scope: Scope) -> Any:
+    """Evaluate a Parameters / ResultSelector / ItemSelector template.
+
+    Keys ending in ``.$`` take their value from a path or an intrinsic function call; all other
+    values are copied as they are, however they look.
+    """
+    if isinstance(template, dict):
+        out: dict[str, Any] = {}
+        for key, value in template.items():
+            if key.endswith(".$") and isinstance(value, str):
+                name = key[:-2]
+                if is_intrinsic(value):
+                    out[name] = evaluate_intrinsic(value, data, scope)
+                else:
+                    out[name] = resolve_field(value, data, scope, key)
+            else:
+                out[key] = payload_template(value, data, scope)
+        return out
+    if isinstance(template, list):
+        return [payload_template(v, data, scope) for v in template]
+    return copy.deepcopy(template)
+
+
+def assign_template(template: dict[str, Any], data: Any, scope: Scope) -> dict[str, Any]:
+    """Evaluate a JSONPath-mode Assign block to the variables it sets."""
+    assigned: dict[str, Any] = payload_template(template, data, scope)
+    return assigned

@@ -18,8 +18,7 @@ from jsonata.jexception import JException
 from jsonata.utils import Utils
 
 from batchyard.states.asl.errors import IntrinsicFailure, QueryEvaluationError
-
-_UNDEFINED: Any = object()
+from batchyard.states.asl.intrinsics import array_range, hash_value
 
 
 def is_expr(value: Any) -> bool:
@@ -39,11 +38,9 @@ def _partition(arr: Any, size: Any) -> list[Any]:
     return [list(arr[i : i + n]) for i in range(0, len(arr), n)]
 
 
-def _range(start: Any, end: Any, step: Any) -> list[int]:
-    from batchyard.states.asl.intrinsics import _array_range
-
+def _range(start: Any, end: Any, step: Any) -> Any:
     try:
-        out = _array_range([start, end, step])
+        out = array_range([start, end, step])
     except IntrinsicFailure as exc:
         raise QueryEvaluationError(exc.message) from None
     # A JSONata sequence, so a single element collapses to a scalar as JSONata's ranges do.
@@ -51,8 +48,6 @@ def _range(start: Any, end: Any, step: Any) -> list[int]:
 
 
 def _hash(data: Any, algorithm: Any) -> str:
-    from batchyard.states.asl.intrinsics import hash_value
-
     try:
         return hash_value(data, algorithm)
     except IntrinsicFailure as exc:
@@ -113,12 +108,10 @@ def evaluate(
     states: dict[str, Any],
     variables: dict[str, Any],
     field: str,
-    allow_undefined: bool = False,
 ) -> Any:
     """Evaluate one ``{% %}`` string; ``field`` names it in AWS's error causes.
 
-    Returns the plain JSON value. An undefined result raises States.QueryEvaluationError
-    unless ``allow_undefined`` (then :data:`None` is returned and ``undefined`` tells apart).
+    Returns the plain JSON value; an undefined result raises States.QueryEvaluationError.
     """
     body = expr_body(expression)
     try:
@@ -145,19 +138,12 @@ def evaluate(
             field,
         ) from None
     if result is None:
-        if allow_undefined:
-            return _UNDEFINED
         raise QueryEvaluationError(
             f"The JSONata expression '{body}' specified for the field '{field}' returned "
             "nothing (undefined).",
             field,
         )
     return _plain(result)
-
-
-def is_undefined(value: Any) -> bool:
-    """True for the marker :func:`evaluate` returns for an allowed undefined result."""
-    return value is _UNDEFINED
 
 
 def evaluate_template(

@@ -9,7 +9,6 @@ Evaluation runs on jsonpath-ng; this module adds the dialect rules and AWS's err
 from __future__ import annotations
 
 import copy
-import json
 import re
 from collections.abc import Callable
 from functools import lru_cache
@@ -17,17 +16,13 @@ from typing import Any
 
 from jsonpath_ng import JSONPath
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
-from jsonpath_ng.ext import parse as _ext_parse
+from jsonpath_ng.ext.parser import parse as _ext_parse
 
 from batchyard.states.asl.errors import RuntimeFailure
+from batchyard.states.asl.values import MISSING, dumps
 
 _VAR_PATH = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)(.*)$", re.DOTALL)
 _INDEFINITE = re.compile(r"\*|\.\.|\?\(|:|,")
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON as AWS renders payloads in history events and error causes."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 class Scope:
@@ -155,26 +150,19 @@ def resolve_field(expr: str, data: Any, scope: Scope, field: str) -> Any:
         raise RuntimeFailure(not_found_message(expr, field, where)) from None
 
 
-def input_path(expr: Any, data: Any, scope: Scope) -> Any:
-    """Apply InputPath (absent: the whole input; null: ``{}``)."""
-    from batchyard.states.asl.definition import MISSING
-
+def input_path(expr: Any, data: Any, scope: Scope, field: str = "InputPath") -> Any:
+    """Apply InputPath (absent: the whole input; null: ``{}``), or another path field that
+    selects the same way (OutputPath)."""
     if expr is MISSING or expr == "$":
         return data
     if expr is None:
         return {}
-    return resolve_field(expr, data, scope, "InputPath")
+    return resolve_field(expr, data, scope, field)
 
 
 def output_path(expr: Any, data: Any, scope: Scope) -> Any:
     """Apply OutputPath (absent: the whole output; null: ``{}``)."""
-    from batchyard.states.asl.definition import MISSING
-
-    if expr is MISSING or expr == "$":
-        return data
-    if expr is None:
-        return {}
-    return resolve_field(expr, data, scope, "OutputPath")
+    return input_path(expr, data, scope, "OutputPath")
 
 
 _TOKEN = re.compile(r"\.([^.\[\]]+)|\['((?:[^'\\]|\\.)*)'\]|\[(-?\d+)\]")
@@ -197,14 +185,19 @@ def _reference_steps(expr: str) -> list[str | int]:
     return steps
 
 
+def _unappliable(expr: str, raw_input: Any) -> RuntimeFailure:
+    return RuntimeFailure(
+        f"Unable to apply ResultPath '{expr}' to input '{dumps(raw_input)}'",
+        "States.ResultPathMatchFailure",
+    )
+
+
 def result_path(expr: Any, raw_input: Any, result: Any) -> Any:
     """Combine the state input and its result as ResultPath says.
 
     Absent means ``$`` (the result replaces the input), null discards the result. Otherwise the
     path must be a reference path; missing objects along it are created.
     """
-    from batchyard.states.asl.definition import MISSING
-
     if expr is MISSING or expr == "$":
         return result
     if expr is None:
@@ -212,29 +205,20 @@ def result_path(expr: Any, raw_input: Any, result: Any) -> Any:
     steps = _reference_steps(expr)
     root = copy.deepcopy(raw_input)
     if not isinstance(root, dict | list):
-        raise RuntimeFailure(
-            f"Unable to apply ResultPath '{expr}' to input '{dumps(raw_input)}'",
-            "States.ResultPathMatchFailure",
-        )
+        raise _unappliable(expr, raw_input)
     node: Any = root
     for i, step in enumerate(steps):
         last = i == len(steps) - 1
         if isinstance(step, int):
             if not isinstance(node, list) or not -len(node) <= step < len(node):
-                raise RuntimeFailure(
-                    f"Unable to apply ResultPath '{expr}' to input '{dumps(raw_input)}'",
-                    "States.ResultPathMatchFailure",
-                )
+                raise _unappliable(expr, raw_input)
             if last:
                 node[step] = result
             else:
                 node = node[step]
             continue
         if not isinstance(node, dict):
-            raise RuntimeFailure(
-                f"Unable to apply ResultPath '{expr}' to input '{dumps(raw_input)}'",
-                "States.ResultPathMatchFailure",
-            )
+            raise _unappliable(expr, raw_input)
         if last:
             node[step] = result
         else:
@@ -242,33 +226,3 @@ def result_path(expr: Any, raw_input: Any, result: Any) -> Any:
                 node[step] = {}
             node = node[step]
     return root
-
-
-def payload_template(template: Any, data: Any, scope: Scope, where: str = "") -> Any:
-    """Evaluate a Parameters / ResultSelector / ItemSelector template.
-
-    Keys ending in ``.$`` take their value from a path or an intrinsic function call; all other
-    values are copied as they are, however they look.
-    """
-    from batchyard.states.asl.intrinsics import evaluate_intrinsic, is_intrinsic
-
-    if isinstance(template, dict):
-        out: dict[str, Any] = {}
-        for key, value in template.items():
-            if key.endswith(".$") and isinstance(value, str):
-                name = key[:-2]
-                if is_intrinsic(value):
-                    out[name] = evaluate_intrinsic(value, data, scope)
-                else:
-                    out[name] = resolve_field(value, data, scope, key)
-            else:
-                out[key] = payload_template(value, data, scope, where)
-        return out
-    if isinstance(template, list):
-        return [payload_template(v, data, scope, where) for v in template]
-    return copy.deepcopy(template)
-
-
-def assign_template(template: dict[str, Any], data: Any, scope: Scope) -> dict[str, Any]:
-    """Evaluate a JSONPath-mode Assign block to the variables it sets."""
-    return payload_template(template, data, scope, "Assign")

@@ -1,4 +1,5 @@
-"""The Task state and the :class:`TaskInvoker` protocol the interpreter calls for it.
+"""The Task state: one attempt runs the resource through the interpreter's
+:class:`~batchyard.states.asl.runtime.TaskInvoker`.
 
 The ASL layer knows no integrations: whoever runs the interpreter injects an invoker that
 turns a resource ARN and its parameters into a result (or a :class:`TaskFailure`).
@@ -8,11 +9,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from batchyard.states.asl import paths
-from batchyard.states.asl.definition import MISSING, TaskState
+from batchyard.states.asl.definition import TaskState
 from batchyard.states.asl.errors import (
     STATES_HEARTBEAT_TIMEOUT,
     STATES_TIMEOUT,
@@ -20,39 +20,15 @@ from batchyard.states.asl.errors import (
     RuntimeFailure,
     TaskFailure,
 )
-from batchyard.states.asl.runtime import Outcome, StateRun, iso
+from batchyard.states.asl.runtime import Outcome, StateRun, TaskRequest
+from batchyard.states.asl.timestamps import iso
+from batchyard.states.asl.values import MISSING, dumps
 
 WAIT_FOR_TASK_TOKEN = ".waitForTaskToken"
 
 
-@dataclass
-class TaskRequest:
-    """Everything an invoker gets for one attempt of a Task state."""
-
-    resource: str
-    parameters: Any
-    context: dict[str, Any]
-    state_name: str
-    timeout_seconds: int | None = None
-    heartbeat_seconds: int | None = None
-    credentials: Any = None
-    # Call to report liveness; resets the HeartbeatSeconds timer.
-    heartbeat: Callable[[], None] = field(default=lambda: None)
-    # Call with the worker's name when a worker takes the task (activities: ActivityStarted).
-    started: Callable[[str], None] = field(default=lambda _worker: None)
-    # Names this attempt of this state in the execution, the same after a resume; unlike the
-    # context object it tells apart the iterations and branches that enter a state together.
-    attempt: str = ""
-
-
 class ScheduleFailure(TaskFailure):
     """The task could not be scheduled at all (an activity that does not exist)."""
-
-
-class TaskInvoker(Protocol):
-    """Runs a Task state's resource. Raise :class:`TaskFailure` for a task error."""
-
-    async def invoke(self, request: TaskRequest) -> Any: ...
 
 
 class EchoInvoker:
@@ -98,7 +74,7 @@ def _seconds(run: StateRun, value: Any, path: Any, field_name: str) -> int | Non
         got = paths.resolve_field(path, run.raw_input, run.scope(), f"{field_name}Path")
         if not isinstance(got, int) or isinstance(got, bool) or got < 1:
             raise RuntimeFailure(
-                f'The {field_name}Path field refers to value "{paths.dumps(got)}" which is not '
+                f'The {field_name}Path field refers to value "{dumps(got)}" which is not '
                 f"a valid positive integer: {path}"
             )
         return got
@@ -143,7 +119,7 @@ async def run_task(run: StateRun) -> Outcome:
         if function:
             scheduled: dict[str, Any] = {
                 "resource": st.resource,
-                "input": paths.dumps(params),
+                "input": dumps(params),
                 "inputDetails": {"truncated": False},
             }
             if timeout is not None:
@@ -158,8 +134,8 @@ async def run_task(run: StateRun) -> Outcome:
         else:
             scheduled = {
                 **named,
-                "region": run.interp.region,
-                "parameters": paths.dumps(params),
+                "region": run.interp.info.region,
+                "parameters": dumps(params),
             }
             if timeout is not None:
                 scheduled["timeoutInSeconds"] = timeout
@@ -193,6 +169,7 @@ async def run_task(run: StateRun) -> Outcome:
         heartbeat=beats.set,
         started=taken,
         attempt=attempt,
+        caller=run.interp.info.caller,
     )
     try:
         result = await run.interp.invoke_with_timeouts(request, beats)
@@ -216,7 +193,7 @@ async def run_task(run: StateRun) -> Outcome:
         {
             f"{key_prefix}SucceededEventDetails": {
                 **named,
-                "output": paths.dumps(result),
+                "output": dumps(result),
                 "outputDetails": {"truncated": False},
             }
         },
@@ -229,7 +206,7 @@ def _activity_scheduled(
 ) -> dict[str, Any]:
     """ActivityScheduled's details: the activity, the task's input and its time limits."""
     details: dict[str, Any] = {
-        "resource": arn, "input": paths.dumps(params), "inputDetails": {"truncated": False},
+        "resource": arn, "input": dumps(params), "inputDetails": {"truncated": False},
     }
     if timeout is not None:
         details["timeoutInSeconds"] = timeout

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeGuard
 
-from batchyard.states.asl.definition import JSONATA, JSONPATH
 from batchyard.states.asl.errors import InvalidDefinitionError
+from batchyard.states.asl.jsonata import is_expr as is_jsonata_expr
+from batchyard.states.asl.paths import check_path, check_reference_path
+from batchyard.states.asl.timestamps import valid_rfc3339
+from batchyard.states.asl.values import JSONATA, JSONPATH
 
 STATE_TYPES = ("Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")
-
-# RFC 3339 date-time: AWS rejects anything else for Wait.Timestamp at create time.
-RFC3339 = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
-)
 
 _COMMON = {"Type", "Comment", "QueryLanguage"}
 _FLOW = {"Next", "End"}
@@ -123,11 +121,6 @@ _JSONATA_ONLY = {"Arguments", "Output", "Items"}
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def is_jsonata_expr(value: Any) -> bool:
-    """True for a JSONata ``{% ... %}`` string."""
-    return isinstance(value, str) and value.startswith("{%") and value.endswith("%}")
-
-
 class _Collector:
     def __init__(self) -> None:
         self.errors: list[str] = []
@@ -161,7 +154,7 @@ def validate_definition(raw: Any) -> None:
         )
 
 
-def _is_int(v: Any) -> bool:
+def _is_int(v: Any) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
@@ -336,21 +329,6 @@ def _wait(col: _Collector, st: dict[str, Any], spath: str, ql: str) -> None:
         col.schema("Expected value of type: Integer", f"{spath}/Seconds")
 
 
-def valid_rfc3339(text: str) -> bool:
-    """True when ``text`` is an RFC 3339 date-time with real calendar values."""
-    m = RFC3339.match(text)
-    if not m:
-        return False
-    year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
-    import calendar
-
-    if not 1 <= month <= 12:
-        return False
-    if not 1 <= day <= calendar.monthrange(year, month)[1]:
-        return False
-    return hour <= 23 and minute <= 59 and second <= 60
-
-
 _COMPARATORS = {
     f"{kind}{op}{suffix}"
     for kind in ("String", "Numeric", "Timestamp")
@@ -501,9 +479,6 @@ def _retrier(col: _Collector, item: dict[str, Any], where: str) -> None:
 
 
 def _paths(col: _Collector, st: dict[str, Any], spath: str) -> None:
-    # Imported lazily: paths pulls in jsonpath-ng, which validate must not need for its import.
-    from batchyard.states.asl.paths import check_path, check_reference_path
-
     for key in ("InputPath", "OutputPath"):
         v = st.get(key)
         if isinstance(v, str) and not check_path(v):

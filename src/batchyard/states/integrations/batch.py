@@ -18,21 +18,22 @@ from batchyard.batch.scheduler.dispatcher import Scheduler
 from batchyard.batch.service import api as batch_api
 from batchyard.protocol.errors import ServiceError
 from batchyard.runtime import Runtime
-from batchyard.states.asl.errors import TaskFailure
-from batchyard.states.asl.task import TaskRequest
-from batchyard.states.engine.invokers import unknown_resource
+from batchyard.states import TaskFailure, TaskRequest, unknown_resource
 from batchyard.states.integrations.calls import (
     checked,
+    child_id,
     compact,
+    execution_of,
+    from_service,
     input_shape,
     output_shape,
+    pattern_of,
     request_id,
     sdk_metadata,
     task_failure,
+    to_service,
 )
-from batchyard.states.integrations.casing import from_service, to_service
-from batchyard.states.integrations.identity import child_id, execution_of, pattern_of
-from batchyard.states.integrations.watch import Children, Settle, Watch
+from batchyard.states.integrations.waits import Children, Settle, Watch
 
 RESOURCE = "arn:aws:states:::batch:submitJob"
 SYNC = ".sync"

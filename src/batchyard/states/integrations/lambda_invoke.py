@@ -18,12 +18,15 @@ from batchyard.functions.invoke import InvocationResult, invoke
 from batchyard.functions.service import api as lambda_api
 from batchyard.protocol.errors import ServiceError
 from batchyard.runtime import Runtime
-from batchyard.states.asl.errors import RuntimeFailure, TaskFailure
-from batchyard.states.asl.task import TaskRequest
-from batchyard.states.engine.invokers import unknown_resource
-from batchyard.states.integrations.calls import compact, request_id, sdk_metadata, task_failure
-from batchyard.states.integrations.identity import pattern_of
-from batchyard.states.integrations.tokens import TokenWait
+from batchyard.states import RuntimeFailure, TaskFailure, TaskRequest, unknown_resource
+from batchyard.states.integrations.calls import (
+    compact,
+    pattern_of,
+    request_id,
+    sdk_metadata,
+    task_failure,
+)
+from batchyard.states.integrations.waits import TokenWait
 
 RESOURCE = "arn:aws:states:::lambda:invoke"
 FUNCTION_ARN_PREFIX = "arn:aws:lambda:"

@@ -11,12 +11,9 @@ from typing import Any
 
 from batchyard.events.ingest import put_events
 from batchyard.runtime import Runtime
-from batchyard.states.asl.errors import RuntimeFailure, TaskFailure
-from batchyard.states.asl.task import TaskRequest
-from batchyard.states.engine.invokers import unknown_resource
-from batchyard.states.integrations.calls import compact
-from batchyard.states.integrations.identity import pattern_of
-from batchyard.states.integrations.tokens import TokenWait
+from batchyard.states import RuntimeFailure, TaskFailure, TaskRequest, unknown_resource
+from batchyard.states.integrations.calls import compact, pattern_of
+from batchyard.states.integrations.waits import TokenWait
 
 RESOURCE = "arn:aws:states:::events:putEvents"
 FAILED_ENTRY = "EventBridge.FailedEntry"

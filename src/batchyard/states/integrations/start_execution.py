@@ -16,28 +16,32 @@ import json
 from typing import Any
 
 from batchyard.protocol.errors import ServiceError
-from batchyard.states.asl.errors import TaskFailure
-from batchyard.states.asl.task import TaskRequest
-from batchyard.states.engine.engine import StatesEngine
-from batchyard.states.engine.invokers import unknown_resource
-from batchyard.states.engine.records import Execution
+from batchyard.protocol.service import ServiceApi, load_model
+from batchyard.protocol.wire import serialize_output
+from batchyard.states.asl import TaskFailure, TaskRequest
 from batchyard.states.integrations.calls import (
     checked,
+    child_id,
     compact,
+    execution_of,
+    from_service,
     input_shape,
     output_shape,
+    pattern_of,
     request_id,
     sdk_metadata,
     task_failure,
+    to_service,
 )
-from batchyard.states.integrations.casing import from_service, to_service
-from batchyard.states.integrations.identity import child_id, execution_of, pattern_of
-from batchyard.states.integrations.tokens import TokenWait
-from batchyard.states.integrations.watch import Children, Watch
-from batchyard.states.service import api as states_api
+from batchyard.states.integrations.waits import Children, TokenWait, Watch
+from batchyard.states.model import Execution, ExecutionStatus
+from batchyard.states.service import StepFunctions
+from batchyard.states.tasks import unknown_resource
 
 RESOURCE = "arn:aws:states:::states:startExecution"
 SYNC, SYNC2 = ".sync", ".sync:2"
+# Step Functions' own input rules, for the StartExecution a task asks for.
+_RULES = ServiceApi("stepfunctions", "ValidationException", {})
 
 
 def execution_ended(event: dict[str, Any]) -> bool:
@@ -50,12 +54,16 @@ def millis(seconds: float | None) -> int | None:
     return None if seconds is None else int(seconds * 1000)
 
 
+_DESCRIBE = load_model("stepfunctions").operation_model("DescribeExecution")
+
+
 def described(execution: dict[str, Any], as_json: bool) -> dict[str, Any]:
     """A child's description (DescribeExecution or its end announcement) as ``.sync`` gives it.
 
     ``as_json`` (``.sync:2``) turns Input and Output from JSON text into JSON values.
     """
-    out = from_service(output_shape("stepfunctions", "DescribeExecution"), execution)
+    shape = output_shape("stepfunctions", "DescribeExecution")
+    out: dict[str, Any] = from_service(shape, execution)
     for key in ("StartDate", "StopDate"):
         if key in out:
             out[key] = millis(out[key])
@@ -73,9 +81,9 @@ class StartExecution:
     """Start another state machine's execution from a Task."""
 
     def __init__(
-        self, engine: StatesEngine, executions: Watch, children: Children, tokens: TokenWait
+        self, states: StepFunctions, executions: Watch, children: Children, tokens: TokenWait
     ) -> None:
-        self.engine = engine
+        self.states = states
         self.executions = executions
         self.children = children
         self.tokens = tokens
@@ -91,11 +99,11 @@ class StartExecution:
             params["input"] = compact(document)
         params.setdefault("name", child_id(request))
         # The child is named after this attempt: its entry must be committed first.
-        await self.engine.settle(execution_of(request))
+        await self.states.settle(execution_of(request))
         if pattern == self.tokens.SUFFIX:
-            return await self.tokens.wait(request, lambda: self._start(params))
+            return await self.tokens.wait(request, lambda: self._start(request, params))
         if pattern == "":
-            child = await self._start(params)
+            child = await self._start(request, params)
             return {
                 "ExecutionArn": child.arn, "StartDate": millis(child.started),
                 **sdk_metadata(request_id()),
@@ -104,28 +112,31 @@ class StartExecution:
 
     async def _run(self, request: TaskRequest, params: dict[str, Any], as_json: bool) -> Any:
         parent = execution_of(request)
-        child = await self._start(params)
+        child = await self._start(request, params)
         with (
             self.executions.expecting(child.arn) as ended,
-            self.children.tracking(parent, child.arn, lambda: self._stop(child.arn)),
+            self.children.tracking(parent, child.arn, lambda: self._stop(request, child.arn)),
         ):
-            current = await self.engine.describe_execution(child.arn)
-            final = current.describe() if current.status != "RUNNING" else await ended
+            current = await self.states.describe_execution(request.caller, child.arn)
+            if current.status != ExecutionStatus.RUNNING:
+                final = json.loads(serialize_output(_DESCRIBE, current).body)
+            else:
+                final = await ended
         output = described(final, as_json)
         if final["status"] != "SUCCEEDED":
             raise TaskFailure("States.TaskFailed", compact(output))
         return output
 
-    async def _start(self, params: dict[str, Any]) -> Execution:
+    async def _start(self, request: TaskRequest, params: dict[str, Any]) -> Execution:
         try:
-            valid = checked(states_api, "StartExecution", params)
-            return await self.engine.start_execution(
-                valid["stateMachineArn"], valid.get("name"), valid.get("input"),
+            valid = checked(_RULES, "StartExecution", params)
+            return await self.states.start_execution(
+                request.caller, valid["stateMachineArn"], valid.get("name"), valid.get("input"),
                 valid.get("traceHeader"),
             )
         except ServiceError as error:
-            status = error.status or states_api.error_status(error.code)
+            status = error.status or _RULES.error_status(error.code)
             raise task_failure("stepfunctions", error, status, request_id()) from None
 
-    async def _stop(self, arn: str) -> None:
-        await self.engine.stop_execution(arn, None, None)
+    async def _stop(self, request: TaskRequest, arn: str) -> None:
+        await self.states.stop_execution(request.caller, arn)

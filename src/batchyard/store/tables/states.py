@@ -1,7 +1,9 @@
 """Tables of the Step Functions service (alembic branch ``states``).
 
 Documents that AWS returns whole (logging configuration, routing, checkpoints, event details)
-are kept as JSON; everything a listing filters or orders on has a column of its own.
+are kept as JSON; everything a listing filters or orders on has a column of its own. State
+machines, activities and executions carry their account and region (also in their ARNs);
+versions and aliases belong to their machine's.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ state_machines = sa.Table(
     "sfn_state_machines",
     metadata,
     sa.Column("arn", sa.String(256), primary_key=True),
+    sa.Column("account_id", sa.String(12), nullable=False),
+    sa.Column("region", sa.String(32), nullable=False),
     sa.Column("name", sa.String(80), nullable=False),
     sa.Column("type", sa.String(16), nullable=False),
     sa.Column("definition", sa.Text, nullable=False),
@@ -23,6 +27,7 @@ state_machines = sa.Table(
     sa.Column("next_version", sa.Integer, nullable=False),
     sa.Column("created", sa.Float, nullable=False),
     sa.Column("updated", sa.Float, nullable=False),
+    sa.Index("ix_sfn_state_machines_scope", "account_id", "region", "created"),
 )
 
 versions = sa.Table(
@@ -55,6 +60,8 @@ executions = sa.Table(
     "sfn_executions",
     metadata,
     sa.Column("arn", sa.String(512), primary_key=True),
+    sa.Column("account_id", sa.String(12), nullable=False),
+    sa.Column("region", sa.String(32), nullable=False),
     sa.Column("machine_arn", sa.String(256), nullable=False, index=True),
     sa.Column("name", sa.String(80), nullable=False),
     sa.Column("status", sa.String(16), nullable=False, index=True),
@@ -88,9 +95,12 @@ activities = sa.Table(
     "sfn_activities",
     metadata,
     sa.Column("arn", sa.String(256), primary_key=True),
+    sa.Column("account_id", sa.String(12), nullable=False),
+    sa.Column("region", sa.String(32), nullable=False),
     sa.Column("name", sa.String(80), nullable=False),
     sa.Column("created", sa.Float, nullable=False),
     sa.Column("encryption", sa.JSON),
+    sa.Index("ix_sfn_activities_scope", "account_id", "region", "created"),
 )
 
 tags = sa.Table(

@@ -1,4 +1,9 @@
-"""The Step Functions engine component: starts, stops, resumes and answers for executions."""
+"""Every execution this server runs: starting, describing, stopping, redriving and resuming
+them, and the task tokens and activity polls their tasks wait on.
+
+The facade checks that an ARN it is given is the caller's before it calls in here; what
+arrives is known to be of the caller's account and region.
+"""
 
 from __future__ import annotations
 
@@ -9,31 +14,56 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from functools import partial
 
-import sqlalchemy as sa
+from sqlalchemy import Connection
 
+from batchyard.aws.caller import Caller
+from batchyard.aws.documents import JsonObject
+from batchyard.bus import Bus
 from batchyard.protocol.errors import ServiceError
-from batchyard.runtime import Runtime
-from batchyard.states.engine import records
-from batchyard.states.engine.activities import ActivityDispatcher, ActivityTask
-from batchyard.states.engine.activity_invoker import ActivityInvoker
-from batchyard.states.engine.invokers import InvokerRegistry
-from batchyard.states.engine.maps import MapRunChild, MapRunTracker
-from batchyard.states.engine.records import Execution, HistoryEvent
-from batchyard.states.engine.runner import ExecutionRunner
-from batchyard.states.engine.tokens import TokenRegistry, read_token
-from batchyard.states.resources import activities as activity_resources
-from batchyard.states.resources import aliases, arns, machines
-from batchyard.states.resources.machines import Machine
-from batchyard.store.tables.states import activities
+from batchyard.states import arns, machines, records
+from batchyard.states.asl import TaskRequest
+from batchyard.states.map_runs import MapRunTracker
+from batchyard.states.model import (
+    TERMINAL,
+    Checkpoint,
+    Execution,
+    ExecutionSource,
+    ExecutionStatus,
+    HistoryEvent,
+    Machine,
+    MachineType,
+    MapRunChild,
+)
+from batchyard.states.runner import ExecutionRunner, Lifecycle
+from batchyard.states.tasks import (
+    ActivityDispatcher,
+    ActivityInvoker,
+    ActivityTask,
+    InvokerRegistry,
+    TokenRegistry,
+    read_token,
+)
+from batchyard.store import Store
 
 log = logging.getLogger(__name__)
 
 MAX_PAYLOAD = 256 * 1024
+# Activity ARNs of every account and region: the integrations' own resources
+# (``arn:aws:states:::…``) are longer prefixes and win.
+ACTIVITY_PREFIX = "arn:aws:states:"
 
 
-def _check_input(text: str | None) -> str:
+def _not_supported() -> ServiceError:
+    return ServiceError(
+        "StateMachineTypeNotSupported",
+        "This operation is not supported by this type of state machine",
+    )
+
+
+def check_input(text: str | None) -> str:
+    """An execution's input text: JSON of at most 256 KiB (InvalidExecutionInput otherwise)."""
     text = "{}" if text is None else text
     try:
         json.loads(text)
@@ -50,30 +80,30 @@ def _check_input(text: str | None) -> str:
     return text
 
 
-def _source(machine: Machine, alias_arn: str | None, trace_header: str | None) -> dict[str, Any]:
-    """Everything an execution needs to know about what started it, frozen at its start."""
-    return {
-        "type": machine.type, "definition": machine.definition, "roleArn": machine.role_arn,
-        "machineName": machine.name, "revisionId": machine.revision_id,
-        "updated": machine.updated, "versionArn": machine.version_arn, "aliasArn": alias_arn,
-        "traceHeader": trace_header, "logging": machine.config.get("logging"),
-        "tracing": machine.config.get("tracing"), "salt": secrets.token_hex(16),
-    }
+def _source(machine: Machine, alias_arn: str | None, trace_header: str | None) -> ExecutionSource:
+    return ExecutionSource(
+        type=machine.type, definition=machine.definition, role_arn=machine.role_arn,
+        machine_name=machine.name, revision_id=machine.revision_id, updated=machine.updated,
+        salt=secrets.token_hex(16), version_arn=machine.version_arn, alias_arn=alias_arn,
+        trace_header=trace_header, logging=machine.config.logging,
+        tracing=machine.config.tracing,
+    )
 
 
-class StatesEngine:
-    """Every execution this server runs, and the activity and token machinery they use."""
+class Executions:
+    """The executions in flight, and the activity and token machinery their tasks use."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.store = runtime.store
-        self.time_scale = runtime.settings.time_scale
+    def __init__(self, store: Store, bus: Bus, time_scale: float) -> None:
+        self.store = store
+        self.bus = bus
+        self.time_scale = time_scale
+        self.lifecycle = Lifecycle(store, bus)
         self.tokens = TokenRegistry()
         self.dispatcher = ActivityDispatcher()
         self.invokers = InvokerRegistry()
-        self.map_runs = MapRunTracker(self.store, runtime.bus)
+        self.map_runs = MapRunTracker(store, bus)
         self.invokers.register(
-            runtime.arn("states", "activity:"),
+            ACTIVITY_PREFIX,
             ActivityInvoker(
                 self.dispatcher, self.tokens, self._activity_exists, self._salt_of, self.settle
             ),
@@ -86,11 +116,11 @@ class StatesEngine:
         """Continue every Standard execution that was running when the server last stopped."""
         pending = await self.store.read(records.running)
         for execution in pending:
-            checkpoint = (execution.checkpoint or {}).get("resume")
+            checkpoint = execution.checkpoint.resume
             after = checkpoint["last_event_id"] if checkpoint is not None else 0
             execution.last_event_id = after
             await self.store.write(
-                lambda conn, arn=execution.arn, n=after: records.truncate_events(conn, arn, n)
+                partial(records.truncate_events, arn=execution.arn, after=after)
             )
             try:
                 self._launch(execution, checkpoint)
@@ -98,7 +128,7 @@ class StatesEngine:
                 # One execution that cannot continue must not keep the server from starting.
                 log.exception("cannot resume %s", execution.arn)
                 await self._close(
-                    execution, records.FAILED, "ExecutionFailed", "States.Runtime",
+                    execution, ExecutionStatus.FAILED, "ExecutionFailed", "States.Runtime",
                     f"The execution could not be resumed after a restart: {exc}",
                 )
         if pending:
@@ -115,74 +145,55 @@ class StatesEngine:
                 await asyncio.gather(runner.task, return_exceptions=True)
             await runner.journal.flushed()
 
-    def _launch(self, execution: Execution, checkpoint: dict[str, Any] | None) -> ExecutionRunner:
+    def _launch(self, execution: Execution, checkpoint: JsonObject | None) -> ExecutionRunner:
         runner = ExecutionRunner(
             execution,
             None if execution.is_express else self.store,
             self.invokers,
             self.time_scale,
-            self.runtime.bus,
+            self.bus,
             map_runs=self.map_runs,
         )
         self._runs[execution.arn] = runner
-        task = runner.start(checkpoint)
-        task.add_done_callback(lambda _t, arn=execution.arn: self._forget(arn, runner))
+        runner.start(checkpoint).add_done_callback(partial(self._forget, runner))
         return runner
 
-    def _forget(self, arn: str, runner: ExecutionRunner) -> None:
+    def _forget(self, runner: ExecutionRunner, _task: object) -> None:
+        arn = runner.execution.arn
         if self._runs.get(arn) is runner:
             del self._runs[arn]
         self.tokens.release_execution(arn)
 
     # -- starting --------------------------------------------------------------------------
-    async def _target(self, arn: str) -> tuple[Machine, str | None]:
-        """The machine (or version) an execution of ``arn`` runs, and the alias it came by."""
-        base, qualifier = arns.split_qualified(arn)
-
-        def read(conn: Any) -> tuple[Machine, str | None]:
-            if qualifier is None:
-                return machines.get_machine(conn, base), None
-            if qualifier.isdigit():
-                return machines.get_version(conn, arn), None
-            try:
-                version = aliases.route(conn, arn)
-            except ServiceError as exc:
-                if exc.code == "ResourceNotFound":
-                    raise machines.does_not_exist(arn) from None
-                raise
-            return machines.get_version(conn, version), arn
-
-        return await self.store.read(read)
-
     def _new_execution(
         self, machine: Machine, alias: str | None, name: str | None, text: str,
         trace_header: str | None,
     ) -> Execution:
         name = arns.check_name(name) if name is not None else str(uuid.uuid4())
-        if machine.type == "EXPRESS":
+        if machine.type == MachineType.EXPRESS:
             arn = arns.express_execution_arn(machine.arn, name, str(uuid.uuid4()))
         else:
             arn = arns.execution_arn(machine.arn, name)
         return Execution(
-            arn=arn, machine_arn=machine.arn, name=name, status=records.RUNNING,
+            arn=arn, machine_arn=machine.arn, name=name, status=ExecutionStatus.RUNNING,
             started=time.time(), input=text, source=_source(machine, alias, trace_header),
         )
 
-    async def start_execution(
+    async def start(
         self, target: str, name: str | None, input_text: str | None, trace_header: str | None
     ) -> Execution:
         """StartExecution: idempotent for a running execution of the same name and input."""
-        text = _check_input(input_text)
-        machine, alias = await self._target(target)
+        text = check_input(input_text)
+        machine, alias = await self.store.read(lambda conn: machines.target(conn, target))
         execution = self._new_execution(machine, alias, name, text, trace_header)
         if execution.is_express:
             self._launch(execution, None)
             return execution
 
-        def write(conn: Any) -> Execution:
+        def write(conn: Connection) -> Execution:
             existing = records.load(conn, execution.arn)
             if existing is not None:
-                if existing.status == records.RUNNING and existing.input == text:
+                if existing.status == ExecutionStatus.RUNNING and existing.input == text:
                     return existing
                 raise ServiceError(
                     "ExecutionAlreadyExists", f"Execution Already Exists: '{execution.arn}'"
@@ -195,89 +206,71 @@ class StatesEngine:
             self._launch(execution, None)
         return stored
 
-    async def start_sync_execution(
+    async def start_sync(
         self, target: str, name: str | None, input_text: str | None, trace_header: str | None
     ) -> Execution:
         """StartSyncExecution: run an Express machine to its end and answer with the result."""
-        text = _check_input(input_text)
-        machine, alias = await self._target(target)
-        if machine.type != "EXPRESS":
-            raise ServiceError(
-                "StateMachineTypeNotSupported",
-                "This operation is not supported by this type of state machine",
-            )
+        text = check_input(input_text)
+        machine, alias = await self.store.read(lambda conn: machines.target(conn, target))
+        if machine.type != MachineType.EXPRESS:
+            raise _not_supported()
         execution = self._new_execution(machine, alias, name, text, trace_header)
         runner = self._launch(execution, None)
         await runner.done.wait()
         return execution
 
     # -- reading ---------------------------------------------------------------------------
-    async def describe_execution(self, arn: str) -> Execution:
+    async def get(self, arn: str) -> Execution:
         """The execution ``arn`` (Standard from the store; running Express from memory)."""
-        parsed = arns.parse_arn(arn, "execution", "express")
-        if len(parsed.parts) < 2:
-            raise arns.invalid_arn(arn)
         runner = self._runs.get(arn)
         if runner is not None:
-            if runner.execution.status != records.RUNNING:
+            if runner.execution.status != ExecutionStatus.RUNNING:
                 # Its end is being committed: it is answered once it is.
                 await runner.done.wait()
             return runner.execution
         execution = await self.store.read(lambda conn: records.load(conn, arn))
         if execution is None:
-            raise records.does_not_exist(arn)
+            raise arns.execution_does_not_exist(arn)
         return execution
 
-    async def execution_description(self, arn: str) -> dict[str, Any]:
-        """DescribeExecution: an execution's answer, or a distributed Map's child's."""
+    async def describe(self, arn: str) -> Execution | MapRunChild:
+        """DescribeExecution: an execution, or a distributed Map's child."""
         try:
-            return (await self.describe_execution(arn)).describe()
+            return await self.get(arn)
         except ServiceError as error:
             if error.code != "ExecutionDoesNotExist":
                 raise
             child = await self.map_runs.child(arn)
             if child is None:
                 raise
-            return child.describe()
+            return child
 
     async def history(self, arn: str) -> list[HistoryEvent]:
         """Every history event of execution ``arn``, oldest first."""
-        execution = await self.describe_execution(arn)
-        if execution.is_express:
-            runner = self._runs.get(arn)
-            return list(runner.journal.events) if runner is not None else []
+        execution = await self.get(arn)
         runner = self._runs.get(arn)
+        if execution.is_express:
+            return list(runner.journal.events) if runner is not None else []
         if runner is not None:
             await runner.journal.flushed()
         return await self.store.read(lambda conn: records.load_events(conn, arn))
 
-    async def list_executions(
-        self, machine_arn: str | None, map_run_arn: str | None, status: str | None,
-        redrive_filter: str | None,
-    ) -> list[Execution] | list[MapRunChild]:
-        """ListExecutions for a state machine (or, for a Map Run, its child executions)."""
-        if (machine_arn is None) == (map_run_arn is None):
-            raise ServiceError(
-                "ValidationException",
-                "Must provide a StateMachine ARN or a MapRun ARN",
-            )
-        if map_run_arn is not None:
-            return await self.map_runs.children(map_run_arn, status)
-        assert machine_arn is not None
+    async def list_for_machine(
+        self, machine_arn: str, status: ExecutionStatus | None, redrive_filter: str | None
+    ) -> list[Execution]:
+        """ListExecutions of a state machine (or of one version or alias of it)."""
         base, qualifier = arns.split_qualified(machine_arn)
 
-        def read(conn: Any) -> list[Execution]:
+        def read(conn: Connection) -> list[Execution]:
             machine = machines.get_machine(conn, base)
-            if machine.type == "EXPRESS":
-                raise ServiceError(
-                    "StateMachineTypeNotSupported",
-                    "This operation is not supported by this type of state machine",
-                )
+            if machine.type == MachineType.EXPRESS:
+                raise _not_supported()
             items = records.list_for(conn, base, status, redrive_filter)
             if qualifier is None:
                 return items
-            key = "versionArn" if qualifier.isdigit() else "aliasArn"
-            return [e for e in items if e.source.get(key) == machine_arn]
+            if qualifier.isdigit():
+                return [e for e in items if e.source.version_arn == machine_arn]
+            return [e for e in items if e.source.alias_arn == machine_arn]
 
         return await self.store.read(read)
 
@@ -285,48 +278,39 @@ class StatesEngine:
     def _lock(self, arn: str) -> asyncio.Lock:
         return self._locks.setdefault(arn, asyncio.Lock())
 
-    async def stop_execution(self, arn: str, error: str | None, cause: str | None) -> float:
+    async def stop(self, arn: str, error: str | None, cause: str | None) -> float:
         """StopExecution: abort a running execution; a finished one is left as it is."""
-        execution = await self.describe_execution(arn)
+        execution = await self.get(arn)
         if execution.is_express:
             raise ServiceError(
                 "ValidationException", "This operation is not supported by EXPRESS executions"
             )
         async with self._lock(arn):
             runner = self._runs.get(arn)
-            if runner is None or runner.execution.status != records.RUNNING:
-                current = await self.describe_execution(arn)
-                if current.status == records.RUNNING:
-                    await self._close(current, records.ABORTED, "ExecutionAborted", error, cause)
+            if runner is None or runner.execution.status != ExecutionStatus.RUNNING:
+                current = await self.get(arn)
+                if current.status == ExecutionStatus.RUNNING:
+                    await self._close(
+                        current, ExecutionStatus.ABORTED, "ExecutionAborted", error, cause
+                    )
                 return current.stopped or time.time()
             self.tokens.release_execution(arn)
             await runner.abort(error, cause)
             return runner.execution.stopped or time.time()
 
     async def _close(
-        self, execution: Execution, status: str, event_type: str, error: str | None,
-        cause: str | None,
+        self, execution: Execution, status: ExecutionStatus, event_type: str,
+        error: str | None, cause: str | None,
     ) -> None:
         """End an execution that has no runner: its closing event and row in one write."""
         details = {k: v for k, v in (("error", error), ("cause", cause)) if v is not None}
-        key = event_type[0].lower() + event_type[1:] + "EventDetails"
-        event = HistoryEvent(
-            id=execution.last_event_id + 1, previous_event_id=execution.last_event_id,
-            type=event_type, timestamp=time.time(), details={key: details},
+        await self.lifecycle.change(
+            execution, status, event=(event_type, details), error=error, cause=cause
         )
-        execution.last_event_id = event.id
-        execution.status, execution.stopped = status, event.timestamp
-        execution.error, execution.cause = error, cause
 
-        def write(conn: Any) -> None:
-            records.append_events(conn, execution.arn, [event])
-            records.save(conn, execution)
-
-        await self.store.write(write)
-
-    async def redrive_execution(self, arn: str) -> float:
+    async def redrive(self, arn: str) -> float:
         """RedriveExecution: restart a failed, timed out or aborted execution where it failed."""
-        execution = await self.describe_execution(arn)
+        execution = await self.get(arn)
         if execution.is_express:
             raise ServiceError(
                 "ExecutionNotRedrivable",
@@ -334,67 +318,63 @@ class StatesEngine:
                 "redrivable",
             )
         async with self._lock(arn):
-            execution = await self.describe_execution(arn)
-            redrivable, reason = execution.redrivable()
-            point = (execution.checkpoint or {}).get("redrive")
-            if not redrivable or point is None:
+            execution = await self.get(arn)
+            reason = execution.not_redrivable_because()
+            point = execution.checkpoint.redrive
+            if reason is not None or point is None:
                 raise ServiceError(
                     "ExecutionNotRedrivable",
                     f"Execution with ARN {arn} cannot be redriven: "
                     f"{reason or 'no redrive point was recorded'}",
                 )
-            now = time.time()
-            execution.status = records.RUNNING
-            execution.redrive_count += 1
-            execution.redrive_date = now
-            execution.stopped = None
-            execution.error = execution.cause = execution.output = None
-            event = HistoryEvent(
-                id=execution.last_event_id + 1, previous_event_id=execution.last_event_id,
-                type="ExecutionRedriven", timestamp=now,
-                details={
-                    "executionRedrivenEventDetails": {"redriveCount": execution.redrive_count}
-                },
+            resume = {**point, "last_event_id": execution.last_event_id + 1}
+            await self.lifecycle.change(
+                execution, ExecutionStatus.RUNNING,
+                event=("ExecutionRedriven", {"redriveCount": execution.redrive_count + 1}),
+                checkpoint=Checkpoint(resume, point),
             )
-            execution.last_event_id = event.id
-            checkpoint = {**point, "last_event_id": event.id}
-            execution.checkpoint = {"resume": checkpoint, "redrive": point}
-
-            def write(conn: Any) -> None:
-                records.append_events(conn, arn, [event])
-                records.save(conn, execution)
-
-            await self.store.write(write)
-            self._launch(execution, checkpoint)
-            return now
+            self._launch(execution, resume)
+            assert execution.redrive_date is not None
+            return execution.redrive_date
 
     # -- tasks and activities ----------------------------------------------------------------
-    async def send_task_success(self, token: str, output: str) -> None:
+    async def send_task_success(self, caller: Caller, token: str, output: str) -> None:
         """SendTaskSuccess: the output must be JSON."""
         try:
             value = json.loads(output)
         except ValueError:
             raise ServiceError("InvalidOutput", f"Invalid Output: '{output}'") from None
-        await self._answer(token, lambda: self.tokens.succeed(token, value))
+        await self._answer(caller, token, lambda: self.tokens.succeed(token, value))
 
-    async def send_task_failure(self, token: str, error: str | None, cause: str | None) -> None:
+    async def send_task_failure(
+        self, caller: Caller, token: str, error: str | None, cause: str | None
+    ) -> None:
         """SendTaskFailure."""
-        await self._answer(token, lambda: self.tokens.fail(token, error, cause))
+        await self._answer(caller, token, lambda: self.tokens.fail(token, error, cause))
 
-    async def send_task_heartbeat(self, token: str) -> None:
+    async def send_task_heartbeat(self, caller: Caller, token: str) -> None:
         """SendTaskHeartbeat."""
-        await self._answer(token, lambda: self.tokens.heartbeat(token))
+        await self._answer(caller, token, lambda: self.tokens.heartbeat(token))
 
-    async def _answer(self, token: str, deliver: Callable[[], None]) -> None:
+    async def _answer(self, caller: Caller, token: str, deliver: Callable[[], None]) -> None:
+        # A token of another account's or region's execution names no task of the caller's.
+        execution, _ = read_token(token)
+        try:
+            owned = arns.parse_arn(execution, "execution", "express").seen_by(caller)
+        except ServiceError:
+            owned = False
+        if not owned:
+            raise ServiceError(
+                "TaskDoesNotExist", "Task Does Not Exist: 'Provided task does not exist'"
+            )
         try:
             deliver()
         except ServiceError as exc:
             if exc.code != "TaskDoesNotExist":
                 raise
             # The server may have restarted since the task ended: its execution still tells.
-            arn, _ = read_token(token)
-            execution = await self.store.read(lambda conn: records.load(conn, arn))
-            if execution is not None and execution.status in records.TERMINAL:
+            ended = await self.store.read(partial(records.load, arn=execution))
+            if ended is not None and ended.status in TERMINAL:
                 raise ServiceError(
                     "TaskTimedOut", "Task Timed Out: 'Provided task does not exist anymore'"
                 ) from None
@@ -402,9 +382,9 @@ class StatesEngine:
 
     async def get_activity_task(self, arn: str, worker: str | None) -> ActivityTask | None:
         """GetActivityTask: the next task of an existing activity, long-polling for one."""
-        arns.parse_arn(arn, "activity")
-        if not await self._activity_exists(arn):
-            raise activity_resources.does_not_exist(arn)
+        exists = await self.store.read(lambda conn: machines.find_activity(conn, arn))
+        if exists is None:
+            raise arns.activity_does_not_exist(arn)
         task = await self.dispatcher.poll(arn, worker or "")
         if task is not None:
             # ActivityStarted is committed before the worker hears of its task, so a restart
@@ -412,12 +392,14 @@ class StatesEngine:
             await self.settle(read_token(task.token)[0])
         return task
 
-    async def _activity_exists(self, arn: str) -> bool:
-        return await self.store.read(
-            lambda conn: conn.execute(
-                sa.select(activities.c.arn).where(activities.c.arn == arn)
-            ).first() is not None
-        )
+    async def _activity_exists(self, request: TaskRequest) -> bool:
+        try:
+            arns.owned(request.caller, request.resource, arns.activity_does_not_exist,
+                       "activity")
+        except ServiceError:
+            return False
+        arn = request.resource
+        return await self.store.read(lambda conn: machines.find_activity(conn, arn)) is not None
 
     async def settle(self, execution_arn: str) -> None:
         """Return once everything a running execution has recorded (and its checkpoint) is
@@ -428,4 +410,4 @@ class StatesEngine:
 
     def _salt_of(self, execution_arn: str) -> str:
         runner = self._runs.get(execution_arn)
-        return runner.execution.source["salt"] if runner is not None else ""
+        return runner.execution.source.salt if runner is not None else ""

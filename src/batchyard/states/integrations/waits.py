@@ -1,8 +1,14 @@
-"""Waiting for a job or an execution to end, woken by the bus rather than by polling.
+"""Waiting for what a task started: a job or an execution to end, woken by the bus rather
+than by polling, and a task token to be answered (``.waitForTaskToken``).
 
 A ``.sync`` task first :meth:`Watch.expect`\\ s its child, then reads the child's current state
 (it may have ended already, e.g. before a restart), then awaits the future: the bus event that
 ends the child resolves it in the same event-loop turn that publishes it.
+
+The task token of ``.waitForTaskToken`` is ``$$.Task.Token``, which the engine hands out
+(committed) before the task's parameters are evaluated. It is registered before the service is
+called, so an answer that comes back at once (a child execution that finishes quickly) still
+finds its task.
 """
 
 from __future__ import annotations
@@ -10,16 +16,32 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from batchyard.bus import Bus
+from batchyard.states.asl import TaskRequest
+from batchyard.states.asl.task import WAIT_FOR_TASK_TOKEN
+from batchyard.states.service import StepFunctions
 
 log = logging.getLogger(__name__)
 
-# Wait until what an execution has recorded so far is committed (StatesEngine.settle).
+# Wait until what an execution has recorded so far is committed (StepFunctions.settle).
 Settle = Callable[[str], Awaitable[None]]
+
+
+class TokenWait:
+    """Park a task on its token until SendTaskSuccess / SendTaskFailure answers it."""
+
+    SUFFIX = WAIT_FOR_TASK_TOKEN
+
+    def __init__(self, states: StepFunctions) -> None:
+        self.states = states
+
+    async def wait(self, request: TaskRequest, call: Callable[[], Awaitable[Any]]) -> Any:
+        """Run ``call()`` (the service request), then return the output sent for the token."""
+        return await self.states.wait_for_task_token(request, call)
 
 
 class Watch:
@@ -69,7 +91,7 @@ class Watch:
                 future.set_result(event)
 
 
-Stop = Callable[[], Awaitable[None]]
+Stop = Callable[[], Coroutine[Any, Any, None]]
 
 
 class Children:

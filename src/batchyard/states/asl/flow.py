@@ -1,24 +1,174 @@
-"""The Choice state: JSONPath comparison rules (And/Or/Not and every operator) or JSONata
-Conditions; the first matching rule picks the next state."""
+"""The states that run nothing of their own: Pass, Succeed, Fail, Wait and Choice.
+
+Pass hands on its input or a fixed Result; Succeed ends its frame; Fail fails it with
+Error/Cause (static, from paths, or JSONata); Wait sleeps for Seconds or until a Timestamp
+through the interpreter's clock; Choice picks the next state by its JSONPath comparison rules
+(And/Or/Not and every operator) or its JSONata Conditions.
+"""
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from batchyard.states.asl import jsonata, paths
-from batchyard.states.asl.definition import MISSING, ChoiceRule, ChoiceState
+from batchyard.states.asl.definition import (
+    ChoiceRule,
+    ChoiceState,
+    FailState,
+    PassState,
+    WaitState,
+)
 from batchyard.states.asl.errors import (
     STATES_NO_CHOICE_MATCHED,
     FailureError,
     QueryEvaluationError,
     RuntimeFailure,
 )
+from batchyard.states.asl.intrinsics import evaluate_intrinsic, is_intrinsic
 from batchyard.states.asl.paths import PathNotFound, Scope
 from batchyard.states.asl.runtime import Outcome, StateRun
-from batchyard.states.asl.wait import parse_timestamp
+from batchyard.states.asl.timestamps import parse_timestamp
+from batchyard.states.asl.values import MISSING, dumps
 
+
+# -- Pass and Succeed ------------------------------------------------------------------------
+async def run_pass(run: StateRun) -> Outcome:
+    """Run a Pass state."""
+    st = run.state
+    assert isinstance(st, PassState)
+    if st.is_jsonata:
+        if st.result is not MISSING:
+            return run.finish(copy.deepcopy(st.result))
+        return run.finish(run.raw_input, has_result=False)
+    data = run.effective_input()
+    result = copy.deepcopy(st.result) if st.result is not MISSING else data
+    return run.finish(result)
+
+
+async def run_succeed(run: StateRun) -> Outcome:
+    """Run a Succeed state."""
+    st = run.state
+    if st.is_jsonata:
+        out = run.finish(run.raw_input, has_result=False)
+    else:
+        data = paths.input_path(st.input_path, run.raw_input, run.scope())
+        out = run.finish(data, has_result=False)
+    out.next = None
+    return out
+
+
+# -- Fail ----------------------------------------------------------------------------------------
+def _text(run: StateRun, value: Any, path: Any, field: str) -> str | None:
+    if run.state.is_jsonata:
+        if value is MISSING:
+            return None
+        out = run.jsonata(value, field)
+        if not isinstance(out, str):
+            raise RuntimeFailure(
+                f"The {field} field must evaluate to a string, but was: {dumps(out)}"
+            )
+        return out
+    if value is not MISSING:
+        # A JSONPath Fail gives Error and Cause as the definition's strings.
+        static: str | None = value
+        return static
+    if path is MISSING:
+        return None
+    scope = run.scope()
+    if is_intrinsic(path):
+        out = evaluate_intrinsic(path, run.raw_input, scope)
+    else:
+        out = paths.resolve_field(path, run.raw_input, scope, f"{field}Path")
+    return out if isinstance(out, str) else dumps(out)
+
+
+async def run_fail(run: StateRun) -> Outcome:
+    """Run a Fail state: always raises :class:`FailureError`."""
+    st = run.state
+    assert isinstance(st, FailState)
+    error = _text(run, st.error, st.error_path, "Error")
+    cause = _text(run, st.cause, st.cause_path, "Cause")
+    raise FailureError(error, cause)
+
+
+# -- Wait ----------------------------------------------------------------------------------------
+def _is_long(v: Any) -> bool:
+    if isinstance(v, bool):
+        return False
+    return isinstance(v, int) or (isinstance(v, float) and v.is_integer())
+
+
+def _deadline(run: StateRun) -> datetime:
+    st = run.state
+    assert isinstance(st, WaitState)
+    start = run.entered_time
+    if st.is_jsonata:
+        if st.seconds is not MISSING:
+            secs = run.jsonata(st.seconds, "Seconds")
+            if not _is_long(secs) or secs < 0:
+                raise QueryEvaluationError(
+                    f"The JSONata expression '{st.seconds}' specified for the field 'Seconds' "
+                    f"returned an unexpected result: {dumps(secs)}",
+                    "Seconds",
+                )
+            return start + timedelta(seconds=int(secs))
+        text = run.jsonata(st.timestamp, "Timestamp")
+        when = parse_timestamp(text) if isinstance(text, str) else None
+        if when is None:
+            raise QueryEvaluationError(
+                f"The JSONata expression '{st.timestamp}' specified for the field 'Timestamp' "
+                f"returned an invalid timestamp: {dumps(text)}",
+                "Timestamp",
+            )
+        return when
+    if st.seconds is not MISSING:
+        return start + timedelta(seconds=int(st.seconds))
+    if st.timestamp is not MISSING:
+        when = parse_timestamp(st.timestamp)
+        assert when is not None  # validated at create time
+        return when
+    scope = run.scope()
+    if st.seconds_path is not MISSING:
+        value = paths.resolve_field(st.seconds_path, run.raw_input, scope, "SecondsPath")
+        shown = f"{st.seconds_path} == {dumps(value)}"
+        if not _is_long(value):
+            raise RuntimeFailure(
+                f"The SecondsPath parameter cannot be parsed as a long value: {shown}"
+            )
+        if value < 0:
+            raise RuntimeFailure(f"The SecondsPath parameter references a negative value: {shown}")
+        return start + timedelta(seconds=int(value))
+    value = paths.resolve_field(st.timestamp_path, run.raw_input, scope, "TimestampPath")
+    when = parse_timestamp(value) if isinstance(value, str) else None
+    if when is None:
+        shown = value if isinstance(value, str) else dumps(value)
+        raise RuntimeFailure(
+            "The TimestampPath parameter does not reference a valid ISO-8601 extended offset "
+            f"date-time format string: {st.timestamp_path} == {shown}"
+        )
+    return when
+
+
+async def run_wait(run: StateRun) -> Outcome:
+    """Run a Wait state; a resumed one keeps its original wake-up time."""
+    st = run.state
+    if "wait_until" in run.resume:
+        until = datetime.fromisoformat(run.resume["wait_until"])
+    else:
+        until = _deadline(run)
+        run.remember(wait_until=until.isoformat())
+    await run.interp.sleep_until(until)
+    if st.is_jsonata:
+        return run.finish(run.raw_input, has_result=False)
+    data = paths.input_path(st.input_path, run.raw_input, run.scope())
+    return run.finish(data, has_result=False)
+
+
+# -- Choice --------------------------------------------------------------------------------------
 _ABSENT: Any = object()
 
 _CMP: dict[str, Callable[[Any, Any], bool]] = {
@@ -139,7 +289,7 @@ def _jsonata_condition(run: StateRun, rule: ChoiceRule, index: int) -> bool:
         raise QueryEvaluationError(
             f"The JSONata expression '{jsonata.expr_body(cond)}' specified for the field "
             f"'Condition' returned an unexpected result type. Expected 'boolean', but was "
-            f"'{type(value).__name__}' for value: {paths.dumps(value)}",
+            f"'{type(value).__name__}' for value: {dumps(value)}",
             "Condition",
         )
     return value

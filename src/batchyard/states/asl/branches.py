@@ -1,6 +1,10 @@
-"""The Map state, inline and distributed (with inline items): ItemsPath/Items,
-ItemSelector (or the legacy Parameters), ItemProcessor (or Iterator), MaxConcurrency(Path),
+"""The states that run frames of their own: Parallel (its branches, all on the same input)
+and Map, inline and distributed (with inline items): ItemsPath/Items, ItemSelector (or the
+legacy Parameters), ItemProcessor (or Iterator), MaxConcurrency(Path),
 ToleratedFailureCount/Percentage(Path) and Label.
+
+A resumed Parallel or Map only re-runs the branches and iterations that had not finished:
+finished ones are kept in the state's progress, which every checkpoint carries.
 """
 
 from __future__ import annotations
@@ -9,8 +13,8 @@ import asyncio
 import math
 from typing import Any
 
-from batchyard.states.asl import jsonata, map_runs, paths
-from batchyard.states.asl.definition import MISSING, MapState
+from batchyard.states.asl import jsonata, paths
+from batchyard.states.asl.definition import MapState, ParallelState
 from batchyard.states.asl.errors import (
     STATES_EXCEED_TOLERATED_FAILURE_THRESHOLD,
     STATES_TIMEOUT,
@@ -18,9 +22,62 @@ from batchyard.states.asl.errors import (
     QueryEvaluationError,
     RuntimeFailure,
 )
-from batchyard.states.asl.map_runs import MapRunStart
-from batchyard.states.asl.runtime import Outcome, StateRun
+from batchyard.states.asl.intrinsics import payload_template
+from batchyard.states.asl.runtime import (
+    Frame,
+    ItemStatus,
+    MapRunStart,
+    Outcome,
+    StateRun,
+    gather_first_failure,
+)
+from batchyard.states.asl.values import MISSING, dumps
 
+
+def _cursor_left(exc: FailureError, default: int) -> int:
+    """The cursor of the frame the failure came from (where the *StateFailed event follows)."""
+    return exc.frame_cursor if exc.frame_cursor is not None else default
+
+
+# -- Parallel ------------------------------------------------------------------------------------
+async def run_parallel(run: StateRun) -> Outcome:
+    """Run a Parallel state; a resumed one only re-runs the branches not yet finished."""
+    st = run.state
+    assert isinstance(st, ParallelState)
+    interp, frame = run.interp, run.frame
+    if "branch_input" not in run.resume:
+        data = run.effective_input()
+        run.emit("ParallelStateStarted")
+        run.remember(branch_input=data, results={}, start_cursor=frame.cursor)
+    # Finished branches land in the frame's progress, so a checkpoint carries them.
+    data = frame.entered_data["branch_input"]
+    results: dict[str, Any] = frame.entered_data["results"]
+    resumed = dict(run.resume_children)
+    start_cursor = frame.entered_data["start_cursor"]
+
+    async def branch(i: int) -> None:
+        key = str(i)
+        child = interp.child_frame(frame, st.branches[i], key, start_cursor)
+        results_out = await interp.run_frame(child, data, resumed.get(key))
+        results[key] = results_out
+        frame.children.pop(key, None)
+
+    tasks = [
+        asyncio.ensure_future(branch(i)) for i in range(len(st.branches)) if str(i) not in results
+    ]
+    try:
+        await gather_first_failure(tasks)
+    except FailureError as exc:
+        frame.children.clear()
+        # Emitted by the interpreter once it knows no retrier takes the failure.
+        exc.pending_event = ("ParallelStateFailed", _cursor_left(exc, frame.cursor))
+        raise
+    frame.cursor = interp.last_event_id
+    run.emit("ParallelStateSucceeded", update=False)
+    return run.finish([results[str(i)] for i in range(len(st.branches))])
+
+
+# -- Map -----------------------------------------------------------------------------------------
 _JSON_TYPE = {
     bool: "boolean",
     int: "number",
@@ -37,7 +94,7 @@ def _type_name(value: Any) -> str:
 
 
 def _shown(value: Any) -> str:
-    return value if isinstance(value, str) else paths.dumps(value)
+    return value if isinstance(value, str) else dumps(value)
 
 
 def _int_field(run: StateRun, value: Any, path: Any, name: str) -> int | None:
@@ -101,7 +158,7 @@ def _items(run: StateRun, data: Any) -> list[Any]:
                 raise QueryEvaluationError(
                     f"The JSONata expression '{jsonata.expr_body(st.items)}' specified for the "
                     f"field 'Items' returned an unexpected result type. Expected 'array', but "
-                    f"was '{_type_name(items)}' for value: {paths.dumps(items)}",
+                    f"was '{_type_name(items)}' for value: {dumps(items)}",
                     "Items",
                 )
         else:
@@ -111,7 +168,7 @@ def _items(run: StateRun, data: Any) -> list[Any]:
         items = paths.resolve_field(items_path, data, run.scope(), "ItemsPath")
     if not isinstance(items, list):
         raise QueryEvaluationError(
-            f"Map state input must be an array but was: {paths.dumps(items)}"
+            f"Map state input must be an array but was: {dumps(items)}"
         )
     return items
 
@@ -129,7 +186,7 @@ def _item_input(run: StateRun, data: Any, index: int, value: Any) -> Any:
             run.frame.visible_variables(),
             "ItemSelector",
         )
-    return paths.payload_template(st.item_selector, data, run.scope(map_item=item), "ItemSelector")
+    return payload_template(st.item_selector, data, run.scope(map_item=item))
 
 
 async def run_map(run: StateRun) -> Outcome:
@@ -149,7 +206,7 @@ async def run_map(run: StateRun) -> Outcome:
             items = _items(run, data)
         except QueryEvaluationError as exc:
             interp.report_evaluation_failed(run, exc)
-            exc.pending_event = ("MapStateFailed", None)  # type: ignore[attr-defined]
+            exc.pending_event = ("MapStateFailed", None)
             raise
         run.emit("MapStateStarted", {"mapStateStartedEventDetails": {"length": len(items)}})
         tol_count = _int_field(
@@ -162,13 +219,13 @@ async def run_map(run: StateRun) -> Outcome:
             raise RuntimeFailure("ToleratedFailureCount cannot be negative.")
         tol_pct = _percentage(run)
         inputs = [_item_input(run, data, i, v) for i, v in enumerate(items)]
-        map_run = None
+        new_run = None
         if distributed:
-            map_run = interp.map_run_arn(st.label)
-            run.emit("MapRunStarted", {"mapRunStartedEventDetails": {"mapRunArn": map_run}})
+            new_run = interp.map_run_arn(st.label)
+            run.emit("MapRunStarted", {"mapRunStartedEventDetails": {"mapRunArn": new_run}})
             if interp.map_runs is not None:
                 interp.map_runs.started(MapRunStart(
-                    map_run, interp.info.execution_arn, inputs, max_conc or 0, tol_count or 0,
+                    new_run, interp.info.execution_arn, inputs, max_conc or 0, tol_count or 0,
                     tol_pct or 0.0,
                 ))
         run.remember(
@@ -179,11 +236,13 @@ async def run_map(run: StateRun) -> Outcome:
             tolerated_count=tol_count,
             tolerated_pct=tol_pct,
             start_cursor=frame.cursor,
-            map_run=map_run,
+            map_run=new_run,
         )
     progress = frame.entered_data
-    map_run = progress.get("map_run")
-    observer = interp.map_runs if map_run is not None else None
+    processor = st.processor
+    # Only a distributed Map has a Map Run whose progress is reported.
+    map_run: str = progress.get("map_run") or ""
+    observer = interp.map_runs if map_run else None
     inputs = progress["inputs"]
     results: dict[str, Any] = progress["results"]
     resumed = dict(run.resume_children)
@@ -195,6 +254,10 @@ async def run_map(run: StateRun) -> Outcome:
         progress["tolerated_count"] is not None or progress["tolerated_pct"] is not None
     )
 
+    def iteration_ended(outcome: str, child: Frame, i: int) -> None:
+        details = {f"mapIteration{outcome}EventDetails": {"index": i, "name": st.name}}
+        interp.emit(child, f"MapIteration{outcome}", details, update=False)
+
     async def iteration(i: int) -> None:
         key = str(i)
         async with sem:
@@ -202,7 +265,7 @@ async def run_map(run: StateRun) -> Outcome:
                 return
             snapshot = resumed.get(key)
             child = interp.child_frame(
-                frame, st.processor, key, shared["cursor"], silent=distributed
+                frame, processor, key, shared["cursor"], silent=distributed
             )
             if snapshot is None:
                 interp.emit(
@@ -211,7 +274,7 @@ async def run_map(run: StateRun) -> Outcome:
                     {"mapIterationStartedEventDetails": {"index": i, "name": st.name}},
                 )
             if observer is not None:
-                observer.item(map_run, i, map_runs.RUNNING, inputs[i])
+                observer.item(map_run, i, ItemStatus.RUNNING, inputs[i])
             try:
                 out = await interp.run_frame(child, inputs[i], snapshot)
             except FailureError as exc:
@@ -220,43 +283,31 @@ async def run_map(run: StateRun) -> Outcome:
                     observer.item(
                         map_run,
                         i,
-                        map_runs.TIMED_OUT if timed_out else map_runs.FAILED,
+                        ItemStatus.TIMED_OUT if timed_out else ItemStatus.FAILED,
                         exc.error_output(),
                     )
-                interp.emit(
-                    child,
-                    "MapIterationFailed",
-                    {"mapIterationFailedEventDetails": {"index": i, "name": st.name}},
-                    update=False,
-                )
+                iteration_ended("Failed", child, i)
                 shared["cursor"] = child.cursor
                 frame.children.pop(key, None)
                 if not tolerated:
                     shared["failed"] = True
-                    exc.frame_cursor = child.cursor  # type: ignore[attr-defined]
+                    exc.frame_cursor = child.cursor
                     raise
                 progress["failures"] += 1
                 results[key] = exc.error_output()
                 return
             if observer is not None:
-                observer.item(map_run, i, map_runs.SUCCEEDED, out)
-            interp.emit(
-                child,
-                "MapIterationSucceeded",
-                {"mapIterationSucceededEventDetails": {"index": i, "name": st.name}},
-                update=False,
-            )
+                observer.item(map_run, i, ItemStatus.SUCCEEDED, out)
+            iteration_ended("Succeeded", child, i)
             shared["cursor"] = child.cursor
             results[key] = out
             frame.children.pop(key, None)
-
-    from batchyard.states.asl.parallel import _gather_first_failure
 
     tasks = [
         asyncio.ensure_future(iteration(i)) for i in range(len(inputs)) if str(i) not in results
     ]
     try:
-        await _gather_first_failure(tasks)
+        await gather_first_failure(tasks)
         if tolerated:
             _check_tolerance(progress, len(inputs))
     except FailureError as exc:
@@ -264,17 +315,14 @@ async def run_map(run: StateRun) -> Outcome:
         if distributed:
             run.emit("MapRunFailed", update=False)
             if observer is not None:
-                observer.ended(map_run, map_runs.FAILED)
+                observer.ended(map_run, succeeded=False)
         # Emitted by the interpreter once it knows no retrier takes the failure.
-        exc.pending_event = (  # type: ignore[attr-defined]
-            "MapStateFailed",
-            getattr(exc, "frame_cursor", frame.cursor),
-        )
+        exc.pending_event = ("MapStateFailed", _cursor_left(exc, frame.cursor))
         raise
     if distributed:
         run.emit("MapRunSucceeded", update=False)
         if observer is not None:
-            observer.ended(map_run, map_runs.SUCCEEDED)
+            observer.ended(map_run, succeeded=True)
     else:
         frame.cursor = interp.last_event_id
     run.emit("MapStateSucceeded", prev=interp.last_event_id, update=False)

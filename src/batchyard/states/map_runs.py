@@ -1,10 +1,10 @@
 """Map Runs: the records DescribeMapRun, ListMapRuns and ListExecutions(mapRunArn) show.
 
 The interpreter reports each distributed Map's Map Run and the fate of every item's child
-execution (:class:`MapRunObserver`); the tracker keeps a row per Map Run and per child. The
-item and execution counts are counted from the children rows when asked, so they are right
-while the run goes on as well as at its end. Writes queue up in order and go out together,
-group-committed, without holding up the execution.
+execution (it is the :class:`~batchyard.states.asl.MapRunObserver`); the tracker keeps a row
+per Map Run and per child. The item and execution counts are counted from the children rows
+when asked, so they are right while the run goes on as well as at its end. Writes queue up in
+order and go out together, group-committed, without holding up the execution.
 """
 
 from __future__ import annotations
@@ -14,41 +14,34 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Row
 
+from batchyard.aws.documents import JsonObject
 from batchyard.bus import Bus
 from batchyard.protocol.errors import ServiceError
-from batchyard.states.asl import map_runs as status
-from batchyard.states.asl.map_runs import MapRunStart
-from batchyard.states.asl.paths import dumps
-from batchyard.states.engine import records
-from batchyard.states.engine.runner import EXECUTION_TOPIC
-from batchyard.states.resources import arns
+from batchyard.states import arns
+from batchyard.states.asl import ItemStatus, MapRunStart
+from batchyard.states.asl.values import dumps
+from batchyard.states.model import (
+    ExecutionStatus,
+    MapRun,
+    MapRunChild,
+    MapRunCounts,
+    MapRunStatus,
+)
+from batchyard.states.runner import EXECUTION_TOPIC
 from batchyard.store import Store
 from batchyard.store.tables.states import map_run_children, map_runs
 
 log = logging.getLogger(__name__)
 
-# Counted per child status; AWS's remaining counters stay 0 (no ResultWriter, no redrive).
-_BY_STATUS = {
-    status.RUNNING: "running", status.SUCCEEDED: "succeeded", status.FAILED: "failed",
-    status.TIMED_OUT: "timedOut", status.ABORTED: "aborted",
-}
-_COUNT_KEYS = (
-    "pending", "running", "succeeded", "failed", "timedOut", "aborted", "total",
-    "resultsWritten", "failuresNotRedrivable", "pendingRedrive",
-)
-
 Write = Callable[[Connection], None]
 
-
-def not_found(arn: str) -> ServiceError:
-    """AWS's ResourceNotFound for an unknown Map Run."""
-    return ServiceError("ResourceNotFound", f"Resource not found: '{arn}'", resourceName=arn)
+_STOPPED = frozenset({ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT, ExecutionStatus.ABORTED})
+_SETTINGS = ("maxConcurrency", "toleratedFailurePercentage", "toleratedFailureCount")
 
 
 def child_arn(map_run_arn: str, index: int) -> str:
@@ -67,55 +60,31 @@ def child_machine_arn(map_run_arn: str) -> str:
     return f"{parsed.prefix}:stateMachine:{parsed.parts[0]}"
 
 
-@dataclass
-class MapRunChild:
-    """One item's child execution, as ListExecutions(mapRunArn) lists it."""
-
-    arn: str
-    map_run_arn: str
-    status: str
-    started: float
-    stopped: float | None
-    input: str = "null"
-    output: str | None = None
-    error: str | None = None
-    cause: str | None = None
-
-    def describe(self) -> dict[str, Any]:
-        """DescribeExecution of the child: what it was given and how it ended."""
-        out = self.list_item()
-        del out["itemCount"]
-        out.update(input=self.input, inputDetails={"included": True}, redriveCount=0)
-        if self.status == status.SUCCEEDED and self.output is not None:
-            out.update(output=self.output, outputDetails={"included": True})
-        for key, value in (("error", self.error), ("cause", self.cause)):
-            if value is not None:
-                out[key] = value
-        return out
-
-    def list_item(self) -> dict[str, Any]:
-        """A ListExecutions item (each child processes one item: no ItemBatcher)."""
-        out: dict[str, Any] = {
-            "executionArn": self.arn, "stateMachineArn": child_machine_arn(self.map_run_arn),
-            "name": self.arn.rsplit(":", 1)[1], "status": self.status,
-            "startDate": self.started, "mapRunArn": self.map_run_arn, "itemCount": 1,
-        }
-        if self.stopped is not None:
-            out["stopDate"] = self.stopped
-        return out
+def _child(row: Row[Any]) -> MapRunChild:
+    return MapRunChild(
+        row.arn, row.map_run_arn, child_machine_arn(row.map_run_arn),
+        ExecutionStatus(row.status), row.started, row.stopped, row.input, row.output,
+        row.error, row.cause,
+    )
 
 
-def _child(row: Any) -> MapRunChild:
-    return MapRunChild(row.arn, row.map_run_arn, row.status, row.started, row.stopped,
-                       row.input, row.output, row.error, row.cause)
+def _map_run(row: Row[Any], counts: MapRunCounts | None = None) -> MapRun:
+    settings = row.settings
+    return MapRun(
+        arn=row.arn, execution_arn=row.execution_arn, status=MapRunStatus(row.status),
+        started=row.started, stopped=row.stopped, max_concurrency=settings["maxConcurrency"],
+        tolerated_failure_percentage=settings["toleratedFailurePercentage"],
+        tolerated_failure_count=settings["toleratedFailureCount"], total=row.counts["total"],
+        counts=counts,
+    )
 
 
 def _abort_children(conn: Connection, map_run_arn: str, now: float) -> None:
     conn.execute(
         sa.update(map_run_children)
         .where(map_run_children.c.map_run_arn == map_run_arn)
-        .where(map_run_children.c.status == status.RUNNING)
-        .values(status=status.ABORTED, stopped=now)
+        .where(map_run_children.c.status == ExecutionStatus.RUNNING)
+        .values(status=ExecutionStatus.ABORTED, stopped=now)
     )
 
 
@@ -144,16 +113,18 @@ class MapRunTracker:
             ).first()
             if exists is None:
                 conn.execute(sa.insert(map_runs).values(
-                    arn=run.map_run_arn, execution_arn=run.execution_arn, status=status.RUNNING,
-                    started=now, settings=settings, counts={"total": len(run.inputs)},
+                    arn=run.map_run_arn, execution_arn=run.execution_arn,
+                    status=MapRunStatus.RUNNING, started=now, settings=settings,
+                    counts={"total": len(run.inputs)},
                 ))
 
         self._queue(write)
 
-    def item(self, map_run_arn: str, index: int, state: str, data: Any = None) -> None:
+    def item(self, map_run_arn: str, index: int, status: ItemStatus, data: Any = None) -> None:
         """An item's child execution started (again, after a resume) or ended."""
         now = time.time()
         arn = child_arn(map_run_arn, index)
+        state = ExecutionStatus(status)
 
         def write(conn: Connection) -> None:
             row = conn.execute(
@@ -161,52 +132,55 @@ class MapRunTracker:
             ).first()
             if row is None:
                 conn.execute(sa.insert(map_run_children).values(
-                    arn=arn, map_run_arn=map_run_arn, item_index=index, status=status.RUNNING,
-                    started=now, input=dumps(data) if state == status.RUNNING else "null",
+                    arn=arn, map_run_arn=map_run_arn, item_index=index,
+                    status=ExecutionStatus.RUNNING, started=now,
+                    input=dumps(data) if state == ExecutionStatus.RUNNING else "null",
                 ))
-            if state == status.RUNNING:
+            if state == ExecutionStatus.RUNNING:
                 return
-            failure = data if state != status.SUCCEEDED and isinstance(data, dict) else {}
+            failed = state != ExecutionStatus.SUCCEEDED and isinstance(data, dict)
+            failure: JsonObject = data if failed else {}
             conn.execute(
                 sa.update(map_run_children).where(map_run_children.c.arn == arn).values(
                     status=state, stopped=now,
-                    output=dumps(data) if state == status.SUCCEEDED else None,
+                    output=dumps(data) if state == ExecutionStatus.SUCCEEDED else None,
                     error=failure.get("Error"), cause=failure.get("Cause"),
                 )
             )
 
         self._queue(write)
 
-    def ended(self, map_run_arn: str, state: str) -> None:
+    def ended(self, map_run_arn: str, succeeded: bool) -> None:
         """The Map Run ended; children still running are aborted with it."""
         now = time.time()
+        state = MapRunStatus.SUCCEEDED if succeeded else MapRunStatus.FAILED
 
         def write(conn: Connection) -> None:
             conn.execute(
                 sa.update(map_runs).where(map_runs.c.arn == map_run_arn)
-                .where(map_runs.c.status == status.RUNNING)
+                .where(map_runs.c.status == MapRunStatus.RUNNING)
                 .values(status=state, stopped=now)
             )
             _abort_children(conn, map_run_arn, now)
 
         self._queue(write)
 
-    def _execution_changed(self, _topic: str, event: dict[str, Any]) -> None:
+    def _execution_changed(self, _topic: str, event: JsonObject) -> None:
         # An execution that stops, fails or times out mid-Map leaves its Map Run aborted. One
         # that succeeded ended every Map Run it started, so it costs no write.
-        if event["status"] not in (records.FAILED, records.TIMED_OUT, records.ABORTED):
+        if event["status"] not in _STOPPED:
             return
         execution_arn, now = event["executionArn"], time.time()
 
         def write(conn: Connection) -> None:
             open_runs = conn.execute(
                 sa.select(map_runs.c.arn).where(map_runs.c.execution_arn == execution_arn)
-                .where(map_runs.c.status == status.RUNNING)
+                .where(map_runs.c.status == MapRunStatus.RUNNING)
             ).scalars().all()
             for run in open_runs:
                 conn.execute(
                     sa.update(map_runs).where(map_runs.c.arn == run)
-                    .values(status=status.ABORTED, stopped=now)
+                    .values(status=MapRunStatus.ABORTED, stopped=now)
                 )
                 _abort_children(conn, run, now)
 
@@ -237,12 +211,11 @@ class MapRunTracker:
             await asyncio.shield(self._flusher)
 
     # -- reading ---------------------------------------------------------------------------
-    async def describe(self, arn: str) -> dict[str, Any]:
+    async def describe(self, arn: str) -> MapRun:
         """DescribeMapRun, with item and execution counts as of now."""
-        arns.parse_arn(arn, "mapRun")
         await self.flushed()
 
-        def read(conn: Connection) -> tuple[Any, dict[str, int]]:
+        def read(conn: Connection) -> tuple[Row[Any] | None, dict[str, int]]:
             row = conn.execute(sa.select(map_runs).where(map_runs.c.arn == arn)).first()
             tallies = conn.execute(
                 sa.select(map_run_children.c.status, sa.func.count())
@@ -253,22 +226,15 @@ class MapRunTracker:
 
         row, tallies = await self.store.read(read)
         if row is None:
-            raise not_found(arn)
-        counts = dict.fromkeys(_COUNT_KEYS, 0)
-        counts["total"] = row.counts["total"]
+            raise arns.resource_not_found(arn)
+        counts = MapRunCounts(total=row.counts["total"])
         for state, n in tallies.items():
-            counts[_BY_STATUS[state]] += n
-        counts["pending"] = max(0, counts["total"] - sum(tallies.values()))
-        out = {
-            "mapRunArn": row.arn, "executionArn": row.execution_arn, "status": row.status,
-            "startDate": row.started, **row.settings, "itemCounts": counts,
-            "executionCounts": dict(counts), "redriveCount": 0,
-        }
-        if row.stopped is not None:
-            out["stopDate"] = row.stopped
-        return out
+            field = ExecutionStatus(state).name.lower()
+            setattr(counts, field, getattr(counts, field) + n)
+        counts.pending = max(0, counts.total - sum(tallies.values()))
+        return _map_run(row, counts)
 
-    async def children(self, arn: str, state: str | None) -> list[MapRunChild]:
+    async def children(self, arn: str, state: ExecutionStatus | None) -> list[MapRunChild]:
         """ListExecutions(mapRunArn): the Map Run's child executions, newest first."""
         await self.describe(arn)
 
@@ -291,36 +257,36 @@ class MapRunTracker:
         ).first())
         return _child(row) if row is not None else None
 
-    async def list_for(self, execution_arn: str) -> list[dict[str, Any]]:
-        """ListMapRuns items of an execution."""
+    async def list_for(self, execution_arn: str) -> list[MapRun]:
+        """The Map Runs of an execution (ListMapRuns), oldest first."""
         await self.flushed()
         rows = await self.store.read(lambda conn: list(conn.execute(
             sa.select(map_runs).where(map_runs.c.execution_arn == execution_arn)
             .order_by(map_runs.c.started)
         )))
-        out = []
-        for row in rows:
-            item = {"executionArn": row.execution_arn, "mapRunArn": row.arn,
-                    "startDate": row.started}
-            if row.stopped is not None:
-                item["stopDate"] = row.stopped
-            out.append(item)
-        return out
+        return [_map_run(row) for row in rows]
 
-    async def update(self, arn: str, params: dict[str, Any]) -> None:
+    async def update(
+        self, arn: str, max_concurrency: int | None, tolerated_failure_percentage: float | None,
+        tolerated_failure_count: int | None,
+    ) -> None:
         """UpdateMapRun: change the concurrency and tolerated failures of a Map Run."""
         current = await self.describe(arn)
-        settings = {
-            key: params.get(key, current[key])
-            for key in ("maxConcurrency", "toleratedFailurePercentage", "toleratedFailureCount")
-        }
-        if not any(key in params for key in settings):
+        if (max_concurrency, tolerated_failure_percentage, tolerated_failure_count) == (
+            None, None, None
+        ):
             raise ServiceError(
                 "ValidationException",
                 "At least one of the parameters maxConcurrency, toleratedFailurePercentage or "
                 "toleratedFailureCount must be specified",
             )
+        settings = dict(zip(_SETTINGS, (
+            current.max_concurrency if max_concurrency is None else max_concurrency,
+            current.tolerated_failure_percentage if tolerated_failure_percentage is None
+            else tolerated_failure_percentage,
+            current.tolerated_failure_count if tolerated_failure_count is None
+            else tolerated_failure_count,
+        ), strict=True))
         await self.store.write(lambda conn: conn.execute(
             sa.update(map_runs).where(map_runs.c.arn == arn).values(settings=settings)
         ))
-

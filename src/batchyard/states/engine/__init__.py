@@ -1,2 +1,0 @@
-"""The durable execution engine: runs the ASL interpreter, persists history and checkpoints,
-resumes Standard executions after a restart, and dispatches tasks to activities and callbacks."""

@@ -1,1 +1,0 @@
-"""State machines, versions, aliases, activities and tags: the Step Functions resources."""

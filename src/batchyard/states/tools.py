@@ -1,0 +1,255 @@
+"""The operations that look at a definition without storing it: ValidateStateMachineDefinition
+(the definition checks reported as diagnostics) and TestState (one state run on its own).
+
+TestState wraps the state under test in a one-state machine whose transition targets are
+Succeed stubs, run by the interpreter with instant waits; its history tells the output and the
+next state. Task states call the real integrations unless the request carries a mock.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from batchyard.aws.caller import Caller
+from batchyard.aws.documents import JsonObject
+from batchyard.protocol.errors import ServiceError
+from batchyard.states.asl import (
+    ExecutionInfo,
+    ExecutionResult,
+    Interpreter,
+    InvalidDefinitionError,
+    SystemClock,
+    TaskFailure,
+    TaskInvoker,
+    TaskRequest,
+    parse_definition,
+)
+from batchyard.states.asl.errors import error_matches
+
+_PREFIX = "Invalid State Machine Definition: '"
+# Problems are joined with ", "; a new one starts with its upper-case code and a colon.
+_SPLIT = re.compile(r", (?=[A-Z][A-Z_]+: )")
+_PROBLEM = re.compile(r"^([A-Z][A-Z_]+): (.*?)(?: at (/\S*))?$", re.DOTALL)
+_SETUP = "__batchyard_test_setup__"
+
+
+# -- ValidateStateMachineDefinition ------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One problem ValidateStateMachineDefinition reports."""
+
+    code: str
+    message: str
+    location: str | None = None
+    severity: str = "ERROR"
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    """ValidateStateMachineDefinition's answer."""
+
+    result: str
+    diagnostics: list[Diagnostic]
+    truncated: bool
+
+
+def validate(definition: str, max_results: int | None) -> Validation:
+    """The answer of ValidateStateMachineDefinition for ``definition``."""
+    try:
+        parse_definition(definition)
+    except InvalidDefinitionError as exc:
+        found = _problems(exc.message)
+    else:
+        found = []
+    limit = max_results or 100
+    return Validation("FAIL" if found else "OK", found[:limit], len(found) > limit)
+
+
+def _problems(message: str) -> list[Diagnostic]:
+    body = message
+    if body.startswith(_PREFIX) and body.endswith("'"):
+        body = body[len(_PREFIX):-1]
+    out = []
+    for part in _SPLIT.split(body):
+        match = _PROBLEM.match(part)
+        if match is None:
+            out.append(Diagnostic("SCHEMA_VALIDATION_FAILED", part))
+            continue
+        code, detail, location = match.groups()
+        out.append(Diagnostic(code, detail, location or None))
+    return out
+
+
+# -- TestState ---------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Mock:
+    """What a mocked Task answers: its result (JSON text) or its error."""
+
+    result: str | None = None
+    error: str | None = None
+    cause: str | None = None
+    fails: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StateTest:
+    """A TestState request: the state (alone, or ``state_name`` of a whole definition) and
+    what to run it with."""
+
+    definition: str
+    role_arn: str = ""
+    input: str | None = None
+    state_name: str | None = None
+    variables: str | None = None
+    inspection_level: str | None = None
+    mock: Mock | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InspectionData:
+    """What TestState shows at DEBUG and TRACE."""
+
+    input: str
+
+
+@dataclass(frozen=True, slots=True)
+class StateTestResult:
+    """TestState's answer."""
+
+    status: str
+    output: str | None = None
+    error: str | None = None
+    cause: str | None = None
+    next_state: str | None = None
+    inspection_data: InspectionData | None = field(default=None)
+
+
+def _invalid(message: str) -> ServiceError:
+    return ServiceError("InvalidDefinition", message)
+
+
+def _load(text: str, what: str, error: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ServiceError(error, f"Invalid {what}: '{exc}'") from None
+
+
+def _targets(state: JsonObject) -> set[str]:
+    names = {state.get("Next"), state.get("Default")}
+    names |= {rule.get("Next") for rule in state.get("Choices", []) if isinstance(rule, dict)}
+    names |= {c.get("Next") for c in state.get("Catch", []) if isinstance(c, dict)}
+    return {n for n in names if isinstance(n, str)}
+
+
+class MockInvoker:
+    """Answers every task with the request's mocked result or error."""
+
+    def __init__(self, mock: Mock) -> None:
+        self.mock = mock
+
+    async def invoke(self, request: TaskRequest) -> Any:
+        if self.mock.fails:
+            raise TaskFailure(self.mock.error, self.mock.cause)
+        return json.loads(self.mock.result if self.mock.result is not None else "null")
+
+
+def _wrap(test: StateTest) -> tuple[str, JsonObject]:
+    """(name of the state under test, the wrapper machine)."""
+    document = _load(test.definition, "State Machine Definition", "InvalidDefinition")
+    if not isinstance(document, dict):
+        raise _invalid("Invalid State Machine Definition: 'The state definition must be an object'")
+    query_language = document.get("QueryLanguage", "JSONPath")
+    if test.state_name is not None:
+        name = test.state_name
+        state = document.get("States", {}).get(name)
+        if state is None:
+            raise ServiceError("ValidationException", f"State '{name}' not found in definition")
+    else:
+        name, state = "TestState", document
+    state = copy.deepcopy(state)
+    query_language = state.get("QueryLanguage", query_language)
+    states: JsonObject = {t: {"Type": "Succeed"} for t in _targets(state) if t != name}
+    states[name] = state
+    machine: JsonObject = {"QueryLanguage": query_language, "StartAt": name, "States": states}
+    if test.variables:
+        values = _load(test.variables, "Variables", "ValidationException")
+        if not isinstance(values, dict):
+            raise ServiceError("ValidationException", "Variables must be a JSON object")
+        states[_SETUP] = {"Type": "Pass", "Assign": values, "Next": name}
+        machine["StartAt"] = _SETUP
+    return name, machine
+
+
+async def run_state(caller: Caller, test: StateTest, invoker: TaskInvoker) -> StateTestResult:
+    """Run the state of ``test`` on its own, in the caller's account and region."""
+    name, machine_doc = _wrap(test)
+    try:
+        machine = parse_definition(machine_doc)
+    except InvalidDefinitionError as exc:
+        message = exc.message
+        if test.state_name is None:
+            # The state was sent on its own: locations are relative to it, as AWS reports them.
+            message = message.replace(f" at /States/{name}/", " at /").replace(
+                f" at /States/{name}'", " at /'"
+            )
+        raise _invalid(message) from None
+    text = test.input or "{}"
+    value = _load(text, "State Machine Execution Input", "InvalidExecutionInput")
+    interpreter = Interpreter(
+        machine, value,
+        ExecutionInfo(name="TestState", state_machine_name="TestState", region=caller.region,
+                      account=caller.account_id, role_arn=test.role_arn),
+        invoker=MockInvoker(test.mock) if test.mock else invoker,
+        clock=SystemClock(0.0), input_text=text,
+    )
+    result = await interpreter.run()
+    return _report(name, machine.states[name].raw, result, test, text)
+
+
+def _report(
+    name: str, state: JsonObject, result: ExecutionResult, test: StateTest, text: str
+) -> StateTestResult:
+    events = result.events
+    exited = next(
+        (e for e in events if e["type"].endswith("StateExited")
+         and e["stateExitedEventDetails"]["name"] == name), None,
+    )
+    entered_after = [
+        e["stateEnteredEventDetails"]["name"] for e in events
+        if e["type"].endswith("StateEntered") and e["stateEnteredEventDetails"]["name"] != name
+        and e["stateEnteredEventDetails"]["name"] != _SETUP
+    ]
+    failures = [e for e in events if e["type"] in ("TaskFailed", "TaskTimedOut")]
+    inspection = InspectionData(text) if test.inspection_level in ("DEBUG", "TRACE") else None
+    first_error = failures[0] if failures else None
+    if first_error is not None:
+        details = first_error.get("taskFailedEventDetails") or first_error.get(
+            "taskTimedOutEventDetails", {}
+        )
+        if any(
+            error_matches(r.get("ErrorEquals", []), details.get("error"))
+            for r in state.get("Retry", [])
+        ):
+            return StateTestResult(
+                "RETRIABLE", error=details.get("error"), cause=details.get("cause"),
+                inspection_data=inspection,
+            )
+    if result.status != "SUCCEEDED":
+        return StateTestResult(
+            "FAILED", error=result.error, cause=result.cause, inspection_data=inspection
+        )
+    caught = first_error is not None or any(e["type"].endswith("Failed") for e in events)
+    if exited is not None:
+        output = exited["stateExitedEventDetails"]["output"]
+    else:
+        output = json.dumps(result.output, separators=(",", ":"))
+    return StateTestResult(
+        "CAUGHT_ERROR" if caught and entered_after else "SUCCEEDED",
+        output=output, next_state=entered_after[0] if entered_after else None,
+        inspection_data=inspection,
+    )
