@@ -146,6 +146,19 @@ def _read_until(fd: int, wanted: bytes, timeout: float = 30.0) -> bytes:
     return seen
 
 
+def _read_all(fd: int) -> bytes:
+    rest = b""
+    while select.select([fd], [], [], 0)[0]:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        rest += chunk
+    return rest
+
+
 def test_watch_redraws_on_the_alternate_screen_and_ctrl_c_ends_it(
     server: ServerProcess, batch: Any
 ) -> None:
@@ -156,16 +169,20 @@ def test_watch_redraws_on_the_alternate_screen_and_ctrl_c_ends_it(
         stdin=slave, stdout=slave, stderr=slave, close_fds=True,
         env={**os.environ, "TERM": "xterm", "COLUMNS": "200", "LINES": "50"},
     )
-    os.close(slave)
+    # The test keeps the terminal's other end open too: output the process wrote just before
+    # it exited stays readable instead of going with the last close.
     try:
         seen = _read_until(master, b"last refreshed")
         assert b"\x1b[?1049h" in seen  # entered the alternate screen
         process.send_signal(signal.SIGINT)
         seen += _read_until(master, b"interrupted")
         assert process.wait(timeout=30) == 130
+        # What the process flushed as it exited (stdout and stderr share the terminal).
+        seen += _read_all(master)
         assert b"\x1b[?1049l" in seen  # and left it
         assert b"Traceback" not in seen
     finally:
         if process.poll() is None:
             process.kill()
+        os.close(slave)
         os.close(master)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -127,9 +129,9 @@ def job_table(batch: Any, queue: str | None, status: str | None) -> Group:
     return Group(header, Text(""), table)
 
 
-def jobs(args: argparse.Namespace, out: TextIO = sys.stdout,
-         pause: Callable[[float], None] = time.sleep) -> int:
-    """A table of the jobs of one queue or every queue; ``--watch`` redraws it in place."""
+def jobs(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    """A table of the jobs of one queue or every queue; ``--watch`` redraws it in place on
+    the alternate screen until Ctrl-C, which ends it with exit code 130."""
     batch = client(args, "batch")
     screen = console(out)
     if not args.watch:
@@ -140,10 +142,18 @@ def jobs(args: argparse.Namespace, out: TextIO = sys.stdout,
         refreshed = Text(f"last refreshed {moment(datetime.now())}  (Ctrl-C to stop)")
         return Group(refreshed, Text(""), job_table(batch, args.queue, args.status))
 
-    with Live(frame(), console=screen, screen=screen.is_terminal, auto_refresh=False) as live:
-        while True:
-            pause(REFRESH_SECONDS)
-            live.update(frame(), refresh=True)
+    # Ctrl-C only raises a flag: an interrupt in the middle of drawing a frame would leave
+    # the terminal on the alternate screen.
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda _signum, _frame: stop.set())
+    try:
+        with Live(frame(), console=screen, screen=screen.is_terminal,
+                  auto_refresh=False) as live:
+            while not stop.wait(REFRESH_SECONDS):
+                live.update(frame(), refresh=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    raise KeyboardInterrupt
 
 
 def _exit_code(job: dict[str, Any]) -> int:
