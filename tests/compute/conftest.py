@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 
 import pytest
-
 from tests.support.images import PYTHON, import_busybox_images, import_python_image
 from tests.support.podman import PodmanService
 

@@ -18,12 +18,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from tests.support.images import BUSYBOX, ENTRYPOINT, JOB_UID
+from tests.support.podman import PodmanService
+from tests.support.server import ServerProcess, free_port
 
 from batchyard.compute.container import (
     ENDPOINT_HOST,
+    LABEL_SERVER,
     ContainerProvider,
     EngineUnavailable,
-    LABEL_SERVER,
     PullPolicy,
     choose_engine,
     connect,
@@ -36,9 +39,6 @@ from batchyard.compute.provider import (
     LaunchError,
     ServiceAccess,
 )
-from tests.support.images import BUSYBOX, ENTRYPOINT, JOB_UID
-from tests.support.podman import PodmanService
-from tests.support.server import ServerProcess, free_port
 
 T = TypeVar("T")
 DEADLINE = 60.0
@@ -118,7 +118,9 @@ def provider(podman: PodmanService) -> Iterator[Callable[..., ContainerProvider]
     yield make
     client = podman.client()
     for each in made:
-        for listed in client.containers(all=True, filters={"label": f"{LABEL_SERVER}={each.server_id}"}):
+        for listed in client.containers(
+            all=True, filters={"label": f"{LABEL_SERVER}={each.server_id}"}
+        ):
             client.remove_container(listed["Id"], v=True, force=True)
     client.close()
 
@@ -140,7 +142,9 @@ def _run(provider: ContainerProvider, spec: AttemptSpec) -> tuple[ExitStatus, li
     return asyncio.run(go())
 
 
-def test_command_environment_output_and_exit_code(provider: Callable[..., ContainerProvider]) -> None:
+def test_command_environment_output_and_exit_code(
+    provider: Callable[..., ContainerProvider],
+) -> None:
     spec = _shell(
         "echo $GREETING $AWS_BATCH_JOB_ATTEMPT; echo to-stderr >&2; printf 'no-newline'; exit 3",
         environment={"GREETING": "hello"},
@@ -212,7 +216,9 @@ def test_max_swap_and_swappiness(provider: Callable[..., ContainerProvider]) -> 
         assert "swappiness 10" in lines
 
 
-def test_memory_overrun_is_an_out_of_memory_kill(provider: Callable[..., ContainerProvider]) -> None:
+def test_memory_overrun_is_an_out_of_memory_kill(
+    provider: Callable[..., ContainerProvider],
+) -> None:
     # The shell keeps the whole 200 MB string in its own memory.
     script = "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived"
     status, lines = _run(provider(), _shell(script, memory_mib=32))
@@ -240,8 +246,13 @@ def test_volumes_mount_points_and_efs(
         "volumes": [
             {"name": "shared", "host": {"sourcePath": str(shared)}},
             {"name": "readonly", "host": {"sourcePath": str(shared)}},
-            {"name": "efs", "efsVolumeConfiguration": {
-                "fileSystemId": "fs-12345678", "rootDirectory": "/projects"}},
+            {
+                "name": "efs",
+                "efsVolumeConfiguration": {
+                    "fileSystemId": "fs-12345678",
+                    "rootDirectory": "/projects",
+                },
+            },
             {"name": "scratch"},
         ],
         "mountPoints": [
@@ -272,22 +283,28 @@ def test_a_mount_of_an_undefined_volume_or_unconfigured_efs_cannot_start(
         "mountPoints": [{"sourceVolume": "e", "containerPath": "/x"}],
     }
     for properties in (undefined, efs):
-        with pytest.raises(LaunchError, match="^CannotCreateContainerError: "):
+        with pytest.raises(LaunchError, match=r"^CannotCreateContainerError: "):
             _run(made, _shell("true", properties))
 
 
 def test_ulimits(provider: Callable[..., ContainerProvider]) -> None:
-    properties = {"ulimits": [{"name": "nofile", "softLimit": 1024, "hardLimit": 2048},
-                              {"name": "core", "softLimit": 0, "hardLimit": 0}]}
+    properties = {
+        "ulimits": [
+            {"name": "nofile", "softLimit": 1024, "hardLimit": 2048},
+            {"name": "core", "softLimit": 0, "hardLimit": 0},
+        ]
+    }
     status, lines = _run(provider(), _shell("ulimit -n; ulimit -Hn; ulimit -c", properties))
     assert (status.exit_code, lines) == (0, ["1024", "2048", "0"])
 
 
 def test_shared_memory_and_tmpfs(provider: Callable[..., ContainerProvider]) -> None:
-    properties = {"linuxParameters": {
-        "sharedMemorySize": 32,
-        "tmpfs": [{"containerPath": "/fast", "size": 8, "mountOptions": ["noexec", "nosuid"]}],
-    }}
+    properties = {
+        "linuxParameters": {
+            "sharedMemorySize": 32,
+            "tmpfs": [{"containerPath": "/fast", "size": 8, "mountOptions": ["noexec", "nosuid"]}],
+        }
+    }
     script = (
         "df -k /dev/shm | tail -1 | awk '{print \"shm\", $2}';"
         "df -k /fast | tail -1 | awk '{print \"fast\", $2}';"
@@ -326,15 +343,25 @@ def test_init_process(provider: Callable[..., ContainerProvider]) -> None:
 
 
 def test_devices(provider: Callable[..., ContainerProvider]) -> None:
-    properties = {"linuxParameters": {"devices": [
-        {"hostPath": "/dev/zero", "containerPath": "/dev/job-zero", "permissions": ["READ"]},
-    ]}}
+    properties = {
+        "linuxParameters": {
+            "devices": [
+                {
+                    "hostPath": "/dev/zero",
+                    "containerPath": "/dev/job-zero",
+                    "permissions": ["READ"],
+                },
+            ]
+        }
+    }
     status, lines = _run(provider(), _shell("head -c 5 /dev/job-zero | wc -c", properties))
     assert (status.exit_code, lines) == (0, ["5"])
 
 
 def test_a_missing_program_cannot_start(provider: Callable[..., ContainerProvider]) -> None:
-    with pytest.raises(LaunchError, match="^CannotStartContainerError: Error response from daemon: "):
+    with pytest.raises(
+        LaunchError, match=r"^CannotStartContainerError: Error response from daemon: "
+    ):
         _run(provider(), _attempt({}, ["/no/such/program"]))
 
 
@@ -342,10 +369,15 @@ def test_a_failed_pull_is_cannot_pull_container_error(
     provider: Callable[..., ContainerProvider],
 ) -> None:
     # A registry on a closed loopback port: refused at once, nothing leaves the machine.
-    with pytest.raises(LaunchError, match="^CannotPullContainerError: Error response from daemon: "):
+    with pytest.raises(
+        LaunchError, match=r"^CannotPullContainerError: Error response from daemon: "
+    ):
         _run(provider(), _attempt({"image": "127.0.0.1:1/nosuch/image:1"}, ["true"]))
-    with pytest.raises(LaunchError, match="^CannotPullContainerError: .*never"):
-        _run(provider(pull_policy=PullPolicy.NEVER), _attempt({"image": "localhost/absent:1"}, ["true"]))
+    with pytest.raises(LaunchError, match=r"^CannotPullContainerError: .*never"):
+        _run(
+            provider(pull_policy=PullPolicy.NEVER),
+            _attempt({"image": "localhost/absent:1"}, ["true"]),
+        )
     # A present image is used as it is, also under "never".
     assert _run(provider(pull_policy="never"), _shell("true"))[0].exit_code == 0
 
@@ -418,10 +450,13 @@ def test_lines_arrive_while_the_container_runs(
 
 
 def _gated(gate: Path, script: str) -> AttemptSpec:
-    return _shell(script, {
-        "volumes": [{"name": "gate", "host": {"sourcePath": str(gate)}}],
-        "mountPoints": [{"sourceVolume": "gate", "containerPath": "/gate"}],
-    })
+    return _shell(
+        script,
+        {
+            "volumes": [{"name": "gate", "host": {"sourcePath": str(gate)}}],
+            "mountPoints": [{"sourceVolume": "gate", "containerPath": "/gate"}],
+        },
+    )
 
 
 GATED = "echo one; echo two; while [ ! -e /gate/open ]; do sleep 0.05; done; echo three; exit 7"
@@ -539,7 +574,7 @@ class _HostServer(http.server.ThreadingHTTPServer):
 class _Handler(http.server.BaseHTTPRequestHandler):
     server: _HostServer
 
-    def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+    def do_GET(self) -> None:
         self.server.requests.append((self.path, self.headers.get("Host", "")))
         body = b"hello from the host\n"
         self.send_response(200)
@@ -600,7 +635,8 @@ def test_a_job_calls_batchyard_with_boto3_from_inside_its_container(
         computeEnvironmentName=f"ce-{name}", type="UNMANAGED"
     )["computeEnvironmentArn"]
     batch.create_job_queue(
-        jobQueueName=name, priority=1,
+        jobQueueName=name,
+        priority=1,
         computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment_arn}],
     )
     program = (

@@ -48,11 +48,21 @@ def busybox_rootfs(target: Path) -> Path:
     """Write the busybox root file system to the tar file ``target``."""
     busybox = shutil.which("busybox")
     if busybox is None or "statically linked" not in _describe(busybox):
-        raise RuntimeError("the busybox test image needs busybox-static: apt-get install busybox-static")
+        raise RuntimeError(
+            "the busybox test image needs busybox-static: apt-get install busybox-static"
+        )
     applets = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True)
     with tarfile.open(target, "w") as tar:
-        for directory, mode in (("bin", 0o755), ("etc", 0o755), ("tmp", 0o1777), ("root", 0o700),
-                                ("home", 0o755), ("proc", 0o555), ("sys", 0o555), ("dev", 0o755)):
+        for directory, mode in (
+            ("bin", 0o755),
+            ("etc", 0o755),
+            ("tmp", 0o1777),
+            ("root", 0o700),
+            ("home", 0o755),
+            ("proc", 0o555),
+            ("sys", 0o555),
+            ("dev", 0o755),
+        ):
             info = tarfile.TarInfo(directory)
             info.type, info.mode = tarfile.DIRTYPE, mode
             tar.addfile(info)
@@ -97,8 +107,11 @@ def import_busybox_images(service: PodmanService) -> None:
         rootfs = busybox_rootfs(Path(scratch) / "busybox.tar")
         import_image(service, rootfs, BUSYBOX, 'CMD ["sh"]')
         import_image(
-            service, rootfs, ENTRYPOINT,
-            'ENTRYPOINT ["/bin/echo", "from-entrypoint"]', 'CMD ["default-command"]',
+            service,
+            rootfs,
+            ENTRYPOINT,
+            'ENTRYPOINT ["/bin/echo", "from-entrypoint"]',
+            'CMD ["default-command"]',
         )
 
 
@@ -152,7 +165,9 @@ def debian_python_rootfs() -> Path:
         if target.exists():
             return target
         if shutil.which("mmdebstrap") is None:
-            raise RuntimeError("the python test image is built with mmdebstrap: apt-get install mmdebstrap")
+            raise RuntimeError(
+                "the python test image is built with mmdebstrap: apt-get install mmdebstrap"
+            )
         with tempfile.TemporaryDirectory(dir=directory) as scratch:
             sources_file = Path(scratch) / "debian.sources"
             sources_file.write_text(sources)
@@ -161,14 +176,20 @@ def debian_python_rootfs() -> Path:
             keep = "|".join(f"{model}/" for model in BOTOCORE_MODELS)
             finished = subprocess.run(
                 [
-                    "mmdebstrap", "--quiet", "--variant=essential",
+                    "mmdebstrap",
+                    "--quiet",
+                    "--variant=essential",
                     f"--include={','.join(DEBIAN_PACKAGES)}",
                     *(f"--dpkgopt=path-exclude=/usr/share/{d}/*" for d in ("doc", "man", "locale")),
                     f'--customize-hook=cd "{data}" && for d in */; do case "$d" in {keep}) ;; '
                     '*) rm -rf "$d" ;; esac; done',
-                    DEBIAN_SUITE, str(built), str(sources_file),
+                    DEBIAN_SUITE,
+                    str(built),
+                    str(sources_file),
                 ],
-                capture_output=True, text=True, timeout=900,
+                capture_output=True,
+                text=True,
+                timeout=900,
             )
             if finished.returncode != 0:
                 raise RuntimeError(f"mmdebstrap failed ({finished.returncode}):\n{finished.stderr}")

@@ -15,6 +15,7 @@ bridge and subnet are unique to the service, so test runs in parallel never shar
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
@@ -201,9 +202,10 @@ class PodmanService:
                 self.process.wait(timeout=30)
         self.process = None
         # Containers left running, their overlay mounts and the bridge go with a reset.
-        for arguments in (("rm", "--all", "--force", "--time", "0"), ("system", "reset", "--force")):
-            try:
+        for arguments in (
+            ("rm", "--all", "--force", "--time", "0"),
+            ("system", "reset", "--force"),
+        ):
+            with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
                 self.podman(*arguments, timeout=120)
-            except (RuntimeError, subprocess.TimeoutExpired):
-                pass
         shutil.rmtree(self.root, ignore_errors=True)
