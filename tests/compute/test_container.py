@@ -32,6 +32,7 @@ from batchyard.compute.container import (
     connect,
 )
 from batchyard.compute.container_spec import container_spec
+from batchyard.compute.output import MAX_LINE_BYTES
 from batchyard.compute.provider import (
     OUT_OF_MEMORY_REASON,
     AttemptSpec,
@@ -162,6 +163,26 @@ def test_command_environment_output_and_exit_code(
     assert ("stdout", "hello 1") in output.lines
     assert ("stderr", "to-stderr") in output.lines
     assert ("stdout", "no-newline") in output.lines
+
+
+def test_long_lines_are_cut_and_timestamped_when_they_arrive(
+    provider: Callable[..., ContainerProvider],
+) -> None:
+    began = int(time.time() * 1000)
+    # 300,000 bytes in one line: the engine's log has it in 8 KiB pieces, put together again.
+    script = "head -c 300000 /dev/zero | tr '\\0' a; echo; echo after"
+    output = Output()
+
+    async def go() -> ExitStatus:
+        attempt = await provider().start(_shell(script), output)
+        status = await _within(attempt.wait())
+        await attempt.release()
+        return status
+
+    assert asyncio.run(go()).exit_code == 0
+    assert [len(text) for text in output.texts] == [MAX_LINE_BYTES, 300000 - MAX_LINE_BYTES, 5]
+    assert set(output.texts[0]) == {"a"} and output.texts[2] == "after"
+    assert all(began - 1000 <= stamp <= time.time() * 1000 for stamp in output.stamps)
 
 
 def test_command_replaces_cmd_and_keeps_the_image_entrypoint(
@@ -382,45 +403,51 @@ def test_a_failed_pull_is_cannot_pull_container_error(
     assert _run(provider(pull_policy="never"), _shell("true"))[0].exit_code == 0
 
 
-def test_stop_lets_a_container_that_handles_sigterm_exit(
-    provider: Callable[..., ContainerProvider],
+@pytest.mark.parametrize(
+    ("script", "grace", "exit_code"),
+    [
+        # SIGTERM handled: the container ends on it, long before the grace.
+        ("trap 'echo got-term; exit 0' TERM; echo ready; while :; do sleep 0.1; done", 30.0, 0),
+        # SIGTERM ignored: SIGKILL once the grace is over.
+        ("trap '' TERM; echo ready; sleep 60", 1.0, 137),
+    ],
+    ids=["handled", "ignored"],
+)
+def test_stop_is_sigterm_then_sigkill_after_the_grace(
+    provider: Callable[..., ContainerProvider], script: str, grace: float, exit_code: int
 ) -> None:
-    script = "trap 'echo got-term; exit 0' TERM; echo ready; while :; do sleep 0.1; done"
     output = Output()
 
     async def go() -> tuple[ExitStatus, float]:
         attempt = await provider().start(_shell(script), output)
         await output.until("ready")
         began = time.monotonic()
-        await attempt.stop(30)
+        await attempt.stop(grace)
         status = await _within(attempt.wait())
         await attempt.release()
         return status, time.monotonic() - began
 
     status, elapsed = asyncio.run(go())
-    assert status == ExitStatus(exit_code=0)
-    assert "got-term" in output.texts
-    assert elapsed < 20
+    assert status == ExitStatus(exit_code=exit_code)
+    if exit_code == 0:
+        assert "got-term" in output.texts
+        assert elapsed < 20
+    else:
+        assert grace <= elapsed < grace + 20
 
 
-def test_stop_kills_a_container_that_ignores_sigterm_after_the_grace(
-    provider: Callable[..., ContainerProvider],
-) -> None:
-    script = "trap '' TERM; echo ready; sleep 60"
+def test_kill_ends_the_container_at_once(provider: Callable[..., ContainerProvider]) -> None:
     output = Output()
 
-    async def go() -> tuple[ExitStatus, float]:
-        attempt = await provider().start(_shell(script), output)
+    async def go() -> ExitStatus:
+        attempt = await provider().start(_shell("trap '' TERM; echo ready; sleep 60"), output)
         await output.until("ready")
-        began = time.monotonic()
-        await attempt.stop(1.0)
-        status = await _within(attempt.wait())
+        attempt.kill()
+        status = await _within(attempt.wait(), 30)
         await attempt.release()
-        return status, time.monotonic() - began
+        return status
 
-    status, elapsed = asyncio.run(go())
-    assert status == ExitStatus(exit_code=137)
-    assert 1.0 <= elapsed < 20
+    assert asyncio.run(go()) == ExitStatus(exit_code=137)
 
 
 def test_lines_arrive_while_the_container_runs(
@@ -462,6 +489,15 @@ def _gated(gate: Path, script: str) -> AttemptSpec:
 GATED = "echo one; echo two; while [ ! -e /gate/open ]; do sleep 0.05; done; echo three; exit 7"
 
 
+async def _until_the_server_goes(first: ContainerProvider, gate: Path, output: Output) -> Any:
+    """Start ``GATED`` and let its server go away once "two" arrived; its identity."""
+    attempt = await first.start(_gated(gate, GATED), output)
+    await output.until("two")
+    attempt.detach()
+    await first.close()
+    return attempt.identity
+
+
 def test_a_new_provider_reattaches_to_a_running_container(
     provider: Callable[..., ContainerProvider], tmp_path: Path
 ) -> None:
@@ -471,12 +507,7 @@ def test_a_new_provider_reattaches_to_a_running_container(
     before, after = Output(), Output()
 
     async def go() -> tuple[ExitStatus, bool]:
-        first = provider(server_id=server_id)
-        attempt = await first.start(_gated(tmp_path, GATED), before)
-        await before.until("two")
-        identity = attempt.identity
-        attempt.detach()
-        await first.close()
+        identity = await _until_the_server_goes(provider(server_id=server_id), tmp_path, before)
         # Only "one" was stored before the server went away: "two" comes again.
         second = provider(server_id=server_id)
         again = await second.reattach(identity, after, delivered=1)
@@ -501,12 +532,7 @@ def test_a_container_that_ended_while_no_server_watched_reports_its_real_exit(
     before, after = Output(), Output()
 
     async def go() -> ExitStatus:
-        first = provider(server_id=server_id)
-        attempt = await first.start(_gated(tmp_path, GATED), before)
-        await before.until("two")
-        identity = attempt.identity
-        attempt.detach()
-        await first.close()
+        identity = await _until_the_server_goes(provider(server_id=server_id), tmp_path, before)
         (tmp_path / "open").touch()
         client = podman.client()
         assert (await asyncio.to_thread(client.wait, identity["containerId"]))["StatusCode"] == 7

@@ -328,6 +328,18 @@ def engine_process_limits(url: str) -> dict[str, tuple[int, int]]:
         return {}
 
 
+def discard(api: docker.APIClient, container_id: str) -> None:
+    """Kill and remove a container and the volumes the engine made for it.
+
+    The kill comes first because Podman's forced removal stops a running container with
+    SIGTERM and its stop timeout (10 s) before it kills it.
+    """
+    with contextlib.suppress(APIError):
+        api.kill(container_id, signal="SIGKILL")
+    with contextlib.suppress(NotFound):
+        api.remove_container(container_id, v=True, force=True)
+
+
 def _inspect_image(api: docker.APIClient, image: str) -> None:
     """Raise ImageNotFound when the engine does not have ``image``."""
     api.inspect_image(image)  # type: ignore[no-untyped-call]  # the stubs leave it untyped
@@ -410,8 +422,7 @@ class ContainerAttempt:
         await asyncio.to_thread(self._remove)
 
     def _remove(self) -> None:
-        with contextlib.suppress(NotFound):
-            self._api.remove_container(self.container_id, v=True, force=True)
+        discard(self._api, self.container_id)
 
     def _signal(self, name: str) -> None:
         # The container may have ended meanwhile: the engine then refuses the signal.
@@ -674,7 +685,7 @@ class ContainerProvider:
             api.start(container_id)
         except (DockerException, requests.RequestException) as error:
             with contextlib.suppress(DockerException, requests.RequestException):
-                api.remove_container(container_id, v=True, force=True)
+                discard(api, container_id)
             raise LaunchError(_reason("CannotStartContainerError", error)) from None
         return container_id
 
@@ -779,8 +790,7 @@ class ContainerProvider:
         if found is None:
             return False
         container_id, running = found
-        with contextlib.suppress(NotFound):
-            self.engine.api.remove_container(container_id, v=True, force=True)
+        discard(self.engine.api, container_id)
         return running
 
     def sweep(self) -> None:
@@ -791,5 +801,4 @@ class ContainerProvider:
             all=True, filters={"label": f"{LABEL_SERVER}={self.server_id}"}
         ):
             if listed["Id"] not in self._attached:
-                with contextlib.suppress(NotFound):
-                    api.remove_container(listed["Id"], v=True, force=True)
+                discard(api, listed["Id"])
