@@ -228,6 +228,15 @@ def test_vcpus_and_memory_are_the_containers_cgroup_limits(
     assert "swap 0" in lines
 
 
+def test_more_vcpus_than_the_host_has_are_all_of_its_cpus(
+    provider: Callable[..., ContainerProvider],
+) -> None:
+    made = provider()
+    status, lines = _run(made, _shell(CGROUP_LIMITS, vcpus=made.host_cpus + 6.0))
+    assert status.exit_code == 0, lines
+    assert f"cpu {made.host_cpus * 100000} 100000" in lines
+
+
 def test_max_swap_and_swappiness(provider: Callable[..., ContainerProvider]) -> None:
     properties = {"linuxParameters": {"maxSwap": 16, "swappiness": 10}}
     status, lines = _run(provider(), _shell(CGROUP_LIMITS, properties, memory_mib=64))

@@ -112,6 +112,7 @@ def test_engine_arguments_of_a_full_container() -> None:
         endpoint=Endpoint("10.88.0.1", 4580),
         efs_root=Path("/mnt/efs"),
         ulimit_defaults={"nproc": (100, 200)},
+        host_cpus=8,
     )
     assert config["image"] == "public.ecr.aws/example/job:1"
     assert config["command"] == ["python3", "job.py"]

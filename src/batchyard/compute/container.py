@@ -170,14 +170,15 @@ def choose_engine(setting: str, candidates: Sequence[str] | None = None) -> Engi
     return EngineChoice(engine, f"jobs run in containers on {engine.product} at {setting}")
 
 
-def engine_capacity(engine: Engine) -> HostCapacity:
-    """The engine host's memory, and its NVIDIA GPUs when that host is this one."""
+def engine_host(engine: Engine) -> tuple[HostCapacity, int]:
+    """The engine host's capacity (memory, and NVIDIA GPUs when that host is this one) and
+    its CPU count."""
     info = engine.api.info()
     memory = int(info.get("MemTotal") or 0) // (1024 * 1024)
     gpus = 0
     if engine.local and Path("/dev").is_dir():
         gpus = sum(1 for _ in Path("/dev").glob("nvidia[0-9]*"))
-    return HostCapacity(memory_mib=memory, gpus=gpus)
+    return HostCapacity(memory_mib=memory, gpus=gpus), int(info.get("NCPU") or 0)
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,7 @@ def create_arguments(
     endpoint: Endpoint | None,
     efs_root: Path | None,
     ulimit_defaults: dict[str, tuple[int, int]],
+    host_cpus: int = 0,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The ``create_container`` and ``create_host_config`` arguments of one attempt.
 
@@ -233,7 +235,9 @@ def create_arguments(
         "extra_hosts": {ENDPOINT_HOST: endpoint.gateway} if endpoint else None,
     }
     if spec.vcpus > 0:
-        host["nano_cpus"] = round(spec.vcpus * CFS_PERIOD_NS)
+        # Engines refuse a quota above the host's CPUs, which a job can use no more of.
+        vcpus = min(spec.vcpus, host_cpus) if host_cpus > 0 else spec.vcpus
+        host["nano_cpus"] = round(vcpus * CFS_PERIOD_NS)
     if spec.memory_mib:
         host["mem_limit"] = f"{spec.memory_mib}m"
         swap = linux.max_swap_mib or 0
@@ -575,7 +579,8 @@ class ContainerProvider:
         self.network = network
         self.pull_policy = PullPolicy(pull_policy)
         self.efs_root = efs_root
-        self.capacity = capacity or engine_capacity(engine)
+        host_capacity, self.host_cpus = engine_host(engine)
+        self.capacity = capacity or host_capacity
         self.gpu_pool = GpuPool(self.capacity.gpus)
         self.oom_log = oom_log if oom_log is not None else (OomLog() if engine.local else None)
         self._endpoint_url = endpoint_url
@@ -647,6 +652,7 @@ class ContainerProvider:
                 endpoint=self._endpoint,
                 efs_root=self.efs_root,
                 ulimit_defaults=self._ulimit_defaults(container),
+                host_cpus=self.host_cpus,
             )
             container_id = await asyncio.to_thread(self._create_and_start, config, host)
         except BaseException:
