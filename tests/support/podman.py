@@ -67,14 +67,15 @@ def _free_subnet() -> ipaddress.IPv4Network:
 class PodmanService:
     """One running ``podman system service`` and the private state it works in."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path | None = None) -> None:
+        """A service in a new temporary directory (``root``: the one of an earlier one)."""
         missing = [p for p in REQUIRED_PROGRAMS if shutil.which(p) is None]
         if missing:
             raise RuntimeError(
                 f"the container tests need a real Podman; missing {', '.join(missing)}: "
                 f"{INSTALL_HINT}"
             )
-        self.root = Path(tempfile.mkdtemp(prefix="batchyard-podman-"))
+        self.root = root or Path(tempfile.mkdtemp(prefix="batchyard-podman-"))
         self.socket = self.root / "podman.sock"
         self.url = f"unix://{self.socket}"
         tag = uuid.uuid4().hex[:6]
@@ -139,8 +140,27 @@ class PodmanService:
             )
         )
 
+    @classmethod
+    def sweep_stale(cls) -> None:
+        """Stop what services of test sessions that died without their teardown (a killed
+        pytest) left running, and remove their directories."""
+        for root in Path(tempfile.gettempdir()).glob("batchyard-podman-*"):
+            try:
+                owner, service = map(int, (root / "owner").read_text().split())
+            except (OSError, ValueError):
+                continue
+            if Path(f"/proc/{owner}").exists():
+                continue
+            stale = cls(root)
+            with contextlib.suppress(OSError):
+                # The pid is that service's only while its command line names this root.
+                if str(root) in Path(f"/proc/{service}/cmdline").read_text(errors="replace"):
+                    os.kill(service, signal.SIGKILL)
+            stale.stop()
+
     def start(self) -> PodmanService:
         """Start the service; returns once the Docker API answers on its socket."""
+        self.sweep_stale()
         self._write_configuration()
         log = self._log.open("wb")
         self.process = subprocess.Popen(
@@ -151,6 +171,7 @@ class PodmanService:
             start_new_session=True,
         )
         log.close()
+        (self.root / "owner").write_text(f"{os.getpid()} {self.process.pid}\n")
         deadline = time.monotonic() + START_TIMEOUT
         while not self._answers():
             if self.process.poll() is not None or time.monotonic() > deadline:

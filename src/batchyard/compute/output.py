@@ -16,21 +16,28 @@ class LineSplitter:
     """Cuts one output stream into lines; ``feed`` and ``close`` return the finished ones."""
 
     def __init__(self) -> None:
-        self._pending = b""
+        self._pending = bytearray()
 
     def feed(self, chunk: bytes) -> list[str]:
         """The lines that ``chunk`` completes."""
-        self._pending += chunk
-        *complete, self._pending = self._pending.split(b"\n")
-        lines = [piece for line in complete for piece in _pieces(line)]
+        # Only the new chunk is searched and the rest is appended in place, so a long line
+        # arriving in small pieces costs time in proportion to its length.
+        *ends, rest = chunk.split(b"\n")
+        lines: list[str] = []
+        for end in ends:
+            self._pending += end
+            lines += _pieces(bytes(self._pending))
+            self._pending.clear()
+        self._pending += rest
         while len(self._pending) > MAX_LINE_BYTES:
-            lines.append(_text(self._pending[:MAX_LINE_BYTES]))
-            self._pending = self._pending[MAX_LINE_BYTES:]
+            lines.append(_text(bytes(self._pending[:MAX_LINE_BYTES])))
+            del self._pending[:MAX_LINE_BYTES]
         return lines
 
     def close(self) -> list[str]:
         """The unterminated rest, as a last line (none when the output ended with a newline)."""
-        rest, self._pending = self._pending, b""
+        rest = bytes(self._pending)
+        self._pending.clear()
         return _pieces(rest) if rest else []
 
 
