@@ -26,12 +26,10 @@ from batchyard.compute.container import (
     ENDPOINT_HOST,
     LABEL_SERVER,
     ContainerProvider,
-    EngineUnavailable,
     PullPolicy,
-    choose_engine,
-    connect,
 )
 from batchyard.compute.container_spec import container_spec
+from batchyard.compute.engine import EngineUnavailable, choose_engine, connect
 from batchyard.compute.output import MAX_LINE_BYTES
 from batchyard.compute.provider import (
     OUT_OF_MEMORY_REASON,

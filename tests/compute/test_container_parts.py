@@ -8,14 +8,7 @@ from pathlib import Path
 import pytest
 from tests.support.podman import PodmanService
 
-from batchyard.compute.container import (
-    ENDPOINT_HOST,
-    Endpoint,
-    _epoch_ms,
-    create_arguments,
-    engine_process_limits,
-    standard_sockets,
-)
+from batchyard.compute.container import ENDPOINT_HOST, Endpoint, _epoch_ms, create_arguments
 from batchyard.compute.container_spec import (
     ContainerSpec,
     Device,
@@ -27,6 +20,7 @@ from batchyard.compute.container_spec import (
     Volume,
     container_spec,
 )
+from batchyard.compute.engine import engine_process_limits, standard_sockets
 from batchyard.compute.oom_log import OomLog
 from batchyard.compute.output import MAX_LINE_BYTES, LineSplitter
 from batchyard.compute.provider import AttemptSpec, LaunchError, ServiceAccess
