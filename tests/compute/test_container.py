@@ -27,6 +27,7 @@ from batchyard.compute.container import (
     LABEL_SERVER,
     ContainerProvider,
     PullPolicy,
+    discard,
 )
 from batchyard.compute.container_spec import container_spec
 from batchyard.compute.engine import EngineUnavailable, choose_engine, connect
@@ -117,10 +118,13 @@ def provider(podman: PodmanService) -> Iterator[Callable[..., ContainerProvider]
     yield make
     client = podman.client()
     for each in made:
+        if each.oom_log is not None:
+            each.oom_log.close()
+        each.engine.api.close()
         for listed in client.containers(
             all=True, filters={"label": f"{LABEL_SERVER}={each.server_id}"}
         ):
-            client.remove_container(listed["Id"], v=True, force=True)
+            discard(client, listed["Id"])
     client.close()
 
 
