@@ -76,6 +76,21 @@ class Settings:
     max_url_length: int = 16 * 1024
     max_header_bytes: int = 64 * 1024
 
+    # --- Containers (issue 15): where jobs run in their images ---
+    # The Docker Engine API jobs run on: a socket URL (unix:///run/podman/podman.sock,
+    # tcp://host:2375), "auto" (the first of Docker's and Podman's standard sockets that
+    # answers; local processes when none does) or "none" (always local processes).
+    container_engine: str = "auto"
+    # When a job's image is pulled: "missing" (only when the engine lacks it), "always",
+    # "never" (a missing image fails the attempt with CannotPullContainerError).
+    container_pull_policy: str = "missing"
+    # The engine network jobs join; empty: the engine's default (Docker's bridge, Podman's
+    # podman). Jobs reach this server through a relay on its gateway address.
+    container_network: str = ""
+    # The host directory holding EFS file systems as <root>/<fileSystemId>; empty: a job
+    # with an EFS volume cannot start.
+    container_efs_root: str = ""
+
     @property
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file inside the data directory."""

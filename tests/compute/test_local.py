@@ -15,7 +15,13 @@ import pytest
 
 from batchyard.compute.limits import CgroupLayout
 from batchyard.compute.local import LocalProvider
-from batchyard.compute.provider import OUT_OF_MEMORY_REASON, AttemptSpec, HostCapacity, LaunchError
+from batchyard.compute.provider import (
+    OUT_OF_MEMORY_REASON,
+    AttemptSpec,
+    HostCapacity,
+    LaunchError,
+    ServiceAccess,
+)
 
 
 def _spec(command: list[str], **kwargs: object) -> AttemptSpec:
@@ -185,3 +191,18 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
     except OSError:
         return "gone"
+
+
+def test_the_attempts_sdks_are_pointed_at_the_server_as_the_jobs_account(tmp_path: Path) -> None:
+    provider = LocalProvider(tmp_path, endpoint_url="http://127.0.0.1:4580")
+    access = ServiceAccess("eu-west-1", "AKIDEXAMPLE", "secret", session_token="token")
+    script = (
+        "echo $AWS_ENDPOINT_URL $AWS_REGION $AWS_DEFAULT_REGION $AWS_ACCESS_KEY_ID "
+        "$AWS_SECRET_ACCESS_KEY $AWS_SESSION_TOKEN"
+    )
+    spec = _spec(["sh", "-c", script], access=access, environment={"AWS_REGION": "job-wins"})
+    code, _reason, lines = _run(provider, spec)
+    assert (code, lines) == (
+        0,
+        [("stdout", "http://127.0.0.1:4580 job-wins eu-west-1 AKIDEXAMPLE secret token")],
+    )

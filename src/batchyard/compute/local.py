@@ -27,6 +27,7 @@ from typing import Any
 from batchyard.compute.child_process import ChildProcess, Spawned, spawn
 from batchyard.compute.launcher import resolve_program, wrap
 from batchyard.compute.limits import AttemptLimits, CgroupLayout, remove_stale_groups
+from batchyard.compute.output import LineSplitter
 from batchyard.compute.provider import (
     OUT_OF_MEMORY_REASON,
     AttemptSpec,
@@ -35,12 +36,11 @@ from batchyard.compute.provider import (
     HostCapacity,
     LaunchError,
     LineCallback,
+    access_environment,
 )
 
 # Host variables a command needs to find programs and behave sanely; nothing else leaks in.
 PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER", "LOGNAME", "TMPDIR")
-# CloudWatch Logs caps an event at 256 KiB; a longer line is split.
-MAX_LINE_BYTES = 256 * 1024 - 26
 READ_CHUNK = 64 * 1024
 
 
@@ -164,21 +164,15 @@ class LocalAttempt:
 
 
 async def _pump(stream: asyncio.StreamReader, name: str, on_line: LineCallback) -> None:
-    pending = b""
+    splitter = LineSplitter()
     while True:
         chunk = await stream.read(READ_CHUNK)
-        if not chunk:
-            break
-        pending += chunk
-        *lines, pending = pending.split(b"\n")
+        lines = splitter.feed(chunk) if chunk else splitter.close()
         now = int(time.time() * 1000)
         for line in lines:
-            on_line(now, name, line.decode("utf-8", "replace"))
-        while len(pending) > MAX_LINE_BYTES:
-            on_line(now, name, pending[:MAX_LINE_BYTES].decode("utf-8", "replace"))
-            pending = pending[MAX_LINE_BYTES:]
-    if pending:
-        on_line(int(time.time() * 1000), name, pending.decode("utf-8", "replace"))
+            on_line(now, name, line)
+        if not chunk:
+            break
 
 
 class LocalProvider:
@@ -189,8 +183,12 @@ class LocalProvider:
         work_root: Path,
         capacity: HostCapacity | None = None,
         layout: CgroupLayout | None = None,
+        endpoint_url: str | None = None,
     ) -> None:
+        """``endpoint_url``: this server's address as attempts reach it (the loopback one),
+        given to their SDKs with the credentials of each attempt's ``access``."""
         self.work_root = work_root
+        self._endpoint_url = endpoint_url
         # Read once: os.environ lookups cost more than the rest of building an environment.
         self._host_environment = {k: os.environ[k] for k in PASSED_THROUGH if k in os.environ}
         self.capacity = capacity or host_capacity()
@@ -200,12 +198,17 @@ class LocalProvider:
         digest = hashlib.sha256(str(work_root.resolve()).encode()).hexdigest()[:10]
         self._cgroup_prefix = f"batchyard-{digest}-"
 
+    def describe(self) -> str:
+        """Where this provider runs attempts, in a few words."""
+        return "local processes on this host"
+
     async def start(self, spec: AttemptSpec, on_line: LineCallback) -> LocalAttempt:
         """Start ``spec`` as a process group of its own."""
         if not spec.command:
             raise LaunchError("CannotStartContainerError: the job has no command to run")
         gpus = self._gpus.take(spec.gpus)
         environment = dict(self._host_environment)
+        environment.update(access_environment(spec.access, self._endpoint_url))
         environment.update(spec.environment)
         if gpus:
             environment["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, gpus))
@@ -253,8 +256,11 @@ class LocalProvider:
         pgid = identity.get("pgid")
         candidates = _group_members(pgid) if isinstance(pgid, int) else _all_processes()
         # A recycled process-group id must not get someone else's processes killed.
-        groups = {_group_of(pid) for pid in candidates if _belongs_to(pid, job_id)}
-        groups.discard(None)
+        groups = {
+            group
+            for pid in candidates
+            if _belongs_to(pid, job_id) and (group := _group_of(pid)) is not None
+        }
         groups.discard(os.getpgrp())
         for group in groups:
             _kill_group(group, signal.SIGKILL)

@@ -3,6 +3,10 @@
 The scheduler decides *where* and *when*; a provider only starts one attempt, streams its
 output, stops it on request and reports how it ended. Providers know nothing about jobs,
 queues or the store.
+
+Attempts of a provider that can outlive the server (containers) are also *durable*: a new
+server re-attaches to them from the ``identity`` they reported (``Reattaching``), and what
+is left of one is removed only once its end is committed (``DurableAttempt.release``).
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from batchyard.compute.container_spec import ContainerSpec
+
 # Called once per output line: (epoch milliseconds, "stdout" | "stderr", text without newline).
 LineCallback = Callable[[int, str, str], None]
 
@@ -18,8 +24,23 @@ OUT_OF_MEMORY_REASON = "OutOfMemoryError: Container killed due to memory usage"
 
 
 @dataclass(frozen=True)
+class ServiceAccess:
+    """How an attempt's AWS SDKs reach this server: the job's region and account keys."""
+
+    region: str
+    access_key_id: str
+    secret_access_key: str
+    session_token: str | None = None
+
+
+@dataclass(frozen=True)
 class AttemptSpec:
-    """Everything needed to run one attempt of a job."""
+    """Everything needed to run one attempt of a job.
+
+    ``environment`` is the whole environment the job defines (its own variables, secrets,
+    ``AWS_BATCH_*``); ``container`` the rest of its container properties, for providers that
+    run images (None: only ``image`` is known); ``access`` the credentials its SDKs get.
+    """
 
     attempt_id: str
     job_id: str
@@ -29,6 +50,28 @@ class AttemptSpec:
     memory_mib: int | None = None
     gpus: int = 0
     image: str | None = None
+    container: ContainerSpec | None = None
+    access: ServiceAccess | None = None
+
+
+def access_environment(access: ServiceAccess | None, endpoint_url: str | None) -> dict[str, str]:
+    """The variables that point an attempt's AWS SDKs at this server as the job's account.
+
+    Only the global ``AWS_ENDPOINT_URL``: every SDK that reads the per-service variables
+    reads it too, and a per-service one set here would beat a job's own global one. The
+    job's environment is applied over these, so a job that sets any of them keeps its own.
+    """
+    found: dict[str, str] = {}
+    if endpoint_url:
+        found["AWS_ENDPOINT_URL"] = endpoint_url
+    if access is not None:
+        found["AWS_REGION"] = access.region
+        found["AWS_DEFAULT_REGION"] = access.region
+        found["AWS_ACCESS_KEY_ID"] = access.access_key_id
+        found["AWS_SECRET_ACCESS_KEY"] = access.secret_access_key
+        if access.session_token:
+            found["AWS_SESSION_TOKEN"] = access.session_token
+    return found
 
 
 @dataclass(frozen=True)
@@ -78,6 +121,20 @@ class RunningAttempt(Protocol):
         ...
 
 
+class DurableAttempt(RunningAttempt, Protocol):
+    """An attempt that can outlive the server that started it."""
+
+    def detach(self) -> None:
+        """Stop watching the attempt and leave it running (server shutdown); its ``wait``
+        is cancelled. A later server re-attaches with ``Reattaching.reattach``."""
+        ...
+
+    async def release(self) -> None:
+        """Remove what is left of the ended attempt; call it once its end is committed, so
+        that a server dying in between still finds the real exit status."""
+        ...
+
+
 class ComputeProvider(Protocol):
     """Where attempts run."""
 
@@ -98,6 +155,23 @@ class ComputeProvider(Protocol):
     def sweep(self) -> None:
         """Remove what attempts of earlier server processes left behind (working directories,
         control groups); called at start-up once they have been reaped."""
+        ...
+
+
+class Reattaching(Protocol):
+    """A provider whose attempts outlive the server (containers)."""
+
+    async def reattach(
+        self, identity: dict[str, Any], on_line: LineCallback, delivered: int
+    ) -> DurableAttempt | None:
+        """Attach again to the attempt an earlier server started and recorded as ``identity``.
+
+        Returns None when nothing of it is left (the host lost it). Otherwise the attempt is
+        driven like a fresh one: its output continues after the first ``delivered`` lines (the
+        lines already stored; the rest, and everything it prints from now on, goes to
+        ``on_line``) and ``wait`` gives its real exit status, at once if it ended while no
+        server watched it.
+        """
         ...
 
 
