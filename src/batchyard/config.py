@@ -30,6 +30,11 @@ class Settings:
     # Where jobs' ``secrets`` are looked up; empty: secrets.json in the data directory.
     secrets_file: str = ""
     log_level: str = "info"
+    # Ray clusters (issue 16): the default cluster's GCS address (``BATCHYARD_RAY_ADDRESS``,
+    # e.g. ``10.0.0.5:6379``) and named ones, a ``[batchyard.ray_clusters]`` table of
+    # name = address in batchyard.toml (``BATCHYARD_RAY_CLUSTERS="a=host:6379,b=host:6379"``).
+    ray_address: str = ""
+    ray_clusters: dict[str, str] = field(default_factory=dict)
 
     @property
     def resolved_database_url(self) -> str:
@@ -52,6 +57,8 @@ def _coerce(name: str, value: Any) -> Any:
         return float(value)
     if kind in ("Path", Path):
         return Path(value)
+    if kind == "dict[str, str]":
+        return _string_table(name, value)
     return str(value)
 
 
@@ -84,3 +91,32 @@ def load_settings(
 
     values.update({k: v for k, v in overrides.items() if v is not None})
     return replace(Settings(), **values)
+
+
+def _string_table(name: str, value: Any) -> dict[str, str]:
+    """A TOML table of strings, or ``a=x,b=y`` from the environment."""
+    if isinstance(value, str):
+        pairs = [item.partition("=") for item in value.split(",") if item.strip()]
+        if any(not sep or not key.strip() for key, sep, _ in pairs):
+            raise ValueError(f"{name}: expected name=value pairs separated by commas: {value!r}")
+        return {key.strip(): address.strip() for key, _, address in pairs}
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValueError(f"{name}: expected a table of name = \"value\" strings")
+    return dict(value)
+
+
+def ray_cluster_address(settings: Settings, name: str | None = None) -> str:
+    """The address of the Ray cluster called ``name`` (None or "default": the default one).
+
+    Raises ``LookupError`` naming what is configured when there is no such cluster.
+    """
+    if name in (None, "", "default") and settings.ray_address:
+        return settings.ray_address
+    if name and name in settings.ray_clusters:
+        return settings.ray_clusters[name]
+    known = ", ".join(sorted(settings.ray_clusters)) or "none"
+    if name in (None, "", "default"):
+        raise LookupError(f"no default Ray cluster: set BATCHYARD_RAY_ADDRESS (named: {known})")
+    raise LookupError(f"no Ray cluster named {name!r} in the configuration (named: {known})")
