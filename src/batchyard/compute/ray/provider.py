@@ -270,7 +270,10 @@ class RayProvider:
 
     ``name`` is the cluster's name in the configuration (it goes into attempt identities);
     ``supervisor`` the detached actor's name, one per batchyard installation sharing a
-    cluster; ``work_root`` the directory on each node under which attempts get theirs.
+    cluster; ``work_root`` the directory on each node under which attempts get theirs;
+    ``connect_timeout`` how long a driver may take to reach the cluster before it counts as
+    unreachable; ``reconnect_pauses`` the pauses between connection attempts (the last
+    repeats); ``log_file`` where the driver process's own output goes.
     """
 
     def __init__(
@@ -282,6 +285,7 @@ class RayProvider:
         namespace: str = "batchyard",
         work_root: str = DEFAULT_WORK_ROOT,
         connect_timeout: float = 15.0,
+        reconnect_pauses: Sequence[float] = BACKOFF,
         log_file: Path | None = None,
     ) -> None:
         self.address = address
@@ -290,6 +294,7 @@ class RayProvider:
         self._namespace = namespace
         self._work_root = work_root
         self._connect_timeout = connect_timeout
+        self._pauses = tuple(reconnect_pauses)
         self._log_file = log_file
         self._health = ClusterHealth(ClusterStatus.INVALID, "not connected to the Ray cluster yet")
         self._cluster: ClusterCapacity | None = None
@@ -355,7 +360,7 @@ class RayProvider:
                     await asyncio.to_thread(driver.process.wait)
             if self._closed:
                 return
-            await asyncio.sleep(BACKOFF[min(attempt, len(BACKOFF) - 1)])
+            await asyncio.sleep(self._pauses[min(attempt, len(self._pauses) - 1)])
 
     async def _spawn(self) -> _Driver:
         ours, theirs = socket.socketpair()
