@@ -74,3 +74,18 @@ def test_what_fits_is_decided_node_by_node() -> None:
     assert not cluster.fits(_spec(1, gpus=1))
     assert cluster.gang_fits([_spec(2), _spec(4)]) and not cluster.gang_fits([_spec(3), _spec(3)])
     assert not cluster.gang_fits([_spec(1)] * 3)
+
+
+def test_rays_own_failures_become_exits_with_reasons() -> None:
+    pytest.importorskip("ray")
+    import ray.exceptions
+
+    from batchyard.compute.provider import OUT_OF_MEMORY_REASON
+    from batchyard.compute.ray import node
+
+    out_of_memory = node._failure(ray.exceptions.OutOfMemoryError("Task was killed due to OOM"))
+    assert out_of_memory == {"code": 137, "reason": OUT_OF_MEMORY_REASON, "out_of_memory": True}
+    died = node._failure(ray.exceptions.NodeDiedError("The node 127.0.0.2 died.\nmore text"))
+    assert died == {
+        "code": None, "reason": "NodeDiedError: The node 127.0.0.2 died.", "out_of_memory": False
+    }

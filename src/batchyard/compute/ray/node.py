@@ -264,10 +264,16 @@ def signal_group(pid: int, start_ticks: int, signum: int) -> bool:
     return True
 
 
-def _failure(error: BaseException) -> Exit:
+def _failure(error: BaseException, started: Started | None = None) -> Exit:
     """The exit of an attempt whose task Ray lost, with a reason that says how."""
     if isinstance(error, ray.exceptions.OutOfMemoryError):
         return Exit(code=137, reason=OUT_OF_MEMORY_REASON, out_of_memory=True)
+    if isinstance(error, ray.exceptions.NodeDiedError) and started is not None:
+        reason = (
+            f"NodeDiedError: the Ray node {started['node_ip']} (node id "
+            f"{started['node_id'][:12]}) running the attempt died or became unreachable"
+        )
+        return Exit(code=None, reason=reason, out_of_memory=False)
     first_line = (str(error).strip().splitlines() or [""])[0][:400]
     return Exit(code=None, reason=f"{type(error).__name__}: {first_line}", out_of_memory=False)
 
@@ -438,7 +444,7 @@ class Supervisor:
             if record.started is None:
                 record.failed = _failure(error)["reason"]
             else:
-                record.exit = _failure(error)
+                record.exit = _failure(error, record.started)
         if record.started is not None and record.exit is None:
             record.exit = Exit(code=None, reason="the attempt task ended without an exit code",
                                out_of_memory=False)

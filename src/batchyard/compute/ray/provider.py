@@ -300,6 +300,8 @@ class RayProvider:
         self._cluster: ClusterCapacity | None = None
         self._driver: _Driver | None = None
         self._connected = asyncio.Event()
+        # Set when a connection attempt has come to an end, either way.
+        self._settled = asyncio.Event()
         self._attempts: dict[str, RayAttempt] = {}
         self._ids = itertools.count(1)
         self._loop: asyncio.Task[None] | None = None
@@ -308,16 +310,20 @@ class RayProvider:
     # Connection -----------------------------------------------------------------------------
 
     async def connect(self, timeout: float | None = None) -> ClusterHealth:
-        """Start (once) the loop that keeps a driver connected; wait up to ``timeout`` s for it.
+        """Start (once) the loop that keeps a driver connected and wait for its first outcome.
 
-        Returns the health at the end of the wait: VALID when connected, INVALID with why not.
+        Waits up to ``timeout`` s (default: the connect timeout and a little) for the current
+        connection attempt to succeed or fail; returns the health then: VALID when connected,
+        INVALID with why not. The loop keeps trying in the background either way.
         """
         if self._loop is None:
             self._loop = asyncio.get_running_loop().create_task(self._keep_connected())
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(
-                self._connected.wait(), self._connect_timeout + 5 if timeout is None else timeout
-            )
+        if not self._connected.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._settled.wait(),
+                    self._connect_timeout + 5 if timeout is None else timeout,
+                )
         return self._health
 
     def health(self) -> ClusterHealth:
@@ -348,6 +354,7 @@ class RayProvider:
     async def _keep_connected(self) -> None:
         for attempt in itertools.count():
             driver = None
+            self._settled.clear()
             try:
                 driver = await self._spawn()
                 await self._serve(driver)
@@ -430,6 +437,7 @@ class RayProvider:
         self._driver = driver
         self._health = ClusterHealth(ClusterStatus.VALID)
         self._connected.set()
+        self._settled.set()
         log.info("connected to the Ray cluster %s at %s", self.name, self.address)
         if self._attempts:
             asyncio.get_running_loop().create_task(self._attach(list(self._attempts)))
@@ -440,6 +448,7 @@ class RayProvider:
         self._driver = None
         self._connected.clear()
         self._health = ClusterHealth(ClusterStatus.INVALID, reason)
+        self._settled.set()
 
     # Requests --------------------------------------------------------------------------------
 
