@@ -6,8 +6,9 @@ the same run. The baseline is a Ray driver of its own submitting N tasks of 1 CP
 all; the provider starts N attempts of ``true`` of 1 vCPU, all at once, each to its exit. Also
 measured one at a time: start latency, from the call to the command running (the provider's
 ``start`` returning; the baseline's ``.remote()`` to the task's first line), p50 and p99.
-CPU per attempt is the server side's (this process and its Ray driver process) and the
-cluster's (every process of the test cluster, the supervisor and the workers included).
+CPU per attempt, over the measured batch only (the warm-up and the latency runs excluded), is
+the server side's (this process and its Ray driver process) and the cluster's (every process
+of the test cluster, the supervisor and the workers included).
 
 ``python bench/bench_ray.py [--quick]`` (needs the ``ray`` extra).
 """
@@ -26,7 +27,7 @@ import uuid
 from pathlib import Path
 
 from harness import percentile, report
-from tests.support.ray_cluster import RayCluster
+from tests.support.ray_cluster import RayCluster, descendants
 
 from batchyard.compute.provider import AttemptSpec
 from batchyard.compute.ray import RayProvider
@@ -44,9 +45,12 @@ def attempt():
 
 count, latency_count = int(sys.argv[2]), int(sys.argv[3])
 ray.get([attempt.remote() for _ in range(count // 4)])  # warm the worker pool
+print("warm", flush=True)
+sys.stdin.readline()
 began = time.perf_counter()
 ray.get([attempt.remote() for _ in range(count)])
 rate = count / (time.perf_counter() - began)
+print("done", flush=True)
 latencies = []
 for _ in range(latency_count):
     sent = time.time()
@@ -70,16 +74,7 @@ def cpu_of(pids: list[int]) -> float:
 
 def cluster_pids(cluster: RayCluster) -> list[int]:
     """Every process of ``cluster`` (its nodes and the workers they started)."""
-    marker = str(cluster.root).encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
+    return [pid for node in cluster.nodes for pid in descendants(node.process.pid)]
 
 
 def spec() -> AttemptSpec:
@@ -90,10 +85,10 @@ def spec() -> AttemptSpec:
 
 
 async def through_provider(
-    address: str, work_root: str, count: int, latency_count: int
+    cluster: RayCluster, work_root: str, count: int, latency_count: int
 ) -> dict[str, float]:
-    """Attempts per second (all at once), start latencies, and server CPU per attempt."""
-    provider = RayProvider(address, work_root=work_root, connect_timeout=60)
+    """Attempts per second (all at once), start latencies, server and cluster CPU per attempt."""
+    provider = RayProvider(cluster.address, work_root=work_root, connect_timeout=60)
     health = await provider.connect(timeout=90)
     assert health.status == "VALID", health
 
@@ -106,11 +101,13 @@ async def through_provider(
         await asyncio.gather(*(one() for _ in range(count // 4)))  # warm the worker pool
         assert provider._driver is not None
         server = [os.getpid(), provider._driver.process.pid]
-        cpu_before = cpu_of(server)
+        pids = cluster_pids(cluster)
+        cpu_before, cluster_before = cpu_of(server), cpu_of(pids)
         began = time.perf_counter()
         await asyncio.gather(*(one() for _ in range(count)))
         elapsed = time.perf_counter() - began
         server_cpu = (cpu_of(server) - cpu_before) / count * 1000
+        cluster_cpu = (cpu_of(pids) - cluster_before) / count * 1000
         latencies = []
         for _ in range(latency_count):
             sent = time.perf_counter()
@@ -122,6 +119,7 @@ async def through_provider(
     return {
         "rate": count / elapsed,
         "server_cpu_ms": server_cpu,
+        "cluster_cpu_ms": cluster_cpu,
         "p50": percentile(latencies, 50),
         "p99": percentile(latencies, 99),
     }
@@ -137,23 +135,26 @@ def main() -> None:
     try:
         cluster.start_head(num_cpus=0)
         cluster.add_node(num_cpus=4)
+        baseline_run = subprocess.Popen(
+            [sys.executable, "-c", BASELINE, cluster.address, str(count), str(latency_count)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=cluster.env,
+            text=True,
+        )
+        assert baseline_run.stdin is not None and baseline_run.stdout is not None
+        assert baseline_run.stdout.readline().strip() == "warm"
         pids = cluster_pids(cluster)
         before = cpu_of(pids)
-        baseline = json.loads(
-            subprocess.run(
-                [sys.executable, "-c", BASELINE, cluster.address, str(count), str(latency_count)],
-                capture_output=True,
-                env=cluster.env,
-                check=True,
-            ).stdout
-        )
-        runs = count * 1.25 + latency_count  # warm-up, the measured batch, the latency runs
-        baseline_cluster_cpu = (cpu_of(cluster_pids(cluster)) - before) / runs
+        baseline_run.stdin.write("go\n")
+        baseline_run.stdin.flush()
+        assert baseline_run.stdout.readline().strip() == "done"
+        baseline_cluster_cpu = (cpu_of(pids) - before) / count * 1000
+        baseline = json.loads(baseline_run.stdout.read())
+        baseline_run.wait()
         with tempfile.TemporaryDirectory(prefix="batchyard-bench-ray-") as work_root:
-            before = cpu_of(cluster_pids(cluster))
-            ours = asyncio.run(through_provider(cluster.address, work_root, count, latency_count))
-            ours_cluster_cpu = (cpu_of(cluster_pids(cluster)) - before) / runs
-        memory_mib = cluster.memory_bytes() / (1024 * 1024)
+            ours = asyncio.run(through_provider(cluster, work_root, count, latency_count))
+        memory_mib = cluster.memory()[1] / (1024 * 1024)
     finally:
         cluster.stop()
     report(
@@ -167,9 +168,9 @@ def main() -> None:
             "ray_task_start_p50_ms": percentile(baseline["latencies"], 50),
             "ray_task_start_p99_ms": percentile(baseline["latencies"], 99),
             "server_cpu_ms_per_attempt": ours["server_cpu_ms"],
-            "cluster_cpu_ms_per_attempt": ours_cluster_cpu * 1000,
-            "cluster_cpu_ms_per_ray_task": baseline_cluster_cpu * 1000,
-            "cluster_rss_mib_after": memory_mib,
+            "cluster_cpu_ms_per_attempt": ours["cluster_cpu_ms"],
+            "cluster_cpu_ms_per_ray_task": baseline_cluster_cpu,
+            "cluster_pss_mib_after": memory_mib,
         },
         ours["rate"] / baseline["rate"],
         "Ray tasks running `true`, submitted directly",

@@ -202,7 +202,7 @@ def test_a_restarted_driver_takes_over_running_and_ended_attempts_once(
         # The server dies at once, its Ray driver process with it (its socket closes).
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
-    a_id, b_id = specs[0]["attempt_id"], specs[1]["attempt_id"]
+    a_id, b_id = str(specs[0]["attempt_id"]), str(specs[1]["attempt_id"])
     # b ends while no driver is attached to it; a is still running when taken over.
     (tmp_path / "b").touch()
     wait_for(lambda: runs.read_text().count("\n") == 2, what="both attempts to have started")

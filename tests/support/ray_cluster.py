@@ -147,10 +147,28 @@ class RayNode:
         return self.process.poll() is None
 
     def kill(self) -> None:
-        """SIGKILL every process of the node at once: the host is gone."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        """SIGKILL every process of the node at once, its workers too: the host is gone."""
+        for pid in descendants(self.process.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         self.process.wait()
+
+
+def descendants(root: int) -> list[int]:
+    """``root`` and every process below it (Ray's workers sit in sessions of their own and
+    rename themselves ``ray::…``, so neither their group nor their command line finds them)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+                children.setdefault(parent, []).append(int(entry.name))
+    found, pending = [], [root]
+    while pending:
+        pid = pending.pop()
+        found.append(pid)
+        pending.extend(children.get(pid, []))
+    return found
 
 
 class RayCluster:
@@ -275,24 +293,23 @@ class RayCluster:
                 raise TimeoutError(f"the Ray cluster did not reach {count} node(s) in {timeout}s")
             time.sleep(0.2)
 
-    def memory_bytes(self) -> int:
-        """Resident memory of every process of the cluster's nodes together (workers too)."""
-        groups = {node.process.pid for node in self.nodes if node.alive}
-        total = 0
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
+    def memory(self) -> tuple[int, int]:
+        """(RSS, PSS) in bytes of every process of the cluster's nodes, workers included.
+
+        RSS counts pages shared between processes once per process; PSS shares them out.
+        """
+        rss = pss = 0
+        for node in self.nodes:
+            if not node.alive:
                 continue
-            try:
-                stat = (entry / "stat").read_text().rpartition(")")[2].split()
-                status = (entry / "status").read_text()
-            except OSError:
-                continue
-            if int(stat[2]) not in groups:
-                continue
-            for line in status.splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        return total
+            for pid in descendants(node.process.pid):
+                with contextlib.suppress(OSError, IndexError, ValueError):
+                    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                        if line.startswith("Rss:"):
+                            rss += int(line.split()[1]) * 1024
+                        elif line.startswith("Pss:"):
+                            pss += int(line.split()[1]) * 1024
+        return rss, pss
 
     def stop(self) -> None:
         """Kill every node and whatever it started, and remove their directories.
@@ -302,13 +319,4 @@ class RayCluster:
         for node in self.nodes:
             if node.alive:
                 node.kill()
-        # Workers sit in sessions of their own; they name the cluster's directory in their
-        # arguments, which is how the stragglers are found.
-        marker = str(self.root).encode()
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit() or int(entry.name) == os.getpid():
-                continue
-            with contextlib.suppress(OSError):
-                if marker in (entry / "cmdline").read_bytes():
-                    os.kill(int(entry.name), signal.SIGKILL)
         shutil.rmtree(self.root, ignore_errors=True)

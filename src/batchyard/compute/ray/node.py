@@ -63,6 +63,8 @@ BATCH_SECONDS = 0.02
 BATCH_LINES = 2000
 # A task that streams faster than the supervisor takes pauses at this many unconsumed batches.
 BACKPRESSURE_BATCHES = 64
+# How long ``poll`` lets news gather before it answers.
+COALESCE_SECONDS = 0.005
 # Ended attempts whose exit the driver has taken are remembered (small records) this many.
 REMEMBERED = 20_000
 OUT_OF_MEMORY_REASON = "OutOfMemoryError: Container killed due to memory usage"
@@ -498,13 +500,14 @@ class Supervisor:
         for attempt_id in released:
             self._release(attempt_id)
         changed = self._changed.setdefault(session, asyncio.Event())
-        updates = self._take(session)
-        if not updates:
+        if not any(r.session == session and r.pending() for r in self._records.values()):
             changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), timeout)
-            updates = self._take(session)
-        return updates
+        # News comes in bursts when many attempts run: one answer carries a burst, not a
+        # call each (every call costs this actor about a millisecond).
+        await asyncio.sleep(COALESCE_SECONDS)
+        return self._take(session)
 
     def _take(self, session: str) -> list[Update]:
         return [r.take() for r in self._records.values() if r.session == session and r.pending()]
