@@ -62,6 +62,12 @@ def test_output_exit_code_environment_and_working_directory(ray_harness: Provide
 def test_exit_by_signal_and_commands_that_cannot_start(ray_harness: ProviderHarness) -> None:
     status = wait(ray_harness, start(ray_harness, spec(["sh", "-c", "kill -9 $$"]), Lines()))
     assert status.exit_code == 137
+    # The attempt ends with its main process: a background child holding the output pipes
+    # open is killed with the group, as in a container.
+    lines = Lines()
+    began = time.monotonic()
+    status = wait(ray_harness, start(ray_harness, spec(["sh", "-c", "sleep 60 & echo bye"]), lines))
+    assert status.exit_code == 0 and lines.texts() == ["bye"] and time.monotonic() - began < 30
     with pytest.raises(LaunchError, match=r"CannotStartContainerError: .*No such file"):
         start(ray_harness, spec(["/no/such/program"]), Lines())
     with pytest.raises(LaunchError, match="no command"):

@@ -126,7 +126,8 @@ def test_a_node_killed_mid_attempt_fails_the_attempt_with_a_reason(
     )
 
 
-def test_an_unreachable_cluster_is_invalid_then_valid_when_it_comes_back(tmp_path: Path) -> None:
+def test_cluster_health_unreachable_then_back_then_lost(tmp_path: Path) -> None:
+    """INVALID with why while unreachable, VALID once it answers, INVALID again once lost."""
     port = free_port()
 
     async def scenario() -> None:
@@ -156,6 +157,16 @@ def test_an_unreachable_cluster_is_invalid_then_valid_when_it_comes_back(tmp_pat
                 await asyncio.sleep(0.1)
             attempt = await provider.start(spec, Lines())
             assert (await attempt.wait()).exit_code == 0
+            # The whole cluster goes away under a connected provider: INVALID again, saying so.
+            await asyncio.to_thread(cluster.nodes[0].kill)
+            deadline = time.monotonic() + 60
+            while provider.health().status is ClusterStatus.VALID:
+                assert time.monotonic() < deadline, "the lost cluster was not noticed"
+                await asyncio.sleep(0.1)
+            reason = provider.health().reason or ""
+            assert reason.startswith(
+                (f"lost the Ray cluster at 127.0.0.1:{port}", "the Ray driver process ended")
+            ), reason
         finally:
             await provider.aclose()
             await asyncio.to_thread(cluster.stop)

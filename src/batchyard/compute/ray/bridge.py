@@ -59,7 +59,8 @@ def capacity_view() -> list[dict[str, Any]]:
 class Driver:
     """One connection to the cluster and one session of the supervisor."""
 
-    def __init__(self, writer: asyncio.StreamWriter, supervisor: Any) -> None:
+    def __init__(self, address: str, writer: asyncio.StreamWriter, supervisor: Any) -> None:
+        self.address = address
         self.writer = writer
         self.supervisor = supervisor
         self.session = uuid.uuid4().hex
@@ -87,7 +88,7 @@ class Driver:
         try:
             value = await self._call(message["op"], message["args"])
             reply = {"id": message["id"], "ok": True, "value": value}
-        except (ray.exceptions.RayError, ValueError, KeyError, TypeError) as error:
+        except Exception as error:  # every request gets an answer
             reply = {"id": message["id"], "ok": False, "error": f"{type(error).__name__}: {error}"}
         self.send(reply)
 
@@ -119,13 +120,15 @@ class Driver:
                     self.session, acks, released, POLL_SECONDS
                 )
             except ray.exceptions.RayError as error:
-                first_line = (str(error).strip().splitlines() or [""])[0]
-                await self.fatal(f"the batchyard supervisor actor failed: {first_line}")
+                await self.fatal(
+                    f"lost the Ray cluster at {self.address}: its batchyard supervisor actor "
+                    f"does not answer ({type(error).__name__})"
+                )
                 return
             if updates:
                 self.send({"event": "updates", "updates": updates})
 
-    async def heartbeat(self, address: str) -> None:
+    async def heartbeat(self) -> None:
         """Send the capacity view when it changes; give up when the cluster stops answering."""
         while True:
             started = time.monotonic()
@@ -135,7 +138,8 @@ class Driver:
                 )
             except TimeoutError:
                 await self.fatal(
-                    f"lost the Ray cluster at {address}: no answer for {LOST_AFTER_SECONDS:g} s"
+                    f"lost the Ray cluster at {self.address}: no answer for "
+                    f"{LOST_AFTER_SECONDS:g} s"
                 )
                 return
             if view != self.last_capacity:
@@ -194,12 +198,12 @@ def supervisor_handle(name: str) -> Any:
 async def run(sock: socket.socket, address: str, name: str) -> None:
     """Serve the server on ``sock`` until it goes away or the cluster is lost."""
     reader, writer = await asyncio.open_connection(sock=sock)
-    driver = Driver(writer, supervisor_handle(name))
+    driver = Driver(address, writer, supervisor_handle(name))
     await driver.supervisor.attempts.remote()
     driver.send({"event": "ready", "session": driver.session, "nodes": capacity_view()})
     background = [
         asyncio.create_task(driver.pump()),
-        asyncio.create_task(driver.heartbeat(address)),
+        asyncio.create_task(driver.heartbeat()),
     ]
     await driver.serve(reader)
     for task in background:

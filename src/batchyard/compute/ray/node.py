@@ -223,6 +223,11 @@ def run_attempt(launch: Launch) -> Iterator[tuple[str, Any]]:
 
 
 def _stream(process: subprocess.Popen[bytes]) -> Iterator[tuple[str, Any]]:
+    """Yield the command's output in batches until its pipes close.
+
+    When the leader exits, whatever it left in its group is killed, so that a background
+    child holding the pipes open does not keep the attempt running (as in a container).
+    """
     assert process.stdout is not None and process.stderr is not None
     selector = selectors.DefaultSelector()
     splitters = {}
@@ -230,12 +235,20 @@ def _stream(process: subprocess.Popen[bytes]) -> Iterator[tuple[str, Any]]:
         os.set_blocking(pipe.fileno(), False)
         selector.register(pipe, selectors.EVENT_READ)
         splitters[pipe.fileno()] = _Splitter(name)
+    exited = os.pidfd_open(process.pid)
+    selector.register(exited, selectors.EVENT_READ)
     batch: list[Line] = []
     first = 0.0
     try:
-        while selector.get_map():
+        while len(selector.get_map()) > (1 if exited >= 0 else 0):
             timeout = None if not batch else max(0.0, first + BATCH_SECONDS - time.monotonic())
             for key, _ in selector.select(timeout):
+                if key.fd == exited:
+                    selector.unregister(exited)
+                    os.close(exited)
+                    exited = -1
+                    _kill_group(process.pid, signal.SIGKILL)
+                    continue
                 try:
                     chunk = os.read(key.fd, READ_CHUNK)
                 except BlockingIOError:
@@ -253,6 +266,8 @@ def _stream(process: subprocess.Popen[bytes]) -> Iterator[tuple[str, Any]]:
         if batch:
             yield ("lines", batch)
     finally:
+        if exited >= 0:
+            os.close(exited)
         selector.close()
         process.stdout.close()
         process.stderr.close()
@@ -442,7 +457,7 @@ class Supervisor:
                 elif kind == "exit":
                     record.exit = Exit(code=value, reason=None, out_of_memory=False)
                 self._wake(record)
-        except (ray.exceptions.RayError, OSError) as error:
+        except Exception as error:  # whatever ends the stream ends the attempt
             if record.started is None:
                 record.failed = _failure(error)["reason"]
             else:
