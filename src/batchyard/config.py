@@ -91,6 +91,13 @@ class Settings:
     # with an EFS volume cannot start.
     container_efs_root: str = ""
 
+    # --- Ray (issue 16): clusters jobs run on ---
+    # Ray clusters (issue 16): the default cluster's GCS address (``BATCHYARD_RAY_ADDRESS``,
+    # e.g. ``10.0.0.5:6379``) and named ones, a ``[batchyard.ray_clusters]`` table of
+    # name = address in batchyard.toml (``BATCHYARD_RAY_CLUSTERS="a=host:6379,b=host:6379"``).
+    ray_address: str = ""
+    ray_clusters: dict[str, str] = field(default_factory=dict)
+
     @property
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file inside the data directory."""
@@ -125,6 +132,8 @@ def _coerce(name: str, value: Any) -> Any:
     if kind == "tuple[str, ...]":
         items = value.split(",") if isinstance(value, str) else list(value)
         return tuple(str(item).strip() for item in items if str(item).strip())
+    if kind == "dict[str, str]":
+        return _string_table(name, value)
     return str(value)
 
 
@@ -204,3 +213,32 @@ def load_settings(
     if credentials and "credentials" not in overrides:
         values["credentials"] = tuple(credentials)
     return replace(Settings(), **values)
+
+
+def _string_table(name: str, value: Any) -> dict[str, str]:
+    """A TOML table of strings, or ``a=x,b=y`` from the environment."""
+    if isinstance(value, str):
+        pairs = [item.partition("=") for item in value.split(",") if item.strip()]
+        if any(not sep or not key.strip() for key, sep, _ in pairs):
+            raise ValueError(f"{name}: expected name=value pairs separated by commas: {value!r}")
+        return {key.strip(): address.strip() for key, _, address in pairs}
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValueError(f"{name}: expected a table of name = \"value\" strings")
+    return dict(value)
+
+
+def ray_cluster_address(settings: Settings, name: str | None = None) -> str:
+    """The address of the Ray cluster called ``name`` (None or "default": the default one).
+
+    Raises ``LookupError`` naming what is configured when there is no such cluster.
+    """
+    if name in (None, "", "default") and settings.ray_address:
+        return settings.ray_address
+    if name and name in settings.ray_clusters:
+        return settings.ray_clusters[name]
+    known = ", ".join(sorted(settings.ray_clusters)) or "none"
+    if name in (None, "", "default"):
+        raise LookupError(f"no default Ray cluster: set BATCHYARD_RAY_ADDRESS (named: {known})")
+    raise LookupError(f"no Ray cluster named {name!r} in the configuration (named: {known})")

@@ -1,0 +1,92 @@
+"""Ray configuration, the capacity arithmetic, and that nothing outside the driver needs Ray."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from batchyard.compute.provider import AttemptSpec
+from batchyard.compute.ray import ClusterCapacity
+from batchyard.config import load_settings, ray_cluster_address
+
+
+def test_default_and_named_clusters_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "batchyard.toml"
+    config.write_text(
+        '[batchyard]\nray_address = "10.0.0.5:6379"\n'
+        '[batchyard.ray_clusters]\ngpu = "10.0.1.5:6379"\ncpu = "10.0.2.5:6379"\n'
+    )
+    settings = load_settings(environ={}, config_file=config)
+    assert ray_cluster_address(settings) == "10.0.0.5:6379"
+    assert ray_cluster_address(settings, "gpu") == "10.0.1.5:6379"
+    with pytest.raises(LookupError, match=r"no Ray cluster named 'tpu'.*named: cpu, gpu"):
+        ray_cluster_address(settings, "tpu")
+    settings = load_settings(
+        environ={
+            "BATCHYARD_RAY_ADDRESS": "127.0.0.1:7000",
+            "BATCHYARD_RAY_CLUSTERS": "a=h:1, b=h:2",
+        },
+        config_file=config,
+    )
+    assert ray_cluster_address(settings, "default") == "127.0.0.1:7000"
+    assert settings.ray_clusters == {"a": "h:1", "b": "h:2"}
+    with pytest.raises(ValueError, match="name=value pairs"):
+        load_settings(environ={"BATCHYARD_RAY_CLUSTERS": "nameless"}, config_file=config)
+    with pytest.raises(LookupError, match="BATCHYARD_RAY_ADDRESS"):
+        ray_cluster_address(load_settings(environ={}, config_file=tmp_path / "absent.toml"))
+
+
+def test_importing_batchyard_and_the_ray_provider_does_not_import_ray() -> None:
+    script = (
+        "import sys, batchyard.cli, batchyard.server.compose, batchyard.compute.ray\n"
+        "print('ray' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
+
+
+def _node(vcpus: float, memory_mib: int, free_vcpus: float) -> dict[str, object]:
+    mib = 1024 * 1024
+    return {
+        "node_id": uuid.uuid4().hex,
+        "ip": "127.0.0.2",
+        "total": {"CPU": vcpus, "memory": memory_mib * mib, "node:127.0.0.2": 1.0},
+        "available": {"CPU": free_vcpus, "memory": memory_mib * mib},
+    }
+
+
+def _spec(vcpus: float, memory_mib: int | None = None, gpus: int = 0) -> AttemptSpec:
+    return AttemptSpec("a", "j", ["true"], {}, vcpus=vcpus, memory_mib=memory_mib, gpus=gpus)
+
+
+def test_what_fits_is_decided_node_by_node() -> None:
+    cluster = ClusterCapacity.parse([_node(4, 8192, 1), _node(2, 16384, 2)])
+    assert (cluster.total.vcpus, cluster.total.memory_mib, cluster.available.vcpus) == (
+        6.0, 24576, 3.0
+    )
+    # 4 vCPU and 16 GiB exist in the cluster, but not on one node.
+    assert cluster.fits(_spec(4, 8192)) and not cluster.fits(_spec(4, 16384))
+    assert cluster.fits(_spec(2)) and cluster.fits_now(_spec(2)) and not cluster.fits_now(_spec(3))
+    assert not cluster.fits(_spec(1, gpus=1))
+    assert cluster.gang_fits([_spec(2), _spec(4)]) and not cluster.gang_fits([_spec(3), _spec(3)])
+    assert not cluster.gang_fits([_spec(1)] * 3)
+
+
+def test_rays_own_failures_become_exits_with_reasons() -> None:
+    # Ray is imported here only: the other tests of this module check that batchyard itself
+    # never imports it.
+    import ray.exceptions
+
+    from batchyard.compute.provider import OUT_OF_MEMORY_REASON
+    from batchyard.compute.ray import node
+
+    out_of_memory = node._failure(ray.exceptions.OutOfMemoryError("Task was killed due to OOM"))
+    assert out_of_memory == {"code": 137, "reason": OUT_OF_MEMORY_REASON, "out_of_memory": True}
+    died = node._failure(ray.exceptions.NodeDiedError("The node 127.0.0.2 died.\nmore text"))
+    assert died == {
+        "code": None, "reason": "NodeDiedError: The node 127.0.0.2 died.", "out_of_memory": False
+    }
