@@ -223,7 +223,7 @@ def test_vcpus_and_memory_are_the_containers_cgroup_limits(
     provider: Callable[..., ContainerProvider],
 ) -> None:
     status, lines = _run(provider(), _shell(CGROUP_LIMITS, vcpus=0.5, memory_mib=64))
-    assert status.exit_code == 0, lines
+    assert status.exit_code == 0, lines[-3:]
     assert "cpu 50000 100000" in lines
     assert f"memory {64 * 1024 * 1024}" in lines
     # No maxSwap: no swap at all.
@@ -235,14 +235,14 @@ def test_more_vcpus_than_the_host_has_are_all_of_its_cpus(
 ) -> None:
     made = provider()
     status, lines = _run(made, _shell(CGROUP_LIMITS, vcpus=made.host_cpus + 6.0))
-    assert status.exit_code == 0, lines
+    assert status.exit_code == 0, lines[-3:]
     assert f"cpu {made.host_cpus * 100000} 100000" in lines
 
 
 def test_max_swap_and_swappiness(provider: Callable[..., ContainerProvider]) -> None:
     properties = {"linuxParameters": {"maxSwap": 16, "swappiness": 10}}
     status, lines = _run(provider(), _shell(CGROUP_LIMITS, properties, memory_mib=64))
-    assert status.exit_code == 0, lines
+    assert status.exit_code == 0, lines[-3:]
     assert f"swap {16 * 1024 * 1024}" in lines
     if any(line.startswith("swappiness") for line in lines):
         assert "swappiness 10" in lines
@@ -300,7 +300,7 @@ def test_volumes_mount_points_and_efs(
         "cat /mnt/efs/data.txt; echo anonymous > /scratch/x && cat /scratch/x"
     )
     status, lines = _run(provider(efs_root=efs_root), _shell(script, properties))
-    assert status.exit_code == 0, lines
+    assert status.exit_code == 0, lines[-3:]
     assert lines == ["from the host", "ro-refused", "on efs", "anonymous"]
     assert (shared / "output.txt").read_text() == "written\n"
 
@@ -343,7 +343,7 @@ def test_shared_memory_and_tmpfs(provider: Callable[..., ContainerProvider]) -> 
         "grep ' /fast ' /proc/mounts | cut -d' ' -f3,4"
     )
     status, lines = _run(provider(), _shell(script, properties))
-    assert status.exit_code == 0, lines
+    assert status.exit_code == 0, lines[-3:]
     assert lines[:2] == ["shm 32768", "fast 8192"]
     kind, options = lines[2].split()
     assert kind == "tmpfs" and {"noexec", "nosuid"} <= set(options.split(","))
@@ -653,7 +653,7 @@ def test_a_job_reaches_the_server_on_the_hosts_loopback_and_nothing_else(
         host.shutdown()
         private.shutdown()
     port = host.server_address[1]
-    assert status.exit_code == 0, lines
+    assert status.exit_code == 0, lines[-3:]
     assert lines[0] == f"http://{ENDPOINT_HOST}:{port} eu-west-1 eu-west-1 AKIDEXAMPLE"
     assert lines[1] == "hello from the host"
     assert host.requests == [("/from-the-job", f"{ENDPOINT_HOST}:{port}")]
@@ -694,7 +694,7 @@ def test_a_job_calls_batchyard_with_boto3_from_inside_its_container(
         return status, output.texts
 
     status, lines = asyncio.run(go())
-    assert status.exit_code == 0, lines
+    assert status.exit_code == 0, lines[-3:]
     assert lines == [name]
 
 

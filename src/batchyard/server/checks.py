@@ -29,10 +29,14 @@ _SIMPLE_TYPES = frozenset({
 _JSON_TYPES = frozenset({
     "application/json", "application/x-amz-json-1.0", "application/x-amz-json-1.1",
 })
-_SYNC_PREFIX = "sync-"
-# Names an attacker's DNS cannot answer for: loopback, and the names container engines give
-# the host inside containers.
-_SAFE_NAMES = ("localhost", "host.containers.internal", "host.docker.internal")
+# The host prefixes botocore puts in front of the endpoint's host: StartSyncExecution's and
+# StartLiveTail's.
+_HOST_PREFIXES = ("sync-", "stream-")
+# Names an attacker's DNS cannot answer for: loopback, the names container engines give the
+# host inside containers, and the name the container provider gives this server in its jobs.
+_SAFE_NAMES = (
+    "localhost", "host.containers.internal", "host.docker.internal", "batchyard.internal",
+)
 _WILDCARDS = ("", "0.0.0.0", "::")
 _CORS_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE"
 _CORS_MAX_AGE = "600"
@@ -109,8 +113,10 @@ class RequestChecks:
 
     def _names_this_server(self, host: str) -> bool:
         name = _split_host(host).rstrip(".")
-        if name.startswith(_SYNC_PREFIX):
-            name = name[len(_SYNC_PREFIX):]
+        for prefix in _HOST_PREFIXES:
+            if name.startswith(prefix):
+                name = name[len(prefix):]
+                break
         return _is_address(name) or name in self.names or name.endswith(".localhost")
 
     def check_host(self, host: str | None) -> None:
