@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:4580"
 STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
@@ -23,7 +23,7 @@ LOG_GROUP = "/aws/batch/job"
 REFRESH_SECONDS = 1.0
 
 
-def _client(args: argparse.Namespace, service: str) -> Any:
+def _client(args: argparse.Namespace, service: Literal["batch", "logs"]) -> Any:
     import boto3
     from botocore.config import Config
 

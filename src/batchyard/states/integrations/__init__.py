@@ -6,7 +6,7 @@ invoker registry at start-up, before interrupted executions resume.
 
 from __future__ import annotations
 
-from batchyard.batch.jobs.events import TOPIC as JOB_TOPIC
+from batchyard.batch import JOB_TOPIC
 from batchyard.runtime import Runtime
 from batchyard.states.engine.engine import StatesEngine
 from batchyard.states.engine.runner import EXECUTION_TOPIC

@@ -13,7 +13,7 @@ from botocore.model import StructureShape
 
 from batchyard.protocol.errors import ServiceError, ValidationFailure
 from batchyard.protocol.legacy import LegacyApi
-from batchyard.protocol.service import load_model
+from batchyard.protocol.service import ServiceApi, load_model
 from batchyard.protocol.validate import validate_input
 from batchyard.states.asl.errors import TaskFailure
 
@@ -40,7 +40,9 @@ def output_shape(service: str, operation: str) -> StructureShape:
     return shape
 
 
-def checked(api: LegacyApi, operation: str, request: dict[str, Any]) -> dict[str, Any]:
+def checked(
+    api: LegacyApi | ServiceApi, operation: str, request: dict[str, Any]
+) -> dict[str, Any]:
     """``request`` validated and converted as the service's API would accept it."""
     try:
         return validate_input(
