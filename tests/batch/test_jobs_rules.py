@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from batchyard.batch.jobs.attempts import attempt_spec, log_target
+from batchyard.batch.jobs.attempts import Launch, attempt_spec, log_target
 from batchyard.batch.jobs.model import Attempt, Demand, Job, JobStatus
 from batchyard.batch.jobs.submit import substitute
 from batchyard.batch.jobs.transitions import glob_matches, should_retry
@@ -80,7 +80,7 @@ def test_attempt_environment_and_log_names() -> None:
         attempts=[Attempt(0, 1, "Essential container in task exited")],
         container={"command": ["run"], "environment": [{"name": "A", "value": "1"}]},
     )
-    spec = attempt_spec(job, "abc", "queue-a", "ce-b")
+    spec = attempt_spec(Launch(job, "abc", "queue-a", "ce-b"))
     assert spec.environment == {
         "A": "1",
         "AWS_BATCH_JOB_ID": "job-1",

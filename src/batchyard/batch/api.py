@@ -8,7 +8,8 @@ outside an HTTP request (a Step Functions task's SubmitJob).
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
+from typing import Any, TypeVar
 
 from batchyard.aws.caller import Caller
 from batchyard.aws.documents import JsonObject
@@ -21,9 +22,13 @@ from batchyard.batch.resources.compute_environments import (
 )
 from batchyard.batch.resources.job_definitions import NewJobDefinition
 from batchyard.batch.resources.job_queues import NewJobQueue, QueueChange
-from batchyard.batch.resources.model import State
 from batchyard.batch.service import Batch
 from batchyard.protocol.service import Params, ServiceApi
+
+R = TypeVar("R")
+# How CreateComputeEnvironment and UpdateComputeEnvironment name the members whose field
+# names do not say it.
+_ENVIRONMENT = {"name": "computeEnvironmentName", "unmanaged_vcpus": "unmanagedvCpus"}
 
 RULES = ServiceApi(
     "batch",
@@ -41,11 +46,6 @@ RULES = ServiceApi(
 )
 
 
-def _state(params: Params) -> State | None:
-    state = params.get("state")
-    return State(state) if state is not None else None
-
-
 def _filters(params: Params) -> list[ListJobsFilter]:
     return [
         ListJobsFilter(str(entry.get("name")), entry.get("values") or [])
@@ -53,75 +53,27 @@ def _filters(params: Params) -> list[ListJobsFilter]:
     ]
 
 
-def _new_environment(params: Params) -> NewComputeEnvironment:
-    return NewComputeEnvironment(
-        params["computeEnvironmentName"],
-        params["type"],
-        _state(params) or State.ENABLED,
-        params.get("computeResources"),
-        params.get("unmanagedvCpus"),
-        params.get("serviceRole"),
-        params.get("eksConfiguration"),
-        params.get("context"),
-        params.get("ecsSettings"),
-        params.get("tags"),
-    )
+# (field, member) pairs of each request class and renaming, worked out once.
+_MEMBERS: dict[tuple[type[Any], tuple[tuple[str, str], ...]], tuple[tuple[str, str], ...]] = {}
 
 
-def _environment_change(params: Params) -> EnvironmentChange:
-    return EnvironmentChange(
-        _state(params),
-        params.get("unmanagedvCpus"),
-        params.get("computeResources"),
-        params.get("serviceRole"),
-        params.get("updatePolicy"),
-        params.get("context"),
-        params.get("ecsSettings"),
-        params.get("eksConfiguration"),
-    )
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word.title() for word in rest)
 
 
-def _new_queue(params: Params) -> NewJobQueue:
-    return NewJobQueue(
-        params["jobQueueName"],
-        params["priority"],
-        params.get("computeEnvironmentOrder") or [],
-        _state(params) or State.ENABLED,
-        params.get("schedulingPolicyArn"),
-        params.get("serviceEnvironmentOrder"),
-        params.get("jobQueueType"),
-        params.get("jobStateTimeLimitActions"),
-        params.get("tags"),
-    )
-
-
-def _queue_change(params: Params) -> QueueChange:
-    return QueueChange(
-        _state(params),
-        params.get("schedulingPolicyArn"),
-        params.get("priority"),
-        params.get("computeEnvironmentOrder"),
-        params.get("serviceEnvironmentOrder"),
-        params.get("jobStateTimeLimitActions"),
-    )
-
-
-def _new_definition(params: Params) -> NewJobDefinition:
-    return NewJobDefinition(
-        params["jobDefinitionName"],
-        params["type"],
-        params.get("parameters"),
-        params.get("schedulingPriority"),
-        params.get("containerProperties"),
-        params.get("nodeProperties"),
-        params.get("retryStrategy"),
-        params.get("propagateTags"),
-        params.get("timeout"),
-        params.get("tags"),
-        params.get("platformCapabilities"),
-        params.get("eksProperties"),
-        params.get("ecsProperties"),
-        params.get("consumableResourceProperties"),
+def _request(request: type[R], params: Params, **renamed: str) -> R:
+    """``request`` from the members of ``params`` named as its fields are (camelCase), or as
+    ``renamed`` says; absent members keep the field's default."""
+    key = (request, tuple(renamed.items()))
+    members = _MEMBERS.get(key)
+    if members is None:
+        members = _MEMBERS[key] = tuple(
+            (field.name, renamed.get(field.name) or _camel(field.name))
+            for field in fields(request)  # type: ignore[arg-type]  # request is a dataclass
+        )
+    return request(
+        **{field: params[member] for field, member in members if params.get(member) is not None}
     )
 
 
@@ -136,10 +88,10 @@ def api(batch: Batch) -> ServiceApi:
         RULES,
         operations={
             "CreateComputeEnvironment": lambda c, p: batch.create_compute_environment(
-                c, _new_environment(p)
+                c, _request(NewComputeEnvironment, p, **_ENVIRONMENT)
             ),
             "UpdateComputeEnvironment": lambda c, p: batch.update_compute_environment(
-                c, p["computeEnvironment"], _environment_change(p)
+                c, p["computeEnvironment"], _request(EnvironmentChange, p, **_ENVIRONMENT)
             ),
             "DeleteComputeEnvironment": lambda c, p: batch.delete_compute_environment(
                 c, p["computeEnvironment"]
@@ -147,9 +99,11 @@ def api(batch: Batch) -> ServiceApi:
             "DescribeComputeEnvironments": lambda c, p: batch.describe_compute_environments(
                 c, p.get("computeEnvironments") or None, p.get("maxResults"), p.get("nextToken")
             ),
-            "CreateJobQueue": lambda c, p: batch.create_job_queue(c, _new_queue(p)),
+            "CreateJobQueue": lambda c, p: batch.create_job_queue(
+                c, _request(NewJobQueue, p, name="jobQueueName")
+            ),
             "UpdateJobQueue": lambda c, p: batch.update_job_queue(
-                c, p["jobQueue"], _queue_change(p)
+                c, p["jobQueue"], _request(QueueChange, p)
             ),
             "DeleteJobQueue": lambda c, p: batch.delete_job_queue(c, p["jobQueue"]),
             "DescribeJobQueues": lambda c, p: batch.describe_job_queues(
@@ -157,7 +111,7 @@ def api(batch: Batch) -> ServiceApi:
             ),
             "GetJobQueueSnapshot": lambda c, p: batch.get_job_queue_snapshot(c, p["jobQueue"]),
             "RegisterJobDefinition": lambda c, p: batch.register_job_definition(
-                c, _new_definition(p)
+                c, _request(NewJobDefinition, p, name="jobDefinitionName")
             ),
             "DeregisterJobDefinition": lambda c, p: batch.deregister_job_definition(
                 c, p["jobDefinition"]

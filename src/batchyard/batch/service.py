@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Connection
 
@@ -32,7 +34,12 @@ from batchyard.batch.events import RESOURCES_TOPIC
 from batchyard.batch.jobs import queries, records, submit
 from batchyard.batch.jobs.attempts import AttemptServices, JobLogs
 from batchyard.batch.jobs.model import Job, JobStatus, host_lost_reason
-from batchyard.batch.jobs.queries import JobSummary, ListJobsFilter, ResourceJobSummary
+from batchyard.batch.jobs.queries import (
+    CapacityUsage,
+    JobSummary,
+    ListJobsFilter,
+    ResourceJobSummary,
+)
 from batchyard.batch.jobs.retention import JobRetention
 from batchyard.batch.jobs.submit import JobRequest, Sequencer
 from batchyard.batch.jobs.transitions import JobLifecycle
@@ -81,6 +88,7 @@ TOKEN_SECONDS = 8 * 3600
 MAX_TOKENS = 10_000
 
 Settled = tuple[str, ComputeEnvironment | JobQueue]
+E = TypeVar("E", ComputeEnvironment, JobQueue)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,14 +96,6 @@ class Tags:
     """ListTagsForResource's answer."""
 
     tags: dict[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class CapacityUsage:
-    """What is held of a capacity unit."""
-
-    capacity_unit: str
-    quantity: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +267,14 @@ class Batch:
         action, entity = outcome
         self._changed(resource, action, entity)
 
+    async def _settling(self, resource: str, action: str, change: Callable[[Connection], E]) -> E:
+        """Commit ``change`` of a resource whose status settles, announce it, and settle it in
+        the background."""
+        changed = await self._store.write(change)
+        self._changed(resource, action, changed)
+        self._settler.schedule(resource, changed.arn)
+        return changed
+
     # -- compute environments
 
     async def create_compute_environment(
@@ -274,37 +282,31 @@ class Batch:
     ) -> ComputeEnvironment:
         """Create a compute environment, CREATING until it settles."""
         environment = compute_environments.new(caller, request)
-        await self._store.write(
-            partial(
-                compute_environments.insert,
-                caller=caller,
-                environment=environment,
-                tags=self._tags,
-                new_tags=request.tags or {},
-            )
+        return await self._settling(
+            COMPUTE_ENVIRONMENT,
+            "created",
+            lambda conn: compute_environments.insert(
+                conn, caller, environment, self._tags, request.tags or {}
+            ),
         )
-        self._changed(COMPUTE_ENVIRONMENT, "created", environment)
-        self._settler.schedule(COMPUTE_ENVIRONMENT, environment.arn)
-        return environment
 
     async def update_compute_environment(
         self, caller: Caller, reference: str, change: EnvironmentChange
     ) -> ComputeEnvironment:
         """Change a compute environment, UPDATING until it settles."""
-        environment = await self._store.write(
-            partial(compute_environments.update, caller=caller, reference=reference, change=change)
+        return await self._settling(
+            COMPUTE_ENVIRONMENT,
+            "updated",
+            lambda conn: compute_environments.update(conn, caller, reference, change),
         )
-        self._changed(COMPUTE_ENVIRONMENT, "updated", environment)
-        self._settler.schedule(COMPUTE_ENVIRONMENT, environment.arn)
-        return environment
 
     async def delete_compute_environment(self, caller: Caller, reference: str) -> None:
         """Delete a DISABLED compute environment no queue uses (DELETING, then gone)."""
-        environment = await self._store.write(
-            partial(compute_environments.delete, caller=caller, reference=reference)
+        await self._settling(
+            COMPUTE_ENVIRONMENT,
+            "updated",
+            lambda conn: compute_environments.delete(conn, caller, reference),
         )
-        self._changed(COMPUTE_ENVIRONMENT, "updated", environment)
-        self._settler.schedule(COMPUTE_ENVIRONMENT, environment.arn)
 
     async def describe_compute_environments(
         self,
@@ -316,13 +318,8 @@ class Batch:
         """The named compute environments (all when None), a page at a time, with tags."""
         size = page_size(max_results)
         return await self._store.read(
-            partial(
-                compute_environments.describe,
-                caller=caller,
-                references=references,
-                token=next_token,
-                size=size,
-                tags=self._tags,
+            lambda conn: compute_environments.describe(
+                conn, caller, references, next_token, size, self._tags
             )
         )
 
@@ -331,31 +328,23 @@ class Batch:
     async def create_job_queue(self, caller: Caller, request: NewJobQueue) -> JobQueue:
         """Create a job queue, CREATING until it settles."""
         job_queues.check_new(request)
-        queue = await self._store.write(
-            partial(job_queues.insert, caller=caller, request=request, tags=self._tags)
+        return await self._settling(
+            JOB_QUEUE, "created", lambda conn: job_queues.insert(conn, caller, request, self._tags)
         )
-        self._changed(JOB_QUEUE, "created", queue)
-        self._settler.schedule(JOB_QUEUE, queue.arn)
-        return queue
 
     async def update_job_queue(
         self, caller: Caller, reference: str, change: QueueChange
     ) -> JobQueue:
         """Change a job queue, UPDATING until it settles."""
-        queue = await self._store.write(
-            partial(job_queues.update, caller=caller, reference=reference, change=change)
+        return await self._settling(
+            JOB_QUEUE, "updated", lambda conn: job_queues.update(conn, caller, reference, change)
         )
-        self._changed(JOB_QUEUE, "updated", queue)
-        self._settler.schedule(JOB_QUEUE, queue.arn)
-        return queue
 
     async def delete_job_queue(self, caller: Caller, reference: str) -> None:
         """Delete a DISABLED job queue (DELETING, then gone)."""
-        queue = await self._store.write(
-            partial(job_queues.delete, caller=caller, reference=reference)
+        await self._settling(
+            JOB_QUEUE, "updated", lambda conn: job_queues.delete(conn, caller, reference)
         )
-        self._changed(JOB_QUEUE, "updated", queue)
-        self._settler.schedule(JOB_QUEUE, queue.arn)
 
     async def describe_job_queues(
         self,
@@ -367,19 +356,12 @@ class Batch:
         """The named job queues (all when None), a page at a time, with tags."""
         size = page_size(max_results)
         return await self._store.read(
-            partial(
-                job_queues.describe,
-                caller=caller,
-                references=references,
-                token=next_token,
-                size=size,
-                tags=self._tags,
-            )
+            lambda conn: job_queues.describe(conn, caller, references, next_token, size, self._tags)
         )
 
     async def get_job_queue_snapshot(self, caller: Caller, reference: str) -> JobQueueSnapshot:
         """The first 100 RUNNABLE jobs of a queue in dispatch order and what it uses now."""
-        queue = await self._store.read(partial(job_queues.get, caller=caller, reference=reference))
+        queue = await self._store.read(lambda conn: job_queues.get(conn, caller, reference))
         if queue is None:
             raise client_error(f"Job Queue {reference} does not exist.")
         now = now_ms()
@@ -413,12 +395,8 @@ class Batch:
         """Register the next revision of a job definition."""
         definition = job_definitions.check(request)
         await self._store.write(
-            partial(
-                job_definitions.register,
-                caller=caller,
-                definition=definition,
-                tags=self._tags,
-                new_tags=request.tags or {},
+            lambda conn: job_definitions.register(
+                conn, caller, definition, self._tags, request.tags or {}
             )
         )
         self._changed(JOB_DEFINITION, "registered", definition)
@@ -427,7 +405,7 @@ class Batch:
     async def deregister_job_definition(self, caller: Caller, reference: str) -> None:
         """Make one revision (``name:revision`` or ARN) INACTIVE."""
         definition = await self._store.write(
-            partial(job_definitions.deregister, caller=caller, reference=reference)
+            lambda conn: job_definitions.deregister(conn, caller, reference)
         )
         self._changed(JOB_DEFINITION, "deregistered", definition)
 
@@ -443,15 +421,8 @@ class Batch:
         """Job definitions by reference, by name, by status, a page at a time."""
         size = page_size(max_results)
         return await self._store.read(
-            partial(
-                job_definitions.describe,
-                caller=caller,
-                references=references,
-                name=name,
-                status=status,
-                token=next_token,
-                size=size,
-                tags=self._tags,
+            lambda conn: job_definitions.describe(
+                conn, caller, references, name, status, next_token, size, self._tags
             )
         )
 
@@ -470,13 +441,7 @@ class Batch:
             caller, name, fairshare_policy, quota_share_policy, tags or {}
         )
         await self._store.write(
-            partial(
-                scheduling_policies.insert,
-                caller=caller,
-                policy=policy,
-                tags=self._tags,
-                new_tags=tags or {},
-            )
+            lambda conn: scheduling_policies.insert(conn, caller, policy, self._tags, tags or {})
         )
         self._changed(SCHEDULING_POLICY, "created", policy)
         return policy
@@ -491,20 +456,14 @@ class Batch:
         """Replace a scheduling policy's body."""
         fairshare, quota_share = scheduling_policies.body(fairshare_policy, quota_share_policy)
         policy = await self._store.write(
-            partial(
-                scheduling_policies.update,
-                caller=caller,
-                arn=arn,
-                fairshare=fairshare,
-                quota_share=quota_share,
-            )
+            lambda conn: scheduling_policies.update(conn, caller, arn, fairshare, quota_share)
         )
         self._changed(SCHEDULING_POLICY, "updated", policy)
 
     async def delete_scheduling_policy(self, caller: Caller, arn: str) -> None:
         """Delete a scheduling policy no job queue uses."""
         policy = await self._store.write(
-            partial(scheduling_policies.delete, caller=caller, arn=arn, tags=self._tags)
+            lambda conn: scheduling_policies.delete(conn, caller, arn, self._tags)
         )
         self._changed(SCHEDULING_POLICY, "deleted", policy)
 
@@ -513,7 +472,7 @@ class Batch:
     ) -> Page[SchedulingPolicy]:
         """The named scheduling policies that exist, with tags."""
         policies = await self._store.read(
-            partial(scheduling_policies.describe, caller=caller, arns=arns, tags=self._tags)
+            lambda conn: scheduling_policies.describe(conn, caller, arns, self._tags)
         )
         return Page(policies)
 
@@ -523,7 +482,7 @@ class Batch:
         """The ARNs of the caller's scheduling policies, a page at a time."""
         size = page_size(max_results, limit=1000)
         return await self._store.read(
-            partial(scheduling_policies.list_page, caller=caller, token=next_token, size=size)
+            lambda conn: scheduling_policies.list_page(conn, caller, next_token, size)
         )
 
     # -- consumable resources
@@ -566,7 +525,7 @@ class Batch:
     ) -> ConsumableResource:
         """A consumable resource's quantities as of now, and its tags."""
         resource = self._consumable(caller, reference)
-        found = await self._store.read(partial(self._tags.get, arn=resource.arn))
+        found = await self._store.read(lambda conn: self._tags.get(conn, resource.arn))
         return replace(resource, tags=found)
 
     async def list_consumable_resources(
@@ -623,11 +582,8 @@ class Batch:
                 return seen[2]
         resource = self._consumable(caller, reference)
         total = consumable_resources.new_total(resource, operation, quantity)
-        await self._store.write(
-            partial(
-                consumable_resources.set_totals, totals=[(resource.arn, resource.generation, total)]
-            )
-        )
+        totals = [(resource.arn, resource.generation, total)]
+        await self._store.write(lambda conn: consumable_resources.set_totals(conn, totals))
         resource.total = total
         self._policies.wake()
         answer = Named(resource.name, resource.arn, total_quantity=resource.reported_total)
@@ -659,13 +615,8 @@ class Batch:
         """The jobs asking for a consumable resource that exists now."""
         resource = self._consumable(caller, reference)
         found, token = await self._store.read(
-            partial(
-                queries.jobs_by_resource,
-                caller=caller,
-                resource_name=resource.name,
-                filters=filters,
-                max_results=max_results,
-                token=next_token,
+            lambda conn: queries.jobs_by_resource(
+                conn, caller, resource.name, filters, max_results, next_token
             )
         )
         return Page(found, token)
@@ -739,7 +690,7 @@ class Batch:
         """The caller's jobs among ``job_ids`` (up to 100), in request order, with their
         current tags; :meth:`Job.describe` gives each as DescribeJobs shows it."""
         return await self._store.read(
-            partial(queries.describe, caller=caller, job_ids=job_ids, tags=self._tags)
+            lambda conn: queries.describe(conn, caller, job_ids, self._tags)
         )
 
     async def describe_job(self, caller: Caller, job_id: str) -> Job | None:
@@ -761,16 +712,16 @@ class Batch:
     ) -> Page[JobSummary]:
         """One page of a queue's jobs (or an array's children, a multi-node job's nodes)."""
         found, token = await self._store.read(
-            partial(
-                queries.list_jobs,
-                caller=caller,
-                job_queue=job_queue,
-                array_job_id=array_job_id,
-                multi_node_job_id=multi_node_job_id,
-                job_status=job_status,
-                filters=filters or [],
-                max_results=max_results,
-                token=next_token,
+            lambda conn: queries.list_jobs(
+                conn,
+                caller,
+                job_queue,
+                array_job_id,
+                multi_node_job_id,
+                job_status,
+                filters or [],
+                max_results,
+                next_token,
             )
         )
         return Page(found, token)
@@ -784,7 +735,7 @@ class Batch:
         await self._stop(caller, job_id, reason, terminate=True)
 
     async def _stop(self, caller: Caller, job_id: str, reason: str, *, terminate: bool) -> None:
-        found = await self._store.read(partial(records.exists, job_id=job_id, caller=caller))
+        found = await self._store.read(lambda conn: records.exists(conn, job_id, caller))
         if not found:
             raise client_error(f"Job {job_id} does not exist.")
         await self._scheduler.cancel(job_id, reason, terminate=terminate)

@@ -118,17 +118,10 @@ def child(parent: Job, index: int) -> Job:
     if released_at is not None and implicit.status == RUNNABLE:
         # A RUNNABLE child has been RUNNABLE since its array was released.
         runtime.runnable_at = released_at
-    return Job(
+    return parent.member(
         child_id(parent.job_id, index),
         child_id(parent.job_arn, index),
-        parent.job_name,
-        parent.job_queue,
-        parent.job_definition,
         implicit.status,
-        parent.created_at,
-        parent.account_id,
-        parent.region,
-        parent.seq,
         depends_on=dependencies_of(parent, index),
         parameters=parent.parameters,
         propagate_tags=parent.propagate_tags,
@@ -145,7 +138,6 @@ def child(parent: Job, index: int) -> Job:
         is_cancelled=True if implicit.cancelled else None,
         is_terminated=True if implicit.terminated else None,
         runtime=runtime,
-        stored=False,
     )
 
 

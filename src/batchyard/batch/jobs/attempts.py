@@ -81,6 +81,17 @@ class AttemptServices:
     time_scale: float
 
 
+@dataclass(frozen=True, slots=True)
+class Launch:
+    """What one attempt is started with: the job as placed, the attempt's id, and the names
+    of the queue and compute environment it runs from (its environment says them)."""
+
+    job: Job
+    attempt_id: str
+    queue_name: str
+    environment_name: str
+
+
 # Called with the job after its attempt's end (or start, for a node) is committed.
 JobCallback = Callable[[Job], None]
 # A change of one job inside a store write.
@@ -128,8 +139,9 @@ def member_environment(job: Job) -> dict[str, str]:
     return found
 
 
-def attempt_spec(job: Job, attempt_id: str, queue_name: str, environment_name: str) -> AttemptSpec:
-    """The provider-facing description of the next attempt of ``job``."""
+def attempt_spec(launch: Launch) -> AttemptSpec:
+    """The provider-facing description of the attempt ``launch`` starts."""
+    job = launch.job
     container = job.container or {}
     demand = Demand.of(container)
     environment = {e["name"]: e.get("value", "") for e in container.get("environment") or []}
@@ -137,13 +149,13 @@ def attempt_spec(job: Job, attempt_id: str, queue_name: str, environment_name: s
         {
             "AWS_BATCH_JOB_ID": job.job_id,
             "AWS_BATCH_JOB_ATTEMPT": str(len(job.attempts) + 1),
-            "AWS_BATCH_JQ_NAME": queue_name,
-            "AWS_BATCH_CE_NAME": environment_name,
+            "AWS_BATCH_JQ_NAME": launch.queue_name,
+            "AWS_BATCH_CE_NAME": launch.environment_name,
         }
     )
     environment.update(member_environment(job))
     return AttemptSpec(
-        attempt_id=attempt_id,
+        attempt_id=launch.attempt_id,
         job_id=job.job_id,
         command=list(container.get("command") or []),
         environment=environment,
@@ -173,24 +185,18 @@ class AttemptRun:
     def __init__(
         self,
         services: AttemptServices,
-        job: Job,
-        attempt_id: str,
-        queue_name: str,
-        environment_name: str,
+        launch: Launch,
         on_end: JobCallback,
         on_running: JobCallback | None = None,
     ) -> None:
         self._services = services
-        self._job = job
-        self._attempt_id = attempt_id
-        self._queue_name = queue_name
-        self._environment_name = environment_name
+        self._launch = launch
         self._on_end = on_end
         self._on_running = on_running
         self._running: RunningAttempt | None = None
         self._stopped_by: str | None = None
         self._stopping: asyncio.Task[None] | None = None
-        self.job_id = job.job_id
+        self.job_id = launch.job.job_id
 
     def terminate(self, reason: str) -> None:
         """Stop the attempt for TerminateJob; the job then fails with ``reason``."""
@@ -211,14 +217,15 @@ class AttemptRun:
 
     async def run(self) -> None:
         """Run the attempt to its committed end."""
-        services, job = self._services, self._job
+        services, launch = self._services, self._launch
+        job, attempt_id = launch.job, launch.attempt_id
         if job.propagate_tags:
             refused = await services.store.read(partial(_refusal, services.tags, job))
             if refused is not None:
                 await self._end(partial(_refuse, refused))
                 return
-        spec = attempt_spec(job, self._attempt_id, self._queue_name, self._environment_name)
-        group, stream = log_target(job, self._attempt_id)
+        spec = attempt_spec(launch)
+        group, stream = log_target(job, attempt_id)
         try:
             secrets = (job.container or {}).get("secrets")
             if secrets:
@@ -234,7 +241,7 @@ class AttemptRun:
             return
         self._running = running
         started = now_ms()
-        task_arn = f"arn:aws:ecs:{job.region}:{job.account_id}:task/batchyard/{self._attempt_id}"
+        task_arn = f"arn:aws:ecs:{job.region}:{job.account_id}:task/batchyard/{attempt_id}"
         mark = partial(
             _mark_running, services.logs, started, (group, stream), task_arn, running.identity
         )

@@ -427,6 +427,25 @@ class Job:
             for item in listed or ()
         )
 
+    def member(self, job_id: str, job_arn: str, status: JobStatus, **fields: Any) -> Job:
+        """A job that belongs to this one (an array child, a node), not stored yet: it has
+        this job's name, queue, definition, creation time, account, region and FIFO place,
+        and the other ``fields`` given."""
+        return Job(
+            job_id,
+            job_arn,
+            self.job_name,
+            self.job_queue,
+            self.job_definition,
+            status,
+            self.created_at,
+            self.account_id,
+            self.region,
+            self.seq,
+            stored=False,
+            **fields,
+        )
+
     # -- storage
 
     @classmethod

@@ -11,13 +11,14 @@ The job's timeout covers the whole attempt.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from functools import partial
 
 from sqlalchemy import Connection
 
 from batchyard.aws.clock import now_ms
 from batchyard.batch.jobs import nodes, records
-from batchyard.batch.jobs.attempts import AttemptRun, AttemptServices, JobCallback
+from batchyard.batch.jobs.attempts import AttemptRun, AttemptServices, JobCallback, Launch
 from batchyard.batch.jobs.model import MAIN_NODE_EXITED, STARTING, TIMED_OUT, Job, node_id
 from batchyard.batch.jobs.transitions import AttemptEnd, Transitions
 
@@ -28,17 +29,12 @@ class MultiNodeRun:
     def __init__(
         self,
         services: AttemptServices,
-        job: Job,
-        attempt_id: str,
-        queue_name: str,
-        environment_name: str,
+        launch: Launch,
         on_end: JobCallback,
+        _on_running: JobCallback | None = None,
     ) -> None:
         self._services = services
-        self._job = job
-        self._attempt_id = attempt_id
-        self._queue_name = queue_name
-        self._environment_name = environment_name
+        self._launch = launch
         self._on_end = on_end
         self._runs: dict[int, AttemptRun] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -46,9 +42,9 @@ class MultiNodeRun:
         self._main_ended = asyncio.Event()
         self._main_running = asyncio.Event()
         self._stopped_by: str | None = None
-        self.job_id = job.job_id
-        self._count = nodes.node_count(job)
-        self._main = nodes.main_node(job)
+        self.job_id = launch.job.job_id
+        self._count = nodes.node_count(launch.job)
+        self._main = nodes.main_node(launch.job)
 
     def terminate(self, reason: str) -> None:
         """TerminateJob: stop every node; the job fails with ``reason``."""
@@ -89,7 +85,7 @@ class MultiNodeRun:
     async def _run_nodes(self, started: list[Job]) -> bool:
         """Start the main node, then the others once it runs; wait until the main node and
         then every node has ended. True when the job's timeout stopped it."""
-        self._launch(started[self._main])
+        self._start_node(started[self._main])
         running = asyncio.ensure_future(self._main_running.wait())
         ended = asyncio.ensure_future(self._main_ended.wait())
         await asyncio.wait({running, ended}, return_when=asyncio.FIRST_COMPLETED)
@@ -97,8 +93,8 @@ class MultiNodeRun:
         if self._main_running.is_set() and self._stopped_by is None:
             for node in started:
                 if node.node_details is not None and node.node_details.node_index != self._main:
-                    self._launch(node)
-        limit = self._job.attempt_duration_seconds
+                    self._start_node(node)
+        limit = self._launch.job.attempt_duration_seconds
         timed_out = False
         try:
             await asyncio.wait_for(
@@ -115,15 +111,12 @@ class MultiNodeRun:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         return timed_out
 
-    def _launch(self, node: Job) -> None:
+    def _start_node(self, node: Job) -> None:
         assert node.node_details is not None
         index = node.node_details.node_index
         run = AttemptRun(
             self._services,
-            node,
-            f"{self._attempt_id}-{index}",
-            self._queue_name,
-            self._environment_name,
+            replace(self._launch, job=node, attempt_id=f"{self._launch.attempt_id}-{index}"),
             partial(self._node_ended, index),
             self._main_started if index == self._main else None,
         )

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from batchyard.aws.documents import JsonObject, copy_json
 from batchyard.batch.errors import client_error
-from batchyard.batch.jobs.model import Attempt, Demand, Job, JobRuntime, NodeDetails, node_id
+from batchyard.batch.jobs.model import Attempt, Demand, Job, NodeDetails, node_id
 from batchyard.batch.resources.definition_rules import (
     MAX_NODES,
     node_range_for,
@@ -111,17 +111,10 @@ def node_job(job: Job, index: int, attempts: list[Attempt]) -> Job:
     A node has no retry strategy or timeout of its own: both belong to the whole job.
     """
     properties = job.node_properties or {}
-    return Job(
+    return job.member(
         node_id(job.job_id, index),
         node_id(job.job_arn, index),
-        job.job_name,
-        job.job_queue,
-        job.job_definition,
         job.status,
-        job.created_at,
-        job.account_id,
-        job.region,
-        job.seq,
         attempts=attempts,
         parameters=copy_json(job.parameters),
         propagate_tags=job.propagate_tags,
@@ -134,6 +127,4 @@ def node_job(job: Job, index: int, attempts: list[Attempt]) -> Job:
         consumable_resource_properties=copy_json(job.consumable_resource_properties),
         is_cancelled=job.is_cancelled,
         is_terminated=job.is_terminated,
-        runtime=JobRuntime(),
-        stored=False,
     )

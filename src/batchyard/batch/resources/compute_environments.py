@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 from batchyard.aws.caller import Caller
 from batchyard.aws.documents import JsonObject
 from batchyard.aws.lifecycle import TRANSITIONAL, Status
-from batchyard.batch.errors import PAGER, TAG_RULES, client_error, require_name
+from batchyard.batch.errors import TAG_RULES, client_error, require_name
 from batchyard.batch.resources import environment_rules as rules
 from batchyard.batch.resources import store
 from batchyard.batch.resources.model import COMPUTE_ENVIRONMENT, ComputeEnvironment, Page, State
@@ -26,11 +26,7 @@ from batchyard.store.tables.batch_resources import compute_environments as table
 from batchyard.store.tables.batch_resources import job_queues as queue_table
 
 ALREADY_EXISTS = "Object already exists"
-BEING_MODIFIED = "Cannot delete, resource is being modified"
-NOT_DISABLED = "Cannot delete, resource is not in DISABLED state"
 HAS_QUEUES = "Cannot delete, found existing JobQueue relationship"
-MAX_REFERENCES = 100
-LISTING = "DescribeComputeEnvironments"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +35,7 @@ class NewComputeEnvironment:
 
     name: str
     type: str
-    state: State = State.ENABLED
+    state: str = State.ENABLED
     compute_resources: JsonObject | None = None
     unmanaged_vcpus: int | None = None
     service_role: str | None = None
@@ -53,7 +49,7 @@ class NewComputeEnvironment:
 class EnvironmentChange:
     """An UpdateComputeEnvironment request: what is not None changes."""
 
-    state: State | None = None
+    state: str | None = None
     unmanaged_vcpus: int | None = None
     compute_resources: JsonObject | None = None
     service_role: str | None = None
@@ -101,7 +97,7 @@ def new(caller: Caller, request: NewComputeEnvironment) -> ComputeEnvironment:
         name,
         arn,
         request.type,
-        request.state,
+        State(request.state),
         Status.CREATING,
         "Creation in progress",
         _service_role(caller, request.service_role),
@@ -134,7 +130,7 @@ def insert(
     environment: ComputeEnvironment,
     tags: ResourceTags,
     new_tags: dict[str, str],
-) -> None:
+) -> ComputeEnvironment:
     """Store a new environment and its tags; refused when the name is taken."""
     if store.exists(connection, table, caller, environment.name):
         raise client_error(ALREADY_EXISTS)
@@ -142,6 +138,7 @@ def insert(
         connection, table, caller, environment.name, environment.arn, environment.to_document()
     )
     tags.add(connection, environment.arn, new_tags)
+    return environment
 
 
 def _apply(environment: ComputeEnvironment, change: EnvironmentChange) -> ComputeEnvironment:
@@ -177,7 +174,7 @@ def _apply(environment: ComputeEnvironment, change: EnvironmentChange) -> Comput
             )
         updated.update_policy = {**(environment.update_policy or {}), **change.update_policy}
     if change.state is not None:
-        updated.state = change.state
+        updated.state = State(change.state)
     if change.service_role is not None:
         updated.service_role = change.service_role
     if change.context is not None:
@@ -203,7 +200,7 @@ def update(
     if environment is None:
         raise client_error(f"ComputeEnvironment {reference} does not exist")
     updated = _apply(environment, change)
-    store.replace(connection, table, updated.arn, updated.to_document())
+    store.save(connection, table, updated)
     return updated
 
 
@@ -220,15 +217,11 @@ def delete(connection: Connection, caller: Caller, reference: str) -> ComputeEnv
     environment = get(connection, caller, reference)
     if environment is None:
         raise client_error(f"ComputeEnvironment {reference} does not exist")
-    if environment.status in TRANSITIONAL:
-        raise client_error(BEING_MODIFIED)
-    if environment.state != State.DISABLED:
-        raise client_error(NOT_DISABLED)
-    if _queues_using(connection, caller, environment.arn):
+    # The status and state checks come first, as AWS makes them.
+    settled = environment.status not in TRANSITIONAL and environment.state == State.DISABLED
+    if settled and _queues_using(connection, caller, environment.arn):
         raise client_error(HAS_QUEUES)
-    environment.status = Status.DELETING
-    environment.status_reason = "Delete in progress"
-    store.replace(connection, table, environment.arn, environment.to_document())
+    store.start_deleting(connection, table, environment)
     return environment
 
 
@@ -241,41 +234,26 @@ def describe(
     tags: ResourceTags,
 ) -> Page[ComputeEnvironment]:
     """One page of DescribeComputeEnvironments: the named environments, or all, with tags."""
-    if references is not None and len(references) > MAX_REFERENCES:
-        raise client_error(f"computeEnvironments can contain at most {MAX_REFERENCES} entries.")
-    after = PAGER.decode_int(LISTING, token)
-    if references is None:
-        rows = store.page(connection, table, caller, after, size)
-    else:
-        found = store.find_many(connection, table, caller, references)
-        rows = [row for row in found if after is None or row[0] > after][: size + 1]
-    environments, next_token = PAGER.keyed_page(
-        LISTING, [(seq, ComputeEnvironment.from_document(d)) for seq, d in rows], size
+    return store.describe(
+        connection,
+        table,
+        caller,
+        references,
+        token,
+        size,
+        "computeEnvironments",
+        ComputeEnvironment.from_document,
+        tags,
     )
-    current = tags.get_many(connection, [e.arn for e in environments])
-    for environment in environments:
-        environment.tags = current.get(environment.arn, {})
-    return Page(environments, next_token)
 
 
 def settle(
     connection: Connection, arn: str, tags: ResourceTags
 ) -> tuple[str, ComputeEnvironment] | None:
     """Commit the settled status of environment ``arn``: (action, environment) to announce."""
-    document = store.find(connection, table, None, arn)
-    if document is None:
-        return None
-    environment = ComputeEnvironment.from_document(document)
-    if environment.status not in TRANSITIONAL:
-        return None
-    if environment.status == Status.DELETING:
-        store.remove(connection, table, arn)
-        tags.drop(connection, arn)
-        environment.status, environment.status_reason = Status.DELETED, "Deleted"
-        return "deleted", environment
-    environment.status, environment.status_reason = rules.health(environment)
-    store.replace(connection, table, arn, environment.to_document())
-    return "status", environment
+    return store.settle(
+        connection, table, arn, tags, ComputeEnvironment.from_document, rules.health
+    )
 
 
 def pending(connection: Connection) -> list[str]:

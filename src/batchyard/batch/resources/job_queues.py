@@ -7,14 +7,14 @@ Every function runs on a store connection; the facade commits, announces and set
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
 from batchyard.aws.caller import Caller
 from batchyard.aws.documents import JsonObject
-from batchyard.aws.lifecycle import TRANSITIONAL, Status
-from batchyard.batch.errors import PAGER, TAG_RULES, client_error, require_name
+from batchyard.aws.lifecycle import Status
+from batchyard.batch.errors import TAG_RULES, client_error, require_name
 from batchyard.batch.resources import compute_environments, store
 from batchyard.batch.resources import environment_rules as ce_rules
 from batchyard.batch.resources.model import (
@@ -47,7 +47,6 @@ QUEUE_TYPES = {
     "EKS": "EKS",
     "ECS_MANAGED_INSTANCES": "ECS_MANAGED_INSTANCES",
 }
-LISTING = "DescribeJobQueues"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +55,8 @@ class NewJobQueue:
 
     name: str
     priority: int
-    compute_environment_order: list[JsonObject]
-    state: State = State.ENABLED
+    compute_environment_order: list[JsonObject] = field(default_factory=list)
+    state: str = State.ENABLED
     scheduling_policy_arn: str | None = None
     service_environment_order: list[JsonObject] | None = None
     job_queue_type: str | None = None
@@ -69,7 +68,7 @@ class NewJobQueue:
 class QueueChange:
     """An UpdateJobQueue request: what is not None changes."""
 
-    state: State | None = None
+    state: str | None = None
     scheduling_policy_arn: str | None = None
     priority: int | None = None
     compute_environment_order: list[JsonObject] | None = None
@@ -223,7 +222,7 @@ def insert(
     queue = JobQueue(
         request.name,
         arn,
-        request.state,
+        State(request.state),
         Status.CREATING,
         "Creation in progress",
         request.priority,
@@ -249,7 +248,7 @@ def _apply(
         _check_priority(change.priority)
         updated.priority = change.priority
     if change.state is not None:
-        updated.state = change.state
+        updated.state = State(change.state)
     if change.job_state_time_limit_actions is not None:
         updated.job_state_time_limit_actions = _time_limit_actions(
             change.job_state_time_limit_actions
@@ -283,7 +282,7 @@ def update(connection: Connection, caller: Caller, reference: str, change: Queue
     if queue is None:
         raise client_error(f"JobQueue {reference} does not exist")
     updated = _apply(connection, caller, queue, change)
-    store.replace(connection, table, updated.arn, updated.to_document())
+    store.save(connection, table, updated)
     return updated
 
 
@@ -292,13 +291,7 @@ def delete(connection: Connection, caller: Caller, reference: str) -> JobQueue:
     queue = get(connection, caller, reference)
     if queue is None:
         raise client_error(f"JobQueue {reference} does not exist")
-    if queue.status in TRANSITIONAL:
-        raise client_error(compute_environments.BEING_MODIFIED)
-    if queue.state != State.DISABLED:
-        raise client_error(compute_environments.NOT_DISABLED)
-    queue.status = Status.DELETING
-    queue.status_reason = "Delete in progress"
-    store.replace(connection, table, queue.arn, queue.to_document())
+    store.start_deleting(connection, table, queue)
     return queue
 
 
@@ -311,38 +304,19 @@ def describe(
     tags: ResourceTags,
 ) -> Page[JobQueue]:
     """One page of DescribeJobQueues: the named queues, or all, with tags."""
-    if references is not None and len(references) > compute_environments.MAX_REFERENCES:
-        raise client_error(
-            f"jobQueues can contain at most {compute_environments.MAX_REFERENCES} entries."
-        )
-    after = PAGER.decode_int(LISTING, token)
-    if references is None:
-        rows = store.page(connection, table, caller, after, size)
-    else:
-        found = store.find_many(connection, table, caller, references)
-        rows = [row for row in found if after is None or row[0] > after][: size + 1]
-    queues, next_token = PAGER.keyed_page(
-        LISTING, [(seq, JobQueue.from_document(d)) for seq, d in rows], size
+    return store.describe(
+        connection, table, caller, references, token, size, "jobQueues", JobQueue.from_document,
+        tags,
     )
-    current = tags.get_many(connection, [q.arn for q in queues])
-    for queue in queues:
-        queue.tags = current.get(queue.arn, {})
-    return Page(queues, next_token)
+
+
+def _health(_queue: JobQueue) -> tuple[Status, str]:
+    return Status.VALID, HEALTHY
 
 
 def settle(connection: Connection, arn: str, tags: ResourceTags) -> tuple[str, JobQueue] | None:
     """Commit the settled status of queue ``arn``: (action, queue) to announce."""
-    queue = get(connection, None, arn)
-    if queue is None or queue.status not in TRANSITIONAL:
-        return None
-    if queue.status == Status.DELETING:
-        store.remove(connection, table, arn)
-        tags.drop(connection, arn)
-        queue.status, queue.status_reason = Status.DELETED, "Deleted"
-        return "deleted", queue
-    queue.status, queue.status_reason = Status.VALID, HEALTHY
-    store.replace(connection, table, arn, queue.to_document())
-    return "status", queue
+    return store.settle(connection, table, arn, tags, JobQueue.from_document, _health)
 
 
 def pending(connection: Connection) -> list[str]:

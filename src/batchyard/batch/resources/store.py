@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Table
@@ -22,12 +22,43 @@ from sqlalchemy import Connection, Table
 from batchyard.aws import arns
 from batchyard.aws.caller import Caller
 from batchyard.aws.documents import JsonObject
+from batchyard.aws.lifecycle import TRANSITIONAL, Status
 from batchyard.aws.tags import TagTable
-from batchyard.batch.errors import TAG_RULES, client_error
+from batchyard.batch.errors import PAGER, TAG_RULES, client_error
+from batchyard.batch.resources.model import Page, State
 from batchyard.store.tables.batch_resources import tags as tags_table
 
 # Whether ``arn`` names a live resource of its type in the caller's account and region.
 Exists = Callable[[Connection, Caller, str], bool]
+R = TypeVar("R", bound="Named")
+S = TypeVar("S", bound="Settling")
+
+
+class Named(Protocol):
+    """A resource kept in a named table."""
+
+    arn: str
+    tags: dict[str, str] | None
+
+    def to_document(self) -> JsonObject: ...
+
+
+class Settling(Named, Protocol):
+    """A resource whose status settles asynchronously."""
+
+    status: Status
+    status_reason: str
+
+
+class Stateful(Settling, Protocol):
+    """A resource that is ENABLED or DISABLED (compute environments, job queues)."""
+
+    state: State
+
+
+BEING_MODIFIED = "Cannot delete, resource is being modified"
+NOT_DISABLED = "Cannot delete, resource is not in DISABLED state"
+MAX_REFERENCES = 100
 
 
 @cache
@@ -142,6 +173,80 @@ def all_documents(connection: Connection, table: Table, caller: Caller | None) -
         sa.select(table.c.document).where(*_scope(table, caller)).order_by(table.c.seq)
     )
     return [dict(document) for (document,) in rows]
+
+
+def save(connection: Connection, table: Table, resource: Named) -> None:
+    """Store ``resource``'s document as it is now."""
+    replace(connection, table, resource.arn, resource.to_document())
+
+
+def start_deleting(connection: Connection, table: Table, resource: Stateful) -> None:
+    """Refuse to delete a resource that is changing or ENABLED; else it goes DELETING."""
+    if resource.status in TRANSITIONAL:
+        raise client_error(BEING_MODIFIED)
+    if resource.state != State.DISABLED:
+        raise client_error(NOT_DISABLED)
+    resource.status = Status.DELETING
+    resource.status_reason = "Delete in progress"
+    save(connection, table, resource)
+
+
+def describe(
+    connection: Connection,
+    table: Table,
+    caller: Caller,
+    references: list[str] | None,
+    token: str | None,
+    size: int,
+    member: str,
+    convert: Callable[[JsonObject], R],
+    tags: ResourceTags,
+) -> Page[R]:
+    """One page of a Describe* listing: the rows named by ``references`` (at most 100; all
+    when None, the request's ``member``), each converted and with its tags."""
+    if references is not None and len(references) > MAX_REFERENCES:
+        raise client_error(f"{member} can contain at most {MAX_REFERENCES} entries.")
+    listing = f"Describe:{member}"
+    after = PAGER.decode_int(listing, token)
+    if references is None:
+        rows = page(connection, table, caller, after, size)
+    else:
+        found = find_many(connection, table, caller, references)
+        rows = [row for row in found if after is None or row[0] > after][: size + 1]
+    resources, next_token = PAGER.keyed_page(
+        listing, [(seq, convert(document)) for seq, document in rows], size
+    )
+    current = tags.get_many(connection, [resource.arn for resource in resources])
+    for resource in resources:
+        resource.tags = current.get(resource.arn, {})
+    return Page(resources, next_token)
+
+
+def settle(
+    connection: Connection,
+    table: Table,
+    arn: str,
+    tags: ResourceTags,
+    convert: Callable[[JsonObject], S],
+    health: Callable[[S], tuple[Status, str]],
+) -> tuple[str, S] | None:
+    """Commit the settled status of row ``arn``: a DELETING row goes (with its tags), others
+    take ``health(resource)``. Returns (action, resource) to announce, None if it was
+    settled already."""
+    document = find(connection, table, None, arn)
+    if document is None:
+        return None
+    resource = convert(document)
+    if resource.status not in TRANSITIONAL:
+        return None
+    if resource.status == Status.DELETING:
+        remove(connection, table, arn)
+        tags.drop(connection, arn)
+        resource.status, resource.status_reason = Status.DELETED, "Deleted"
+        return "deleted", resource
+    resource.status, resource.status_reason = health(resource)
+    save(connection, table, resource)
+    return "status", resource
 
 
 def pending(connection: Connection, table: Table) -> list[str]:

@@ -26,7 +26,7 @@ from sqlalchemy import Connection
 
 from batchyard.aws.clock import now_ms
 from batchyard.batch.jobs import nodes, records
-from batchyard.batch.jobs.attempts import AttemptRun, AttemptServices
+from batchyard.batch.jobs.attempts import AttemptRun, AttemptServices, Launch
 from batchyard.batch.jobs.model import (
     CANCELLABLE,
     DEPENDENCY_FAILED,
@@ -240,14 +240,10 @@ class Scheduler:
                 self._ledger.release(placement.environment.arn, job.demand)
                 continue
             runner = MultiNodeRun if placed.is_multinode else AttemptRun
-            run = runner(
-                self._services,
-                placed,
-                attempt_ids[job.job_id],
-                placement.queue.name,
-                placement.environment.name,
-                self._ended,
+            launch = Launch(
+                placed, attempt_ids[job.job_id], placement.queue.name, placement.environment.name
             )
+            run = runner(self._services, launch, self._ended)
             active = _Active(placement.environment.arn, placement.queue.arn, job.demand, run)
             self._active[job.job_id] = active
             active.task = asyncio.get_running_loop().create_task(self._drive(run))
