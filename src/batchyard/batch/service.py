@@ -46,10 +46,12 @@ from batchyard.batch.jobs.transitions import JobLifecycle
 from batchyard.batch.resources import (
     compute_environments,
     consumable_resources,
+    environment_rules,
     job_definitions,
     job_queues,
     scheduling_policies,
 )
+from batchyard.batch.resources import store as resource_store
 from batchyard.batch.resources.compute_environments import (
     EnvironmentChange,
     NewComputeEnvironment,
@@ -87,7 +89,7 @@ TOP_SHARES = 20
 TOKEN_SECONDS = 8 * 3600
 MAX_TOKENS = 10_000
 
-Settled = tuple[str, ComputeEnvironment | JobQueue]
+Settled = tuple[str, resource_store.Settling]
 E = TypeVar("E", ComputeEnvironment, JobQueue)
 
 
@@ -178,15 +180,20 @@ class Batch:
             }
         )
         self._settler: Settler[Settled] = Settler(store, self._settled)
+        settle = partial(resource_store.settle, tags=self._tags)
         self._settler.add_family(
             COMPUTE_ENVIRONMENT,
             Family(
-                partial(compute_environments.settle, tags=self._tags),
+                partial(settle, kind=compute_environments.KIND, health=environment_rules.health),
                 compute_environments.pending,
             ),
         )
         self._settler.add_family(
-            JOB_QUEUE, Family(partial(job_queues.settle, tags=self._tags), job_queues.pending)
+            JOB_QUEUE,
+            Family(
+                partial(settle, kind=job_queues.KIND, health=job_queues.health),
+                job_queues.pending,
+            ),
         )
         self._lifecycle = JobLifecycle(store, bus)
         self._policies = SchedulingPolicies(store, self._lifecycle, time_scale)
@@ -247,7 +254,7 @@ class Batch:
         self,
         resource: str,
         action: str,
-        entity: ComputeEnvironment | JobQueue | JobDefinition | SchedulingPolicy,
+        entity: resource_store.Named,
     ) -> None:
         state = getattr(entity, "state", None)
         status = getattr(entity, "status", None)
@@ -318,8 +325,8 @@ class Batch:
         """The named compute environments (all when None), a page at a time, with tags."""
         size = page_size(max_results)
         return await self._store.read(
-            lambda conn: compute_environments.describe(
-                conn, caller, references, next_token, size, self._tags
+            lambda conn: resource_store.describe(
+                conn, compute_environments.KIND, caller, references, next_token, size, self._tags
             )
         )
 
@@ -356,7 +363,9 @@ class Batch:
         """The named job queues (all when None), a page at a time, with tags."""
         size = page_size(max_results)
         return await self._store.read(
-            lambda conn: job_queues.describe(conn, caller, references, next_token, size, self._tags)
+            lambda conn: resource_store.describe(
+                conn, job_queues.KIND, caller, references, next_token, size, self._tags
+            )
         )
 
     async def get_job_queue_snapshot(self, caller: Caller, reference: str) -> JobQueueSnapshot:

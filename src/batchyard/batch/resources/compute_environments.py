@@ -20,13 +20,14 @@ from batchyard.aws.lifecycle import TRANSITIONAL, Status
 from batchyard.batch.errors import TAG_RULES, client_error, require_name
 from batchyard.batch.resources import environment_rules as rules
 from batchyard.batch.resources import store
-from batchyard.batch.resources.model import COMPUTE_ENVIRONMENT, ComputeEnvironment, Page, State
+from batchyard.batch.resources.model import COMPUTE_ENVIRONMENT, ComputeEnvironment, State
 from batchyard.batch.resources.store import ResourceTags
 from batchyard.store.tables.batch_resources import compute_environments as table
 from batchyard.store.tables.batch_resources import job_queues as queue_table
 
 ALREADY_EXISTS = "Object already exists"
 HAS_QUEUES = "Cannot delete, found existing JobQueue relationship"
+KIND = store.Kind(table, "computeEnvironments", ComputeEnvironment.from_document)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,37 +224,6 @@ def delete(connection: Connection, caller: Caller, reference: str) -> ComputeEnv
         raise client_error(HAS_QUEUES)
     store.start_deleting(connection, table, environment)
     return environment
-
-
-def describe(
-    connection: Connection,
-    caller: Caller,
-    references: list[str] | None,
-    token: str | None,
-    size: int,
-    tags: ResourceTags,
-) -> Page[ComputeEnvironment]:
-    """One page of DescribeComputeEnvironments: the named environments, or all, with tags."""
-    return store.describe(
-        connection,
-        table,
-        caller,
-        references,
-        token,
-        size,
-        "computeEnvironments",
-        ComputeEnvironment.from_document,
-        tags,
-    )
-
-
-def settle(
-    connection: Connection, arn: str, tags: ResourceTags
-) -> tuple[str, ComputeEnvironment] | None:
-    """Commit the settled status of environment ``arn``: (action, environment) to announce."""
-    return store.settle(
-        connection, table, arn, tags, ComputeEnvironment.from_document, rules.health
-    )
 
 
 def pending(connection: Connection) -> list[str]:

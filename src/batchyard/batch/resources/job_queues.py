@@ -22,7 +22,6 @@ from batchyard.batch.resources.model import (
     ComputeEnvironment,
     EnvironmentOrder,
     JobQueue,
-    Page,
     State,
     TimeLimitAction,
 )
@@ -31,6 +30,7 @@ from batchyard.store.tables.batch_resources import job_queues as table
 from batchyard.store.tables.batch_resources import scheduling_policies as policy_table
 
 HEALTHY = "JobQueue Healthy"
+KIND = store.Kind(table, "jobQueues", JobQueue.from_document)
 MAX_COMPUTE_ENVIRONMENTS = 3
 MAX_PRIORITY = 1000
 MIN_LIMIT_SECONDS = 600
@@ -295,28 +295,9 @@ def delete(connection: Connection, caller: Caller, reference: str) -> JobQueue:
     return queue
 
 
-def describe(
-    connection: Connection,
-    caller: Caller,
-    references: list[str] | None,
-    token: str | None,
-    size: int,
-    tags: ResourceTags,
-) -> Page[JobQueue]:
-    """One page of DescribeJobQueues: the named queues, or all, with tags."""
-    return store.describe(
-        connection, table, caller, references, token, size, "jobQueues", JobQueue.from_document,
-        tags,
-    )
-
-
-def _health(_queue: JobQueue) -> tuple[Status, str]:
+def health(_queue: JobQueue) -> tuple[Status, str]:
+    """A queue always settles VALID."""
     return Status.VALID, HEALTHY
-
-
-def settle(connection: Connection, arn: str, tags: ResourceTags) -> tuple[str, JobQueue] | None:
-    """Commit the settled status of queue ``arn``: (action, queue) to announce."""
-    return store.settle(connection, table, arn, tags, JobQueue.from_document, _health)
 
 
 def pending(connection: Connection) -> list[str]:

@@ -13,8 +13,9 @@ an ARN names one that exists.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from functools import cache
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Table
@@ -35,8 +36,9 @@ S = TypeVar("S", bound="Settling")
 
 
 class Named(Protocol):
-    """A resource kept in a named table."""
+    """A named resource."""
 
+    name: str
     arn: str
     tags: dict[str, str] | None
 
@@ -191,30 +193,38 @@ def start_deleting(connection: Connection, table: Table, resource: Stateful) -> 
     save(connection, table, resource)
 
 
+@dataclass(frozen=True, slots=True)
+class Kind(Generic[R]):
+    """How one kind of named resource is kept: its table, the member its Describe request
+    names resources in, and how a stored document becomes the resource."""
+
+    table: Table
+    member: str
+    convert: Callable[[JsonObject], R]
+
+
 def describe(
     connection: Connection,
-    table: Table,
+    kind: Kind[R],
     caller: Caller,
     references: list[str] | None,
     token: str | None,
     size: int,
-    member: str,
-    convert: Callable[[JsonObject], R],
     tags: ResourceTags,
 ) -> Page[R]:
-    """One page of a Describe* listing: the rows named by ``references`` (at most 100; all
-    when None, the request's ``member``), each converted and with its tags."""
+    """One page of a Describe* listing: the resources named by ``references`` (at most 100;
+    all when None), with their tags."""
     if references is not None and len(references) > MAX_REFERENCES:
-        raise client_error(f"{member} can contain at most {MAX_REFERENCES} entries.")
-    listing = f"Describe:{member}"
+        raise client_error(f"{kind.member} can contain at most {MAX_REFERENCES} entries.")
+    listing = f"Describe:{kind.member}"
     after = PAGER.decode_int(listing, token)
     if references is None:
-        rows = page(connection, table, caller, after, size)
+        rows = page(connection, kind.table, caller, after, size)
     else:
-        found = find_many(connection, table, caller, references)
+        found = find_many(connection, kind.table, caller, references)
         rows = [row for row in found if after is None or row[0] > after][: size + 1]
     resources, next_token = PAGER.keyed_page(
-        listing, [(seq, convert(document)) for seq, document in rows], size
+        listing, [(seq, kind.convert(document)) for seq, document in rows], size
     )
     current = tags.get_many(connection, [resource.arn for resource in resources])
     for resource in resources:
@@ -224,19 +234,20 @@ def describe(
 
 def settle(
     connection: Connection,
-    table: Table,
     arn: str,
+    *,
+    kind: Kind[S],
     tags: ResourceTags,
-    convert: Callable[[JsonObject], S],
     health: Callable[[S], tuple[Status, str]],
 ) -> tuple[str, S] | None:
-    """Commit the settled status of row ``arn``: a DELETING row goes (with its tags), others
-    take ``health(resource)``. Returns (action, resource) to announce, None if it was
+    """Commit the settled status of resource ``arn``: a DELETING one goes (with its tags),
+    others take ``health(resource)``. Returns (action, resource) to announce, None if it was
     settled already."""
+    table = kind.table
     document = find(connection, table, None, arn)
     if document is None:
         return None
-    resource = convert(document)
+    resource = kind.convert(document)
     if resource.status not in TRANSITIONAL:
         return None
     if resource.status == Status.DELETING:
