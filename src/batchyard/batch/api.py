@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from batchyard.aws.caller import Caller
 from batchyard.aws.documents import JsonObject
 from batchyard.batch.jobs.model import Job, JobStatus
-from batchyard.batch.jobs.queries import ListJobsFilter
+from batchyard.batch.jobs.queries import Filters
 from batchyard.batch.jobs.submit import JobRequest
 from batchyard.batch.resources.compute_environments import (
     EnvironmentChange,
@@ -46,9 +46,9 @@ RULES = ServiceApi(
 )
 
 
-def _filters(params: Params) -> list[ListJobsFilter]:
+def _filters(params: Params) -> Filters:
     return [
-        ListJobsFilter(str(entry.get("name")), entry.get("values") or [])
+        (str(entry.get("name")), entry.get("values") or [])
         for entry in params.get("filters") or ()
     ]
 
@@ -75,6 +75,35 @@ def _request(request: type[R], params: Params, **renamed: str) -> R:
     return request(
         **{field: params[member] for field, member in members if params.get(member) is not None}
     )
+
+
+def _vcpus(quantity: float) -> list[JsonObject]:
+    return [{"capacityUnit": "vCPU", "quantity": quantity}]
+
+
+async def _job_queue_snapshot(batch: Batch, caller: Caller, params: Params) -> JsonObject:
+    snapshot = await batch.get_job_queue_snapshot(caller, params["jobQueue"])
+    utilization: JsonObject = {
+        "totalCapacityUsage": _vcpus(snapshot.vcpus_in_use),
+        "lastUpdatedAt": snapshot.at,
+    }
+    if snapshot.active_shares is not None:
+        utilization["fairshareUtilization"] = {
+            "activeShareCount": snapshot.active_shares,
+            "topCapacityUtilization": [
+                {"shareIdentifier": share, "capacityUsage": _vcpus(vcpus)}
+                for share, vcpus in snapshot.busiest_shares or ()
+            ],
+        }
+    return {
+        "frontOfQueue": {
+            "jobs": [
+                {"jobArn": arn, "earliestTimeAtPosition": since} for arn, since in snapshot.front
+            ],
+            "lastUpdatedAt": snapshot.at,
+        },
+        "queueUtilization": utilization,
+    }
 
 
 async def _describe_jobs(batch: Batch, caller: Caller, params: Params) -> JsonObject:
@@ -109,7 +138,7 @@ def api(batch: Batch) -> ServiceApi:
             "DescribeJobQueues": lambda c, p: batch.describe_job_queues(
                 c, p.get("jobQueues") or None, p.get("maxResults"), p.get("nextToken")
             ),
-            "GetJobQueueSnapshot": lambda c, p: batch.get_job_queue_snapshot(c, p["jobQueue"]),
+            "GetJobQueueSnapshot": lambda c, p: _job_queue_snapshot(batch, c, p),
             "RegisterJobDefinition": lambda c, p: batch.register_job_definition(
                 c, _request(NewJobDefinition, p, name="jobDefinitionName")
             ),

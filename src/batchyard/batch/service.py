@@ -34,12 +34,7 @@ from batchyard.batch.events import RESOURCES_TOPIC
 from batchyard.batch.jobs import queries, records, submit
 from batchyard.batch.jobs.attempts import AttemptServices, JobLogs
 from batchyard.batch.jobs.model import Job, JobStatus, host_lost_reason
-from batchyard.batch.jobs.queries import (
-    CapacityUsage,
-    JobSummary,
-    ListJobsFilter,
-    ResourceJobSummary,
-)
+from batchyard.batch.jobs.queries import Filters, JobSummary, ResourceJobSummary
 from batchyard.batch.jobs.retention import JobRetention
 from batchyard.batch.jobs.submit import JobRequest, Sequencer
 from batchyard.batch.jobs.transitions import JobLifecycle
@@ -101,52 +96,16 @@ class Tags:
 
 
 @dataclass(frozen=True, slots=True)
-class FrontOfQueueJob:
-    """A RUNNABLE job in dispatch order, and since when it holds its place."""
-
-    job_arn: str
-    earliest_time_at_position: int
-
-
-@dataclass(frozen=True, slots=True)
-class FrontOfQueue:
-    """The first RUNNABLE jobs of a queue."""
-
-    jobs: list[FrontOfQueueJob]
-    last_updated_at: int
-
-
-@dataclass(frozen=True, slots=True)
-class ShareUtilization:
-    """What one share identifier's jobs hold."""
-
-    share_identifier: str
-    capacity_usage: list[CapacityUsage]
-
-
-@dataclass(frozen=True, slots=True)
-class FairshareUtilization:
-    """The active shares of a fair-share queue, busiest first."""
-
-    active_share_count: int
-    top_capacity_utilization: list[ShareUtilization]
-
-
-@dataclass(frozen=True, slots=True)
-class QueueUtilization:
-    """What a queue's placed jobs hold now."""
-
-    total_capacity_usage: list[CapacityUsage]
-    last_updated_at: int
-    fairshare_utilization: FairshareUtilization | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class JobQueueSnapshot:
-    """GetJobQueueSnapshot's answer."""
+    """A queue as GetJobQueueSnapshot shows it at ``at``: its first RUNNABLE jobs in dispatch
+    order, (job ARN, since when it holds its place), the vCPUs its placed jobs hold, and for a
+    fair-share queue the number of active shares and the busiest ones (share, vCPUs held)."""
 
-    front_of_queue: FrontOfQueue
-    queue_utilization: QueueUtilization
+    at: int
+    front: list[tuple[str, int]]
+    vcpus_in_use: float
+    active_shares: int | None = None
+    busiest_shares: list[tuple[str, float]] | None = None
 
 
 class Batch:
@@ -373,28 +332,19 @@ class Batch:
         queue = await self._store.read(lambda conn: job_queues.get(conn, caller, reference))
         if queue is None:
             raise client_error(f"Job Queue {reference} does not exist.")
-        now = now_ms()
         policies = self._policies
-        front = [
-            FrontOfQueueJob(
-                caller.arn("batch", f"job/{job.job_id}"), policies.position_since(queue.arn, job)
-            )
-            for job in self._scheduler.front_of_queue(queue.arn, SNAPSHOT_SIZE)
-        ]
-        fairshare = None
-        if policies.setting(queue.arn).policy is not None:
-            active, used = policies.share_utilization(queue.arn)
-            fairshare = FairshareUtilization(
-                active,
-                [
-                    ShareUtilization(share, [CapacityUsage("vCPU", vcpus)])
-                    for share, vcpus in used[:TOP_SHARES]
-                ],
-            )
-        in_use = CapacityUsage("vCPU", self._scheduler.vcpus_in_use(queue.arn))
-        return JobQueueSnapshot(
-            FrontOfQueue(front, now), QueueUtilization([in_use], now, fairshare)
+        snapshot = JobQueueSnapshot(
+            now_ms(),
+            [
+                (caller.arn("batch", f"job/{job.job_id}"), policies.position_since(queue.arn, job))
+                for job in self._scheduler.front_of_queue(queue.arn, SNAPSHOT_SIZE)
+            ],
+            self._scheduler.vcpus_in_use(queue.arn),
         )
+        if policies.setting(queue.arn).policy is None:
+            return snapshot
+        active, used = policies.share_utilization(queue.arn)
+        return replace(snapshot, active_shares=active, busiest_shares=used[:TOP_SHARES])
 
     # -- job definitions
 
@@ -540,7 +490,7 @@ class Batch:
     async def list_consumable_resources(
         self,
         caller: Caller,
-        filters: list[ListJobsFilter],
+        filters: Filters,
         max_results: int | None,
         next_token: str | None,
     ) -> Page[ConsumableResource]:
@@ -549,12 +499,12 @@ class Batch:
         listing = "ListConsumableResources"
         after = PAGER.decode_int(listing, next_token)
         patterns: list[str] = []
-        for entry in filters:
-            if entry.name != consumable_resources.NAME_FILTER:
+        for name, values in filters:
+            if name != consumable_resources.NAME_FILTER:
                 raise client_error(
-                    f"Invalid filter name {entry.name}; use {consumable_resources.NAME_FILTER}."
+                    f"Invalid filter name {name}; use {consumable_resources.NAME_FILTER}."
                 )
-            patterns.extend(entry.values)
+            patterns.extend(values)
         resources = sorted(
             (r for r in self._policies.pool.resources.values() if caller.owns(r.arn)),
             key=lambda r: r.generation,
@@ -617,7 +567,7 @@ class Batch:
         self,
         caller: Caller,
         reference: str,
-        filters: list[ListJobsFilter],
+        filters: Filters,
         max_results: int | None,
         next_token: str | None,
     ) -> Page[ResourceJobSummary]:
@@ -715,7 +665,7 @@ class Batch:
         array_job_id: str | None = None,
         multi_node_job_id: str | None = None,
         job_status: JobStatus | None = None,
-        filters: list[ListJobsFilter] | None = None,
+        filters: Filters | None = None,
         max_results: int | None = None,
         next_token: str | None = None,
     ) -> Page[JobSummary]:

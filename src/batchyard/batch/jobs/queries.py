@@ -27,6 +27,7 @@ from batchyard.batch.jobs.model import (
     CHILD_SEPARATOR,
     NODE_SEPARATOR,
     RUNNING,
+    ArrayProperties,
     Demand,
     Job,
     JobStatus,
@@ -47,14 +48,8 @@ FILTERS = (
     "SHARE_IDENTIFIER",
 )
 BY_RESOURCE = "ListJobsByConsumableResource"
-
-
-@dataclass(frozen=True, slots=True)
-class ListJobsFilter:
-    """One ``filters`` entry of ListJobs."""
-
-    name: str
-    values: list[str]
+# The ``filters`` of a listing: (name, values) pairs.
+Filters = list[tuple[str, list[str]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,14 +66,6 @@ class ContainerSummary:
 
     exit_code: int | None = None
     reason: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ArrayPropertiesSummary:
-    """An array parent's size, or a child's index."""
-
-    size: int | None = None
-    index: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +95,7 @@ class JobSummary:
     share_identifier: str | None = None
     is_cancelled: bool | None = None
     is_terminated: bool | None = None
-    array_properties: ArrayPropertiesSummary | None = None
+    array_properties: ArrayProperties | None = None
     node_properties: NodePropertiesSummary | None = None
 
     @classmethod
@@ -117,10 +104,11 @@ class JobSummary:
         array = job.array_properties
         array_summary = None
         if array is not None:
+            # A child is shown its index, a parent its size.
             array_summary = (
-                ArrayPropertiesSummary(index=array.index)
+                ArrayProperties(index=array.index)
                 if array.index is not None
-                else ArrayPropertiesSummary(size=array.size)
+                else ArrayProperties(size=array.size)
             )
         node_summary = None
         if job.node_properties is not None:
@@ -249,7 +237,7 @@ def list_jobs(
     array_job_id: str | None,
     multi_node_job_id: str | None,
     job_status: JobStatus | None,
-    filters: list[ListJobsFilter],
+    filters: Filters,
     max_results: int | None,
     token: str | None,
 ) -> tuple[list[JobSummary], str | None]:
@@ -261,13 +249,11 @@ def list_jobs(
         )
     if len(filters) > 1:
         raise client_error("Only one filter can be specified at a time.")
-    for entry in filters:
-        if entry.name not in FILTERS:
-            raise client_error(
-                f"Invalid filter name {entry.name}. Valid names: {', '.join(FILTERS)}."
-            )
-        if not entry.values:
-            raise client_error(f"The {entry.name} filter needs at least one value.")
+    for name, values in filters:
+        if name not in FILTERS:
+            raise client_error(f"Invalid filter name {name}. Valid names: {', '.join(FILTERS)}.")
+        if not values:
+            raise client_error(f"The {name} filter needs at least one value.")
     wanted = job_status or RUNNING
     if array_job_id:
         return _children(conn, caller, array_job_id, wanted, max_results, token)
@@ -277,7 +263,7 @@ def list_jobs(
     queue = job_queues.get(conn, caller, job_queue)
     if queue is None:
         raise client_error(f"Job Queue {job_queue} does not exist.")
-    filtered = bool(filters) and filters[0].name != "SHARE_IDENTIFIER"
+    filtered = bool(filters) and filters[0][0] != "SHARE_IDENTIFIER"
     limit = MAX_FILTERED_PAGE if filtered else MAX_PAGE
     limit = min(max_results or limit, limit)
     query = sa.select(
@@ -286,7 +272,7 @@ def list_jobs(
     if not filtered:
         query = query.where(jobs.c.status == wanted.value)
     if filters:
-        query = query.where(_filter_condition(filters[0].name, filters[0].values))
+        query = query.where(_filter_condition(*filters[0]))
     after = PAGER.decode_int("ListJobs", token)
     if filtered:
         if after is not None:
@@ -348,19 +334,19 @@ def _nodes(conn: Connection, caller: Caller, job_id: str, wanted: JobStatus) -> 
     ]
 
 
-def _resource_filters(filters: list[ListJobsFilter]) -> tuple[list[str], list[str]]:
+def _resource_filters(filters: Filters) -> tuple[list[str], list[str]]:
     statuses: list[str] = []
     names: list[str] = []
-    for entry in filters:
-        if entry.name == "JOB_STATUS":
-            for value in entry.values:
+    for name, values in filters:
+        if name == "JOB_STATUS":
+            for value in values:
                 if value not in tuple(JobStatus):
                     raise client_error(f"Invalid JOB_STATUS filter value {value}.")
-            statuses.extend(entry.values)
-        elif entry.name == "JOB_NAME":
-            names.extend(entry.values)
+            statuses.extend(values)
+        elif name == "JOB_NAME":
+            names.extend(values)
         else:
-            raise client_error(f"Invalid filter name {entry.name}; use JOB_STATUS or JOB_NAME.")
+            raise client_error(f"Invalid filter name {name}; use JOB_STATUS or JOB_NAME.")
     return statuses, names
 
 
@@ -368,7 +354,7 @@ def jobs_by_resource(
     conn: Connection,
     caller: Caller,
     resource_name: str,
-    filters: list[ListJobsFilter],
+    filters: Filters,
     max_results: int | None,
     token: str | None,
 ) -> tuple[list[ResourceJobSummary], str | None]:
