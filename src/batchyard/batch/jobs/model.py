@@ -81,25 +81,26 @@ def child_id(parent_id: str, index: int) -> str:
     return f"{parent_id}{CHILD_SEPARATOR}{index}"
 
 
-def split_child(job_id: str) -> tuple[str, int] | None:
-    """(parent id, index) of an array child id, None for any other id."""
-    parent, separator, index = job_id.rpartition(CHILD_SEPARATOR)
-    if not separator or not parent or not index.isdigit():
-        return None
-    return parent, int(index)
-
-
 def node_id(job_id: str, index: int) -> str:
     """The id (or ARN) of node ``index`` of multi-node job ``job_id``."""
     return f"{job_id}{NODE_SEPARATOR}{index}"
 
 
+def _split(job_id: str, separator: str) -> tuple[str, int] | None:
+    owner, found, index = job_id.rpartition(separator)
+    if not found or not owner or not index.isdigit():
+        return None
+    return owner, int(index)
+
+
+def split_child(job_id: str) -> tuple[str, int] | None:
+    """(parent id, index) of an array child id, None for any other id."""
+    return _split(job_id, CHILD_SEPARATOR)
+
+
 def split_node(job_id: str) -> tuple[str, int] | None:
     """(job id, node index) of a node id, None for any other id."""
-    job, separator, index = job_id.rpartition(NODE_SEPARATOR)
-    if not separator or not job or not index.isdigit():
-        return None
-    return job, int(index)
+    return _split(job_id, NODE_SEPARATOR)
 
 
 def owner_id(job_id: str) -> str:

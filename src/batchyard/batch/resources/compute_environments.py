@@ -76,6 +76,13 @@ def get_many(
     ]
 
 
+def _require(connection: Connection, caller: Caller, reference: str) -> ComputeEnvironment:
+    environment = get(connection, caller, reference)
+    if environment is None:
+        raise client_error(f"ComputeEnvironment {reference} does not exist")
+    return environment
+
+
 def _service_role(caller: Caller, given: str | None) -> str:
     if given:
         return given
@@ -197,9 +204,7 @@ def update(
     connection: Connection, caller: Caller, reference: str, change: EnvironmentChange
 ) -> ComputeEnvironment:
     """Merge ``change`` into the environment; it goes UPDATING."""
-    environment = get(connection, caller, reference)
-    if environment is None:
-        raise client_error(f"ComputeEnvironment {reference} does not exist")
+    environment = _require(connection, caller, reference)
     updated = _apply(environment, change)
     store.save(connection, table, updated)
     return updated
@@ -215,9 +220,7 @@ def _queues_using(connection: Connection, caller: Caller, arn: str) -> bool:
 
 def delete(connection: Connection, caller: Caller, reference: str) -> ComputeEnvironment:
     """Start deleting a DISABLED, settled environment no queue uses; it goes DELETING."""
-    environment = get(connection, caller, reference)
-    if environment is None:
-        raise client_error(f"ComputeEnvironment {reference} does not exist")
+    environment = _require(connection, caller, reference)
     # The status and state checks come first, as AWS makes them.
     settled = environment.status not in TRANSITIONAL and environment.state == State.DISABLED
     if settled and _queues_using(connection, caller, environment.arn):

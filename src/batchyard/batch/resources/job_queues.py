@@ -87,6 +87,13 @@ def list_all(connection: Connection, caller: Caller | None = None) -> list[JobQu
     return [JobQueue.from_document(d) for d in store.all_documents(connection, table, caller)]
 
 
+def _require(connection: Connection, caller: Caller, reference: str) -> JobQueue:
+    queue = get(connection, caller, reference)
+    if queue is None:
+        raise client_error(f"JobQueue {reference} does not exist")
+    return queue
+
+
 def compute_environments_of(connection: Connection, queue: JobQueue) -> list[ComputeEnvironment]:
     """The compute environments of ``queue`` that exist, lowest ``order`` first."""
     wanted = [entry.compute_environment for entry in queue.compute_environment_order]
@@ -278,9 +285,7 @@ def _apply(
 
 def update(connection: Connection, caller: Caller, reference: str, change: QueueChange) -> JobQueue:
     """Apply ``change`` to the queue; it goes UPDATING."""
-    queue = get(connection, caller, reference)
-    if queue is None:
-        raise client_error(f"JobQueue {reference} does not exist")
+    queue = _require(connection, caller, reference)
     updated = _apply(connection, caller, queue, change)
     store.save(connection, table, updated)
     return updated
@@ -288,9 +293,7 @@ def update(connection: Connection, caller: Caller, reference: str, change: Queue
 
 def delete(connection: Connection, caller: Caller, reference: str) -> JobQueue:
     """Start deleting a DISABLED, settled queue; it goes DELETING."""
-    queue = get(connection, caller, reference)
-    if queue is None:
-        raise client_error(f"JobQueue {reference} does not exist")
+    queue = _require(connection, caller, reference)
     store.start_deleting(connection, table, queue)
     return queue
 

@@ -43,6 +43,13 @@ def get(connection: Connection, caller: Caller | None, arn: str) -> SchedulingPo
     return SchedulingPolicy.from_document(document) if document is not None else None
 
 
+def _require(connection: Connection, caller: Caller, arn: str) -> SchedulingPolicy:
+    policy = get(connection, caller, arn)
+    if policy is None:
+        raise client_error(f"Scheduling policy {arn} does not exist")
+    return policy
+
+
 def _overlaps(first: str, second: str) -> bool:
     def covers(prefix: str, other: str) -> bool:
         return prefix.endswith("*") and other.rstrip("*").startswith(prefix[:-1])
@@ -131,9 +138,7 @@ def update(
     quota_share: JsonObject | None,
 ) -> SchedulingPolicy:
     """Replace the policy's body (fair share stays fair share, quota share quota share)."""
-    policy = get(connection, caller, arn)
-    if policy is None:
-        raise client_error(f"Scheduling policy {arn} does not exist")
+    policy = _require(connection, caller, arn)
     if (policy.quota_share_policy is not None) != (quota_share is not None):
         raise client_error("A scheduling policy can't change between fair share and quota share.")
     policy.fairshare_policy, policy.quota_share_policy = fairshare, quota_share
@@ -145,9 +150,7 @@ def delete(
     connection: Connection, caller: Caller, arn: str, tags: ResourceTags
 ) -> SchedulingPolicy:
     """Delete a policy no job queue uses."""
-    policy = get(connection, caller, arn)
-    if policy is None:
-        raise client_error(f"Scheduling policy {arn} does not exist")
+    policy = _require(connection, caller, arn)
     for queue in store.all_documents(connection, queue_table, caller):
         if queue.get("schedulingPolicyArn") == arn:
             raise client_error(compute_environments.HAS_QUEUES)
