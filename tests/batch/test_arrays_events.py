@@ -9,21 +9,12 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from batchyard.aws.caller import Caller
 from batchyard.batch import JOB_TOPIC, JobRequest
 from batchyard.batch.resources.job_definitions import NewJobDefinition
-from batchyard.config import Settings
-from batchyard.server.app import BatchyardApp
-from tests.batch.jobs_support import CONTAINER, in_process_stack
+from tests.batch.jobs_support import CONTAINER, in_process_server, in_process_stack
 
 
 async def _scenario(data_dir: Path) -> tuple[str, str, list[dict[str, Any]]]:
-    settings = Settings(data_dir=data_dir)
-    app = BatchyardApp(settings)
-    await app.startup()
-    assert app.server is not None
-    batch = app.server.batch
-    caller = Caller(settings.account_id, settings.region)
     events: list[dict[str, Any]] = []
     ended: set[str] = set()
     both = asyncio.Event()
@@ -36,8 +27,9 @@ async def _scenario(data_dir: Path) -> tuple[str, str, list[dict[str, Any]]]:
         if ended == {"arr", "mnp"}:
             both.set()
 
-    app.server.bus.subscribe(JOB_TOPIC, on_job)
-    try:
+    async with in_process_server(data_dir) as (server, caller):
+        server.bus.subscribe(JOB_TOPIC, on_job)
+        batch = server.batch
         await in_process_stack(batch, caller, "arrays", max_vcpus=4)
         nodes = {
             "numNodes": 2,
@@ -52,8 +44,6 @@ async def _scenario(data_dir: Path) -> tuple[str, str, list[dict[str, Any]]]:
         )
         job = await batch.submit_job(caller, JobRequest("mnp", "arrays-q", "nodes-jd"))
         await asyncio.wait_for(both.wait(), timeout=20)
-    finally:
-        await app.shutdown()
     return array.job_id, job.job_id, events
 
 

@@ -7,20 +7,11 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from batchyard.aws.caller import Caller
 from batchyard.batch import JOB_TOPIC, JobRequest
-from batchyard.config import Settings
-from batchyard.server.app import BatchyardApp
-from tests.batch.jobs_support import in_process_stack
+from tests.batch.jobs_support import in_process_server, in_process_stack
 
 
 async def _scenario(data_dir: Path) -> tuple[str, list[dict[str, Any]]]:
-    settings = Settings(data_dir=data_dir)
-    app = BatchyardApp(settings)
-    await app.startup()
-    assert app.server is not None
-    batch = app.server.batch
-    caller = Caller(settings.account_id, settings.region)
     events: list[dict[str, Any]] = []
     finished = asyncio.Event()
 
@@ -29,15 +20,11 @@ async def _scenario(data_dir: Path) -> tuple[str, list[dict[str, Any]]]:
         if event["status"] in ("SUCCEEDED", "FAILED"):
             finished.set()
 
-    app.server.bus.subscribe(JOB_TOPIC, on_job)
-    try:
-        await in_process_stack(batch, caller, "events", max_vcpus=2)
-        job = await batch.submit_job(
-            caller, JobRequest("evented", "events-q", "events-jd")
-        )
+    async with in_process_server(data_dir) as (server, caller):
+        server.bus.subscribe(JOB_TOPIC, on_job)
+        await in_process_stack(server.batch, caller, "events", max_vcpus=2)
+        job = await server.batch.submit_job(caller, JobRequest("evented", "events-q", "events-jd"))
         await asyncio.wait_for(finished.wait(), timeout=20)
-    finally:
-        await app.shutdown()
     return job.job_id, events
 
 
