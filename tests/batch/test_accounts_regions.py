@@ -26,6 +26,7 @@ from batchyard.store import Store
 from batchyard.store.engine import create_store_engine
 from batchyard.store.migrate import alembic_config
 from tests.batch.resource_support import ec2_resources
+from tests.support.postgres import PostgresServer
 from tests.support.server import CLIENT_CONFIG, ServerProcess, wait_for
 
 HOME = Caller("111111111111", "eu-west-1")
@@ -186,8 +187,21 @@ def test_one_store_keeps_each_regions_resources_apart(tmp_path: Path) -> None:
             server.stop()
 
 
-def test_existing_rows_take_their_account_and_region_from_their_arns(tmp_path: Path) -> None:
-    engine = create_store_engine(f"sqlite:///{tmp_path / 'old.db'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of either backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    server = PostgresServer().start()
+    try:
+        yield server.database()
+    finally:
+        server.stop()
+
+
+def test_existing_rows_take_their_account_and_region_from_their_arns(old_store: str) -> None:
+    engine = create_store_engine(old_store)
     config = alembic_config()
     queue = "arn:aws:batch:eu-west-1:111122223333:job-queue/q"
     with engine.begin() as connection:
@@ -223,10 +237,21 @@ def test_existing_rows_take_their_account_and_region_from_their_arns(tmp_path: P
             for table in ("batch_job_queues", "batch_consumable_resources", "batch_jobs")
         }
         document = connection.execute(sa.text("SELECT document FROM batch_job_queues")).scalar()
+        # The rows keep their seq, and new ones come after them.
+        connection.execute(
+            sa.text(
+                "INSERT INTO batch_job_queues (account_id, region, name, arn, document) "
+                "VALUES ('1', 'r', 'q', 'arn:new', '{}')"
+            )
+        )
+        seqs = connection.execute(sa.text("SELECT seq FROM batch_job_queues ORDER BY seq")).all()
     engine.dispose()
+    assert [seq for (seq,) in seqs] == [1, 2]
     assert rows == {
         "batch_job_queues": [("111122223333", "eu-west-1")],
         "batch_consumable_resources": [("999988887777", "us-west-2")],
         "batch_jobs": [("111122223333", "eu-west-1")],
     }
-    assert json.loads(document) == {"jobQueueName": "q"}
+    assert (json.loads(document) if isinstance(document, str) else document) == {
+        "jobQueueName": "q"
+    }
