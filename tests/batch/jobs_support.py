@@ -9,8 +9,8 @@ from typing import Any
 
 from batchyard.aws.caller import Caller
 from batchyard.batch.resources.compute_environments import NewComputeEnvironment
-from batchyard.batch.resources.job_definitions import NewJobDefinition
 from batchyard.batch.resources.job_queues import NewJobQueue
+from batchyard.batch.resources.model import JobDefinition
 from batchyard.config import Settings
 from batchyard.server.app import BatchyardApp
 from batchyard.server.compose import Server
@@ -116,7 +116,7 @@ async def in_process_stack(batch: Any, caller: Any, name: str, max_vcpus: int) -
     await batch.create_job_queue(caller, NewJobQueue(f"{name}-q", 1, order))
     await batch.settled()
     await batch.register_job_definition(
-        caller, NewJobDefinition(f"{name}-jd", "container", container_properties=CONTAINER)
+        caller, JobDefinition(f"{name}-jd", "container", container_properties=CONTAINER)
     )
 
 

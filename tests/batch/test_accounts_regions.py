@@ -17,8 +17,8 @@ from alembic import command
 from batchyard.aws.caller import Caller
 from batchyard.batch import Batch, JobRequest
 from batchyard.batch.resources.compute_environments import NewComputeEnvironment
-from batchyard.batch.resources.job_definitions import NewJobDefinition
 from batchyard.batch.resources.job_queues import NewJobQueue
+from batchyard.batch.resources.model import JobDefinition
 from batchyard.bus import Bus
 from batchyard.compute.provider import HostCapacity
 from batchyard.protocol.errors import ServiceError
@@ -64,7 +64,7 @@ async def _stack(batch: Batch, caller: Caller) -> None:
         caller, NewJobQueue("q", 1, [{"order": 1, "computeEnvironment": "ce"}])
     )
     await batch.register_job_definition(
-        caller, NewJobDefinition("d", "container", container_properties={"image": "x"})
+        caller, JobDefinition("d", "container", container_properties={"image": "x"})
     )
     await batch.create_scheduling_policy(caller, "sp", None, None, {"owner": caller.account_id})
     await batch.create_consumable_resource(caller, "lic", None, 2, None)

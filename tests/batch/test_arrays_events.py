@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from batchyard.batch import JOB_TOPIC, JobRequest
-from batchyard.batch.resources.job_definitions import NewJobDefinition
+from batchyard.batch.resources.model import JobDefinition
 from tests.batch.jobs_support import CONTAINER, in_process_server, in_process_stack
 
 
@@ -37,7 +37,7 @@ async def _scenario(data_dir: Path) -> tuple[str, str, list[dict[str, Any]]]:
             "nodeRangeProperties": [{"targetNodes": "0:", "container": CONTAINER}],
         }
         await batch.register_job_definition(
-            caller, NewJobDefinition("nodes-jd", "multinode", node_properties=nodes)
+            caller, JobDefinition("nodes-jd", "multinode", node_properties=nodes)
         )
         array = await batch.submit_job(
             caller, JobRequest("arr", "arrays-q", "arrays-jd", array_size=3)

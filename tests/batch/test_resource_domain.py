@@ -22,9 +22,8 @@ from batchyard.batch.resources import (
 from batchyard.batch.resources.compute_environments import NewComputeEnvironment
 from batchyard.batch.resources.definition_rules import node_range_for
 from batchyard.batch.resources.environment_rules import architecture_of, merge_update
-from batchyard.batch.resources.job_definitions import NewJobDefinition
 from batchyard.batch.resources.job_queues import NewJobQueue, QueueChange
-from batchyard.batch.resources.model import State
+from batchyard.batch.resources.model import JobDefinition, State
 from batchyard.bus import Bus
 from batchyard.compute.provider import HostCapacity
 from batchyard.protocol.errors import ServiceError
@@ -91,8 +90,8 @@ async def build(service: Service) -> list[tuple[str, dict[str, Any]]]:
     return seen
 
 
-def _definition(image: str) -> NewJobDefinition:
-    return NewJobDefinition("d", "container", container_properties={"image": image})
+def _definition(image: str) -> JobDefinition:
+    return JobDefinition("d", "container", container_properties={"image": image})
 
 
 def test_lookups_for_the_scheduler(service: Service) -> None:

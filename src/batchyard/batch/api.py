@@ -20,8 +20,8 @@ from batchyard.batch.resources.compute_environments import (
     EnvironmentChange,
     NewComputeEnvironment,
 )
-from batchyard.batch.resources.job_definitions import NewJobDefinition
 from batchyard.batch.resources.job_queues import NewJobQueue, QueueChange
+from batchyard.batch.resources.model import JobDefinition
 from batchyard.batch.service import Batch
 from batchyard.protocol.service import Params, ServiceApi
 
@@ -140,7 +140,7 @@ def api(batch: Batch) -> ServiceApi:
             ),
             "GetJobQueueSnapshot": lambda c, p: _job_queue_snapshot(batch, c, p),
             "RegisterJobDefinition": lambda c, p: batch.register_job_definition(
-                c, _request(NewJobDefinition, p, name="jobDefinitionName")
+                c, _request(JobDefinition, p, name="jobDefinitionName")
             ),
             "DeregisterJobDefinition": lambda c, p: batch.deregister_job_definition(
                 c, p["jobDefinition"]

@@ -51,7 +51,6 @@ from batchyard.batch.resources.compute_environments import (
     EnvironmentChange,
     NewComputeEnvironment,
 )
-from batchyard.batch.resources.job_definitions import NewJobDefinition
 from batchyard.batch.resources.job_queues import NewJobQueue, QueueChange
 from batchyard.batch.resources.model import (
     COMPUTE_ENVIRONMENT,
@@ -349,7 +348,7 @@ class Batch:
     # -- job definitions
 
     async def register_job_definition(
-        self, caller: Caller, request: NewJobDefinition
+        self, caller: Caller, request: JobDefinition
     ) -> JobDefinition:
         """Register the next revision of a job definition."""
         definition = job_definitions.check(request)

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from batchyard.aws.caller import Caller
-from batchyard.aws.documents import JsonObject
 from batchyard.batch.errors import PAGER, TAG_RULES, client_error, require_name
 from batchyard.batch.resources.definition_rules import check_registration
 from batchyard.batch.resources.model import (
@@ -53,26 +51,6 @@ _LATEST_ACTIVE = _latest(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class NewJobDefinition:
-    """A RegisterJobDefinition request."""
-
-    name: str
-    type: str
-    parameters: dict[str, str] | None = None
-    scheduling_priority: int | None = None
-    container_properties: JsonObject | None = None
-    node_properties: JsonObject | None = None
-    retry_strategy: JsonObject | None = None
-    propagate_tags: bool | None = None
-    timeout: JsonObject | None = None
-    tags: dict[str, str] | None = None
-    platform_capabilities: list[str] | None = None
-    eks_properties: JsonObject | None = None
-    ecs_properties: JsonObject | None = None
-    consumable_resource_properties: JsonObject | None = None
-
-
 def _one(connection: Connection, statement: Any, params: dict[str, Any]) -> JobDefinition | None:
     row = connection.execute(statement, params).first()
     return JobDefinition.from_document(dict(row[0])) if row else None
@@ -93,32 +71,17 @@ def resolve(connection: Connection, caller: Caller, reference: str) -> JobDefini
     return _one(connection, _LATEST_ACTIVE, {**scope, "name": reference})
 
 
-def check(request: NewJobDefinition) -> JobDefinition:
-    """The revision ``request`` registers, its revision and ARN still to come; raises
-    ClientException for a request AWS refuses."""
-    name = require_name(request.name, "Job definition name")
-    definition = JobDefinition(
-        name,
-        "",
-        0,
-        DefinitionStatus.ACTIVE,
-        request.type,
-        copy.deepcopy(request.parameters or {}),
-        "EKS" if request.eks_properties is not None else "ECS",
-        request.scheduling_priority,
-        copy.deepcopy(request.container_properties),
-        copy.deepcopy(request.node_properties),
-        copy.deepcopy(request.retry_strategy),
-        copy.deepcopy(request.timeout),
-        request.propagate_tags,
-        copy.deepcopy(request.ecs_properties),
-        copy.deepcopy(request.eks_properties),
-        copy.deepcopy(request.consumable_resource_properties),
-        list(request.platform_capabilities) if request.platform_capabilities else None,
-    )
+def check(request: JobDefinition) -> JobDefinition:
+    """The revision a RegisterJobDefinition ``request`` registers (its revision and ARN still
+    to come); raises ClientException for a request AWS refuses."""
+    require_name(request.name, "Job definition name")
+    definition = copy.deepcopy(request)
+    definition.tags = None
     check_registration(definition)
-    TAG_RULES.check(name, request.tags or {})
-    if definition.eks_properties is None and not definition.platform_capabilities:
+    TAG_RULES.check(definition.name, request.tags or {})
+    if definition.eks_properties is not None:
+        definition.container_orchestration_type = "EKS"
+    elif not definition.platform_capabilities:
         definition.platform_capabilities = ["EC2"]
     return definition
 

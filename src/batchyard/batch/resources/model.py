@@ -246,7 +246,8 @@ _DEFINITION_BODIES = (
 
 @dataclass(slots=True)
 class JobDefinition:
-    """One revision of a job definition as DescribeJobDefinitions shows it."""
+    """One revision of a job definition as DescribeJobDefinitions shows it; as a
+    RegisterJobDefinition request, what is given (its ARN and revision still to come)."""
 
     WIRE_NAMES: ClassVar[dict[str, str]] = {
         "jobDefinitionName": "name",
@@ -254,12 +255,12 @@ class JobDefinition:
     }
 
     name: str
-    arn: str
-    revision: int
-    status: DefinitionStatus
     type: str
-    parameters: dict[str, str]
-    container_orchestration_type: str
+    arn: str = ""
+    revision: int = 0
+    status: DefinitionStatus = DefinitionStatus.ACTIVE
+    parameters: dict[str, str] = field(default_factory=dict)
+    container_orchestration_type: str = "ECS"
     scheduling_priority: int | None = None
     container_properties: JsonObject | None = None
     node_properties: JsonObject | None = None
@@ -277,10 +278,10 @@ class JobDefinition:
         """The revision stored as ``document``."""
         definition = cls(
             document["jobDefinitionName"],
+            document["type"],
             document["jobDefinitionArn"],
             document["revision"],
             DefinitionStatus(document["status"]),
-            document["type"],
             document.get("parameters") or {},
             document.get("containerOrchestrationType", "ECS"),
         )
