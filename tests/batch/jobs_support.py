@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+from batchyard.aws.caller import Caller
+from batchyard.batch.resources.compute_environments import NewComputeEnvironment
+from batchyard.batch.resources.job_queues import NewJobQueue
+from batchyard.batch.resources.model import JobDefinition
+from batchyard.config import Settings
+from batchyard.server.app import BatchyardApp
+from batchyard.server.compose import Server
 from tests.batch.resource_support import ec2_resources, make_ce, make_queue, unique
 from tests.support.server import wait_for
 
@@ -85,3 +95,39 @@ def submit(batch: Any, queue: str, definition: str, **params: Any) -> str:
         jobDefinition=definition,
         **params,
     )["jobId"]
+
+
+CONTAINER = {
+    "image": "busybox",
+    "command": ["true"],
+    "resourceRequirements": [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "16"}],
+}
+
+
+async def in_process_stack(batch: Any, caller: Any, name: str, max_vcpus: int) -> None:
+    """A VALID environment and queue named ``name``-ce / ``name``-q on a started facade, and
+    the ``name``-jd container definition."""
+    resources = {"type": "EC2", "maxvCpus": max_vcpus, "subnets": ["subnet-1"]}
+    await batch.create_compute_environment(
+        caller, NewComputeEnvironment(f"{name}-ce", "MANAGED", compute_resources=resources)
+    )
+    await batch.settled()
+    order = [{"order": 1, "computeEnvironment": f"{name}-ce"}]
+    await batch.create_job_queue(caller, NewJobQueue(f"{name}-q", 1, order))
+    await batch.settled()
+    await batch.register_job_definition(
+        caller, JobDefinition(f"{name}-jd", "container", container_properties=CONTAINER)
+    )
+
+
+@asynccontextmanager
+async def in_process_server(data_dir: Path) -> AsyncIterator[tuple[Server, Caller]]:
+    """A started server in this process and the caller of its default account and region."""
+    settings = Settings(data_dir=data_dir)
+    app = BatchyardApp(settings)
+    await app.startup()
+    assert app.server is not None
+    try:
+        yield app.server, Caller(settings.account_id, settings.region)
+    finally:
+        await app.shutdown()

@@ -1,78 +1,131 @@
-"""Plain-Python tests of the array pieces: child ids and synthesized documents, the cursor
+"""Plain-Python tests of the array pieces: child ids and synthesized children, the cursor
 that stands for an array's waiting children in a queue ordering, multi-node node ranges."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from batchyard.batch.arrays import children
-from batchyard.batch.arrays.ordering import ArrayCursor, ArrayOrdering
-from batchyard.batch.jobs.model import Demand
-from batchyard.batch.jobs.records import QueuedJob
-from batchyard.batch.multinode import nodes
+from batchyard.batch.jobs import arrays, nodes
+from batchyard.batch.jobs.model import (
+    ArrayCancel,
+    ArrayProperties,
+    ArrayState,
+    Demand,
+    Dependency,
+    Job,
+    JobRuntime,
+    JobStatus,
+    QueuedJob,
+    child_id,
+    split_child,
+    split_node,
+)
+from batchyard.batch.scheduler.arrays import ArrayCursor, ArrayOrdering
 from batchyard.batch.scheduler.ordering import FifoOrdering
 
 DEMAND = Demand(1.0, 128, 0)
 
 
-def _parent(**extra: Any) -> dict[str, Any]:
-    return {
-        "jobId": "p",
-        "jobArn": "arn:aws:batch:r:1:job/p",
-        "status": "PENDING",
-        "arrayProperties": {"size": 4},
-        "container": {"command": ["true"]},
-        "attempts": [],
-        "dependsOn": [],
-        **extra,
-    }
-
-
-def test_child_ids() -> None:
-    assert children.child_id("p", 3) == "p:3"
-    assert children.split("p:3") == ("p", 3)
-    assert children.split("p") is None
-    assert children.split("p:x") is None
-    assert children.split(":3") is None
-    assert nodes.split("j#2") == ("j", 2)
-    assert nodes.split("j:2") is None
-
-
-def test_synthesized_child_follows_the_parent() -> None:
-    child = children.document(_parent(), {"array": {"released": True}}, 2)
-    assert child["jobId"] == "p:2"
-    assert child["jobArn"] == "arn:aws:batch:r:1:job/p:2"
-    assert child["arrayProperties"] == {"index": 2, "size": 4}
-    assert child["status"] == "RUNNABLE"
-    assert child["dependsOn"] == []
-    assert children.document(_parent(), {}, 0)["status"] == "PENDING"
-    assert children.document(_parent(status="SUBMITTED"), {}, 0)["status"] == "SUBMITTED"
-    cancelled = {
-        "array": {"released": True, "cancel": {"reason": "r", "flag": "isCancelled", "at": 5}}
-    }
-    child = children.document(_parent(), cancelled, 1)
-    assert (child["status"], child["statusReason"], child["isCancelled"], child["stoppedAt"]) == (
-        "FAILED",
+def _job(job_id: str = "p", status: JobStatus = JobStatus.PENDING, **extra: Any) -> Job:
+    return Job(
+        job_id,
+        f"arn:aws:batch:r:1:job/{job_id}",
+        "name",
+        "arn:aws:batch:r:1:job-queue/q",
+        "arn:aws:batch:r:1:job-definition/d:1",
+        status,
+        0,
+        "1",
         "r",
-        True,
-        5,
+        1,
+        **extra,
     )
 
 
+def _parent(status: JobStatus = JobStatus.PENDING, **extra: Any) -> Job:
+    extra.setdefault("container", {"command": ["true"]})
+    return _job("p", status, array_properties=ArrayProperties(4), **extra)
+
+
+def _released(parent: Job, cancel: ArrayCancel | None = None) -> Job:
+    parent.runtime = JobRuntime(array=ArrayState(released=True, cancel=cancel))
+    return parent
+
+
+def test_child_ids() -> None:
+    assert child_id("p", 3) == "p:3"
+    assert split_child("p:3") == ("p", 3)
+    assert split_child("p") is None
+    assert split_child("p:x") is None
+    assert split_child(":3") is None
+    assert split_node("j#2") == ("j", 2)
+    assert split_node("j:2") is None
+
+
+def test_synthesized_child_follows_the_parent() -> None:
+    child = arrays.child(_released(_parent()), 2)
+    assert child.job_id == "p:2"
+    assert child.job_arn == "arn:aws:batch:r:1:job/p:2"
+    assert child.to_document()["arrayProperties"] == {"index": 2, "size": 4}
+    assert child.describe()["arrayProperties"] == {"index": 2}
+    assert child.status == "RUNNABLE"
+    assert child.depends_on == []
+    assert not child.stored
+    assert arrays.child(_parent(), 0).status == "PENDING"
+    assert arrays.child(_parent(JobStatus.SUBMITTED), 0).status == "SUBMITTED"
+    cancelled = _released(_parent(), ArrayCancel("r", terminated=False, at=5))
+    document = arrays.child(cancelled, 1).to_document()
+    assert (
+        document["status"],
+        document["statusReason"],
+        document["isCancelled"],
+        document["stoppedAt"],
+    ) == ("FAILED", "r", True, 5)
+
+
 def test_children_waiting_on_their_own_dependencies() -> None:
-    parent = _parent(dependsOn=[{"type": "SEQUENTIAL"}, {"jobId": "q", "type": "N_TO_N"}])
-    child = children.document(parent, {"array": {"released": True}}, 2)
-    assert child["status"] == "PENDING"
-    assert child["dependsOn"] == [
+    parent = _released(
+        _parent(depends_on=[Dependency(type="SEQUENTIAL"), Dependency("q", "N_TO_N")])
+    )
+    child = arrays.child(parent, 2)
+    assert child.status == "PENDING"
+    assert child.to_document()["dependsOn"] == [
         {"jobId": "q:2", "type": "N_TO_N"},
         {"jobId": "p:1", "type": "SEQUENTIAL"},
     ]
-    assert children.document(parent, {"array": {"released": True}}, 0)["dependsOn"] == [
+    assert arrays.child(parent, 0).to_document()["dependsOn"] == [
         {"jobId": "q:0", "type": "N_TO_N"}
     ]
-    assert children.own_dependencies(
-        {"dependsOn": [{"jobId": "a"}, {"jobId": "q", "type": "N_TO_N"}]}
+    assert arrays.own_dependencies(
+        _job(depends_on=[Dependency("a"), Dependency("q", "N_TO_N")])
     ) == ["a"]
+
+
+def test_rowless_children_are_announced_from_one_copy_of_the_parent() -> None:
+    parent = _released(_parent())
+    changes = arrays.ChildChanges.of(parent, frozenset({1}))
+    parent.runtime.array = ArrayState(cancel=ArrayCancel("later", terminated=True, at=9))
+    announced = list(changes)
+    assert [d["jobId"] for d in announced] == ["p:0", "p:2", "p:3"]
+    assert {d["status"] for d in announced} == {"RUNNABLE"}
+    assert announced[0]["arrayProperties"] == {"index": 0}
+
+
+def test_jobs_convert_to_their_stored_document_and_back() -> None:
+    job = _parent(
+        depends_on=[Dependency("a")],
+        container={"command": ["x"]},
+        log_stream_name="s",
+        exit_code=3,
+        share_identifier="blue",
+    )
+    job.runtime = JobRuntime(attempt_id="a1", array=ArrayState(released=True, released_at=4))
+    document = job.to_document()
+    assert document["container"] == {"command": ["x"], "logStreamName": "s", "exitCode": 3}
+    back = Job.from_document(document, job.runtime.to_document(), 1, "1", "r")
+    assert back.to_document() == document
+    assert back.runtime == job.runtime
+    assert back.container == {"command": ["x"]}
 
 
 def test_cursor_skips_children_that_left_out_of_order() -> None:
@@ -113,15 +166,13 @@ def test_array_ordering_forgets_a_cancelled_child_or_the_whole_array() -> None:
 
 
 def test_node_ranges_with_overrides_and_the_gang_demand() -> None:
-    definition = {
-        "nodeProperties": {
-            "numNodes": 2,
-            "mainNode": 0,
-            "nodeRangeProperties": [
-                {"targetNodes": "0:", "container": {"command": ["a"]}},
-                {"targetNodes": "0:0", "container": {"command": ["main"]}},
-            ],
-        }
+    defined = {
+        "numNodes": 2,
+        "mainNode": 0,
+        "nodeRangeProperties": [
+            {"targetNodes": "0:", "container": {"command": ["a"]}},
+            {"targetNodes": "0:0", "container": {"command": ["main"]}},
+        ],
     }
 
     def build(
@@ -132,15 +183,11 @@ def test_node_ranges_with_overrides_and_the_gang_demand() -> None:
             "resourceRequirements": [{"type": "VCPU", "value": "2"}],
         }
 
-    params = {
-        "nodeOverrides": {
-            "numNodes": 4,
-            "nodePropertyOverrides": [
-                {"targetNodes": "3:", "containerOverrides": {"command": ["z"]}}
-            ],
-        }
+    overrides = {
+        "numNodes": 4,
+        "nodePropertyOverrides": [{"targetNodes": "3:", "containerOverrides": {"command": ["z"]}}],
     }
-    properties = nodes.node_properties(definition, params, {}, build)
+    properties = nodes.node_properties(defined, overrides, {}, build)
     assert [
         (r["targetNodes"], r["container"]["command"]) for r in properties["nodeRangeProperties"]
     ] == [
@@ -148,11 +195,9 @@ def test_node_ranges_with_overrides_and_the_gang_demand() -> None:
         ("1:2", ["a"]),
         ("3:3", ["z"]),
     ]
-    document = {"nodeProperties": properties}
-    assert nodes.demand_of(document) == Demand(8.0, 0, 0)
-    node = nodes.node_document(
-        {"jobId": "j", "jobArn": "arn/j", "retryStrategy": {"attempts": 2}, **document}, 2, []
-    )
+    job = _job("j", node_properties=properties, retry_strategy={"attempts": 2})
+    assert nodes.demand_of(job) == Demand(8.0, 0, 0)
+    node = nodes.node_job(job, 2, []).to_document()
     assert node["jobId"] == "j#2"
     assert node["nodeDetails"] == {"nodeIndex": 2, "isMainNode": False}
     assert node["container"]["command"] == ["a"]

@@ -9,67 +9,12 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from batchyard.batch.handlers.jobs import submit_job
-from batchyard.batch.resources import compute_environments, job_definitions, job_queues
-from batchyard.config import Settings
-from batchyard.protocol.legacy import RequestContext
-from batchyard.server.app import BatchyardApp
-
-
-async def _resources(runtime: Any) -> None:
-    ready = {"compute-environment": asyncio.Event(), "job-queue": asyncio.Event()}
-
-    def on_resource(_topic: str, event: dict[str, Any]) -> None:
-        if event["resource"] in ready and event.get("status") == "VALID":
-            ready[event["resource"]].set()
-
-    runtime.bus.subscribe("batch.resources", on_resource)
-    await compute_environments.create(
-        runtime,
-        {
-            "computeEnvironmentName": "arrays-ce",
-            "type": "MANAGED",
-            "computeResources": {"type": "EC2", "maxvCpus": 4, "subnets": ["subnet-1"]},
-        },
-    )
-    await asyncio.wait_for(ready["compute-environment"].wait(), timeout=10)
-    await job_queues.create(
-        runtime,
-        {
-            "jobQueueName": "arrays-q",
-            "priority": 1,
-            "computeEnvironmentOrder": [{"order": 1, "computeEnvironment": "arrays-ce"}],
-        },
-    )
-    await asyncio.wait_for(ready["job-queue"].wait(), timeout=10)
-    container = {
-        "image": "busybox",
-        "command": ["true"],
-        "resourceRequirements": [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "16"}],
-    }
-    await job_definitions.register(
-        runtime,
-        {"jobDefinitionName": "arrays-jd", "type": "container", "containerProperties": container},
-    )
-    await job_definitions.register(
-        runtime,
-        {
-            "jobDefinitionName": "nodes-jd",
-            "type": "multinode",
-            "nodeProperties": {
-                "numNodes": 2,
-                "mainNode": 0,
-                "nodeRangeProperties": [{"targetNodes": "0:", "container": container}],
-            },
-        },
-    )
+from batchyard.batch import JOB_TOPIC, JobRequest
+from batchyard.batch.resources.model import JobDefinition
+from tests.batch.jobs_support import CONTAINER, in_process_server, in_process_stack
 
 
 async def _scenario(data_dir: Path) -> tuple[str, str, list[dict[str, Any]]]:
-    app = BatchyardApp(Settings(data_dir=data_dir))
-    await app.startup()
-    runtime = app.runtime
-    assert runtime is not None
     events: list[dict[str, Any]] = []
     ended: set[str] = set()
     both = asyncio.Event()
@@ -82,26 +27,24 @@ async def _scenario(data_dir: Path) -> tuple[str, str, list[dict[str, Any]]]:
         if ended == {"arr", "mnp"}:
             both.set()
 
-    runtime.bus.subscribe("batch.job", on_job)
-    try:
-        await _resources(runtime)
-        context = RequestContext(runtime, "batch", "SubmitJob", "req", "us-east-1", "123456789012")
-        array = await submit_job(
-            context,
-            {
-                "jobName": "arr",
-                "jobQueue": "arrays-q",
-                "jobDefinition": "arrays-jd",
-                "arrayProperties": {"size": 3},
-            },
+    async with in_process_server(data_dir) as (server, caller):
+        server.bus.subscribe(JOB_TOPIC, on_job)
+        batch = server.batch
+        await in_process_stack(batch, caller, "arrays", max_vcpus=4)
+        nodes = {
+            "numNodes": 2,
+            "mainNode": 0,
+            "nodeRangeProperties": [{"targetNodes": "0:", "container": CONTAINER}],
+        }
+        await batch.register_job_definition(
+            caller, JobDefinition("nodes-jd", "multinode", node_properties=nodes)
         )
-        nodes = await submit_job(
-            context, {"jobName": "mnp", "jobQueue": "arrays-q", "jobDefinition": "nodes-jd"}
+        array = await batch.submit_job(
+            caller, JobRequest("arr", "arrays-q", "arrays-jd", array_size=3)
         )
+        job = await batch.submit_job(caller, JobRequest("mnp", "arrays-q", "nodes-jd"))
         await asyncio.wait_for(both.wait(), timeout=20)
-    finally:
-        await app.shutdown()
-    return array["jobId"], nodes["jobId"], events
+    return array.job_id, job.job_id, events
 
 
 def test_array_and_node_state_changes_are_published(tmp_path: Path) -> None:

@@ -5,17 +5,51 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from batchyard.batch.arrays import children
-from batchyard.batch.arrays.ordering import ArrayCursor, ArrayOrdering
-from batchyard.batch.consumables.gate import ConsumableGate, claim_key
-from batchyard.batch.consumables.pool import ConsumablePool, Resource
-from batchyard.batch.jobs.model import Demand
-from batchyard.batch.jobs.records import QueuedJob
-from batchyard.batch.scheduler.fair_share import FairShareOrdering, QueueSetting, SharePolicy
-from batchyard.batch.scheduler.job_traits import JobTraits
-from batchyard.batch.scheduler.share_usage import ShareUsage
+from batchyard.batch.jobs.model import ArrayProperties, Demand, Job, JobStatus, QueuedJob, child_id
+from batchyard.batch.resources.model import ConsumableResource, ConsumableType
+from batchyard.batch.scheduler.arrays import ArrayCursor, ArrayOrdering
+from batchyard.batch.scheduler.consumables import ConsumableGate, ConsumablePool, claim_key
+from batchyard.batch.scheduler.ordering import (
+    FairShareOrdering,
+    JobTraits,
+    QueueSetting,
+    SharePolicy,
+    ShareUsage,
+)
 
 ONE = Demand(1.0, 0, 0)
+LIC = "arn:aws:batch:r:1:consumable-resource/lic"
+ONCE = "arn:aws:batch:r:1:consumable-resource/once"
+
+
+def resource(arn: str, kind: str, total: int, generation: int) -> ConsumableResource:
+    return ConsumableResource(
+        arn.rsplit("/", 1)[-1], arn, ConsumableType(kind), total, 0, generation
+    )
+
+
+def waiting(
+    job_id: str, status: JobStatus, needs: tuple[tuple[str, int], ...], size: int | None = None
+) -> Job:
+    """A waiting job of account 1 in region r that needs consumable resources (by name)."""
+    return Job(
+        job_id,
+        f"arn:aws:batch:r:1:job/{job_id}",
+        job_id,
+        "arn:aws:batch:r:1:job-queue/q",
+        "arn:aws:batch:r:1:job-definition/d:1",
+        status,
+        0,
+        "1",
+        "r",
+        1,
+        consumable_resource_properties={
+            "consumableResourceList": [
+                {"consumableResource": n, "quantity": q} for n, q in needs
+            ]
+        },
+        array_properties=ArrayProperties(size) if size else None,
+    )
 
 
 class Clock:
@@ -164,18 +198,7 @@ def gate_for(
 ) -> tuple[ConsumableGate, list[tuple[str, str]]]:
     traits = JobTraits()
     for job_id, wanted in needs.items():
-        traits.on_job(
-            "batch.job",
-            {
-                "jobId": job_id,
-                "status": "RUNNABLE",
-                "consumableResourceProperties": {
-                    "consumableResourceList": [
-                        {"consumableResource": n, "quantity": q} for n, q in wanted
-                    ]
-                },
-            },
-        )
+        traits.on_job(waiting(job_id, JobStatus.RUNNABLE, wanted))
     inner, _, _ = build(None, {})
     held: list[tuple[str, str]] = []
     return ConsumableGate(
@@ -185,37 +208,37 @@ def gate_for(
 
 def test_gate_holds_the_head_until_every_resource_is_there() -> None:
     pool = ConsumablePool()
-    pool.put(Resource("lic", "arn:lic", "REPLENISHABLE", 3, 0, 1))
-    pool.put(Resource("once", "arn:once", "NON_REPLENISHABLE", 1, 0, 2))
+    pool.put(resource(LIC, "REPLENISHABLE", 3, 1))
+    pool.put(resource(ONCE, "NON_REPLENISHABLE", 1, 2))
     gate, held = gate_for(pool, {"a": (("lic", 2),), "b": (("lic", 2), ("once", 1))})
     gate.add(job("a", 1))
     gate.add(job("b", 2))
     assert drain_gate(gate) == ["a"]
     assert held == [("b", "Waiting for consumable resources: lic (needs 2, 1 available)")]
-    assert pool.resources["lic"].in_use == 2 and pool.resources["lic"].available == 1
+    assert pool.resources[LIC].in_use == 2 and pool.resources[LIC].available == 1
     pool.started("a")
     pool.release("a")
     assert drain_gate(gate) == ["b"]
-    assert pool.started("b") == [("once", 2, 0)]
+    assert pool.started("b") == [(ONCE, 2, 0)]
     pool.release("b")
-    assert pool.resources["once"].total == 0
-    assert pool.resources["lic"].in_use == 0 and pool.resources["lic"].total == 3
+    assert pool.resources[ONCE].total == 0
+    assert pool.resources[LIC].in_use == 0 and pool.resources[LIC].total == 3
 
 
 def test_lowering_a_held_total_converges_as_holders_finish() -> None:
     pool = ConsumablePool()
-    pool.put(Resource("lic", "arn:lic", "REPLENISHABLE", 3, 0, 1))
-    pool.take("a", (("lic", 3),))
-    pool.resources["lic"].total = 1
-    assert pool.resources["lic"].available == 0
-    assert pool.resources["lic"].reported_total == 3
+    pool.put(resource(LIC, "REPLENISHABLE", 3, 1))
+    pool.take("a", ((LIC, 3),))
+    pool.resources[LIC].total = 1
+    assert pool.resources[LIC].available == 0
+    assert pool.resources[LIC].reported_total == 3
     pool.release("a")
-    assert pool.resources["lic"].reported_total == 1
-    pool.take("b", (("lic", 1),))
-    pool.drop("lic")
-    pool.put(Resource("lic", "arn:lic", "REPLENISHABLE", 5, 0, 7))
+    assert pool.resources[LIC].reported_total == 1
+    pool.take("b", ((LIC, 1),))
+    pool.drop(LIC)
+    pool.put(resource(LIC, "REPLENISHABLE", 5, 7))
     pool.release("b")
-    assert pool.resources["lic"].in_use == 0 and pool.resources["lic"].available == 5
+    assert pool.resources[LIC].in_use == 0 and pool.resources[LIC].available == 5
 
 
 def drain_gate(gate: ConsumableGate) -> list[str]:
@@ -249,14 +272,10 @@ def test_handing_out_costs_the_same_at_any_depth() -> None:
 
 def test_an_array_child_claims_units_in_its_arrays_name_until_it_starts() -> None:
     pool = ConsumablePool()
-    pool.put(Resource("lic", "arn:lic", "REPLENISHABLE", 3, 0, 1))
+    pool.put(resource(LIC, "REPLENISHABLE", 3, 1))
     traits = JobTraits()
-    needs = {"consumableResourceList": [{"consumableResource": "lic", "quantity": 2}]}
-    for job_id, extra in (("arr", {"arrayProperties": {"size": 3}}), ("plain", {})):
-        traits.on_job(
-            "batch.job",
-            {"jobId": job_id, "status": "PENDING", "consumableResourceProperties": needs, **extra},
-        )
+    for job_id, size in (("arr", 3), ("plain", None)):
+        traits.on_job(waiting(job_id, JobStatus.PENDING, (("lic", 2),), size))
     turns: list[Callable[[], None]] = []
 
     def gate(job_id: str) -> ConsumableGate:
@@ -268,17 +287,17 @@ def test_an_array_child_claims_units_in_its_arrays_name_until_it_starts() -> Non
     assert arrays.head().job_id == "arr"  # type: ignore[union-attr]
     # The handed-out child's units are claimed at once: another queue cannot take them,
     # and the array hands out no second child in this pass.
-    assert pool.resources["lic"].available == 1
+    assert pool.resources[LIC].available == 1
     assert arrays.head() is None and plain.head() is None
     turns.pop()()
     # The child did not fit after all: the next pass gives the claim back and claims anew.
     assert arrays.head().job_id == "arr"  # type: ignore[union-attr]
-    assert pool.resources["lic"].available == 1
+    assert pool.resources[LIC].available == 1
     turns.pop()()
     pool.transfer(claim_key("arr"), "arr:0")  # the child reached STARTING
     assert arrays.head() is None and pool.holds("arr:0")
     pool.release("arr:0")
-    assert pool.resources["lic"].available == 3
+    assert pool.resources[LIC].available == 3
 
 
 def test_each_array_child_is_charged_to_its_share_when_handed_out() -> None:
@@ -294,7 +313,7 @@ def test_each_array_child_is_charged_to_its_share_when_handed_out() -> None:
         assert head is not None
         ordering.remove(head.job_id)
         taken.append(head.job_id)
-    arr = [children.child_id("arr", i) for i in range(4)]
+    arr = [child_id("arr", i) for i in range(4)]
     assert taken == [arr[0], "s0", arr[1], "s1", arr[2], "s2", arr[3], "s3"]
     assert placed == taken
     assert usage.running("arrays") == 4 and usage.running("singles") == 4

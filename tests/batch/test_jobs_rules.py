@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from batchyard.batch.jobs.launch import attempt_spec, log_target
-from batchyard.batch.jobs.model import Demand
-from batchyard.batch.jobs.parameters import substitute
-from batchyard.batch.jobs.retries import glob_matches, should_retry
+from batchyard.batch.jobs.attempts import Launch, attempt_spec, log_target
+from batchyard.batch.jobs.model import Attempt, Demand, Job, JobStatus
+from batchyard.batch.jobs.submit import substitute
+from batchyard.batch.jobs.transitions import glob_matches, should_retry
 
 
 @pytest.mark.parametrize(
@@ -66,13 +66,21 @@ def test_demand_prefers_resource_requirements_over_legacy_keys() -> None:
 
 
 def test_attempt_environment_and_log_names() -> None:
-    document = {
-        "jobId": "job-1",
-        "jobDefinition": "arn:aws:batch:us-east-1:1:job-definition/my-def:7",
-        "attempts": [{}],
-        "container": {"command": ["run"], "environment": [{"name": "A", "value": "1"}]},
-    }
-    spec = attempt_spec(document, "abc", "queue-a", "ce-b")
+    job = Job(
+        "job-1",
+        "arn:aws:batch:us-east-1:1:job/job-1",
+        "name",
+        "arn:aws:batch:us-east-1:1:job-queue/q",
+        "arn:aws:batch:us-east-1:1:job-definition/my-def:7",
+        JobStatus.STARTING,
+        0,
+        "1",
+        "us-east-1",
+        1,
+        attempts=[Attempt(0, 1, "Essential container in task exited")],
+        container={"command": ["run"], "environment": [{"name": "A", "value": "1"}]},
+    )
+    spec = attempt_spec(Launch(job, "abc", "queue-a", "ce-b"))
     assert spec.environment == {
         "A": "1",
         "AWS_BATCH_JOB_ID": "job-1",
@@ -80,9 +88,10 @@ def test_attempt_environment_and_log_names() -> None:
         "AWS_BATCH_JQ_NAME": "queue-a",
         "AWS_BATCH_CE_NAME": "ce-b",
     }
-    assert log_target(document, "abc") == ("/aws/batch/job", "my-def/default/abc")
-    document["container"]["logConfiguration"] = {
+    assert log_target(job, "abc") == ("/aws/batch/job", "my-def/default/abc")
+    assert job.container is not None
+    job.container["logConfiguration"] = {
         "logDriver": "awslogs",
         "options": {"awslogs-group": "/mine", "awslogs-stream-prefix": "p"},
     }
-    assert log_target(document, "abc") == ("/mine", "p/default/abc")
+    assert log_target(job, "abc") == ("/mine", "p/default/abc")

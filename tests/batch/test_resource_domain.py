@@ -4,34 +4,63 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from batchyard.aws.caller import Caller
+from batchyard.batch import RESOURCES_TOPIC, Batch
+from batchyard.batch.errors import PAGER
 from batchyard.batch.resources import (
     compute_environments,
-    events,
     job_definitions,
     job_queues,
-    lifecycle,
     scheduling_policies,
-    tags,
 )
-from batchyard.batch.resources.compute_environment_rules import architecture_of, merge_update
-from batchyard.batch.resources.job_definition_rules import node_range_for
-from batchyard.batch.resources.pagination import decode_token, encode_token, paginate
-from batchyard.config import Settings
+from batchyard.batch.resources.compute_environments import NewComputeEnvironment
+from batchyard.batch.resources.definition_rules import node_range_for
+from batchyard.batch.resources.environment_rules import architecture_of, merge_update
+from batchyard.batch.resources.job_queues import NewJobQueue, QueueChange
+from batchyard.batch.resources.model import JobDefinition, State
+from batchyard.bus import Bus
+from batchyard.compute.provider import HostCapacity
 from batchyard.protocol.errors import ServiceError
-from batchyard.runtime import Runtime
 from batchyard.store import Store
+
+CALLER = Caller("111122223333", "eu-west-1")
+
+
+class _Provider:
+    capacity = HostCapacity(memory_mib=1024, gpus=0)
+
+
+class _Logs:
+    pass
+
+
+@dataclass
+class Service:
+    batch: Batch
+    store: Store
+    bus: Bus
 
 
 @pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    settings = Settings(data_dir=tmp_path, region="eu-west-1", account_id="111122223333")
-    store = Store(settings.resolved_database_url)
-    yield Runtime(settings=settings, store=store)
+def service(tmp_path: Path) -> Iterator[Service]:
+    store = Store(f"sqlite:///{tmp_path / 'batchyard.db'}")
+    bus = Bus()
+    batch = Batch(
+        store,
+        bus,
+        _Logs(),  # type: ignore[arg-type]
+        _Provider(),  # type: ignore[arg-type]
+        time_scale=1.0,
+        retention_seconds=3600,
+        secrets_file=tmp_path / "secrets.json",
+    )
+    yield Service(batch, store, bus)
     store.close()
 
 
@@ -39,76 +68,75 @@ def run(coroutine: Any) -> Any:
     return asyncio.run(coroutine)
 
 
-async def settled(runtime: Runtime) -> None:
-    await lifecycle.settler(runtime).drain()
-
-
-async def build(runtime: Runtime) -> list[tuple[str, dict[str, Any]]]:
+async def build(service: Service) -> list[tuple[str, dict[str, Any]]]:
     seen: list[tuple[str, dict[str, Any]]] = []
-    runtime.bus.subscribe(events.TOPIC, lambda topic, event: seen.append((topic, event)))
+    service.bus.subscribe(RESOURCES_TOPIC, lambda topic, event: seen.append((topic, event)))
+    batch = service.batch
     for name, priority in (("low", 1), ("high", 9)):
-        await compute_environments.create(
-            runtime,
-            {
-                "computeEnvironmentName": f"ce-{name}",
-                "type": "MANAGED",
-                "computeResources": {"type": "EC2", "maxvCpus": 8, "subnets": ["s"]},
-            },
+        await batch.create_compute_environment(
+            CALLER,
+            NewComputeEnvironment(
+                f"ce-{name}",
+                "MANAGED",
+                compute_resources={"type": "EC2", "maxvCpus": 8, "subnets": ["s"]},
+            ),
         )
-        await settled(runtime)
-        await job_queues.create(
-            runtime,
-            {
-                "jobQueueName": name,
-                "priority": priority,
-                "computeEnvironmentOrder": [{"order": 1, "computeEnvironment": f"ce-{name}"}],
-            },
+        await batch.settled()
+        await batch.create_job_queue(
+            CALLER,
+            NewJobQueue(name, priority, [{"order": 1, "computeEnvironment": f"ce-{name}"}]),
         )
-    await settled(runtime)
+    await batch.settled()
     return seen
 
 
-def test_lookups_for_the_scheduler(runtime) -> None:
+def _definition(image: str) -> JobDefinition:
+    return JobDefinition("d", "container", container_properties={"image": image})
+
+
+def test_lookups_for_the_scheduler(service: Service) -> None:
     async def scenario() -> None:
-        await build(runtime)
-        await job_definitions.register(
-            runtime,
-            {"jobDefinitionName": "d", "type": "container", "containerProperties": {"image": "x"}},
-        )
-        await job_definitions.register(
-            runtime,
-            {"jobDefinitionName": "d", "type": "container", "containerProperties": {"image": "y"}},
-        )
-        await job_definitions.deregister(runtime, {"jobDefinition": "d:2"})
-        await job_queues.update(runtime, {"jobQueue": "low", "state": "DISABLED"})
-        await settled(runtime)
+        batch = service.batch
+        await build(service)
+        await batch.register_job_definition(CALLER, _definition("x"))
+        await batch.register_job_definition(CALLER, _definition("y"))
+        await batch.deregister_job_definition(CALLER, "d:2")
+        await batch.update_job_queue(CALLER, "low", QueueChange(state=State.DISABLED))
+        await batch.settled()
 
         def read(connection: Any) -> None:
-            assert [q["jobQueueName"] for q in job_queues.list_enabled(connection)] == ["high"]
-            assert [q["jobQueueName"] for q in job_queues.list_all(connection)] == ["low", "high"]
+            queues = job_queues.list_all(connection, CALLER)
+            assert [q.name for q in queues if q.state == State.ENABLED] == ["high"]
+            assert [q.name for q in queues] == ["low", "high"]
             queue = job_queues.get(
-                connection, "arn:aws:batch:eu-west-1:111122223333:job-queue/high"
+                connection, CALLER, "arn:aws:batch:eu-west-1:111122223333:job-queue/high"
             )
-            assert queue["status"] == "VALID"
+            assert queue is not None and queue.status == "VALID"
             [ce] = job_queues.compute_environments_of(connection, queue)
-            assert ce["computeEnvironmentName"] == "ce-high"
-            assert compute_environments.get(connection, "ce-high") == ce
-            assert job_definitions.resolve(connection, "d")["revision"] == 1
-            assert job_definitions.resolve(connection, "d:2")["status"] == "INACTIVE"
+            assert ce.name == "ce-high"
+            assert compute_environments.get(connection, CALLER, "ce-high") == ce
+            assert job_definitions.resolve(connection, CALLER, "d").revision == 1  # type: ignore[union-attr]
+            assert job_definitions.resolve(connection, CALLER, "d:2").status == "INACTIVE"  # type: ignore[union-attr]
             arn = "arn:aws:batch:eu-west-1:111122223333:job-definition/d:1"
-            assert job_definitions.resolve(connection, arn)["containerProperties"] == {"image": "x"}
-            assert job_definitions.resolve(connection, "missing") is None
-            assert scheduling_policies.get(connection, "not-an-arn") is None
+            found = job_definitions.resolve(connection, CALLER, arn)
+            assert found is not None and found.container_properties == {"image": "x"}
+            assert job_definitions.resolve(connection, CALLER, "missing") is None
+            assert scheduling_policies.get(connection, CALLER, "not-an-arn") is None
+            # Nothing of one region is visible from another.
+            elsewhere = Caller("111122223333", "us-east-1")
+            assert job_queues.get(connection, elsewhere, "high") is None
+            assert job_queues.get(connection, elsewhere, queue.arn) is None
+            assert job_definitions.resolve(connection, elsewhere, "d") is None
 
-        await runtime.store.read(read)
+        await service.store.read(read)
 
     run(scenario())
 
 
-def test_changes_are_published_after_commit(runtime) -> None:
-    seen = run(build(runtime))
+def test_changes_are_published_after_commit(service: Service) -> None:
+    seen = run(build(service))
     queue_events = [
-        e for topic, e in seen if topic == events.TOPIC and e["resource"] == "job-queue"
+        e for topic, e in seen if topic == RESOURCES_TOPIC and e["resource"] == "job-queue"
     ]
     assert [(e["name"], e["action"], e["status"]) for e in queue_events] == [
         ("low", "created", "CREATING"),
@@ -120,14 +148,15 @@ def test_changes_are_published_after_commit(runtime) -> None:
     assert queue_events[1]["state"] == "ENABLED"
 
 
-def test_deletion_is_published_with_status_deleted(runtime) -> None:
+def test_deletion_is_published_with_status_deleted(service: Service) -> None:
     async def scenario() -> list[dict[str, Any]]:
-        seen = await build(runtime)
-        await job_queues.update(runtime, {"jobQueue": "low", "state": "DISABLED"})
-        await settled(runtime)
-        await job_queues.delete(runtime, {"jobQueue": "low"})
-        await settled(runtime)
-        assert await runtime.store.read(lambda c: job_queues.get(c, "low")) is None
+        batch = service.batch
+        seen = await build(service)
+        await batch.update_job_queue(CALLER, "low", QueueChange(state=State.DISABLED))
+        await batch.settled()
+        await batch.delete_job_queue(CALLER, "low")
+        await batch.settled()
+        assert await service.store.read(lambda c: job_queues.get(c, CALLER, "low")) is None
         return [e for _, e in seen]
 
     published = run(scenario())
@@ -139,53 +168,53 @@ def test_deletion_is_published_with_status_deleted(runtime) -> None:
     }
 
 
-def test_refused_change_publishes_nothing_and_writes_nothing(runtime) -> None:
+def test_refused_change_publishes_nothing_and_writes_nothing(service: Service) -> None:
     async def scenario() -> None:
-        seen = await build(runtime)
+        seen = await build(service)
         count = len(seen)
         with pytest.raises(ServiceError) as caught:
-            await job_queues.update(
-                runtime,
-                {
-                    "jobQueue": "low",
-                    "priority": 5,
-                    "computeEnvironmentOrder": [{"order": 1, "computeEnvironment": "nope"}],
-                },
+            await service.batch.update_job_queue(
+                CALLER,
+                "low",
+                QueueChange(
+                    priority=5,
+                    compute_environment_order=[{"order": 1, "computeEnvironment": "nope"}],
+                ),
             )
         assert caught.value.code == "ClientException"
         assert len(seen) == count
-        assert (await runtime.store.read(lambda c: job_queues.get(c, "low")))["priority"] == 1
+        queue = await service.store.read(lambda c: job_queues.get(c, CALLER, "low"))
+        assert queue.priority == 1
 
     run(scenario())
 
 
-def test_other_resource_types_can_register_as_taggable(runtime) -> None:
-    known = {"arn:aws:batch:eu-west-1:111122223333:test-widget/abc"}
-    tags.register_taggable("test-widget", lambda connection, arn: arn in known)
-    arn = next(iter(known))
-
+def test_tags_are_kept_for_the_callers_resources_only(service: Service) -> None:
     async def scenario() -> None:
-        await tags.tag_resource(runtime, {"resourceArn": arn, "tags": {"k": "v"}})
-        assert await tags.list_tags_for_resource(runtime, {"resourceArn": arn}) == {
-            "tags": {"k": "v"}
-        }
+        batch = service.batch
+        await build(service)
+        arn = "arn:aws:batch:eu-west-1:111122223333:job-queue/high"
+        await batch.tag_resource(CALLER, arn, {"k": "v"})
+        assert (await batch.list_tags_for_resource(CALLER, arn)).tags == {"k": "v"}
         with pytest.raises(ServiceError):
-            await tags.tag_resource(runtime, {"resourceArn": arn + "x", "tags": {"k": "v"}})
+            await batch.tag_resource(CALLER, arn + "x", {"k": "v"})
+        with pytest.raises(ServiceError):
+            await batch.list_tags_for_resource(Caller("999999999999", "eu-west-1"), arn)
 
     run(scenario())
 
 
 def test_pagination_tokens_are_bound_to_their_listing() -> None:
-    token = encode_token("DescribeJobQueues", 41)
-    assert decode_token("DescribeJobQueues", token) == 41
-    assert decode_token("DescribeJobQueues", None) is None
-    for bad in (token + "x", "!!", "e30", encode_token("DescribeComputeEnvironments", 41)):
+    token = PAGER.encode("DescribeJobQueues", 41)
+    assert PAGER.decode_int("DescribeJobQueues", token) == 41
+    assert PAGER.decode_int("DescribeJobQueues", None) is None
+    for bad in (token + "x", "!!", "e30", PAGER.encode("DescribeComputeEnvironments", 41)):
         with pytest.raises(ServiceError):
-            decode_token("DescribeJobQueues", bad)
-    page, next_token = paginate("L", [(1, "a"), (2, "b"), (3, "c")], 2)
+            PAGER.decode_int("DescribeJobQueues", bad)
+    page, next_token = PAGER.keyed_page("L", [(1, "a"), (2, "b"), (3, "c")], 2)
     assert page == ["a", "b"]
-    assert decode_token("L", next_token) == 2
-    assert paginate("L", [(1, "a")], 2) == (["a"], None)
+    assert PAGER.decode_int("L", next_token) == 2
+    assert PAGER.keyed_page("L", [(1, "a")], 2) == (["a"], None)
 
 
 def test_node_range_for_picks_the_narrowest_range() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import botocore.session
@@ -19,6 +19,8 @@ import httpx
 import pytest
 from botocore.model import OperationModel, Shape
 
+from batchyard.batch import Batch
+from batchyard.batch import api as batch_api
 from tests.batch.resource_support import ec2_resources, make_ce, make_queue, snapshot
 
 MODEL = botocore.session.get_session().get_service_model("batch")
@@ -157,10 +159,8 @@ def assert_refused(
 
 
 def implemented() -> set[str]:
-    from batchyard.server.services import load_services
-
-    [service] = [s for s in load_services() if s.name == "batch"]
-    return set(service.handlers)
+    # The table only closes over the facade; building it calls nothing on it.
+    return set(batch_api.api(cast(Batch, None)).operations)
 
 
 IMPLEMENTED = implemented()

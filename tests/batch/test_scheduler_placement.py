@@ -3,13 +3,16 @@ blocked jobs, and a cost that does not grow with the number of waiting jobs."""
 
 from __future__ import annotations
 
-from batchyard.batch.jobs.model import BLOCKED_BY_REQUIREMENT, Demand
-from batchyard.batch.jobs.records import QueuedJob
-from batchyard.batch.queue_health.reasons import COMPUTE_ENVIRONMENT_MAX_RESOURCE
-from batchyard.batch.scheduler.capacity import CapacityLedger
+from batchyard.batch.jobs.model import BLOCKED_BY_REQUIREMENT, Demand, QueuedJob
 from batchyard.batch.scheduler.ordering import FifoOrdering, QueueOrdering
-from batchyard.batch.scheduler.placement import plan
-from batchyard.batch.scheduler.topology import EnvironmentView, QueueView, Topology
+from batchyard.batch.scheduler.placement import (
+    COMPUTE_ENVIRONMENT_MAX_RESOURCE,
+    CapacityLedger,
+    EnvironmentView,
+    QueueView,
+    Topology,
+    plan,
+)
 from batchyard.compute.provider import HostCapacity
 
 ONE = Demand(1.0, 0, 0)

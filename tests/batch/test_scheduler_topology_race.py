@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from batchyard.batch.jobs.attempts import AttemptServices
-from batchyard.batch.jobs.model import Demand
-from batchyard.batch.jobs.records import QueuedJob
+from batchyard.batch.jobs.model import Demand, QueuedJob
+from batchyard.batch.jobs.transitions import JobLifecycle
 from batchyard.batch.scheduler import dispatcher
 from batchyard.batch.scheduler.dispatcher import Scheduler
-from batchyard.batch.scheduler.topology import EnvironmentView, QueueView, Topology
+from batchyard.batch.scheduler.placement import EnvironmentView, QueueView, Topology
 from batchyard.bus import Bus
 from batchyard.compute.provider import HostCapacity
 
@@ -55,7 +55,8 @@ def test_a_change_announced_during_a_reload_is_read_before_planning(
 
     async def main() -> None:
         store = _Store()
-        services = AttemptServices(store, Bus(), _Provider(), None, 1.0, "", None)  # type: ignore[arg-type]
+        lifecycle = JobLifecycle(store, Bus())  # type: ignore[arg-type]
+        services = AttemptServices(store, lifecycle, _Provider(), None, None, None, 1.0)  # type: ignore[arg-type]
         scheduler = Scheduler(services)
         job = QueuedJob("job-1", QUEUE, 1, Demand(1.0, 0, 0))
         scheduler._ordering_of(QUEUE).add(job)

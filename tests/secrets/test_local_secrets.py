@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from batchyard.secrets.local_file import LocalSecrets, SecretUnavailable
-from batchyard.secrets.references import (
+from batchyard.batch.secrets import (
     SECRETS_MANAGER,
     SSM,
     InvalidReference,
+    LocalSecrets,
     SecretReference,
+    SecretUnavailable,
     parse,
 )
 

@@ -24,6 +24,16 @@ class Caller:
         """The ARN of ``resource`` of ``service`` in this caller's account and region."""
         return arns.build(service, self.region, self.account_id, resource)
 
+    def owns(self, arn: str) -> bool:
+        """Whether ``arn`` names something in this caller's account and region (anything else
+        does not exist for this caller)."""
+        parsed = arns.parse(arn)
+        return (
+            parsed is not None
+            and parsed.account == self.account_id
+            and parsed.region == self.region
+        )
+
     def acting_for(self, arn: str) -> Caller:
         """A caller in the account and region of ``arn`` (work done for that resource later:
         a rule's target, a job's task); this caller when ``arn`` names neither."""

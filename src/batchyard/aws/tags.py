@@ -17,6 +17,8 @@ MAX_TAGS = 50
 MAX_KEY = 128
 MAX_VALUE = 256
 RESERVED_PREFIX = "aws:"
+# ARNs per IN list when reading the tags of many resources.
+_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,21 @@ class TagTable:
     def get(self, conn: Connection, arn: str) -> dict[str, str]:
         """The tags of ``arn``, in key order."""
         return {row.key: row.value for row in conn.execute(self._list, {"arn": arn})}
+
+    def get_many(self, conn: Connection, arns: Iterable[str]) -> dict[str, dict[str, str]]:
+        """The tags of several resources at once, by ARN (ARNs without tags are absent)."""
+        wanted = list(arns)
+        column = self._table.c
+        found: dict[str, dict[str, str]] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            rows = conn.execute(
+                sa.select(column.resource_arn, column.key, column.value).where(
+                    column.resource_arn.in_(wanted[start : start + _CHUNK])
+                )
+            )
+            for arn, key, value in rows:
+                found.setdefault(arn, {})[key] = value
+        return found
 
     def put(self, conn: Connection, arn: str, tags: Mapping[str, str]) -> None:
         """Add ``tags`` to ``arn``, overwriting values of keys it has."""

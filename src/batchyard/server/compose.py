@@ -12,7 +12,10 @@ import logging
 from dataclasses import dataclass, field
 
 from batchyard.aws.caller import Caller
+from batchyard.batch import Batch
+from batchyard.batch import api as batch_api
 from batchyard.bus import Bus
+from batchyard.compute.local import LocalProvider
 from batchyard.config import Settings
 from batchyard.logs import Logs
 from batchyard.logs import api as logs_api
@@ -35,6 +38,7 @@ class Server:
     store: Store
     bus: Bus
     logs: Logs
+    batch: Batch
     states: StepFunctions
     runtime: Runtime
     legacy: list[LegacyApi]
@@ -49,8 +53,12 @@ class Server:
         """Start every service, in order."""
         await self.logs.start()
         for service in self.legacy:
-            for hook in service.startup:
-                await hook(self.runtime)
+            if service.name in _BEFORE_BATCH:
+                await _start_legacy(service, self.runtime)
+        await self.batch.start()
+        for service in self.legacy:
+            if service.name not in _BEFORE_BATCH:
+                await _start_legacy(service, self.runtime)
         await self.states.start()
 
     async def stop(self) -> None:
@@ -60,33 +68,51 @@ class Server:
         except Exception:
             log.exception("shutdown of stepfunctions failed")
         for service in reversed(self.legacy):
-            for hook in reversed(service.shutdown):
-                try:
-                    await hook(self.runtime)
-                except Exception:
-                    log.exception("shutdown of %s failed", service.name)
+            if service.name not in _BEFORE_BATCH:
+                await _stop_legacy(service, self.runtime)
+        try:
+            await self.batch.stop()
+        except Exception:
+            log.exception("shutdown of batch failed")
+        for service in reversed(self.legacy):
+            if service.name in _BEFORE_BATCH:
+                await _stop_legacy(service, self.runtime)
         try:
             await self.logs.stop()
         finally:
             self.store.close()
 
 
+# Legacy services started before Batch (EventBridge: the job events of Batch's start-up
+# recovery must reach the rules).
+_BEFORE_BATCH = ("events",)
+
+
+async def _start_legacy(service: LegacyApi, runtime: Runtime) -> None:
+    for hook in service.startup:
+        await hook(runtime)
+
+
+async def _stop_legacy(service: LegacyApi, runtime: Runtime) -> None:
+    for hook in reversed(service.shutdown):
+        try:
+            await hook(runtime)
+        except Exception:
+            log.exception("shutdown of %s failed", service.name)
+
+
 def _legacy_services() -> list[LegacyApi]:
     # Importing a legacy handler module registers its operations on its service's LegacyApi.
-    import batchyard.batch.handlers.consumables
-    import batchyard.batch.handlers.jobs
-    import batchyard.batch.handlers.resources
     import batchyard.events.handlers.events
     import batchyard.events.handlers.rules
     import batchyard.events.handlers.tags
     import batchyard.events.handlers.targets
     import batchyard.functions.handlers
     import batchyard.functions.version_handlers  # noqa: F401
-    from batchyard.batch.service import api as batch
     from batchyard.events.service import api as events
     from batchyard.functions.service import api as functions
 
-    return [events, batch, functions]
+    return [events, functions]
 
 
 def compose(settings: Settings) -> Server:
@@ -97,15 +123,27 @@ def compose(settings: Settings) -> Server:
     store = Store(settings.resolved_database_url, settings.account_id, settings.region)
     bus = Bus()
     logs = Logs(store, settings.time_scale)
+    batch = Batch(
+        store,
+        bus,
+        logs,
+        LocalProvider(settings.data_dir / "attempts"),
+        time_scale=settings.time_scale,
+        retention_seconds=settings.job_retention_days * 86400,
+        secrets_file=settings.resolved_secrets_file,
+    )
     states = StepFunctions(store, bus, settings.time_scale)
     runtime = Runtime(settings=settings, store=store, bus=bus)
     runtime.add(logs)
+    runtime.add(batch)
     runtime.add(states)
     # Before states.start(): a resumed Task must find its integration.
     register_integrations(runtime, states)
     legacy = _legacy_services()
     apis = [
-        logs_api.api(logs), *(service.serve(runtime) for service in legacy),
+        logs_api.api(logs),
+        batch_api.api(batch),
+        *(service.serve(runtime) for service in legacy),
         states_api.api(states),
     ]
-    return Server(settings, store, bus, logs, states, runtime, legacy, apis)
+    return Server(settings, store, bus, logs, batch, states, runtime, legacy, apis)

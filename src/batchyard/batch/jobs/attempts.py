@@ -1,8 +1,12 @@
-"""One attempt from STARTING to its end: start it, stream its output, time it out or stop
-it, and commit how it ended.
+"""One attempt from STARTING to its end: what it runs with, starting it, streaming its output,
+timing it out or stopping it, and committing how it ended.
 
 The attempt's wait is the only thing awaited; the timeout is a deadline on that wait, and a
 TerminateJob is a signal sent to it, so nothing here polls.
+
+With ``propagateTags`` the task carries the job definition's tags and the job's (an array
+child's or a node's are its job's), the job's winning on a shared key. More than 50 together
+and the job fails instead of starting, as AWS moves it to FAILED.
 """
 
 from __future__ import annotations
@@ -10,36 +14,62 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Protocol
 
 from sqlalchemy import Connection
 
-from batchyard.aws.caller import Caller, owner_of
-from batchyard.batch.jobs import events, records, tag_propagation, transitions
-from batchyard.batch.jobs.launch import attempt_spec, log_target
-from batchyard.batch.jobs.model import ESSENTIAL_EXITED, FAILED_TO_START, TIMED_OUT
-from batchyard.batch.jobs.records import JobRecord
-from batchyard.batch.jobs.transitions import AttemptEnd
-from batchyard.bus import Bus
-from batchyard.compute.provider import ComputeProvider, LaunchError, RunningAttempt
-from batchyard.logs import Logs
-from batchyard.secrets.local_file import LocalSecrets, SecretUnavailable
+from batchyard.aws.caller import Caller
+from batchyard.aws.clock import now_ms
+from batchyard.aws.documents import JsonObject
+from batchyard.batch.jobs import records
+from batchyard.batch.jobs.model import (
+    ESSENTIAL_EXITED,
+    FAILED_TO_START,
+    TIMED_OUT,
+    Demand,
+    Job,
+    owner_id,
+)
+from batchyard.batch.jobs.transitions import AttemptEnd, JobLifecycle, Transitions
+from batchyard.batch.resources.store import ResourceTags
+from batchyard.batch.secrets import LocalSecrets, SecretUnavailable
+from batchyard.compute.provider import AttemptSpec, ComputeProvider, LaunchError, RunningAttempt
 from batchyard.store import Store
-from batchyard.store.migrate import DEFAULT_ACCOUNT, DEFAULT_REGION
 
 log = logging.getLogger(__name__)
 
 # AWS sends SIGKILL this long after SIGTERM when it stops a container.
 STOP_GRACE_SECONDS = 30.0
+DEFAULT_LOG_GROUP = "/aws/batch/job"
+# AWS keeps the first 200 characters of the definition name in the stream name.
+STREAM_PREFIX_LIMIT = 200
+MAX_PROPAGATED_TAGS = 50
+TOO_MANY_TAGS = (
+    f"Tags could not be propagated: the job and its job definition have more than "
+    f"{MAX_PROPAGATED_TAGS} tags combined."
+)
 
 
-def now_ms() -> int:
-    """Epoch milliseconds."""
-    return int(time.time() * 1000)
+class JobLogs(Protocol):
+    """Where attempts' output goes (CloudWatch Logs' live sink); ``owner`` is the account and
+    region of the job the output belongs to."""
+
+    def line(self, owner: Caller, group: str, stream: str, timestamp: int, message: str) -> None:
+        """Queue one line of ``group``/``stream`` (never blocks)."""
+        ...
+
+    async def drain(self, owner: Caller, group: str, stream: str) -> None:
+        """Wait until every line queued so far for ``group``/``stream`` is committed."""
+        ...
+
+    def open_stream(
+        self, conn: Connection, owner: Caller, group: str, stream: str, now: int
+    ) -> None:
+        """Make sure ``group``/``stream`` exists, inside the caller's write."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -47,16 +77,110 @@ class AttemptServices:
     """What every attempt needs from the server."""
 
     store: Store
-    bus: Bus
+    lifecycle: JobLifecycle
     provider: ComputeProvider
-    sink: Logs
-    time_scale: float
-    task_arn_prefix: str
+    logs: JobLogs
+    tags: ResourceTags
     secrets: LocalSecrets
+    time_scale: float
 
 
-# Called with the job's record after its end is committed.
-EndCallback = Callable[[JobRecord], None]
+@dataclass(frozen=True, slots=True)
+class Launch:
+    """What one attempt is started with: the job as placed, the attempt's id, and the names
+    of the queue and compute environment it runs from (its environment says them)."""
+
+    job: Job
+    attempt_id: str
+    queue_name: str
+    environment_name: str
+
+
+# Called with the job after its attempt's end (or start, for a node) is committed.
+JobCallback = Callable[[Job], None]
+# A change of one job inside a store write.
+Change = Callable[[Connection, Job, Transitions], None]
+
+
+def definition_name(job: Job) -> str:
+    """The job definition's name, from its ARN."""
+    return records.definition_name(job.job_definition)
+
+
+def log_target(job: Job, attempt_id: str) -> tuple[str, str]:
+    """(log group, log stream) of an attempt: ``<definition>/default/<attempt id>`` in
+    ``/aws/batch/job`` unless the awslogs options of the job say otherwise."""
+    configuration = (job.container or {}).get("logConfiguration") or {}
+    options = (
+        configuration.get("options") or {} if configuration.get("logDriver") == "awslogs" else {}
+    )
+    group = options.get("awslogs-group") or DEFAULT_LOG_GROUP
+    prefix = options.get("awslogs-stream-prefix") or definition_name(job)[:STREAM_PREFIX_LIMIT]
+    return group, f"{prefix}/default/{attempt_id}"
+
+
+def member_environment(job: Job) -> dict[str, str]:
+    """The variables of an array child (its index, the array's size) or of a multi-node
+    node (its index, the node count, the main node and, on other nodes, its address)."""
+    array = job.array_properties
+    if array is not None and array.index is not None:
+        return {
+            "AWS_BATCH_JOB_ARRAY_INDEX": str(array.index),
+            "AWS_BATCH_JOB_ARRAY_SIZE": str(array.size),
+        }
+    node = job.node_details
+    if node is None:
+        return {}
+    properties = job.node_properties or {}
+    found = {
+        "AWS_BATCH_JOB_NODE_INDEX": str(node.node_index),
+        "AWS_BATCH_JOB_NUM_NODES": str(properties["numNodes"]),
+        "AWS_BATCH_JOB_MAIN_NODE_INDEX": str(properties["mainNode"]),
+    }
+    if not node.is_main_node:
+        # Every node runs on this host, so the main node is reached on the loopback address.
+        found["AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS"] = "127.0.0.1"
+    return found
+
+
+def attempt_spec(launch: Launch) -> AttemptSpec:
+    """The provider-facing description of the attempt ``launch`` starts."""
+    job = launch.job
+    container = job.container or {}
+    demand = Demand.of(container)
+    environment = {e["name"]: e.get("value", "") for e in container.get("environment") or []}
+    environment.update(
+        {
+            "AWS_BATCH_JOB_ID": job.job_id,
+            "AWS_BATCH_JOB_ATTEMPT": str(len(job.attempts) + 1),
+            "AWS_BATCH_JQ_NAME": launch.queue_name,
+            "AWS_BATCH_CE_NAME": launch.environment_name,
+        }
+    )
+    environment.update(member_environment(job))
+    return AttemptSpec(
+        attempt_id=launch.attempt_id,
+        job_id=job.job_id,
+        command=list(container.get("command") or []),
+        environment=environment,
+        vcpus=demand.vcpus,
+        memory_mib=demand.memory or None,
+        gpus=demand.gpus,
+        image=container.get("image"),
+    )
+
+
+def propagated_tags(conn: Connection, tags: ResourceTags, job: Job) -> dict[str, str]:
+    """The tags the job's task is created with; empty without ``propagateTags``."""
+    if not job.propagate_tags:
+        return {}
+    owner = job.job_arn.rsplit("/", 1)[0] + "/" + owner_id(job.job_id)
+    return {**tags.get(conn, job.job_definition), **tags.get(conn, owner)}
+
+
+def _refusal(tags: ResourceTags, job: Job, conn: Connection) -> str | None:
+    too_many = len(propagated_tags(conn, tags, job)) > MAX_PROPAGATED_TAGS
+    return TOO_MANY_TAGS if too_many else None
 
 
 class AttemptRun:
@@ -65,24 +189,18 @@ class AttemptRun:
     def __init__(
         self,
         services: AttemptServices,
-        document: dict[str, Any],
-        attempt_id: str,
-        queue_name: str,
-        environment_name: str,
-        on_end: EndCallback,
+        launch: Launch,
+        on_end: JobCallback,
+        on_running: JobCallback | None = None,
     ) -> None:
         self._services = services
-        self._document = document
-        self._attempt_id = attempt_id
-        self._queue_name = queue_name
-        self._environment_name = environment_name
+        self._launch = launch
         self._on_end = on_end
+        self._on_running = on_running
         self._running: RunningAttempt | None = None
         self._stopped_by: str | None = None
         self._stopping: asyncio.Task[None] | None = None
-        self.job_id: str = document["jobId"]
-        # The job's output belongs to the job's account and region.
-        self._owner = owner_of(document["jobArn"]) or Caller(DEFAULT_ACCOUNT, DEFAULT_REGION)
+        self.job_id = launch.job.job_id
 
     def terminate(self, reason: str) -> None:
         """Stop the attempt for TerminateJob; the job then fails with ``reason``."""
@@ -103,42 +221,44 @@ class AttemptRun:
 
     async def run(self) -> None:
         """Run the attempt to its committed end."""
-        services = self._services
-        if self._document.get("propagateTags"):
-            refused = await services.store.read(partial(tag_propagation.refusal, self._document))
+        services, launch = self._services, self._launch
+        job, attempt_id = launch.job, launch.attempt_id
+        if job.propagate_tags:
+            refused = await services.store.read(partial(_refusal, services.tags, job))
             if refused is not None:
-                await self._refuse(refused)
+                await self._end(partial(_refuse, refused))
                 return
-        spec = attempt_spec(
-            self._document, self._attempt_id, self._queue_name, self._environment_name
-        )
-        group, stream = log_target(self._document, self._attempt_id)
+        spec = attempt_spec(launch)
+        group, stream = log_target(job, attempt_id)
+        owner = Caller(job.account_id, job.region)
         try:
-            secrets = (self._document.get("container") or {}).get("secrets")
+            secrets = (job.container or {}).get("secrets")
             if secrets:
                 # Resolved at each start: a changed value reaches the next attempt only.
                 spec.environment.update(await self._secret_environment(secrets))
             running = await services.provider.start(
-                spec, partial(self._line, services.sink, self._owner, group, stream)
+                spec, partial(_line, services.logs, owner, group, stream)
             )
         except LaunchError as error:
             now = now_ms()
-            await self._finish(AttemptEnd(None, error.reason, FAILED_TO_START, now, started_at=now))
+            end = AttemptEnd(None, error.reason, FAILED_TO_START, now, started_at=now)
+            await self._end(partial(_finish, end))
             return
         self._running = running
         started = now_ms()
-        task_arn = f"{services.task_arn_prefix}{self._attempt_id}"
-        snapshots = await services.store.write(
-            partial(
-                _mark_running, self.job_id, started, (group, stream), task_arn, running.identity
-            )
+        task_arn = f"arn:aws:ecs:{job.region}:{job.account_id}:task/batchyard/{attempt_id}"
+        mark = partial(
+            _mark_running, services.logs, owner, started, (group, stream), task_arn,
+            running.identity,
         )
-        events.publish(services.bus, snapshots)
+        current = await services.lifecycle.write(partial(_change, self.job_id, mark))
+        if self._on_running is not None:
+            self._on_running(current)
         if self._stopped_by is not None and self._stopping is None:
             self.terminate(self._stopped_by)
         waiting = asyncio.ensure_future(running.wait())
         timed_out = False
-        limit = (self._document.get("timeout") or {}).get("attemptDurationSeconds")
+        limit = job.attempt_duration_seconds
         if limit:
             done, _ = await asyncio.wait({waiting}, timeout=limit / services.time_scale)
             if not done and self._stopped_by is None:
@@ -148,7 +268,7 @@ class AttemptRun:
         if self._stopping is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._stopping
-        await services.sink.drain(self._owner, group, stream)
+        await services.logs.drain(owner, group, stream)
         if self._stopped_by is not None:
             status_reason = self._stopped_by
         elif timed_out:
@@ -157,19 +277,18 @@ class AttemptRun:
             status_reason = status.reason
         else:
             status_reason = ESSENTIAL_EXITED
-        await self._finish(
-            AttemptEnd(
-                exit_code=status.exit_code,
-                reason=status.reason,
-                status_reason=status_reason,
-                stopped_at=now_ms(),
-                started_at=started,
-                stopped_by=self._stopped_by,
-                final=timed_out,
-            )
+        end = AttemptEnd(
+            exit_code=status.exit_code,
+            reason=status.reason,
+            status_reason=status_reason,
+            stopped_at=now_ms(),
+            started_at=started,
+            stopped_by=self._stopped_by,
+            final=timed_out,
         )
+        await self._end(partial(_finish, end))
 
-    async def _secret_environment(self, secrets: list[dict[str, Any]]) -> dict[str, str]:
+    async def _secret_environment(self, secrets: list[JsonObject]) -> dict[str, str]:
         try:
             return await asyncio.to_thread(self._services.secrets.environment, secrets)
         except SecretUnavailable as error:
@@ -177,63 +296,47 @@ class AttemptRun:
                 f"ResourceInitializationError: unable to retrieve secrets: {error}"
             ) from None
 
-    @staticmethod
-    def _line(
-        sink: Logs, owner: Caller, group: str, stream: str, timestamp: int, _name: str,
-        text: str,
-    ) -> None:
-        sink.line(owner, group, stream, timestamp, text)
+    async def _end(self, change: Change) -> None:
+        job = await self._services.lifecycle.write(partial(_change, self.job_id, change))
+        self._on_end(job)
 
-    async def _refuse(self, reason: str) -> None:
-        """The task cannot be created: the job fails without an attempt."""
-        record, snapshots = await self._services.store.write(
-            partial(_mark_refused, self.job_id, reason)
-        )
-        events.publish(self._services.bus, snapshots)
-        self._on_end(record)
 
-    async def _finish(self, end: AttemptEnd) -> None:
-        record, snapshots = await self._services.store.write(
-            partial(_mark_finished, self.job_id, end)
-        )
-        events.publish(self._services.bus, snapshots)
-        self._on_end(record)
+def _line(
+    logs: JobLogs, owner: Caller, group: str, stream: str, timestamp: int, _name: str, text: str
+) -> None:
+    logs.line(owner, group, stream, timestamp, text)
+
+
+def _change(job_id: str, change: Change, conn: Connection, transitions: Transitions) -> Job:
+    """Load ``job_id``, apply ``change``, save it; returns the job as committed."""
+    job = records.load(conn, job_id)
+    assert job is not None, job_id
+    change(conn, job, transitions)
+    records.save(conn, job)
+    return job
 
 
 def _mark_running(
-    job_id: str,
+    logs: JobLogs,
+    owner: Caller,
     started: int,
-    log: tuple[str, str],
+    target: tuple[str, str],
     task_arn: str,
-    identity: dict[str, Any],
+    identity: JsonObject,
     conn: Connection,
-) -> list[dict[str, Any]]:
-    record = records.load(conn, job_id)
-    assert record is not None, job_id
-    group, stream = log
-    snapshots = transitions.run(record, started, stream, task_arn, identity)
-    records.save(conn, record)
+    job: Job,
+    transitions: Transitions,
+) -> None:
+    group, stream = target
+    transitions.run(job, started, stream, task_arn, identity)
     # As with the awslogs driver, the stream exists from the start, output or not.
-    Logs.open_stream(conn, owner_of(record.document["jobArn"]) or Caller(DEFAULT_ACCOUNT,
-                     DEFAULT_REGION), group, stream, started)
-    return snapshots
+    logs.open_stream(conn, owner, group, stream, started)
 
 
-def _mark_refused(
-    job_id: str, reason: str, conn: Connection
-) -> tuple[JobRecord, list[dict[str, Any]]]:
-    record = records.load(conn, job_id)
-    assert record is not None, job_id
-    snapshots = transitions.fail(record, reason, now_ms())
-    records.save(conn, record)
-    return record, snapshots
+def _refuse(reason: str, _conn: Connection, job: Job, transitions: Transitions) -> None:
+    """The task cannot be created: the job fails without an attempt."""
+    transitions.fail(job, reason, now_ms())
 
 
-def _mark_finished(
-    job_id: str, end: AttemptEnd, conn: Connection
-) -> tuple[JobRecord, list[dict[str, Any]]]:
-    record = records.load(conn, job_id)
-    assert record is not None, job_id
-    snapshots = transitions.finish(record, end)
-    records.save(conn, record)
-    return record, snapshots
+def _finish(end: AttemptEnd, _conn: Connection, job: Job, transitions: Transitions) -> None:
+    transitions.finish(job, end)

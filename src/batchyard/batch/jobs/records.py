@@ -1,153 +1,154 @@
-"""Job rows on a store connection: insert, load, save, and the scans start-up needs."""
+"""Job rows on a store connection: insert, load, save, and the scans start-up and the
+listings need.
+
+Loading an array child that has no row synthesizes it from its parent
+(:func:`batchyard.batch.jobs.arrays.child`); saving it creates its row. Statements are built
+once: one built per call costs more CPU than SQLite spends running it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from batchyard.batch.arrays import children
-from batchyard.batch.jobs.model import TERMINAL, Demand
-from batchyard.store.tables.batch_jobs import jobs
-
-
-@dataclass(slots=True)
-class JobRecord:
-    """A job's document and the server-side facts of its current attempt.
-
-    ``stored`` is False for an array child synthesized from its parent: saving it creates
-    its row.
-    """
-
-    job_id: str
-    seq: int
-    document: dict[str, Any]
-    runtime: dict[str, Any]
-    stored: bool = True
-
-    @property
-    def status(self) -> str:
-        return str(self.document["status"])
-
-
-@dataclass(frozen=True, slots=True)
-class QueuedJob:
-    """The little the scheduler keeps in memory per waiting job."""
-
-    job_id: str
-    queue_arn: str
-    seq: int
-    demand: Demand
-
-
-# Built once: a statement built per call costs more CPU than SQLite spends running it.
-_INSERT = jobs.insert()
-_LOAD = sa.select(jobs.c.job_id, jobs.c.seq, jobs.c.document, jobs.c.runtime).where(
-    jobs.c.job_id == sa.bindparam("wanted_id")
+from batchyard.aws.caller import Caller
+from batchyard.batch.jobs import arrays
+from batchyard.batch.jobs.model import (
+    CHILD_SEPARATOR,
+    NODE_SEPARATOR,
+    TERMINAL,
+    Demand,
+    Job,
+    JobStatus,
+    QueuedJob,
+    split_child,
 )
+from batchyard.store.tables.batch_jobs import jobs
+from batchyard.store.tables.batch_scheduling import consumable_demands
+
+_COLUMNS = (jobs.c.seq, jobs.c.account_id, jobs.c.region, jobs.c.document, jobs.c.runtime)
+_INSERT = jobs.insert()
+_LOAD = sa.select(*_COLUMNS).where(jobs.c.job_id == sa.bindparam("wanted_id"))
 _SAVE = jobs.update().where(jobs.c.job_id == sa.bindparam("wanted_id"))
+_EXISTS = sa.select(jobs.c.job_id).where(jobs.c.job_id == sa.bindparam("wanted_id"))
+_DEMANDS = consumable_demands.insert()
 
 
-def insert(
-    conn: Connection,
-    seq: int,
-    document: dict[str, Any],
-    demand: Demand,
-    runtime: dict[str, Any] | None = None,
-) -> None:
-    """Store a newly submitted job (or the first change of an array child)."""
-    definition = document["jobDefinition"].rsplit("/", 1)[-1].rsplit(":", 1)[0]
+def _job(row: Sequence[Any]) -> Job:
+    seq, account_id, region, document, runtime = row
+    return Job.from_document(document, runtime, seq, account_id, region)
+
+
+def definition_name(definition_arn: str) -> str:
+    """The job definition's name, from its ARN."""
+    return definition_arn.rsplit("/", 1)[-1].rsplit(":", 1)[0]
+
+
+def insert(conn: Connection, job: Job, demand: Demand) -> None:
+    """Store a newly submitted job (or the first change of an array child, a new node)."""
     conn.execute(
         _INSERT,
         {
-            "job_id": document["jobId"],
-            "seq": seq,
-            "name": document["jobName"],
-            "queue_arn": document["jobQueue"],
-            "status": document["status"],
-            "created_at": document["createdAt"],
-            "definition_name": definition,
-            "definition_arn": document["jobDefinition"],
-            "share_identifier": document.get("shareIdentifier"),
+            "job_id": job.job_id,
+            "account_id": job.account_id,
+            "region": job.region,
+            "seq": job.seq,
+            "name": job.job_name,
+            "queue_arn": job.job_queue,
+            "status": job.status.value,
+            "created_at": job.created_at,
+            "definition_name": definition_name(job.job_definition),
+            "definition_arn": job.job_definition,
+            "share_identifier": job.share_identifier,
             "vcpus": demand.vcpus,
             "memory": demand.memory,
             "gpus": demand.gpus,
-            "document": document,
-            "runtime": runtime or {},
-            "stopped_at": _stopped_at(document),
+            "document": job.to_document(),
+            "runtime": job.runtime.to_document(),
+            "stopped_at": job.stopped_at if job.status in TERMINAL else None,
         },
     )
+    job.stored = True
 
 
-def _stopped_at(document: dict[str, Any]) -> int | None:
-    return document.get("stoppedAt") if document["status"] in TERMINAL else None
+def add_demands(conn: Connection, job: Job, needs: Iterable[tuple[str, int]]) -> None:
+    """Record what a newly submitted job asks of each consumable resource (by name)."""
+    rows = [
+        {"resource_name": name, "job_seq": job.seq, "job_id": job.job_id, "quantity": quantity}
+        for name, quantity in needs
+    ]
+    if rows:
+        conn.execute(_DEMANDS, rows)
 
 
-def load(conn: Connection, job_id: str) -> JobRecord | None:
+def load(conn: Connection, job_id: str) -> Job | None:
     """The job ``job_id`` (an array child without a row synthesized), or None."""
     row = conn.execute(_LOAD, {"wanted_id": job_id}).first()
     if row is None:
         return _unstored_child(conn, job_id)
-    return JobRecord(row.job_id, row.seq, dict(row.document), dict(row.runtime or {}))
+    return _job(row)
 
 
-def _unstored_child(conn: Connection, job_id: str) -> JobRecord | None:
-    member = children.split(job_id)
+def _unstored_child(conn: Connection, job_id: str) -> Job | None:
+    member = split_child(job_id)
     if member is None:
         return None
     parent = load(conn, member[0])
-    size = None if parent is None else children.size_of(parent.document)
+    size = None if parent is None else parent.array_size
     if parent is None or size is None or member[1] >= size:
         return None
-    document = children.document(parent.document, parent.runtime, member[1])
-    runtime = children.implicit_runtime(parent.document, parent.runtime)
-    return JobRecord(job_id, parent.seq, document, runtime, stored=False)
+    return arrays.child(parent, member[1])
 
 
-def save(conn: Connection, record: JobRecord) -> None:
-    """Write back a record changed in place (its status column follows the document)."""
-    if not record.stored:
-        demand = Demand.of(record.document.get("container") or {})
-        insert(conn, record.seq, record.document, demand, record.runtime)
-        record.stored = True
+def save(conn: Connection, job: Job) -> None:
+    """Write back a job changed in place (its status column follows the job)."""
+    if not job.stored:
+        insert(conn, job, Demand.of(job.container))
         return
     conn.execute(
         _SAVE,
         {
-            "wanted_id": record.job_id,
-            "status": record.document["status"],
-            "seq": record.seq,
-            "document": record.document,
-            "runtime": record.runtime,
-            "stopped_at": _stopped_at(record.document),
+            "wanted_id": job.job_id,
+            "status": job.status.value,
+            "seq": job.seq,
+            "document": job.to_document(),
+            "runtime": job.runtime.to_document(),
+            "stopped_at": job.stopped_at if job.status in TERMINAL else None,
         },
     )
 
 
-def documents(conn: Connection, job_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """Documents of the existing jobs among ``job_ids`` (array children too), by id."""
+def load_many(
+    conn: Connection, job_ids: Iterable[str], caller: Caller | None = None
+) -> dict[str, Job]:
+    """The existing jobs among ``job_ids`` (array children too, of the caller's account and
+    region when given), by id."""
     wanted = list(job_ids)
     if not wanted:
         return {}
-    rows = conn.execute(sa.select(jobs.c.job_id, jobs.c.document).where(jobs.c.job_id.in_(wanted)))
-    found = {row.job_id: dict(row.document) for row in rows}
+    query = sa.select(jobs.c.job_id, *_COLUMNS).where(jobs.c.job_id.in_(wanted))
+    if caller is not None:
+        query = query.where(jobs.c.account_id == caller.account_id, jobs.c.region == caller.region)
+    found = {row[0]: _job(row[1:]) for row in conn.execute(query)}
     for job_id in wanted:
-        if job_id not in found and (child := _unstored_child(conn, job_id)) is not None:
-            found[job_id] = child.document
+        child = None if job_id in found else _unstored_child(conn, job_id)
+        if child is not None and (caller is None or caller.owns(child.job_arn)):
+            found[job_id] = child
     return found
 
 
-def exists(conn: Connection, job_id: str) -> bool:
-    """Whether job ``job_id`` exists (array children included)."""
-    if conn.execute(sa.select(jobs.c.job_id).where(jobs.c.job_id == job_id)).first() is not None:
+def exists(conn: Connection, job_id: str, caller: Caller | None = None) -> bool:
+    """Whether job ``job_id`` exists (array children included; in the caller's account and
+    region when given)."""
+    if caller is None and conn.execute(_EXISTS, {"wanted_id": job_id}).first() is not None:
         return True
-    return _unstored_child(conn, job_id) is not None
+    return bool(load_many(conn, [job_id], caller))
 
 
-def queued(conn: Connection, statuses: Iterable[str]) -> Iterator[QueuedJob]:
+def queued(conn: Connection, statuses: Iterable[JobStatus]) -> Iterator[QueuedJob]:
     """Jobs in ``statuses`` in FIFO order, without decoding their documents.
 
     Queue ARNs and demands repeat across jobs, so one object of each is shared; with a
@@ -157,7 +158,7 @@ def queued(conn: Connection, statuses: Iterable[str]) -> Iterator[QueuedJob]:
         sa.select(
             jobs.c.job_id, jobs.c.queue_arn, jobs.c.seq, jobs.c.vcpus, jobs.c.memory, jobs.c.gpus
         )
-        .where(jobs.c.status.in_(list(statuses)))
+        .where(jobs.c.status.in_([status.value for status in statuses]))
         .order_by(jobs.c.seq)
     )
     arns: dict[str, str] = {}
@@ -168,11 +169,61 @@ def queued(conn: Connection, statuses: Iterable[str]) -> Iterator[QueuedJob]:
         yield QueuedJob(job_id, arns.setdefault(queue_arn, queue_arn), seq, demand)
 
 
-def records_in(conn: Connection, statuses: Iterable[str]) -> list[JobRecord]:
-    """Full records of the jobs in ``statuses`` (start-up recovery of placed jobs)."""
+def in_statuses(conn: Connection, statuses: Iterable[JobStatus]) -> list[Job]:
+    """Every job in ``statuses`` (start-up recovery of placed jobs), in FIFO order."""
     rows = conn.execute(
-        sa.select(jobs.c.job_id, jobs.c.seq, jobs.c.document, jobs.c.runtime)
-        .where(jobs.c.status.in_(list(statuses)))
+        sa.select(*_COLUMNS)
+        .where(jobs.c.status.in_([status.value for status in statuses]))
         .order_by(jobs.c.seq)
     )
-    return [JobRecord(r.job_id, r.seq, dict(r.document), dict(r.runtime or {})) for r in rows]
+    return [_job(row) for row in rows]
+
+
+def _members(parent_id: str, separator: str) -> sa.ColumnElement[bool]:
+    # Member ids sort between "<parent><separator>" and the next separator character.
+    low, high = parent_id + separator, parent_id + chr(ord(separator) + 1)
+    return (jobs.c.job_id > low) & (jobs.c.job_id < high)
+
+
+def stored_children(conn: Connection, parent_id: str) -> dict[int, JobStatus]:
+    """Status of each child of ``parent_id`` that has a row, by index."""
+    rows = conn.execute(
+        sa.select(jobs.c.job_id, jobs.c.status).where(_members(parent_id, CHILD_SEPARATOR))
+    )
+    found = {}
+    for job_id, status in rows:
+        member = split_child(job_id)
+        if member is not None and member[0] == parent_id:
+            found[member[1]] = JobStatus(status)
+    return found
+
+
+def children(conn: Connection, parent_id: str, indexes: Iterable[int]) -> dict[int, Job]:
+    """The stored children of ``parent_id`` among ``indexes``, by index."""
+    wanted = [f"{parent_id}{CHILD_SEPARATOR}{index}" for index in indexes]
+    if not wanted:
+        return {}
+    rows = conn.execute(sa.select(jobs.c.job_id, *_COLUMNS).where(jobs.c.job_id.in_(wanted)))
+    found = {}
+    for row in rows:
+        member = split_child(row[0])
+        if member is not None:
+            found[member[1]] = _job(row[1:])
+    return found
+
+
+def any_child_failed(conn: Connection, parent_id: str) -> bool:
+    """Whether a stored child of ``parent_id`` FAILED."""
+    query = sa.select(jobs.c.job_id).where(
+        _members(parent_id, CHILD_SEPARATOR), jobs.c.status == JobStatus.FAILED.value
+    )
+    return conn.execute(query).first() is not None
+
+
+def nodes(conn: Connection, job_id: str, status: JobStatus | None = None) -> list[Job]:
+    """The node jobs of multi-node job ``job_id`` (in ``status`` when given), by index."""
+    query = sa.select(*_COLUMNS).where(_members(job_id, NODE_SEPARATOR))
+    if status is not None:
+        query = query.where(jobs.c.status == status.value)
+    found = [_job(row) for row in conn.execute(query)]
+    return sorted(found, key=lambda node: node.node_details.node_index if node.node_details else 0)

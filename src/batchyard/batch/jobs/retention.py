@@ -11,16 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from functools import partial
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from batchyard.batch.arrays import children
-from batchyard.batch.multinode import nodes
+from batchyard.batch.jobs.model import CHILD_SEPARATOR, NODE_SEPARATOR, Job, child_id, node_id
+from batchyard.batch.resources.store import ResourceTags
 from batchyard.store import Store
 from batchyard.store.tables.batch_jobs import jobs
-from batchyard.store.tables.batch_resources import tags
 from batchyard.store.tables.batch_scheduling import consumable_demands
 from batchyard.sweeper import Sweeper
 
@@ -32,51 +30,52 @@ CHUNK = 500
 MAX_SWEEP_INTERVAL_SECONDS = 600.0
 
 _EXPIRED = (
-    sa.select(jobs.c.job_id, jobs.c.document)
+    sa.select(jobs.c.seq, jobs.c.account_id, jobs.c.region, jobs.c.document, jobs.c.runtime)
     .where(
         jobs.c.stopped_at < sa.bindparam("cutoff"),
-        jobs.c.job_id.not_like(f"%{children.SEPARATOR}%"),
-        jobs.c.job_id.not_like(f"%{nodes.SEPARATOR}%"),
+        jobs.c.job_id.not_like(f"%{CHILD_SEPARATOR}%"),
+        jobs.c.job_id.not_like(f"%{NODE_SEPARATOR}%"),
     )
     .limit(BATCH)
 )
 
 
-def purge_expired(cutoff_ms: int, conn: Connection) -> int:
+def purge_expired(tags: ResourceTags, cutoff_ms: int, conn: Connection) -> int:
     """Purge up to BATCH jobs that ended before ``cutoff_ms``; how many were purged."""
     rows = conn.execute(_EXPIRED, {"cutoff": cutoff_ms}).all()
-    for row in rows:
-        _purge(conn, row.job_id, row.document)
+    for seq, account_id, region, document, runtime in rows:
+        _purge(conn, tags, Job.from_document(document, runtime, seq, account_id, region))
     return len(rows)
 
 
-def _purge(conn: Connection, job_id: str, document: dict[str, Any]) -> None:
-    ids = [job_id, *_member_ids(job_id, document)]
-    arn_prefix = document["jobArn"].rsplit("/", 1)[0]
+def _purge(conn: Connection, tags: ResourceTags, job: Job) -> None:
+    ids = [job.job_id, *_member_ids(job)]
+    arn_prefix = job.job_arn.rsplit("/", 1)[0]
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         conn.execute(sa.delete(jobs).where(jobs.c.job_id.in_(chunk)))
         conn.execute(sa.delete(consumable_demands).where(consumable_demands.c.job_id.in_(chunk)))
-        arns = [f"{arn_prefix}/{member}" for member in chunk]
-        conn.execute(sa.delete(tags).where(tags.c.resource_arn.in_(arns)))
+        tags.drop_many(conn, [f"{arn_prefix}/{member}" for member in chunk])
 
 
-def _member_ids(job_id: str, document: dict[str, Any]) -> Iterator[str]:
+def _member_ids(job: Job) -> Iterator[str]:
     """The ids an array's children or a multi-node job's nodes can have."""
-    size = children.size_of(document)
-    for index in range(size or 0):
-        yield children.child_id(job_id, index)
-    for index in range((document.get("nodeProperties") or {}).get("numNodes", 0)):
-        yield nodes.node_id(job_id, index)
+    for index in range(job.array_size or 0):
+        yield child_id(job.job_id, index)
+    for index in range((job.node_properties or {}).get("numNodes", 0)):
+        yield node_id(job.job_id, index)
 
 
 class JobRetention:
     """Purges finished jobs older than the retention, now and then, while the server runs."""
 
-    def __init__(self, store: Store, retention_seconds: float, time_scale: float) -> None:
+    def __init__(
+        self, store: Store, tags: ResourceTags, retention_seconds: float, time_scale: float
+    ) -> None:
         if retention_seconds <= 0:
             raise ValueError("job_retention_days must be greater than 0")
         self._store = store
+        self._tags = tags
         # The retention is an AWS-imposed wait like any other: the time scale divides it.
         self._retention_ms = retention_seconds * 1000 / time_scale
         interval = min(self._retention_ms / 1000 / 10, MAX_SWEEP_INTERVAL_SECONDS)
@@ -87,7 +86,7 @@ class JobRetention:
         cutoff = int(time.time() * 1000 - self._retention_ms)
         purged = 0
         while True:
-            count = await self._store.write(partial(purge_expired, cutoff))
+            count = await self._store.write(partial(purge_expired, self._tags, cutoff))
             purged += count
             if count < BATCH:
                 return purged

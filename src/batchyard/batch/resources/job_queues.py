@@ -1,32 +1,36 @@
-"""Job queues: Create / Describe / Update / Delete and lookups for the scheduler.
+"""Job queues: what Create / Update / Delete / Describe do in the store, and the lookups
+SubmitJob and the scheduler need.
 
-Public lookups (``connection`` is a SQLAlchemy Connection, e.g. inside ``store.read``):
-
-- ``get(connection, reference)`` -> the queue named or ARN'd by ``reference`` (Describe shape,
-  no tags; ``computeEnvironmentOrder`` sorted by ``order``), or None.
-- ``compute_environments_of(connection, queue)`` -> the queue's compute environment documents
-  in ``order`` (lowest first), skipping any that no longer exist.
-- ``list_enabled(connection)`` -> ENABLED queues, highest ``priority`` first (then oldest).
-- ``list_all(connection)`` -> every queue in creation order.
+Every function runs on a store connection; the facade commits, announces and settles.
 """
 
 from __future__ import annotations
 
 import copy
-from typing import Any
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
-from batchyard.batch.resources import compute_environment_rules as ce_rules
-from batchyard.batch.resources import compute_environments, lifecycle, records, tags
-from batchyard.batch.resources.events import publish
-from batchyard.batch.resources.names import JOB_QUEUE, client_error, require_name
-from batchyard.batch.resources.pagination import decode_token, page_size
-from batchyard.runtime import Runtime
+from batchyard.aws.caller import Caller
+from batchyard.aws.documents import JsonObject
+from batchyard.aws.lifecycle import Status
+from batchyard.batch.errors import TAG_RULES, client_error, require_name
+from batchyard.batch.resources import compute_environments, store
+from batchyard.batch.resources import environment_rules as ce_rules
+from batchyard.batch.resources.model import (
+    JOB_QUEUE,
+    ComputeEnvironment,
+    EnvironmentOrder,
+    JobQueue,
+    State,
+    TimeLimitAction,
+)
+from batchyard.batch.resources.store import ResourceTags
 from batchyard.store.tables.batch_resources import job_queues as table
 from batchyard.store.tables.batch_resources import scheduling_policies as policy_table
 
 HEALTHY = "JobQueue Healthy"
+KIND = store.Kind(table, "jobQueues", JobQueue.from_document)
 MAX_COMPUTE_ENVIRONMENTS = 3
 MAX_PRIORITY = 1000
 MIN_LIMIT_SECONDS = 600
@@ -43,39 +47,65 @@ QUEUE_TYPES = {
     "EKS": "EKS",
     "ECS_MANAGED_INSTANCES": "ECS_MANAGED_INSTANCES",
 }
-TRANSITIONAL = lifecycle.TRANSITIONAL
 
 
-def get(connection: Connection, reference: str) -> dict[str, Any] | None:
-    """The queue named or ARN'd by ``reference`` (Describe shape, no tags), or None."""
-    return records.find(connection, table, reference)
+@dataclass(frozen=True, slots=True)
+class NewJobQueue:
+    """A CreateJobQueue request."""
+
+    name: str
+    priority: int
+    compute_environment_order: list[JsonObject] = field(default_factory=list)
+    state: str = State.ENABLED
+    scheduling_policy_arn: str | None = None
+    service_environment_order: list[JsonObject] | None = None
+    job_queue_type: str | None = None
+    job_state_time_limit_actions: list[JsonObject] | None = None
+    tags: dict[str, str] | None = None
 
 
-def compute_environments_of(connection: Connection, queue: dict[str, Any]) -> list[dict[str, Any]]:
-    """The compute environment documents of ``queue``, lowest ``order`` first."""
-    ordered = sorted(queue["computeEnvironmentOrder"], key=lambda entry: entry["order"])
+@dataclass(frozen=True, slots=True)
+class QueueChange:
+    """An UpdateJobQueue request: what is not None changes."""
+
+    state: str | None = None
+    scheduling_policy_arn: str | None = None
+    priority: int | None = None
+    compute_environment_order: list[JsonObject] | None = None
+    service_environment_order: list[JsonObject] | None = None
+    job_state_time_limit_actions: list[JsonObject] | None = None
+
+
+def get(connection: Connection, caller: Caller | None, reference: str) -> JobQueue | None:
+    """The queue named or ARN'd by ``reference``, or None."""
+    document = store.find(connection, table, caller, reference)
+    return JobQueue.from_document(document) if document is not None else None
+
+
+def list_all(connection: Connection, caller: Caller | None = None) -> list[JobQueue]:
+    """Every job queue (of the caller's account and region), in creation order."""
+    return [JobQueue.from_document(d) for d in store.all_documents(connection, table, caller)]
+
+
+def _require(connection: Connection, caller: Caller, reference: str) -> JobQueue:
+    queue = get(connection, caller, reference)
+    if queue is None:
+        raise client_error(f"JobQueue {reference} does not exist")
+    return queue
+
+
+def compute_environments_of(connection: Connection, queue: JobQueue) -> list[ComputeEnvironment]:
+    """The compute environments of ``queue`` that exist, lowest ``order`` first."""
+    wanted = [entry.compute_environment for entry in queue.compute_environment_order]
     found = {
-        document["computeEnvironmentArn"]: document
-        for document in compute_environments.get_many(
-            connection, [entry["computeEnvironment"] for entry in ordered]
-        )
+        environment.arn: environment
+        for environment in compute_environments.get_many(connection, None, wanted)
     }
     return [
-        found[entry["computeEnvironment"]]
-        for entry in ordered
-        if entry["computeEnvironment"] in found
+        found[entry.compute_environment]
+        for entry in queue.compute_environment_order
+        if entry.compute_environment in found
     ]
-
-
-def list_all(connection: Connection) -> list[dict[str, Any]]:
-    """Every job queue, in creation order."""
-    return records.all_documents(connection, table)
-
-
-def list_enabled(connection: Connection) -> list[dict[str, Any]]:
-    """ENABLED job queues, highest priority first; ties keep creation order."""
-    enabled = [queue for queue in list_all(connection) if queue["state"] == "ENABLED"]
-    return sorted(enabled, key=lambda queue: -queue["priority"])
 
 
 def _check_priority(priority: int) -> None:
@@ -83,7 +113,7 @@ def _check_priority(priority: int) -> None:
         raise client_error(f"priority must be between 0 and {MAX_PRIORITY}.")
 
 
-def _check_time_limit_actions(actions: list[dict[str, Any]]) -> None:
+def _time_limit_actions(actions: list[JsonObject]) -> list[TimeLimitAction]:
     if len(actions) > MAX_TIME_LIMIT_ACTIONS:
         raise client_error(
             f"jobStateTimeLimitActions can contain at most {MAX_TIME_LIMIT_ACTIONS} entries."
@@ -109,11 +139,12 @@ def _check_time_limit_actions(actions: list[dict[str, Any]]) -> None:
                 f"jobStateTimeLimitActions maxTimeSeconds must be between {MIN_LIMIT_SECONDS} "
                 f"and {MAX_LIMIT_SECONDS}."
             )
+    return [TimeLimitAction.of(copy.deepcopy(action)) for action in actions]
 
 
 def _resolve_order(
-    connection: Connection, order: list[dict[str, Any]], queue_type: str | None
-) -> tuple[list[dict[str, Any]], str]:
+    connection: Connection, caller: Caller, order: list[JsonObject], queue_type: str | None
+) -> tuple[list[EnvironmentOrder], str]:
     """Check a ``computeEnvironmentOrder`` and return it with ARNs, plus the queue type."""
     if not 1 <= len(order) <= MAX_COMPUTE_ENVIRONMENTS:
         raise client_error(
@@ -127,26 +158,24 @@ def _resolve_order(
         raise client_error(
             "computeEnvironmentOrder order values must be greater than or equal to 0."
         )
-    resolved = []
+    resolved: list[EnvironmentOrder] = []
     kinds: set[str] = set()
     architectures: set[str] = set()
     for entry in sorted(order, key=lambda item: item["order"]):
-        environment = compute_environments.get(connection, entry["computeEnvironment"])
-        if environment is None or environment["status"] in ("DELETING", "DELETED"):
+        environment = compute_environments.get(connection, caller, entry["computeEnvironment"])
+        if environment is None or environment.status in (Status.DELETING, Status.DELETED):
             raise client_error(f"Compute environment {entry['computeEnvironment']} does not exist")
-        if environment["status"] != "VALID":
+        if environment.status != Status.VALID:
             raise client_error(
-                f"Compute environment {environment['computeEnvironmentArn']} is not VALID "
-                f"(status {environment['status']})"
+                f"Compute environment {environment.arn} is not VALID "
+                f"(status {environment.status})"
             )
         kinds.add(ce_rules.kind_of(environment))
-        types = (environment.get("computeResources") or {}).get("instanceTypes")
+        types = (environment.compute_resources or {}).get("instanceTypes")
         if types:
             architectures |= ce_rules.architecture_of(types)
-        resolved.append(
-            {"order": entry["order"], "computeEnvironment": environment["computeEnvironmentArn"]}
-        )
-    if len({environment["computeEnvironment"] for environment in resolved}) != len(resolved):
+        resolved.append(EnvironmentOrder(entry["order"], environment.arn))
+    if len({entry.compute_environment for entry in resolved}) != len(resolved):
         raise client_error(
             "computeEnvironmentOrder contains the same compute environment more than once."
         )
@@ -168,80 +197,77 @@ def _resolve_order(
     return resolved, derived
 
 
-def _check_policy(connection: Connection, arn: str) -> None:
-    if not records.exists_arn(connection, policy_table, arn):
+def _check_policy(connection: Connection, caller: Caller, arn: str) -> None:
+    if not arn.startswith("arn:") or store.find(connection, policy_table, caller, arn) is None:
         raise client_error(f"Scheduling policy {arn} does not exist")
 
 
-def _check_service_environments(order: list[dict[str, Any]] | None) -> None:
+def _check_service_environments(order: list[JsonObject] | None) -> None:
     if order:
         raise client_error(f"Service environment {order[0]['serviceEnvironment']} does not exist")
 
 
-async def create(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
-    """CreateJobQueue: validate against the stored environments and policies, store CREATING."""
-    name = require_name(params["jobQueueName"], "Job queue name")
-    _check_priority(params["priority"])
-    _check_time_limit_actions(params.get("jobStateTimeLimitActions") or [])
-    _check_service_environments(params.get("serviceEnvironmentOrder"))
-    new_tags = params.get("tags") or {}
-    tags.validate_tags(new_tags)
-    arn = runtime.arn("batch", f"{JOB_QUEUE}/{name}")
+def check_new(request: NewJobQueue) -> None:
+    """The checks of a CreateJobQueue request that need no store."""
+    require_name(request.name, "Job queue name")
+    _check_priority(request.priority)
+    _time_limit_actions(request.job_state_time_limit_actions or [])
+    _check_service_environments(request.service_environment_order)
 
-    def write(connection: Connection) -> dict[str, Any]:
-        if records.exists(connection, table, name):
-            raise client_error(compute_environments.ALREADY_EXISTS)
-        order, queue_type = _resolve_order(
-            connection, params.get("computeEnvironmentOrder") or [], params.get("jobQueueType")
+
+def insert(
+    connection: Connection, caller: Caller, request: NewJobQueue, tags: ResourceTags
+) -> JobQueue:
+    """Store a new queue, CREATING, with its tags."""
+    arn = caller.arn("batch", f"{JOB_QUEUE}/{request.name}")
+    TAG_RULES.check(arn, request.tags or {})
+    if store.exists(connection, table, caller, request.name):
+        raise client_error(compute_environments.ALREADY_EXISTS)
+    order, queue_type = _resolve_order(
+        connection, caller, request.compute_environment_order, request.job_queue_type
+    )
+    queue = JobQueue(
+        request.name,
+        arn,
+        State(request.state),
+        Status.CREATING,
+        "Creation in progress",
+        request.priority,
+        order,
+        queue_type,
+        _time_limit_actions(request.job_state_time_limit_actions or []),
+    )
+    if request.scheduling_policy_arn is not None:
+        _check_policy(connection, caller, request.scheduling_policy_arn)
+        queue.scheduling_policy_arn = request.scheduling_policy_arn
+    store.add(connection, table, caller, queue.name, arn, queue.to_document())
+    tags.add(connection, arn, request.tags or {})
+    return queue
+
+
+def _apply(
+    connection: Connection, caller: Caller, queue: JobQueue, change: QueueChange
+) -> JobQueue:
+    if queue.status in (Status.DELETING, Status.DELETED):
+        raise client_error(f"{queue.name} is being deleted")
+    updated = copy.deepcopy(queue)
+    if change.priority is not None:
+        _check_priority(change.priority)
+        updated.priority = change.priority
+    if change.state is not None:
+        updated.state = State(change.state)
+    if change.job_state_time_limit_actions is not None:
+        updated.job_state_time_limit_actions = _time_limit_actions(
+            change.job_state_time_limit_actions
         )
-        document: dict[str, Any] = {
-            "jobQueueName": name,
-            "jobQueueArn": arn,
-            "state": params.get("state", "ENABLED"),
-            "status": "CREATING",
-            "statusReason": "Creation in progress",
-            "priority": params["priority"],
-            "computeEnvironmentOrder": order,
-            "jobQueueType": queue_type,
-            "jobStateTimeLimitActions": copy.deepcopy(params.get("jobStateTimeLimitActions") or []),
-        }
-        if params.get("schedulingPolicyArn") is not None:
-            _check_policy(connection, params["schedulingPolicyArn"])
-            document["schedulingPolicyArn"] = params["schedulingPolicyArn"]
-        records.add(connection, table, name, arn, document)
-        tags.add_tags(connection, arn, new_tags)
-        return document
-
-    document = await runtime.store.write(write)
-    publish(runtime.bus, JOB_QUEUE, "created", document)
-    lifecycle.schedule(runtime, JOB_QUEUE, name)
-    return {"jobQueueName": name, "jobQueueArn": arn}
-
-
-def _apply_update(
-    connection: Connection, document: dict[str, Any], params: dict[str, Any]
-) -> dict[str, Any]:
-    if document["status"] in ("DELETING", "DELETED"):
-        raise client_error(f"{document['jobQueueName']} is being deleted")
-    updated = copy.deepcopy(document)
-    if params.get("priority") is not None:
-        _check_priority(params["priority"])
-        updated["priority"] = params["priority"]
-    if params.get("state") is not None:
-        updated["state"] = params["state"]
-    if params.get("jobStateTimeLimitActions") is not None:
-        _check_time_limit_actions(params["jobStateTimeLimitActions"])
-        updated["jobStateTimeLimitActions"] = copy.deepcopy(params["jobStateTimeLimitActions"])
-    _check_service_environments(params.get("serviceEnvironmentOrder"))
-    if params.get("computeEnvironmentOrder") is not None:
-        order, _ = _resolve_order(
-            connection, params["computeEnvironmentOrder"], document.get("jobQueueType")
+    _check_service_environments(change.service_environment_order)
+    if change.compute_environment_order is not None:
+        updated.compute_environment_order, _ = _resolve_order(
+            connection, caller, change.compute_environment_order, queue.job_queue_type
         )
-        updated["computeEnvironmentOrder"] = order
-    policy = params.get("schedulingPolicyArn")
+    policy = change.scheduling_policy_arn
     if policy is not None:
-        current = document.get("schedulingPolicyArn")
-        if current is None:
+        if queue.scheduling_policy_arn is None:
             raise client_error(
                 "A scheduling policy can't be added to a job queue that was created without one "
                 "(FIFO job queue)."
@@ -250,90 +276,38 @@ def _apply_update(
             raise client_error(
                 "The scheduling policy of a fair-share job queue can be replaced but not removed."
             )
-        _check_policy(connection, policy)
-        updated["schedulingPolicyArn"] = policy
-    updated["status"] = "UPDATING"
-    updated["statusReason"] = "Update in progress"
+        _check_policy(connection, caller, policy)
+        updated.scheduling_policy_arn = policy
+    updated.status = Status.UPDATING
+    updated.status_reason = "Update in progress"
     return updated
 
 
-async def update(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
-    """UpdateJobQueue: apply the change, go UPDATING, settle in the background."""
-    reference = params["jobQueue"]
-
-    def write(connection: Connection) -> dict[str, Any]:
-        document = get(connection, reference)
-        if document is None:
-            raise client_error(f"JobQueue {reference} does not exist")
-        updated = _apply_update(connection, document, params)
-        records.replace(connection, table, document["jobQueueName"], updated)
-        return updated
-
-    updated = await runtime.store.write(write)
-    publish(runtime.bus, JOB_QUEUE, "updated", updated)
-    lifecycle.schedule(runtime, JOB_QUEUE, updated["jobQueueName"])
-    return {"jobQueueName": updated["jobQueueName"], "jobQueueArn": updated["jobQueueArn"]}
+def update(connection: Connection, caller: Caller, reference: str, change: QueueChange) -> JobQueue:
+    """Apply ``change`` to the queue; it goes UPDATING."""
+    queue = _require(connection, caller, reference)
+    updated = _apply(connection, caller, queue, change)
+    store.save(connection, table, updated)
+    return updated
 
 
-async def delete(runtime: Runtime, params: dict[str, Any]) -> None:
-    """DeleteJobQueue: only a DISABLED, settled queue can be deleted."""
-    reference = params["jobQueue"]
-
-    def write(connection: Connection) -> dict[str, Any]:
-        document = get(connection, reference)
-        if document is None:
-            raise client_error(f"JobQueue {reference} does not exist")
-        if document["status"] in TRANSITIONAL:
-            raise client_error(compute_environments.BEING_MODIFIED)
-        if document["state"] != "DISABLED":
-            raise client_error(compute_environments.NOT_DISABLED)
-        document["status"] = "DELETING"
-        document["statusReason"] = "Delete in progress"
-        records.replace(connection, table, document["jobQueueName"], document)
-        return document
-
-    document = await runtime.store.write(write)
-    publish(runtime.bus, JOB_QUEUE, "updated", document)
-    lifecycle.schedule(runtime, JOB_QUEUE, document["jobQueueName"])
+def delete(connection: Connection, caller: Caller, reference: str) -> JobQueue:
+    """Start deleting a DISABLED, settled queue; it goes DELETING."""
+    queue = _require(connection, caller, reference)
+    store.start_deleting(connection, table, queue)
+    return queue
 
 
-async def describe(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
-    """DescribeJobQueues: by names/ARNs or all, paginated, with tags."""
-    references = params.get("jobQueues") or None
-    if references is not None and len(references) > compute_environments.MAX_REFERENCES:
-        raise client_error(
-            f"jobQueues can contain at most {compute_environments.MAX_REFERENCES} entries."
-        )
-    size = page_size(params.get("maxResults"))
-    after = decode_token("DescribeJobQueues", params.get("nextToken"))
-
-    def read(connection: Connection) -> tuple[list[dict[str, Any]], str | None]:
-        return records.describe_page(
-            connection, table, "DescribeJobQueues", references, after, size, "jobQueueArn"
-        )
-
-    documents, token = await runtime.store.read(read)
-    result: dict[str, Any] = {"jobQueues": documents}
-    if token:
-        result["nextToken"] = token
-    return result
+def health(_queue: JobQueue) -> tuple[Status, str]:
+    """A queue always settles VALID."""
+    return Status.VALID, HEALTHY
 
 
-def _settle(connection: Connection, name: str) -> tuple[str, dict[str, Any]] | None:
-    return lifecycle.settle_row(
-        connection, table, name, "jobQueueArn", lambda _document: ("VALID", HEALTHY)
-    )
+def pending(connection: Connection) -> list[str]:
+    """ARNs of the queues a previous process left in a transitional status."""
+    return store.pending(connection, table)
 
 
-def _pending(connection: Connection) -> list[str]:
-    return [
-        queue["jobQueueName"] for queue in list_all(connection) if queue["status"] in TRANSITIONAL
-    ]
-
-
-def _exists(connection: Connection, arn: str) -> bool:
-    return records.find(connection, table, arn) is not None
-
-
-lifecycle.register(JOB_QUEUE, _settle, _pending)
-tags.register_taggable(JOB_QUEUE, _exists)
+def exists(connection: Connection, caller: Caller, arn: str) -> bool:
+    """Whether ``arn`` names a queue of the caller's."""
+    return get(connection, caller, arn) is not None

@@ -1,22 +1,27 @@
-"""Scheduling policies: Create / Describe / List / Update / Delete.
+"""Scheduling policies: Create / Describe / List / Update / Delete in the store.
 
-Public lookup: ``get(connection, arn)`` -> ``{"name", "arn", "fairsharePolicy"?,
-"quotaSharePolicy"?}`` (no tags) or None. A ``fairsharePolicy`` is stored with AWS's defaults
-filled in (``shareDecaySeconds`` 0, ``computeReservation`` 0, ``weightFactor`` 1.0).
+A ``fairsharePolicy`` is stored with AWS's defaults filled in (``shareDecaySeconds`` 0,
+``computeReservation`` 0, ``weightFactor`` 1.0); a policy is referred to by its ARN only.
 """
 
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 from sqlalchemy import Connection
 
-from batchyard.batch.resources import compute_environments, records, tags
-from batchyard.batch.resources.events import publish
-from batchyard.batch.resources.names import SCHEDULING_POLICY, client_error, require_name
-from batchyard.batch.resources.pagination import decode_token, page_size, paginate
-from batchyard.runtime import Runtime
+from batchyard.aws.caller import Caller
+from batchyard.aws.documents import JsonObject
+from batchyard.batch.errors import PAGER, TAG_RULES, client_error, require_name
+from batchyard.batch.resources import compute_environments, store
+from batchyard.batch.resources.model import (
+    SCHEDULING_POLICY,
+    FairsharePolicy,
+    Page,
+    SchedulingPolicy,
+    ShareAttributes,
+)
+from batchyard.batch.resources.store import ResourceTags
 from batchyard.store.tables.batch_resources import job_queues as queue_table
 from batchyard.store.tables.batch_resources import scheduling_policies as table
 
@@ -27,11 +32,22 @@ MAX_SHARE_IDENTIFIER = 255
 MIN_WEIGHT = 0.0001
 MAX_WEIGHT = 999.9999
 MAX_ARNS = 100
+LISTING = "ListSchedulingPolicies"
 
 
-def get(connection: Connection, arn: str) -> dict[str, Any] | None:
-    """The policy with ARN ``arn`` (no tags), or None."""
-    return records.find(connection, table, arn) if arn.startswith("arn:") else None
+def get(connection: Connection, caller: Caller | None, arn: str) -> SchedulingPolicy | None:
+    """The policy with ARN ``arn``, or None."""
+    if not arn.startswith("arn:"):
+        return None
+    document = store.find(connection, table, caller, arn)
+    return SchedulingPolicy.from_document(document) if document is not None else None
+
+
+def _require(connection: Connection, caller: Caller, arn: str) -> SchedulingPolicy:
+    policy = get(connection, caller, arn)
+    if policy is None:
+        raise client_error(f"Scheduling policy {arn} does not exist")
+    return policy
 
 
 def _overlaps(first: str, second: str) -> bool:
@@ -41,7 +57,7 @@ def _overlaps(first: str, second: str) -> bool:
     return first == second or covers(first, second) or covers(second, first)
 
 
-def _fairshare(policy: dict[str, Any]) -> dict[str, Any]:
+def _fairshare(policy: JsonObject) -> FairsharePolicy:
     """Validate a ``fairsharePolicy`` and return it with AWS's defaults."""
     decay = policy.get("shareDecaySeconds", 0)
     if not 0 <= decay <= MAX_SHARE_DECAY_SECONDS:
@@ -52,7 +68,7 @@ def _fairshare(policy: dict[str, Any]) -> dict[str, Any]:
     shares = policy.get("shareDistribution") or []
     if len(shares) > MAX_SHARES:
         raise client_error(f"shareDistribution can contain at most {MAX_SHARES} entries.")
-    distribution = []
+    distribution: list[ShareAttributes] = []
     for share in shares:
         identifier = share["shareIdentifier"]
         body = identifier[:-1] if identifier.endswith("*") else identifier
@@ -65,132 +81,114 @@ def _fairshare(policy: dict[str, Any]) -> dict[str, Any]:
         if not MIN_WEIGHT <= weight <= MAX_WEIGHT:
             raise client_error(f"weightFactor must be between {MIN_WEIGHT} and {MAX_WEIGHT}.")
         for other in distribution:
-            if _overlaps(identifier, other["shareIdentifier"]):
+            if _overlaps(identifier, other.share_identifier):
                 raise client_error(
-                    f"shareIdentifier {identifier} overlaps with {other['shareIdentifier']}; "
+                    f"shareIdentifier {identifier} overlaps with {other.share_identifier}; "
                     "share identifiers and prefixes must be unique and must not overlap."
                 )
-        distribution.append({"shareIdentifier": identifier, "weightFactor": float(weight)})
-    return {
-        "shareDecaySeconds": decay,
-        "computeReservation": reservation,
-        "shareDistribution": distribution,
-    }
+        distribution.append(ShareAttributes(identifier, float(weight)))
+    return FairsharePolicy(decay, reservation, tuple(distribution))
 
 
-def _policies(params: dict[str, Any]) -> dict[str, Any]:
-    if params.get("fairsharePolicy") is not None and params.get("quotaSharePolicy") is not None:
+def body(
+    fairshare: JsonObject | None, quota_share: JsonObject | None
+) -> tuple[FairsharePolicy | None, JsonObject | None]:
+    """The policy a request describes: fair share (the default) or quota share."""
+    if fairshare is not None and quota_share is not None:
         raise client_error("Only one of fairsharePolicy and quotaSharePolicy can be specified.")
-    result: dict[str, Any] = {}
-    if params.get("quotaSharePolicy") is not None:
-        result["quotaSharePolicy"] = copy.deepcopy(params["quotaSharePolicy"])
-    else:
-        result["fairsharePolicy"] = _fairshare(params.get("fairsharePolicy") or {})
-    return result
+    if quota_share is not None:
+        return None, copy.deepcopy(quota_share)
+    return _fairshare(fairshare or {}), None
 
 
-async def create(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
-    """CreateSchedulingPolicy."""
-    name = require_name(params["name"], "Scheduling policy name")
-    document = {
-        "name": name,
-        "arn": runtime.arn("batch", f"{SCHEDULING_POLICY}/{name}"),
-        **_policies(params),
-    }
-    new_tags = params.get("tags") or {}
-    tags.validate_tags(new_tags)
-
-    def write(connection: Connection) -> None:
-        if records.exists(connection, table, name):
-            raise client_error(compute_environments.ALREADY_EXISTS)
-        records.add(connection, table, name, document["arn"], document)
-        tags.add_tags(connection, document["arn"], new_tags)
-
-    await runtime.store.write(write)
-    publish(runtime.bus, SCHEDULING_POLICY, "created", document)
-    return {"name": name, "arn": document["arn"]}
+def new(
+    caller: Caller,
+    name: str,
+    fairshare: JsonObject | None,
+    quota_share: JsonObject | None,
+    new_tags: dict[str, str],
+) -> SchedulingPolicy:
+    """The policy CreateSchedulingPolicy makes; raises ClientException for a bad request."""
+    require_name(name, "Scheduling policy name")
+    arn = caller.arn("batch", f"{SCHEDULING_POLICY}/{name}")
+    policy = SchedulingPolicy(name, arn, *body(fairshare, quota_share))
+    TAG_RULES.check(arn, new_tags)
+    return policy
 
 
-async def update(runtime: Runtime, params: dict[str, Any]) -> None:
-    """UpdateSchedulingPolicy: replace the policy body."""
-    arn = params["arn"]
-    body = _policies(params)
-
-    def write(connection: Connection) -> dict[str, Any]:
-        document = get(connection, arn)
-        if document is None:
-            raise client_error(f"Scheduling policy {arn} does not exist")
-        if ("quotaSharePolicy" in document) != ("quotaSharePolicy" in body):
-            raise client_error(
-                "A scheduling policy can't change between fair share and quota share."
-            )
-        updated = {"name": document["name"], "arn": document["arn"], **body}
-        records.replace(connection, table, document["name"], updated)
-        return updated
-
-    updated = await runtime.store.write(write)
-    publish(runtime.bus, SCHEDULING_POLICY, "updated", updated)
+def insert(
+    connection: Connection,
+    caller: Caller,
+    policy: SchedulingPolicy,
+    tags: ResourceTags,
+    new_tags: dict[str, str],
+) -> None:
+    """Store a new policy and its tags; refused when the name is taken."""
+    if store.exists(connection, table, caller, policy.name):
+        raise client_error(compute_environments.ALREADY_EXISTS)
+    store.add(connection, table, caller, policy.name, policy.arn, policy.to_document())
+    tags.add(connection, policy.arn, new_tags)
 
 
-async def delete(runtime: Runtime, params: dict[str, Any]) -> None:
-    """DeleteSchedulingPolicy: refused while a job queue uses the policy."""
-    arn = params["arn"]
-
-    def write(connection: Connection) -> dict[str, Any]:
-        document = get(connection, arn)
-        if document is None:
-            raise client_error(f"Scheduling policy {arn} does not exist")
-        for queue in records.all_documents(connection, queue_table):
-            if queue.get("schedulingPolicyArn") == arn:
-                raise client_error(compute_environments.HAS_QUEUES)
-        records.remove(connection, table, document["name"])
-        tags.drop_tags(connection, arn)
-        return document
-
-    document = await runtime.store.write(write)
-    publish(runtime.bus, SCHEDULING_POLICY, "deleted", document)
+def update(
+    connection: Connection,
+    caller: Caller,
+    arn: str,
+    fairshare: FairsharePolicy | None,
+    quota_share: JsonObject | None,
+) -> SchedulingPolicy:
+    """Replace the policy's body (fair share stays fair share, quota share quota share)."""
+    policy = _require(connection, caller, arn)
+    if (policy.quota_share_policy is not None) != (quota_share is not None):
+        raise client_error("A scheduling policy can't change between fair share and quota share.")
+    policy.fairshare_policy, policy.quota_share_policy = fairshare, quota_share
+    store.replace(connection, table, policy.arn, policy.to_document())
+    return policy
 
 
-async def describe(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
-    """DescribeSchedulingPolicies: the named policies that exist, with tags."""
-    arns = params["arns"]
+def delete(
+    connection: Connection, caller: Caller, arn: str, tags: ResourceTags
+) -> SchedulingPolicy:
+    """Delete a policy no job queue uses."""
+    policy = _require(connection, caller, arn)
+    for queue in store.all_documents(connection, queue_table, caller):
+        if queue.get("schedulingPolicyArn") == arn:
+            raise client_error(compute_environments.HAS_QUEUES)
+    store.remove(connection, table, arn)
+    tags.drop(connection, arn)
+    return policy
+
+
+def describe(
+    connection: Connection, caller: Caller, arns: list[str], tags: ResourceTags
+) -> list[SchedulingPolicy]:
+    """The named policies that exist, with their tags."""
     if len(arns) > MAX_ARNS:
         raise client_error(f"arns can contain at most {MAX_ARNS} entries.")
-
-    def read(connection: Connection) -> list[dict[str, Any]]:
-        documents = [
-            document
-            for _, document in records.find_many(
-                connection, table, [a for a in arns if a.startswith("arn:")]
-            )
-        ]
-        found = tags.tags_of(connection, [d["arn"] for d in documents])
-        for document in documents:
-            document["tags"] = found.get(document["arn"], {})
-        return documents
-
-    return {"schedulingPolicies": await runtime.store.read(read)}
-
-
-async def list_policies(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
-    """ListSchedulingPolicies: ARNs, paginated."""
-    size = page_size(params.get("maxResults"), limit=1000)
-    after = decode_token("ListSchedulingPolicies", params.get("nextToken"))
-
-    def read(connection: Connection) -> tuple[list[dict[str, Any]], str | None]:
-        return paginate(
-            "ListSchedulingPolicies", records.page(connection, table, after, size), size
+    policies = [
+        SchedulingPolicy.from_document(document)
+        for _, document in store.find_many(
+            connection, table, caller, [a for a in arns if a.startswith("arn:")]
         )
-
-    documents, token = await runtime.store.read(read)
-    result: dict[str, Any] = {"schedulingPolicies": [{"arn": d["arn"]} for d in documents]}
-    if token:
-        result["nextToken"] = token
-    return result
-
-
-def _exists(connection: Connection, arn: str) -> bool:
-    return records.exists_arn(connection, table, arn)
+    ]
+    current = tags.get_many(connection, [p.arn for p in policies])
+    for policy in policies:
+        policy.tags = current.get(policy.arn, {})
+    return policies
 
 
-tags.register_taggable(SCHEDULING_POLICY, _exists)
+def list_page(
+    connection: Connection, caller: Caller, token: str | None, size: int
+) -> Page[SchedulingPolicy]:
+    """One page of ListSchedulingPolicies."""
+    after = PAGER.decode_int(LISTING, token)
+    rows = store.page(connection, table, caller, after, size)
+    policies, next_token = PAGER.keyed_page(
+        LISTING, [(seq, SchedulingPolicy.from_document(d)) for seq, d in rows], size
+    )
+    return Page(policies, next_token)
+
+
+def exists(connection: Connection, caller: Caller, arn: str) -> bool:
+    """Whether ``arn`` names a policy of the caller's."""
+    return get(connection, caller, arn) is not None

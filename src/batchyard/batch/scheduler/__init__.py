@@ -1,12 +1,9 @@
 """The Batch scheduler: places RUNNABLE jobs on compute environments when capacity frees up.
 
-``ordering`` (which job of a queue goes next — replaceable, fair share swaps it),
-``capacity`` (what each environment and the host have left), ``topology`` (the queues and
-environments as the scheduler sees them), ``placement`` (one scheduling pass, pure) and
-``dispatcher`` (the event-driven loop that runs passes and starts attempts).
-
-Scheduling policies: ``fair_share`` (the fair-share ordering), ``share_usage`` (decayed
-vCPU usage per share identifier), ``job_traits`` (share, priority and consumable needs of
-waiting jobs) and ``policies`` (the ordering factory the dispatcher is built with, wrapping
-each queue's ordering in the consumable-resource gate of ``batch/consumables``).
+``dispatcher`` (the event-driven loop that admits new jobs, runs passes and starts attempts),
+``placement`` (one scheduling pass, pure, and the queues, environments and capacity it plans
+with), ``ordering`` (which job of a queue goes next: FIFO and fair share), ``policies`` (the
+ordering factory the dispatcher is built with: fair share and consumable resources per queue),
+``consumables`` (the consumable-resource pool and the gate that holds a queue's head) and
+``arrays`` (admitting and following array jobs, one queue entry per released array).
 """

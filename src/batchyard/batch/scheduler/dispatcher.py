@@ -24,13 +24,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from batchyard.aws.documents import copy_json
-from batchyard.batch.arrays import admission as array_admission
-from batchyard.batch.arrays import progress as array_progress
-from batchyard.batch.arrays.admission import ArrayRelease
-from batchyard.batch.arrays.ordering import ArrayCursor, ArrayOrdering
-from batchyard.batch.jobs import events, records, transitions
-from batchyard.batch.jobs.attempts import AttemptRun, AttemptServices, now_ms
+from batchyard.aws.clock import now_ms
+from batchyard.batch.jobs import nodes, records
+from batchyard.batch.jobs.attempts import AttemptRun, AttemptServices, Launch
 from batchyard.batch.jobs.model import (
     CANCELLABLE,
     DEPENDENCY_FAILED,
@@ -42,16 +38,25 @@ from batchyard.batch.jobs.model import (
     SUBMITTED,
     SUCCEEDED,
     Demand,
+    Job,
+    QueuedJob,
     reason_code,
+    split_node,
     time_limit_reason,
 )
-from batchyard.batch.jobs.records import JobRecord, QueuedJob
-from batchyard.batch.multinode import nodes
-from batchyard.batch.multinode.run import MultiNodeRun
-from batchyard.batch.scheduler.capacity import CapacityLedger
+from batchyard.batch.jobs.multinode import MultiNodeRun
+from batchyard.batch.jobs.transitions import AttemptEnd, Transitions
+from batchyard.batch.scheduler import arrays
+from batchyard.batch.scheduler.arrays import ArrayCursor, ArrayOrdering, ArrayRelease
 from batchyard.batch.scheduler.ordering import OrderingFactory, fifo
-from batchyard.batch.scheduler.placement import Blocked, Placement, plan
-from batchyard.batch.scheduler.topology import Topology, load
+from batchyard.batch.scheduler.placement import (
+    Blocked,
+    CapacityLedger,
+    Placement,
+    Topology,
+    load,
+    plan,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +71,7 @@ class _Active:
     environment_arn: str
     queue_arn: str
     demand: Demand
-    run: AttemptRun
+    run: AttemptRun | MultiNodeRun
     task: asyncio.Task[None] | None = None
 
 
@@ -76,7 +81,7 @@ class Scheduler:
     def __init__(self, services: AttemptServices, ordering: OrderingFactory = fifo) -> None:
         self._services = services
         self._store = services.store
-        self._bus = services.bus
+        self._lifecycle = services.lifecycle
         self._ordering = ordering
         self._orderings: dict[str, ArrayOrdering] = {}
         self._ledger = CapacityLedger(services.provider.capacity)
@@ -91,9 +96,7 @@ class Scheduler:
         self._ended_while_admitting: set[str] = set()
         self._blocked: set[str] = set()
         self._active: dict[str, _Active] = {}
-        self._arrays = array_progress.ArrayProgress(
-            services.store, services.bus, self._release_dependents
-        )
+        self._arrays = arrays.ArrayProgress(services.lifecycle, self._release_dependents)
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
 
@@ -129,7 +132,7 @@ class Scheduler:
         self._wake.set()
 
     def resources_changed(self, _topic: str, _event: dict[str, Any]) -> None:
-        """Bus subscriber: queues or environments changed."""
+        """Bus subscriber on ``batch.resources``: queues or environments changed."""
         self._topology_stale = True
         self.wake()
 
@@ -151,28 +154,24 @@ class Scheduler:
         self._intake[job_id] = None
         self.wake()
 
-    async def cancel(self, job_id: str, reason: str, *, terminate: bool) -> bool:
-        """CancelJob / TerminateJob; False when no such job exists.
+    async def cancel(self, job_id: str, reason: str, *, terminate: bool) -> None:
+        """CancelJob / TerminateJob of an existing job.
 
         Jobs not yet placed fail at once; TerminateJob also stops a placed attempt, whose
         job then fails when the attempt has ended. Neither is retried.
         """
-        flag = "isTerminated" if terminate else "isCancelled"
-        array = await self._store.write(partial(array_progress.cancel, job_id, reason, flag))
+        lifecycle = self._lifecycle
+        array = await lifecycle.write(partial(arrays.cancel, job_id, reason, terminate))
         if array is not None:
             self._array_cancelled(job_id, array, reason, terminate=terminate)
-            return True
-        found, snapshots = await self._store.write(partial(_cancel, job_id, reason, flag))
-        if not found:
-            return False
-        if snapshots:
-            self._forget(job_id, snapshots[-1]["jobQueue"])
-            events.publish(self._bus, snapshots)
+            return
+        queue_arn = await lifecycle.write(partial(_cancel, job_id, reason, terminate))
+        if queue_arn is not None:
+            self._forget(job_id, queue_arn)
             self._release_dependents(job_id)
             self.wake()
         elif terminate and job_id in self._active:
             self._active[job_id].run.terminate(reason)
-        return True
 
     # -- the loop ---------------------------------------------------------------------
 
@@ -198,8 +197,7 @@ class Scheduler:
         fresh = [b for b in result.blocked if b.job.job_id not in self._blocked]
         if fresh:
             self._blocked.update(b.job.job_id for b in fresh)
-            documents, since = await self._store.write(partial(_block, fresh))
-            events.publish_blocked(self._bus, documents)
+            since = await self._lifecycle.write(partial(_block, fresh))
             for blocked in fresh:
                 if blocked.job.job_id in since:
                     self._arm_time_limit(blocked, since[blocked.job.job_id])
@@ -214,10 +212,9 @@ class Scheduler:
             self.wake()
         self._admitting = True
         try:
-            admitted, snapshots = await self._store.write(partial(_admit, batch))
+            admitted = await self._lifecycle.write(partial(_admit, batch))
         finally:
             self._admitting = False
-        events.publish(self._bus, snapshots)
         for job_id, outcome in admitted.items():
             if isinstance(outcome, QueuedJob):
                 self._ordering_of(outcome.queue_arn).add(outcome)
@@ -234,31 +231,26 @@ class Scheduler:
 
     async def _place(self, placements: list[Placement]) -> None:
         attempt_ids = {p.job.job_id: uuid.uuid4().hex for p in placements}
-        started = await self._store.write(partial(_start, placements, attempt_ids))
+        started = await self._lifecycle.write(partial(_start, placements, attempt_ids))
         for placement in placements:
             job = placement.job
             self._blocked.discard(job.job_id)
-            document = started.get(job.job_id)
-            if document is None:
+            placed = started.get(job.job_id)
+            if placed is None:
                 self._ledger.release(placement.environment.arn, job.demand)
                 continue
-            events.publish(self._bus, [document])
-            runner = MultiNodeRun if nodes.is_multinode(document) else AttemptRun
-            run = runner(
-                self._services,
-                document,
-                attempt_ids[job.job_id],
-                placement.queue.name,
-                placement.environment.name,
-                self._ended,
+            runner = MultiNodeRun if placed.is_multinode else AttemptRun
+            launch = Launch(
+                placed, attempt_ids[job.job_id], placement.queue.name, placement.environment.name
             )
+            run = runner(self._services, launch, self._ended)
             active = _Active(placement.environment.arn, placement.queue.arn, job.demand, run)
             self._active[job.job_id] = active
             active.task = asyncio.get_running_loop().create_task(self._drive(run))
         if any(job_id not in started for job_id in attempt_ids):
             self.wake()
 
-    async def _drive(self, run: AttemptRun) -> None:
+    async def _drive(self, run: AttemptRun | MultiNodeRun) -> None:
         try:
             await run.run()
         except Exception:
@@ -268,20 +260,20 @@ class Scheduler:
                 self._ledger.release(active.environment_arn, active.demand)
             self.wake()
 
-    def _ended(self, record: JobRecord) -> None:
-        active = self._active.pop(record.job_id, None)
+    def _ended(self, job: Job) -> None:
+        active = self._active.pop(job.job_id, None)
         if active is not None:
             self._ledger.release(active.environment_arn, active.demand)
-        if record.status == RUNNABLE:
+        if job.status == RUNNABLE:
             queued = QueuedJob(
-                record.job_id,
-                record.document["jobQueue"],
-                record.seq,
-                active.demand if active else nodes.demand_of(record.document),
+                job.job_id,
+                job.job_queue,
+                job.seq,
+                active.demand if active else nodes.demand_of(job),
             )
             self._ordering_of(queued.queue_arn).add_front(queued)
         else:
-            self._release_dependents(record.job_id)
+            self._release_dependents(job.job_id)
         self.wake()
 
     # -- helpers ----------------------------------------------------------------------
@@ -322,10 +314,9 @@ class Scheduler:
             self.wake()
 
     def _array_cancelled(
-        self, parent_id: str, outcome: array_progress.ArrayCancel, reason: str, *, terminate: bool
+        self, parent_id: str, outcome: arrays.CancelOutcome, reason: str, *, terminate: bool
     ) -> None:
         """Cancel/terminate of a whole array: forget its queued children, stop placed ones."""
-        events.publish(self._bus, outcome.snapshots)
         self._forget(parent_id, outcome.queue_arn)
         for child in outcome.failed:
             self._forget(child, outcome.queue_arn)
@@ -361,104 +352,88 @@ class Scheduler:
 # -- store writes (run in the writer thread) -----------------------------------------------
 
 
-def _admit(job_ids: list[str], conn: Connection) -> tuple[dict[str, Any], list[events.Snapshot]]:
+def _admit(
+    job_ids: list[str], conn: Connection, transitions: Transitions
+) -> dict[str, QueuedJob | arrays.Admission]:
     """SUBMITTED/PENDING jobs: RUNNABLE, PENDING on unfinished dependencies, or FAILED;
     array parents are released (``ArrayRelease``) once their own dependencies are met."""
-    outcomes: dict[str, Any] = {}
-    snapshots: list[events.Snapshot] = []
+    outcomes: dict[str, QueuedJob | arrays.Admission] = {}
     for job_id in job_ids:
-        record = records.load(conn, job_id)
-        if record is None or record.status not in (SUBMITTED, PENDING):
+        job = records.load(conn, job_id)
+        if job is None or job.status not in (SUBMITTED, PENDING):
             continue
-        array = array_admission.admit(conn, record)
+        array = arrays.admit(conn, job, transitions)
         if array is not None:
-            outcome, array_snapshots = array
-            snapshots += array_snapshots
-            if outcome is not array_admission.NOT_YET:
-                outcomes[job_id] = outcome
+            if array != arrays.NOT_YET:
+                outcomes[job_id] = array
             continue
-        dependencies = [
-            d["jobId"] for d in record.document.get("dependsOn") or [] if d.get("jobId")
-        ]
+        dependencies = [d.job_id for d in job.depends_on if d.job_id]
         statuses = {
-            job: document["status"]
-            for job, document in records.documents(conn, dependencies).items()
+            found_id: found.status
+            for found_id, found in records.load_many(conn, dependencies).items()
         }
         if any(statuses.get(d, FAILED) == FAILED for d in dependencies):
-            if record.status == SUBMITTED:
-                snapshots += transitions.pend(record)
-            snapshots += transitions.fail(record, DEPENDENCY_FAILED, now_ms())
+            if job.status == SUBMITTED:
+                transitions.pend(job)
+            transitions.fail(job, DEPENDENCY_FAILED, now_ms())
             outcomes[job_id] = FAILED
         elif all(statuses[d] == SUCCEEDED for d in dependencies):
-            snapshots += transitions.make_runnable(record)
-            outcomes[job_id] = QueuedJob(
-                job_id,
-                record.document["jobQueue"],
-                record.seq,
-                nodes.demand_of(record.document),
-            )
+            transitions.make_runnable(job)
+            outcomes[job_id] = QueuedJob(job_id, job.job_queue, job.seq, nodes.demand_of(job))
         else:
-            if record.status == SUBMITTED:
-                snapshots += transitions.pend(record)
+            if job.status == SUBMITTED:
+                transitions.pend(job)
             outcomes[job_id] = [d for d in dependencies if statuses[d] != SUCCEEDED]
-        records.save(conn, record)
-    return outcomes, snapshots
+        records.save(conn, job)
+    return outcomes
 
 
 def _start(
-    placements: list[Placement], attempt_ids: dict[str, str], conn: Connection
-) -> dict[str, dict[str, Any]]:
+    placements: list[Placement],
+    attempt_ids: dict[str, str],
+    conn: Connection,
+    transitions: Transitions,
+) -> dict[str, Job]:
     """Mark placed jobs STARTING; jobs no longer RUNNABLE (cancelled meanwhile) are skipped."""
-    started: dict[str, dict[str, Any]] = {}
+    started: dict[str, Job] = {}
     for placement in placements:
-        record = records.load(conn, placement.job.job_id)
-        if record is None or record.status != RUNNABLE:
+        job = records.load(conn, placement.job.job_id)
+        if job is None or job.status != RUNNABLE:
             continue
-        snapshot = transitions.start(
-            record,
-            {
-                "computeEnvironmentArn": placement.environment.arn,
-                "attemptId": attempt_ids[record.job_id],
-            },
-        )
-        records.save(conn, record)
-        started[record.job_id] = snapshot[-1]
+        transitions.start(job, placement.environment.arn, attempt_ids[job.job_id])
+        records.save(conn, job)
+        started[job.job_id] = job
     return started
 
 
-def _block(
-    blocked: list[Blocked], conn: Connection
-) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """Record why blocked heads wait; returns the documents of those still RUNNABLE and
-    since when each is RUNNABLE (epoch ms)."""
-    documents = []
+def _block(blocked: list[Blocked], conn: Connection, transitions: Transitions) -> dict[str, int]:
+    """Record why blocked heads wait (announced as blocking their queue); returns since when
+    each still RUNNABLE one is RUNNABLE (epoch ms)."""
     since = {}
     for entry in blocked:
-        record = records.load(conn, entry.job.job_id)
-        if record is not None and record.status == RUNNABLE:
-            since[record.job_id] = transitions.block(record, entry.reason)
-            records.save(conn, record)
-            documents.append(copy_json(record.document))
-    return documents, since
+        job = records.load(conn, entry.job.job_id)
+        if job is not None and job.status == RUNNABLE:
+            since[job.job_id] = transitions.block(job, entry.reason)
+            records.save(conn, job)
+    return since
 
 
 def _cancel(
-    job_id: str, reason: str, flag: str, conn: Connection
-) -> tuple[bool, list[dict[str, Any]]]:
-    record = records.load(conn, job_id)
-    if record is None:
-        return False, []
-    if record.status not in CANCELLABLE:
-        return True, []
-    snapshots = transitions.fail(record, reason, now_ms(), **{flag: True})
-    records.save(conn, record)
-    return True, snapshots
+    job_id: str, reason: str, terminate: bool, conn: Connection, transitions: Transitions
+) -> str | None:
+    """Fail ``job_id`` if it has not been placed yet; returns its queue when it did."""
+    job = records.load(conn, job_id)
+    if job is None or job.status not in CANCELLABLE:
+        return None
+    transitions.fail(job, reason, now_ms(), cancelled=not terminate, terminated=terminate)
+    records.save(conn, job)
+    return job.job_queue
 
 
 def recover(
-    conn: Connection, reap: Callable[[dict[str, Any]], bool], reason: str
-) -> list[dict[str, Any]]:
-    """Settle jobs a dead server left on the host; returns the snapshots to publish.
+    reap: Callable[[dict[str, Any]], bool], reason: str, conn: Connection, transitions: Transitions
+) -> None:
+    """Settle jobs a dead server left on the host.
 
     STARTING jobs never ran (an attempt counts from RUNNING): they go back to RUNNABLE,
     except the nodes of a multi-node job, which are started again only with their job.
@@ -466,18 +441,13 @@ def recover(
     job retried if its strategy allows. Leftover processes are killed first, so no attempt
     runs twice at once.
     """
-    snapshots: list[dict[str, Any]] = []
-    for record in records.records_in(conn, ON_HOST):
-        identity = record.runtime.get("identity") or {"jobId": record.job_id}
-        reap(identity)
-        if record.status == STARTING and nodes.split(record.job_id) is None:
-            snapshots += transitions.requeue(record)
+    for job in records.in_statuses(conn, ON_HOST):
+        reap(job.runtime.identity or {"jobId": job.job_id})
+        if job.status == STARTING and split_node(job.job_id) is None:
+            transitions.requeue(job)
         else:
-            snapshots += transitions.finish(
-                record,
-                transitions.AttemptEnd(
-                    exit_code=None, reason=None, status_reason=reason, stopped_at=now_ms()
-                ),
+            transitions.finish(
+                job,
+                AttemptEnd(exit_code=None, reason=None, status_reason=reason, stopped_at=now_ms()),
             )
-        records.save(conn, record)
-    return snapshots
+        records.save(conn, job)

@@ -7,7 +7,7 @@ gets a ``FairShareOrdering`` (plain FIFO for jobs without a share identifier) wr
 * each queue's fair-share policy and vCPU ceiling, reloaded when ``batch.resources`` says a
   queue, environment or policy changed;
 * the jobs on the host per queue and share (``ShareUsage``), charged the moment a job is
-  handed out and discharged when its snapshot on ``batch.job`` says it left the host;
+  handed out and discharged when the job lifecycle says it left the host;
 * the consumable pool's holders: units taken at hand-out (or at STARTING for array
   children), NON_REPLENISHABLE consumption committed at STARTING, returns at the job's end;
 * the status reason of heads held for consumable resources.
@@ -23,22 +23,29 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from batchyard.batch.arrays import children
-from batchyard.batch.consumables import store as consumable_store
-from batchyard.batch.consumables.gate import ConsumableGate, claim_key
-from batchyard.batch.consumables.pool import ConsumablePool
-from batchyard.batch.jobs import records, transitions
-from batchyard.batch.jobs.events import TOPIC as JOB_TOPIC
-from batchyard.batch.jobs.model import RUNNABLE, STARTING, TERMINAL, Demand
-from batchyard.batch.jobs.records import QueuedJob
-from batchyard.batch.resources import job_queues, scheduling_policies
-from batchyard.batch.resources.events import TOPIC as RESOURCES_TOPIC
-from batchyard.batch.scheduler.fair_share import FairShareOrdering, QueueSetting, SharePolicy
-from batchyard.batch.scheduler.job_traits import JobTraits, needs_of
-from batchyard.batch.scheduler.ordering import QueueOrdering
-from batchyard.batch.scheduler.share_usage import ShareUsage
-from batchyard.batch.scheduler.topology import load as load_topology
-from batchyard.runtime import Runtime
+from batchyard.batch.jobs import records
+from batchyard.batch.jobs.model import (
+    RUNNABLE,
+    STARTING,
+    TERMINAL,
+    Demand,
+    Job,
+    QueuedJob,
+    split_child,
+)
+from batchyard.batch.jobs.transitions import JobLifecycle, Transitions
+from batchyard.batch.resources import consumable_resources, job_queues, scheduling_policies
+from batchyard.batch.scheduler.consumables import ConsumableGate, ConsumablePool, claim_key
+from batchyard.batch.scheduler.ordering import (
+    FairShareOrdering,
+    JobTraits,
+    QueueOrdering,
+    QueueSetting,
+    SharePolicy,
+    ShareUsage,
+)
+from batchyard.batch.scheduler.placement import load as load_topology
+from batchyard.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -55,19 +62,21 @@ def load_settings(conn: Connection, time_scale: float) -> dict[str, QueueSetting
     settings: dict[str, QueueSetting] = {}
     for queue in job_queues.list_all(conn):
         policy = None
-        if queue.get("schedulingPolicyArn"):
-            document = scheduling_policies.get(conn, queue["schedulingPolicyArn"]) or {}
-            policy = SharePolicy.of(document.get("fairsharePolicy") or {}, time_scale)
-        settings[queue["jobQueueArn"]] = QueueSetting(policy, ceilings.get(queue["jobQueueArn"], 0))
+        if queue.scheduling_policy_arn:
+            found = scheduling_policies.get(conn, None, queue.scheduling_policy_arn)
+            fairshare = found.fairshare_policy if found else None
+            policy = SharePolicy.of(fairshare, time_scale) if fairshare else SharePolicy()
+        settings[queue.arn] = QueueSetting(policy, ceilings.get(queue.arn, 0))
     return settings
 
 
 class SchedulingPolicies:
     """Fair-share orderings, consumable gates and the accounts behind them."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self._store = runtime.store
-        self._time_scale = runtime.settings.time_scale
+    def __init__(self, store: Store, lifecycle: JobLifecycle, time_scale: float) -> None:
+        self._store = store
+        self._lifecycle = lifecycle
+        self._time_scale = time_scale
         self.traits = JobTraits()
         self.pool = ConsumablePool()
         self._fair: dict[str, FairShareOrdering] = {}
@@ -81,8 +90,7 @@ class SchedulingPolicies:
         self._reload: asyncio.Task[None] | None = None
         self._reload_again = False
         self._wake: Callable[[], None] = lambda: None
-        runtime.bus.subscribe(JOB_TOPIC, self.on_job)
-        runtime.bus.subscribe(RESOURCES_TOPIC, self.resources_changed)
+        lifecycle.listen(self.on_job)
 
     async def start(self) -> None:
         """Load settings, the waiting jobs' traits and the consumable resources."""
@@ -90,7 +98,7 @@ class SchedulingPolicies:
 
         def read(conn: Connection) -> dict[str, QueueSetting]:
             self.traits.load(conn)
-            for resource in consumable_store.load_all(conn):
+            for resource in consumable_resources.load_all(conn):
                 self.pool.put(resource)
             return load_settings(conn, time_scale)
 
@@ -158,17 +166,17 @@ class SchedulingPolicies:
             self._held.pop(job.job_id, None)
             self._charge(job.job_id, queue_arn, share, job.demand.vcpus)
 
-    def on_job(self, _topic: str, document: dict[str, Any]) -> None:
-        """Bus subscriber on ``batch.job``: keep traits, shares and consumables in step."""
-        if "nodeDetails" in document:
+    def on_job(self, job: Job) -> None:
+        """A job changed (a listener of the job lifecycle): keep traits, shares and
+        consumables in step."""
+        if job.node_details is not None:
             # A node of a multi-node job: the job as a whole is charged and holds units.
             return
-        self.traits.on_job(_topic, document)
-        job_id = document["jobId"]
-        status = document.get("status")
-        if status == STARTING:
-            self._started(job_id, document)
-        elif status in _LEFT_HOST:
+        self.traits.on_job(job)
+        job_id = job.job_id
+        if job.status == STARTING:
+            self._started(job)
+        elif job.status in _LEFT_HOST:
             self._held.pop(job_id, None)
             placed = self._on_host.pop(job_id, None)
             if placed is not None:
@@ -177,18 +185,19 @@ class SchedulingPolicies:
             if self.pool.holds(job_id):
                 self.pool.release(job_id)
                 self.wake()
-            if status in TERMINAL and self.pool.holds(claim_key(job_id)):
+            if job.status in TERMINAL and self.pool.holds(claim_key(job_id)):
                 # An array ended (cancelled) while a child's claim was still open.
                 self.pool.release(claim_key(job_id))
                 self.wake()
 
-    def _started(self, job_id: str, document: dict[str, Any]) -> None:
+    def _started(self, job: Job) -> None:
+        job_id = job.job_id
         if job_id not in self._on_host:
-            vcpus = Demand.of(document.get("container") or {}).vcpus
-            self._charge(job_id, document["jobQueue"], document.get("shareIdentifier"), vcpus)
-        needs = needs_of(document)
+            vcpus = Demand.of(job.container).vcpus
+            self._charge(job_id, job.job_queue, job.share_identifier, vcpus)
+        needs = job.needs()
         if needs and not self.pool.holds(job_id):
-            member = children.split(job_id)
+            member = split_child(job_id)
             if member is not None:
                 # An array child takes the claim made in its array's name when it was
                 # handed out; the array's next child may be handed out now.
@@ -202,7 +211,7 @@ class SchedulingPolicies:
 
     async def _consume(self, consumed: list[tuple[str, int, int]]) -> None:
         try:
-            await self._store.write(partial(consumable_store.consume, consumed))
+            await self._store.write(partial(consumable_resources.set_totals, totals=consumed))
         except Exception:
             log.exception("recording consumed NON_REPLENISHABLE units failed")
 
@@ -220,7 +229,7 @@ class SchedulingPolicies:
         while self._pending_reasons:
             batch, self._pending_reasons = self._pending_reasons, {}
             try:
-                await self._store.write(partial(_set_reasons, batch))
+                await self._lifecycle.write(partial(_set_reasons, batch))
             except Exception:
                 log.exception("recording why jobs wait for consumable resources failed")
 
@@ -250,9 +259,9 @@ class SchedulingPolicies:
         self.wake()
 
 
-def _set_reasons(reasons: dict[str, str], conn: Connection) -> None:
+def _set_reasons(reasons: dict[str, str], conn: Connection, transitions: Transitions) -> None:
     for job_id, reason in reasons.items():
-        record = records.load(conn, job_id)
-        if record is not None and record.status == RUNNABLE:
-            transitions.block(record, reason)
-            records.save(conn, record)
+        job = records.load(conn, job_id)
+        if job is not None and job.status == RUNNABLE:
+            transitions.block(job, reason, announce=False)
+            records.save(conn, job)

@@ -9,13 +9,12 @@ strings are passed as their JSON text), filling the definition's ``Ref::`` place
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
-from batchyard.batch.handlers.jobs import submit_job
+from batchyard.aws.caller import Caller
+from batchyard.batch import Batch, JobRequest
 from batchyard.events.targets import JOB_QUEUE, Delivery, TargetError, deliverer
 from batchyard.protocol.errors import ServiceError
-from batchyard.protocol.legacy import RequestContext
 from batchyard.protocol.service import load_model
 from batchyard.protocol.validate import validate_input
 from batchyard.runtime import Runtime
@@ -52,16 +51,9 @@ def submit_request(delivery: Delivery) -> dict[str, Any]:
 async def deliver_to_job_queue(runtime: Runtime, delivery: Delivery) -> None:
     """Submit a job as SubmitJob would, checked against the Batch model first."""
     operation = load_model("batch").operation_model("SubmitJob")
-    context = RequestContext(
-        runtime=runtime,
-        service="batch",
-        operation="SubmitJob",
-        request_id=str(uuid.uuid4()),
-        region=runtime.settings.region,
-        account_id=runtime.settings.account_id,
-    )
+    caller = Caller(runtime.settings.account_id, runtime.settings.region).acting_for(delivery.arn)
     try:
         params = validate_input(operation.input_shape, submit_request(delivery))
-        await submit_job(context, params)
+        await runtime.get(Batch).submit_job(caller, JobRequest.from_input(params))
     except ServiceError as error:
         raise TargetError(error.code, error.message) from None

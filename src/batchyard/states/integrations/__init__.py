@@ -6,7 +6,7 @@ start-up, before interrupted executions resume (``StepFunctions.start``).
 
 from __future__ import annotations
 
-from batchyard.batch.jobs.events import TOPIC as JOB_TOPIC
+from batchyard.batch import JOB_TOPIC
 from batchyard.runtime import Runtime
 from batchyard.states.integrations import batch, lambda_invoke, put_events, start_execution
 from batchyard.states.integrations.waits import Children, TokenWait, Watch

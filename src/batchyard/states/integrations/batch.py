@@ -9,13 +9,14 @@ has that id yet, so a task resumed after a restart re-attaches to the job it sub
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
-from sqlalchemy import Connection
+from botocore.model import ListShape
 
-from batchyard.batch.jobs import queries, records, submit
-from batchyard.batch.scheduler.dispatcher import Scheduler
-from batchyard.batch.service import api as batch_api
+from batchyard.aws.caller import Caller
+from batchyard.batch import Batch, JobRequest
+from batchyard.batch.api import RULES as batch_api
 from batchyard.protocol.errors import ServiceError
 from batchyard.runtime import Runtime
 from batchyard.states import TaskFailure, TaskRequest, unknown_resource
@@ -56,8 +57,9 @@ class BatchSubmitJob:
         self.settle = settle
         self.jobs = jobs
         self.children = children
-        self.sequencer = submit.Sequencer()
-        self.job_shape = output_shape("batch", "DescribeJobs").members["jobs"].member
+        jobs_shape = output_shape("batch", "DescribeJobs").members["jobs"]
+        assert isinstance(jobs_shape, ListShape)
+        self.job_shape = jobs_shape.member
 
     async def invoke(self, request: TaskRequest) -> Any:
         """Run the task: submit (once), then answer or wait."""
@@ -69,16 +71,18 @@ class BatchSubmitJob:
         execution = execution_of(request)
         await self.settle(execution)
         if pattern == "":
-            job = await self._submit_once(job_id, params)
+            job = await self._submit_once(execution, job_id, params)
             return {
                 "JobArn": job["jobArn"], "JobId": job["jobId"], "JobName": job["jobName"],
                 **sdk_metadata(request_id()),
             }
         with (
             self.jobs.expecting(job_id) as ended,
-            self.children.tracking(execution, job_id, lambda: self._terminate(job_id)),
+            self.children.tracking(
+                execution, job_id, lambda: self._terminate(execution, job_id)
+            ),
         ):
-            job = await self._submit_once(job_id, params)
+            job = await self._submit_once(execution, job_id, params)
             if job["status"] not in ENDED:
                 job = await ended
         output = from_service(self.job_shape, job)
@@ -86,37 +90,32 @@ class BatchSubmitJob:
             raise TaskFailure("States.TaskFailed", compact(output))
         return output
 
-    async def _submit_once(self, job_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _caller(self, execution: str) -> Caller:
+        """The account and region of the execution the task runs in."""
+        settings = self.runtime.settings
+        return Caller(settings.account_id, settings.region).acting_for(execution)
+
+    async def _submit_once(
+        self, execution: str, job_id: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
         """The job ``job_id``: the one already stored, or a new one submitted with ``params``."""
-        arn_prefix = self.runtime.arn("batch", "")
         try:
-            validated = checked(batch_api, "SubmitJob", params)
-        except ServiceError as error:
-            raise self._failure(error) from None
-
-        def write(conn: Connection) -> tuple[dict[str, Any], bool]:
-            if records.exists(conn, job_id):
-                return queries.describe(conn, [job_id])[0], False
-            job = submit.build(
-                conn, validated, arn_prefix=arn_prefix, sequencer=self.sequencer
+            request = JobRequest.from_input(checked(batch_api, "SubmitJob", params))
+            job = await self.runtime.get(Batch).submit_job_once(
+                self._caller(execution), request, job_id
             )
-            job.document["jobId"] = job_id
-            job.document["jobArn"] = f"{arn_prefix}job/{job_id}"
-            submit.store(conn, job)
-            return job.document, True
-
-        try:
-            document, new = await self.runtime.store.write(write)
         except ServiceError as error:
             raise self._failure(error) from None
-        if new:
-            self.runtime.get(Scheduler).submitted(job_id)
-        return document
+        return job.describe()
 
     @staticmethod
     def _failure(error: ServiceError) -> TaskFailure:
         status = error.status or batch_api.error_status(error.code)
         return task_failure("batch", error, status, request_id())
 
-    async def _terminate(self, job_id: str) -> None:
-        await self.runtime.get(Scheduler).cancel(job_id, STOP_REASON, terminate=True)
+    async def _terminate(self, execution: str, job_id: str) -> None:
+        # The execution may stop before its job was stored: then there is nothing to stop.
+        with contextlib.suppress(ServiceError):
+            await self.runtime.get(Batch).terminate_job(
+                self._caller(execution), job_id, STOP_REASON
+            )

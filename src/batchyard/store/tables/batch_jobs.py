@@ -6,6 +6,7 @@ queues at start-up), the name and definition (ListJobs filters), the resource de
 a job without reading its document) and ``runtime``, the server-side facts of the current
 attempt (where it was placed, how to find its processes after a crash). ``stopped_at`` is set
 while the job is SUCCEEDED or FAILED: finished jobs are purged by it after the retention.
+A job belongs to the account and region it was submitted in (those of its queue).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ jobs = Table(
     "batch_jobs",
     metadata,
     Column("job_id", String(64), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
     Column("seq", BigInteger, nullable=False),
     Column("name", String(128), nullable=False),
     Column("queue_arn", String(512), nullable=False),

@@ -11,7 +11,10 @@ import copy
 import re
 from typing import Any
 
-from batchyard.batch.resources.names import client_error
+from batchyard.aws.documents import JsonObject
+from batchyard.aws.lifecycle import Status
+from batchyard.batch.errors import client_error
+from batchyard.batch.resources.model import ComputeEnvironment
 
 FARGATE_TYPES = frozenset({"FARGATE", "FARGATE_SPOT"})
 EC2_TYPES = frozenset({"EC2", "SPOT"})
@@ -57,12 +60,12 @@ _IAM_NAME = re.compile(r"[\w+=,.@/-]{1,512}")
 _ARM_FAMILY = re.compile(r"(?:[a-z]+\d+g[a-z]*|a1)(?:\..*)?")
 
 
-def kind_of(document: dict[str, Any]) -> str:
+def kind_of(environment: ComputeEnvironment) -> str:
     """The provisioning kind a job queue must not mix: ``EC2``, ``FARGATE``, ``EKS`` or
     ``ECS_MANAGED_INSTANCES`` (unmanaged ECS environments count as ``EC2``)."""
-    if document.get("eksConfiguration"):
+    if environment.eks_configuration:
         return "EKS"
-    resource_type = (document.get("computeResources") or {}).get("type")
+    resource_type = (environment.compute_resources or {}).get("type")
     if resource_type in FARGATE_TYPES:
         return "FARGATE"
     if resource_type == "ECS_MANAGED_INSTANCES":
@@ -83,25 +86,25 @@ def architecture_of(instance_types: list[str]) -> set[str]:
     return found
 
 
-def check_new(params: dict[str, Any]) -> None:
+def check_new(
+    ce_type: str, resources: JsonObject | None, unmanaged_vcpus: int | None, eks: bool
+) -> None:
     """Raise ClientException when a CreateComputeEnvironment request breaks AWS's rules."""
-    ce_type = params["type"]
-    resources = params.get("computeResources")
     if ce_type == "UNMANAGED":
         if resources is not None:
             raise client_error(
                 "computeResources can't be specified for an UNMANAGED compute environment."
             )
-        if params.get("eksConfiguration") is None and params.get("unmanagedvCpus", 0) < 0:
+        if not eks and (unmanaged_vcpus or 0) < 0:
             raise client_error("unmanagedvCpus must be greater than or equal to 0.")
         return
     if resources is None:
         raise client_error("computeResources must be specified for a MANAGED compute environment.")
-    if params.get("unmanagedvCpus") is not None:
+    if unmanaged_vcpus is not None:
         raise client_error(
             "unmanagedvCpus can only be specified for an UNMANAGED compute environment."
         )
-    check_resources(resources, eks=params.get("eksConfiguration") is not None)
+    check_resources(resources, eks=eks)
 
 
 def check_resources(resources: dict[str, Any], *, eks: bool) -> None:
@@ -280,24 +283,24 @@ def check_infrastructure_update(resources: dict[str, Any], service_role: str | N
         )
 
 
-def health(document: dict[str, Any]) -> tuple[str, str]:
+def health(environment: ComputeEnvironment) -> tuple[Status, str]:
     """(status, statusReason) once the environment settles: VALID unless its roles can't work."""
-    role = document.get("serviceRole")
+    role = environment.service_role
     if role and not (
         _ROLE_ARN.fullmatch(role) or (not role.startswith("arn:") and _IAM_NAME.fullmatch(role))
     ):
-        return "INVALID", (
+        return Status.INVALID, (
             "CLIENT_ERROR - Not authorized to perform sts:AssumeRole (Service: "
             "AWSSecurityTokenService; Status Code: 403; Error Code: AccessDenied)"
         )
-    resources = document.get("computeResources") or {}
+    resources = environment.compute_resources or {}
     profile = resources.get("instanceRole")
     if profile and not (
         _PROFILE_ARN.fullmatch(profile)
         or (not profile.startswith("arn:") and _IAM_NAME.fullmatch(profile))
     ):
         return (
-            "INVALID",
+            Status.INVALID,
             f"CLIENT_ERROR - Value ({profile}) for parameter iamInstanceProfile.arn is invalid.",
         )
     fleet = resources.get("spotIamFleetRole")
@@ -305,7 +308,7 @@ def health(document: dict[str, Any]) -> tuple[str, str]:
         _ROLE_ARN.fullmatch(fleet) or (not fleet.startswith("arn:") and _IAM_NAME.fullmatch(fleet))
     ):
         return (
-            "INVALID",
+            Status.INVALID,
             "CLIENT_ERROR - Parameter: SpotFleetRequestConfig.IamFleetRole is invalid.",
         )
-    return "VALID", HEALTHY
+    return Status.VALID, HEALTHY

@@ -1,5 +1,14 @@
-"""The local secret store: one JSON file, read afresh each time an attempt starts, so a
-changed value reaches the next attempt and never a running one (as with AWS).
+"""Secrets for jobs: ``secrets[].valueFrom`` references resolved from a local file when an
+attempt starts.
+
+A ``valueFrom`` names a Secrets Manager secret (optionally one JSON key of it, a version
+stage or a version id) or an SSM parameter. Secrets Manager: ``arn:aws:secretsmanager:
+<region>:<account>:secret:<name>[:<json-key>:<version-stage>:<version-id>]``, the optional
+parts empty to take the defaults. SSM: ``arn:aws:ssm:<region>:<account>:parameter/<name>``,
+or the parameter's name alone.
+
+The local secret store is one JSON file, read afresh each time an attempt starts, so a
+changed value reaches the next attempt and never a running one (as with AWS)::
 
     {"secretsmanager": {"prod/db": "{\"username\": \"app\", \"password\": \"...\"}"},
      "ssm": {"/prod/api-token": "abc123"}}
@@ -13,18 +22,65 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from batchyard.secrets.references import (
-    CURRENT_STAGE,
-    SECRETS_MANAGER,
-    InvalidReference,
-    SecretReference,
-    parse,
-)
-
+SECRETS_MANAGER = "secretsmanager"
+SSM = "ssm"
+CURRENT_STAGE = "AWSCURRENT"
 _AWS_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
+
+
+class InvalidReference(ValueError):
+    """A ``valueFrom`` that names no secret or parameter."""
+
+
+@dataclass(frozen=True, slots=True)
+class SecretReference:
+    """A parsed ``valueFrom``."""
+
+    service: str
+    name: str
+    json_key: str | None = None
+    version_stage: str | None = None
+    version_id: str | None = None
+
+
+def parse(value_from: str) -> SecretReference:
+    """The secret or parameter ``value_from`` names; raises InvalidReference."""
+    if not value_from:
+        raise InvalidReference("valueFrom is empty")
+    if not value_from.startswith("arn:"):
+        return SecretReference(SSM, value_from)
+    parts = value_from.split(":")
+    if len(parts) < 6:
+        raise InvalidReference(f"{value_from} is not a valid ARN")
+    service, resource = parts[2], parts[5:]
+    if service == SECRETS_MANAGER:
+        return _secret(value_from, resource)
+    if service == SSM and len(resource) == 1 and resource[0].startswith("parameter/"):
+        name = resource[0].removeprefix("parameter")
+        # parameter/a/b names "/a/b"; parameter/token names "token".
+        return SecretReference(SSM, name if name.count("/") > 1 else name[1:])
+    raise InvalidReference(f"{value_from} is neither a Secrets Manager secret nor an SSM parameter")
+
+
+def _secret(value_from: str, resource: list[str]) -> SecretReference:
+    if resource[0] != "secret" or len(resource) not in (2, 5) or not resource[1]:
+        raise InvalidReference(
+            f"{value_from} is not a secret ARN "
+            "(arn:aws:secretsmanager:region:account:secret:name[:json-key:version-stage:version-id])"
+        )
+    json_key, stage, version = [*resource[2:], "", "", ""][:3]
+    if stage and version:
+        raise InvalidReference(
+            f"{value_from}: a version stage and a version id cannot both be given"
+        )
+    return SecretReference(
+        SECRETS_MANAGER, resource[1], json_key or None, stage or None, version or None
+    )
+
 
 
 class SecretUnavailable(Exception):
@@ -57,12 +113,14 @@ class LocalSecrets:
             return {}
         except (OSError, ValueError) as error:
             raise SecretUnavailable(f"cannot read the secrets file {self.path}: {error}") from None
-        sections = document.values() if isinstance(document, dict) else [None]
-        if not all(isinstance(section, dict) for section in sections):
+        if not isinstance(document, dict) or not all(
+            isinstance(section, dict) for section in document.values()
+        ):
             raise SecretUnavailable(
                 f"the secrets file {self.path} must hold a JSON object of objects"
             )
-        return document
+        stored: dict[str, dict[str, Any]] = document
+        return stored
 
 
 def _value(stored: dict[str, dict[str, Any]], reference: SecretReference, value_from: str) -> str:

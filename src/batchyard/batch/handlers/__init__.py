@@ -1,1 +1,0 @@
-"""Batch operation handlers, one module per resource family; thin wrappers over the domain."""
