@@ -1,11 +1,13 @@
 """A real Ray cluster for tests: a head and worker nodes, each a ``ray start --block`` process.
 
-Every worker node has its own loopback address (127.0.0.2, 127.0.0.3 …), its own ports and its
-own temporary directory, so the nodes behave as separate hosts to Ray and to the jobs (a
-multi-node job's main node has an address of its own) and the cluster never meets another Ray
-on this machine (there is a Redis on 6379, and other sessions may run Ray too). The head is
-started on 127.0.0.1, which Ray itself replaces by the machine's own address: a Ray driver
-must run on a Ray node, and the drivers of the tests (``bridge`` processes) run on the head's.
+Every node has its own loopback address (the head 127.0.0.2, workers 127.0.0.3 …), its own
+ports and its own temporary directory, so the nodes behave as separate hosts to Ray and to the
+jobs (a multi-node job's main node has an address of its own) and the cluster never meets
+another Ray on this machine (there is a Redis on 6379, and other sessions may run Ray too).
+Nothing uses 127.0.0.1: Ray replaces that address (and ``localhost``) by the machine's own
+outward address, which some sandboxes cannot connect to (CI could not reach its GCS there). A
+Ray driver must run on a Ray node; the drivers of the tests (``bridge`` processes) find the
+head's, as it runs on this machine.
 Each node runs in a process group of its own: killing that group is a node dying with
 everything on it (its workers notice their raylet is gone and exit), which is how the tests
 simulate a lost host.
@@ -178,9 +180,9 @@ class RayCluster:
         # Unix socket paths must stay short (108 bytes), so the nodes live under /tmp.
         self.root = Path(tempfile.mkdtemp(prefix="byray-", dir=root or "/tmp"))
         self.port = port or free_port()
-        self.address = f"127.0.0.1:{self.port}"
+        self.address = f"127.0.0.2:{self.port}"
         self.nodes: list[RayNode] = []
-        self._next_ip = 1
+        self._next_ip = 2
         self.env = ray_environment()
 
     def start_head(self, num_cpus: int, timeout: float = 90.0) -> RayNode:
