@@ -2,8 +2,8 @@
 integrations between them, in an explicit order, and hands collaborators in by constructor.
 
 Start-up order matters: Logs first (every other service writes output through it), EventBridge
-before Batch (job events of Batch's start-up recovery must reach the rules), Step Functions
-last (resumed executions call the other services).
+before Batch (job events of Batch's start-up recovery must reach the rules), Lambda after Batch,
+Step Functions last (resumed executions call the other services).
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ from batchyard.batch import api as batch_api
 from batchyard.bus import Bus
 from batchyard.compute.local import LocalProvider
 from batchyard.config import Settings
+from batchyard.functions import Lambda
+from batchyard.functions import api as functions_api
+from batchyard.integrations.lambda_logs import LogsOutput
 from batchyard.logs import Logs
 from batchyard.logs import api as logs_api
 from batchyard.protocol.legacy import LegacyApi
@@ -39,6 +42,7 @@ class Server:
     bus: Bus
     logs: Logs
     batch: Batch
+    functions: Lambda
     states: StepFunctions
     runtime: Runtime
     legacy: list[LegacyApi]
@@ -59,6 +63,7 @@ class Server:
         for service in self.legacy:
             if service.name not in _BEFORE_BATCH:
                 await _start_legacy(service, self.runtime)
+        await self.functions.start()
         await self.states.start()
 
     async def stop(self) -> None:
@@ -67,6 +72,10 @@ class Server:
             await self.states.stop()
         except Exception:
             log.exception("shutdown of stepfunctions failed")
+        try:
+            await self.functions.stop()
+        except Exception:
+            log.exception("shutdown of lambda failed")
         for service in reversed(self.legacy):
             if service.name not in _BEFORE_BATCH:
                 await _stop_legacy(service, self.runtime)
@@ -106,13 +115,10 @@ def _legacy_services() -> list[LegacyApi]:
     import batchyard.events.handlers.events
     import batchyard.events.handlers.rules
     import batchyard.events.handlers.tags
-    import batchyard.events.handlers.targets
-    import batchyard.functions.handlers
-    import batchyard.functions.version_handlers  # noqa: F401
+    import batchyard.events.handlers.targets  # noqa: F401
     from batchyard.events.service import api as events
-    from batchyard.functions.service import api as functions
 
-    return [events, functions]
+    return [events]
 
 
 def compose(settings: Settings) -> Server:
@@ -132,10 +138,12 @@ def compose(settings: Settings) -> Server:
         retention_seconds=settings.job_retention_days * 86400,
         secrets_file=settings.resolved_secrets_file,
     )
+    functions = Lambda(store, LogsOutput(logs), settings)
     states = StepFunctions(store, bus, settings.time_scale)
     runtime = Runtime(settings=settings, store=store, bus=bus)
     runtime.add(logs)
     runtime.add(batch)
+    runtime.add(functions)
     runtime.add(states)
     # Before states.start(): a resumed Task must find its integration.
     register_integrations(runtime, states)
@@ -143,7 +151,8 @@ def compose(settings: Settings) -> Server:
     apis = [
         logs_api.api(logs),
         batch_api.api(batch),
+        functions_api.api(functions),
         *(service.serve(runtime) for service in legacy),
         states_api.api(states),
     ]
-    return Server(settings, store, bus, logs, batch, states, runtime, legacy, apis)
+    return Server(settings, store, bus, logs, batch, functions, states, runtime, legacy, apis)
