@@ -19,6 +19,7 @@ from batchyard.compute.local import LocalProvider
 from batchyard.config import Settings
 from batchyard.functions import Lambda
 from batchyard.functions import api as functions_api
+from batchyard.integrations import states_batch, states_lambda
 from batchyard.integrations.lambda_logs import LogsOutput
 from batchyard.logs import Logs
 from batchyard.logs import api as logs_api
@@ -147,6 +148,8 @@ def compose(settings: Settings) -> Server:
     runtime.add(states)
     # Before states.start(): a resumed Task must find its integration.
     register_integrations(runtime, states)
+    states_batch.register(states, bus, batch)
+    states_lambda.register(states, functions)
     legacy = _legacy_services()
     apis = [
         logs_api.api(logs),
