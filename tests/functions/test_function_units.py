@@ -19,6 +19,8 @@ from batchyard.functions.invocation import tail
 from batchyard.functions.names import FunctionRef, parse_function_name
 from batchyard.protocol.errors import ServiceError
 from batchyard.store import Store
+from batchyard.store.tables.functions import code
+from batchyard.store.tables.functions import functions as functions_table
 from tests.functions.support import ROLE, zip_of
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
@@ -201,3 +203,37 @@ def handler(event, context):
     answers = _with_lambda(tmp_path, body, pool_size=1)
     assert len({pid for pid, _ in answers}) == 1
     assert sorted(count for _, count in answers) == [1, 2, 3]
+
+
+def test_stored_code_that_cannot_be_unpacked_fails_the_invocation_not_the_request(
+    tmp_path: Path,
+) -> None:
+    """A package stored before packages were checked (``d`` both a file and a directory)
+    answers every Invoke with the function error Lambda gives code it cannot start."""
+    settings = Settings(data_dir=tmp_path)
+    unusable = zip_of({"d": "x", "d/f": "y", "app.py": "def handler(event, context):\n    pass\n"})
+
+    async def scenario() -> list[Any]:
+        store = Store(settings.resolved_database_url)
+        functions = Lambda(store, _Output(), settings)
+        try:
+            await _create(functions, "stale", "def handler(event, context):\n    return 1\n")
+            await store.write(lambda connection: connection.execute(
+                code.update().values(digest="0" * 64, zip=unusable)
+            ))
+            await store.write(lambda connection: connection.execute(
+                functions_table.update().values(
+                    code={"sha256": "x", "digest": "0" * 64, "size": len(unusable)}
+                )
+            ))
+            answers = []
+            for _ in range(2):
+                result = await functions.invoke(HOME, "stale", b"{}")
+                answers.append((result.status, result.function_error,
+                                json.loads(result.payload)["errorType"]))
+            return answers
+        finally:
+            await functions.stop()
+            store.close()
+
+    assert asyncio.run(scenario()) == [(200, "Unhandled", "Runtime.InvalidEntrypoint")] * 2
