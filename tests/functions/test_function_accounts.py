@@ -267,3 +267,49 @@ def test_rows_stored_before_accounts_take_theirs_from_their_functions_arn(
         )
     finally:
         store.close()
+
+
+def test_pending_events_replay_in_their_functions_account_and_region(tmp_path: Path) -> None:
+    """An Event accepted before a stop runs after the next start, in the account and region
+    of the function it was sent to; a request id used twice still queues two invocations."""
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    settings = Settings(data_dir=tmp_path)
+    marker = tmp_path / "ran"
+    source = (
+        "import os, pathlib\n"
+        "def handler(event, context):\n"
+        f"    path = pathlib.Path({str(marker)!r}) / context.aws_request_id\n"
+        "    path.write_text(os.environ['AWS_REGION'])\n"
+    )
+
+    async def accept() -> list[str]:
+        marker.mkdir()
+        service = Lambda(store, _Output(), settings)
+        await service.create_function(ABROAD, "later", SETTINGS,
+                                      {"ZipFile": zip_of({"app.py": source})})
+        # Stopped before the queued invocations get to run: they stay pending.
+        caller = Caller(ABROAD.account_id, ABROAD.region, "same-id")
+        first = await service.invoke(caller, "later", b"{}", InvocationType.EVENT)
+        second = await service.invoke(caller, "later", b"{}", InvocationType.EVENT)
+        await service.stop()
+        assert not list(marker.iterdir())
+        return [first.request_id, second.request_id]
+
+    async def replay(ids: list[str]) -> dict[str, str]:
+        service = Lambda(store, _Output(), settings)
+        await service.start()
+        try:
+            async with asyncio.timeout(30):
+                while len(list(marker.iterdir())) < len(ids):
+                    await asyncio.sleep(0.05)
+        finally:
+            await service.stop()
+        return {path.name: path.read_text() for path in marker.iterdir()}
+
+    try:
+        ids = asyncio.run(accept())
+        assert ids[0] == "same-id" and ids[1] != "same-id"
+        ran = asyncio.run(replay(ids))
+    finally:
+        store.close()
+    assert ran == dict.fromkeys(ids, "eu-west-1")

@@ -11,6 +11,7 @@ import os
 import time
 import uuid
 from collections.abc import Coroutine
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -185,7 +186,10 @@ class FunctionHost:
                 )
             event = PendingEvent(request_id, owner, function.name, text.encode(),
                                  qualifier=ref.qualifier)
-            await self.registry.add_pending(event)
+            while not await self.registry.add_pending(event):
+                # A caller that reused its request id still gets an invocation of its own.
+                event = replace(event, request_id=str(uuid.uuid4()))
+            request_id = event.request_id
             self._spawn(self._run_event(event))
             return InvocationResult(202, b"", None, "", request_id, executed_version=None)
         return await self._run(function, invoked_arn, text, request_id)

@@ -285,15 +285,20 @@ class FunctionRegistry:
 
         return await self.store.read(read)
 
-    async def add_pending(self, event: PendingEvent) -> None:
-        """Record an accepted Event invocation before it is acknowledged."""
-        await self.store.write(lambda connection: connection.execute(
-            pending_events.insert().values(
-                **scoped(event.owner), request_id=event.request_id,
-                function_name=event.function_name,
-                payload=event.payload, accepted=time.time(), qualifier=event.qualifier,
-            )
-        ))
+    async def add_pending(self, event: PendingEvent) -> bool:
+        """Record an accepted Event invocation before it is acknowledged; False (nothing
+        written) when its request id is taken already."""
+        try:
+            await self.store.write(lambda connection: connection.execute(
+                pending_events.insert().values(
+                    **scoped(event.owner), request_id=event.request_id,
+                    function_name=event.function_name, payload=event.payload,
+                    accepted=time.time(), qualifier=event.qualifier,
+                )
+            ))
+        except IntegrityError:
+            return False
+        return True
 
     async def count_attempt(self, request_id: str, attempts: int) -> None:
         """Record that an Event invocation has been tried ``attempts`` times."""
