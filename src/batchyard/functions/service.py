@@ -34,7 +34,7 @@ from batchyard.functions.names import LATEST
 from batchyard.functions.output import FunctionOutput
 from batchyard.functions.pool import POOL_SIZE
 from batchyard.functions.registry import Function, function_key
-from batchyard.protocol.service import load_model
+from batchyard.protocol.service import error_status
 from batchyard.store import Store
 
 log = logging.getLogger(__name__)
@@ -64,10 +64,7 @@ class Lambda:
     def error_status(code: str) -> int:
         """The HTTP status Lambda answers error ``code`` with (400 when its model does not
         say), for callers that report a failed call the way the API would."""
-        for shape in load_model("lambda").error_shapes:
-            if shape.name == code:
-                return int(shape.metadata.get("error", {}).get("httpStatusCode", 400))
-        return 400
+        return error_status("lambda", code)
 
     async def start(self) -> None:
         """Drop code no function uses any more; replay Events accepted before the last stop."""
