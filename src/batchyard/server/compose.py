@@ -17,6 +17,16 @@ from batchyard.batch import api as batch_api
 from batchyard.bus import Bus
 from batchyard.compute.local import LocalProvider
 from batchyard.config import Settings
+from batchyard.events import FUNCTION, JOB_QUEUE, LOG_GROUP, STATE_MACHINE, EventBridge
+from batchyard.events import api as events_api
+from batchyard.integrations.batch_events import BatchEvents
+from batchyard.integrations.events_targets import (
+    FunctionTarget,
+    JobQueueTarget,
+    LogGroupTarget,
+    StateMachineTarget,
+)
+from batchyard.integrations.states_put_events import PutEvents
 from batchyard.logs import Logs
 from batchyard.logs import api as logs_api
 from batchyard.protocol.legacy import LegacyApi
@@ -38,6 +48,8 @@ class Server:
     store: Store
     bus: Bus
     logs: Logs
+    events: EventBridge
+    batch_events: BatchEvents
     batch: Batch
     states: StepFunctions
     runtime: Runtime
@@ -52,13 +64,10 @@ class Server:
     async def start(self) -> None:
         """Start every service, in order."""
         await self.logs.start()
-        for service in self.legacy:
-            if service.name in _BEFORE_BATCH:
-                await _start_legacy(service, self.runtime)
+        await self.events.start()
         await self.batch.start()
         for service in self.legacy:
-            if service.name not in _BEFORE_BATCH:
-                await _start_legacy(service, self.runtime)
+            await _start_legacy(service, self.runtime)
         await self.states.start()
 
     async def stop(self) -> None:
@@ -68,24 +77,20 @@ class Server:
         except Exception:
             log.exception("shutdown of stepfunctions failed")
         for service in reversed(self.legacy):
-            if service.name not in _BEFORE_BATCH:
-                await _stop_legacy(service, self.runtime)
+            await _stop_legacy(service, self.runtime)
         try:
             await self.batch.stop()
         except Exception:
             log.exception("shutdown of batch failed")
-        for service in reversed(self.legacy):
-            if service.name in _BEFORE_BATCH:
-                await _stop_legacy(service, self.runtime)
+        self.batch_events.unsubscribe()
+        try:
+            await self.events.stop()
+        except Exception:
+            log.exception("shutdown of events failed")
         try:
             await self.logs.stop()
         finally:
             self.store.close()
-
-
-# Legacy services started before Batch (EventBridge: the job events of Batch's start-up
-# recovery must reach the rules).
-_BEFORE_BATCH = ("events",)
 
 
 async def _start_legacy(service: LegacyApi, runtime: Runtime) -> None:
@@ -103,16 +108,11 @@ async def _stop_legacy(service: LegacyApi, runtime: Runtime) -> None:
 
 def _legacy_services() -> list[LegacyApi]:
     # Importing a legacy handler module registers its operations on its service's LegacyApi.
-    import batchyard.events.handlers.events
-    import batchyard.events.handlers.rules
-    import batchyard.events.handlers.tags
-    import batchyard.events.handlers.targets
     import batchyard.functions.handlers
     import batchyard.functions.version_handlers  # noqa: F401
-    from batchyard.events.service import api as events
     from batchyard.functions.service import api as functions
 
-    return [events, functions]
+    return [functions]
 
 
 def compose(settings: Settings) -> Server:
@@ -137,13 +137,25 @@ def compose(settings: Settings) -> Server:
     runtime.add(logs)
     runtime.add(batch)
     runtime.add(states)
+    events = EventBridge(store, settings.time_scale)
+    events.register_target(LOG_GROUP, LogGroupTarget(logs))
+    events.register_target(JOB_QUEUE, JobQueueTarget(batch))
+    events.register_target(STATE_MACHINE, StateMachineTarget(states))
+    events.register_target(FUNCTION, FunctionTarget(runtime))
+    # Subscribed before batch.start(): the job events of its start-up recovery reach the rules.
+    batch_events = BatchEvents(events, Caller(settings.account_id, settings.region))
+    batch_events.subscribe(bus)
     # Before states.start(): a resumed Task must find its integration.
     register_integrations(runtime, states)
+    PutEvents(events, states).register()
     legacy = _legacy_services()
     apis = [
         logs_api.api(logs),
+        events_api.api(events),
         batch_api.api(batch),
         *(service.serve(runtime) for service in legacy),
         states_api.api(states),
     ]
-    return Server(settings, store, bus, logs, batch, states, runtime, legacy, apis)
+    return Server(
+        settings, store, bus, logs, events, batch_events, batch, states, runtime, legacy, apis
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from batchyard.batch import JOB_TOPIC
 from batchyard.runtime import Runtime
-from batchyard.states.integrations import batch, lambda_invoke, put_events, start_execution
+from batchyard.states.integrations import batch, lambda_invoke, start_execution
 from batchyard.states.integrations.waits import Children, TokenWait, Watch
 from batchyard.states.runner import EXECUTION_TOPIC
 from batchyard.states.service import StepFunctions
@@ -32,4 +32,3 @@ def register_integrations(runtime: Runtime, states: StepFunctions) -> None:
         start_execution.RESOURCE,
         start_execution.StartExecution(states, executions, children, tokens),
     )
-    states.register_invoker(put_events.RESOURCE, put_events.PutEvents(runtime, tokens))
