@@ -14,11 +14,10 @@ from batchyard.aws.caller import Caller
 from batchyard.batch import Batch, JobRequest
 from batchyard.batch.api import RULES as BATCH_RULES
 from batchyard.events import Target, TargetError, TargetEvent
-from batchyard.functions.invoke import invoke
+from batchyard.functions import InvocationType, Lambda
 from batchyard.logs import Logs
 from batchyard.protocol.errors import ServiceError
 from batchyard.protocol.validate import validate_input
-from batchyard.runtime import Runtime
 from batchyard.states import StepFunctions
 
 
@@ -116,12 +115,14 @@ class FunctionTarget:
     """Function targets: the input is the payload of an asynchronous (``Event``) invocation,
     as EventBridge invokes Lambda functions."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
+    def __init__(self, functions: Lambda) -> None:
+        self._functions = functions
 
     async def deliver(self, caller: Caller, target: Target, event: TargetEvent) -> None:
         """Queue one asynchronous invocation of the target function."""
         try:
-            await invoke(self._runtime, target.arn, event.input.encode(), "Event")
+            await self._functions.invoke(
+                caller, target.arn, event.input.encode(), InvocationType.EVENT
+            )
         except ServiceError as error:
             raise TargetError(error.code, error.message) from None

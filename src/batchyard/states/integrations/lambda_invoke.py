@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from batchyard.functions import Lambda
 from batchyard.functions.invoke import InvocationResult, invoke
-from batchyard.functions.service import api as lambda_api
 from batchyard.protocol.errors import ServiceError
 from batchyard.runtime import Runtime
 from batchyard.states import RuntimeFailure, TaskFailure, TaskRequest, unknown_resource
@@ -70,7 +70,7 @@ async def call_function(
     try:
         result = await invoke(runtime, name, compact(payload).encode(), invocation_type)
     except ServiceError as error:
-        status = error.status or lambda_api.error_status(error.code)
+        status = error.status or Lambda.error_status(error.code)
         raise task_failure("lambda", error, status, request_id()) from None
     if result.function_error:
         raise function_error(result)
