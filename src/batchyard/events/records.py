@@ -65,22 +65,20 @@ class DeliveryFailure:
     input: str
 
 
-def _rule_row(owner: Caller, bus: str, name: str) -> ColumnElement[bool]:
+def _on_bus(table: sa.Table, owner: Caller, bus: str) -> ColumnElement[bool]:
     return sa.and_(
-        rules.c.account_id == owner.account_id,
-        rules.c.region == owner.region,
-        rules.c.event_bus_name == bus,
-        rules.c.name == name,
+        table.c.account_id == owner.account_id,
+        table.c.region == owner.region,
+        table.c.event_bus_name == bus,
     )
+
+
+def _rule_row(owner: Caller, bus: str, name: str) -> ColumnElement[bool]:
+    return sa.and_(_on_bus(rules, owner, bus), rules.c.name == name)
 
 
 def _target_rows(owner: Caller, bus: str, rule: str) -> ColumnElement[bool]:
-    return sa.and_(
-        targets.c.account_id == owner.account_id,
-        targets.c.region == owner.region,
-        targets.c.event_bus_name == bus,
-        targets.c.rule_name == rule,
-    )
+    return sa.and_(_on_bus(targets, owner, bus), targets.c.rule_name == rule)
 
 
 def _stored(conn: Connection, owner: Caller, rule: Rule) -> StoredRule:
@@ -149,11 +147,7 @@ def list_rules(
     conn: Connection, owner: Caller, bus: str, prefix: str | None, after: str | None, limit: int
 ) -> list[Rule]:
     """Up to ``limit`` rules of ``bus`` in name order, after the name ``after``."""
-    query = sa.select(rules.c.document).where(
-        rules.c.account_id == owner.account_id,
-        rules.c.region == owner.region,
-        rules.c.event_bus_name == bus,
-    )
+    query = sa.select(rules.c.document).where(_on_bus(rules, owner, bus))
     if prefix:
         query = query.where(rules.c.name.startswith(prefix, autoescape=True))
     if after is not None:
@@ -271,9 +265,7 @@ def rule_names_by_target(
             row.rule_name
             for row in conn.execute(
                 sa.select(targets.c.rule_name, targets.c.document).where(
-                    targets.c.account_id == owner.account_id,
-                    targets.c.region == owner.region,
-                    targets.c.event_bus_name == bus,
+                    _on_bus(targets, owner, bus)
                 )
             ).all()
             if row.document.get("Arn") == target_arn

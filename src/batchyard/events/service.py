@@ -18,8 +18,10 @@ registered deliverer serves comes back in FailedEntries while the other targets 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
+from typing import TypeVar
 
 from sqlalchemy import Connection
 
@@ -60,6 +62,7 @@ from batchyard.events.transform import InvalidInput, check_path, check_transform
 from batchyard.protocol.errors import ServiceError
 from batchyard.store import Store
 
+T = TypeVar("T")
 DEFAULT_LIMIT = 100
 # TestEventPattern only accepts events that carry the envelope EventBridge always sets.
 _ENVELOPE_FIELDS = ("id", "account", "source", "time", "region", "detail-type")
@@ -135,6 +138,21 @@ class EventBridge:
         if self._dispatcher is None:
             raise RuntimeError("EventBridge has not been started")
         return self._dispatcher
+
+    async def _by_name(
+        self,
+        listing: str,
+        token: str | None,
+        limit: int | None,
+        read: Callable[[Connection, str | None, int], list[T]],
+        name: Callable[[T], str],
+    ) -> tuple[list[T], str | None]:
+        """A page of a listing in name order: ``read(conn, after, size)`` reads up to
+        ``size`` items after the name ``after``."""
+        size = limit or DEFAULT_LIMIT
+        after = _after(listing, token)
+        found = await self._store.read(lambda conn: read(conn, after, size + 1))
+        return _pager.keyed_page(listing, [(name(item), item) for item in found], size)
 
     # -- buses ---------------------------------------------------------------------------
     def _bus(self, caller: Caller, name_or_arn: str | None) -> str:
@@ -220,18 +238,13 @@ class EventBridge:
     ) -> Rules:
         """The caller's rules in name order, optionally by name prefix, a page at a time."""
         bus = self._bus(caller, event_bus_name)
-        size = limit or DEFAULT_LIMIT
-        found = await self._store.read(
-            partial(
-                records.list_rules,
-                owner=caller,
-                bus=bus,
-                prefix=name_prefix,
-                after=_after("rules", next_token),
-                limit=size + 1,
-            )
+        page, token = await self._by_name(
+            "rules", next_token, limit,
+            lambda conn, after, size: records.list_rules(
+                conn, caller, bus, name_prefix, after, size
+            ),
+            lambda rule: rule.name,
         )
-        page, token = _pager.keyed_page("rules", [(rule.name, rule) for rule in found], size)
         return Rules(page, token)
 
     async def delete_rule(
@@ -379,18 +392,13 @@ class EventBridge:
     ) -> RuleNames:
         """The caller's rules that have a target of ARN ``target_arn``, a page at a time."""
         bus = self._bus(caller, event_bus_name)
-        size = limit or DEFAULT_LIMIT
-        names = await self._store.read(
-            partial(
-                records.rule_names_by_target,
-                owner=caller,
-                bus=bus,
-                target_arn=target_arn,
-                after=_after("rule-names", next_token),
-                limit=size + 1,
-            )
+        page, token = await self._by_name(
+            "rule-names", next_token, limit,
+            lambda conn, after, size: records.rule_names_by_target(
+                conn, caller, bus, target_arn, after, size
+            ),
+            lambda name: name,
         )
-        page, token = _pager.keyed_page("rule-names", [(name, name) for name in names], size)
         return RuleNames(page, token)
 
     # -- tags ----------------------------------------------------------------------------
