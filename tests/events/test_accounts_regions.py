@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -21,6 +23,7 @@ from batchyard.store import Store
 from batchyard.store.engine import create_store_engine
 from batchyard.store.migrate import alembic_config
 from tests.support.postgres import PostgresServer
+from tests.support.server import CLIENT_CONFIG, ServerProcess, wait_for
 
 HOME = Caller("111111111111", "eu-west-1")
 OTHER_ACCOUNT = Caller("222222222222", "eu-west-1")
@@ -197,3 +200,53 @@ def test_existing_rules_take_their_account_and_region_from_their_arns(old_store:
     ]
     assert tags == [(rule_arn, "team", "a")]
     assert [seq for (seq,) in seqs] == [1, 2, 3]
+
+
+def _regional(server: ServerProcess, service: str, region: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=server.endpoint,
+        region_name=region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=CLIENT_CONFIG,
+    )
+
+
+def test_a_region_of_the_api_has_its_own_rules_and_its_events_stay_there(
+    server: ServerProcess,
+) -> None:
+    name = f"regional-{uuid.uuid4().hex[:12]}"
+    source = f"my.{name}"
+    pattern = json.dumps({"source": [source]})
+    groups = {}
+    for region in ("us-east-1", "eu-west-1"):
+        events, logs = _regional(server, "events", region), _regional(server, "logs", region)
+        group = f"/regional/{name}"
+        logs.create_log_group(logGroupName=group)
+        arn = events.put_rule(Name=name, EventPattern=pattern)["RuleArn"]
+        assert arn == f"arn:aws:events:{region}:123456789012:rule/{name}"
+        group_arn = f"arn:aws:logs:{region}:123456789012:log-group:{group}"
+        events.put_targets(Rule=name, Targets=[{"Id": "log", "Arn": group_arn}])
+        groups[region] = (logs, group)
+    eu = _regional(server, "events", "eu-west-1")
+    eu.disable_rule(Name=name)
+    assert eu.describe_rule(Name=name)["State"] == "DISABLED"
+    us = _regional(server, "events", "us-east-1")
+    assert us.describe_rule(Name=name)["State"] == "ENABLED"
+    eu.enable_rule(Name=name)
+    [entry] = eu.put_events(
+        Entries=[{"Source": source, "DetailType": "t", "Detail": '{"where": "eu"}'}]
+    )["Entries"]
+
+    logs, group = groups["eu-west-1"]
+    [message] = wait_for(
+        lambda: [e["message"] for e in logs.filter_log_events(logGroupName=group)["events"]],
+        what="the event in eu-west-1's group",
+    )
+    event = json.loads(message)
+    assert (event["id"], event["region"], event["detail"]) == (
+        entry["EventId"], "eu-west-1", {"where": "eu"}
+    )
+    logs, group = groups["us-east-1"]
+    assert logs.filter_log_events(logGroupName=group)["events"] == []
