@@ -22,7 +22,6 @@ from batchyard.protocol.errors import ServiceError
 from batchyard.store import Store
 from batchyard.store.engine import create_store_engine
 from batchyard.store.migrate import alembic_config
-from tests.support.postgres import PostgresServer
 from tests.support.server import CLIENT_CONFIG, ServerProcess, wait_for
 
 HOME = Caller("111111111111", "eu-west-1")
@@ -127,19 +126,6 @@ def test_nothing_of_one_account_or_region_is_visible_from_another(store: Store) 
             await events.stop()
 
     asyncio.run(scenario())
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of either backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    server = PostgresServer().start()
-    try:
-        yield server.database()
-    finally:
-        server.stop()
 
 
 def _json(value: Any) -> Any:
