@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy import ColumnElement, Connection
 
+from batchyard.aws import arns
 from batchyard.aws.caller import Caller
 from batchyard.aws.tags import TagTable
-from batchyard.events.model import Rule, RuleState, Target
+from batchyard.events.model import DEFAULT_BUS, Rule, RuleState, Target
 from batchyard.protocol.errors import ServiceError
 from batchyard.store.tables.events import delivery_failures, rules, targets
 from batchyard.store.tables.events import tags as tag_rows
@@ -253,7 +254,8 @@ def require_rule_arn(conn: Connection, owner: Caller, arn: str) -> None:
         )
     ).first()
     if found is None:
-        raise rule_not_found(arn.rsplit("/", 1)[-1], "default")
+        parsed = arns.parse(arn, "events")
+        raise rule_not_found(parsed.resource_id if parsed else arn, DEFAULT_BUS)
 
 
 def rule_names_by_target(
