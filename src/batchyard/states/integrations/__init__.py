@@ -1,7 +1,7 @@
-"""Step Functions' own integrations (``states:startExecution``, and ``events:putEvents`` until it
-moves), and the kit every Task integration uses: ``calls`` (parameters in a service's
-members, results back in PascalCase, task errors, SDK metadata, stable child names) and
-``waits`` (a child's end from the bus, a task token's answer). The integrations that call
+"""Step Functions' own integration (``states:startExecution``), and the kit every Task
+integration uses: ``calls`` (parameters in a service's members, results back in PascalCase,
+task errors, SDK metadata, stable child names) and ``waits`` (a child's end from the bus, a
+task token's answer). The integrations that call
 another service live in ``batchyard.integrations`` and use this kit.
 
 :func:`register_integrations` plugs Step Functions' own into the facade at start-up, before
@@ -11,14 +11,14 @@ interrupted executions resume (``StepFunctions.start``).
 from __future__ import annotations
 
 from batchyard.runtime import Runtime
-from batchyard.states.integrations import put_events, start_execution
+from batchyard.states.integrations import start_execution
 from batchyard.states.integrations.waits import Children, TokenWait, Watch
 from batchyard.states.runner import EXECUTION_TOPIC
 from batchyard.states.service import StepFunctions
 
 
 def register_integrations(runtime: Runtime, states: StepFunctions) -> None:
-    """Route Step Functions' own integrations' resource ARNs to them in ``states``."""
+    """Route Step Functions' own integration's resource ARN to it in ``states``."""
     bus = runtime.bus
     executions = Watch(
         bus, EXECUTION_TOPIC, lambda e: e["executionArn"], start_execution.execution_ended
@@ -29,4 +29,3 @@ def register_integrations(runtime: Runtime, states: StepFunctions) -> None:
         start_execution.RESOURCE,
         start_execution.StartExecution(states, executions, children, tokens),
     )
-    states.register_invoker(put_events.RESOURCE, put_events.PutEvents(runtime, tokens))
