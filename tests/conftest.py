@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.postgres import PostgresServer
 from tests.support.server import ServerProcess
 
 
@@ -31,6 +32,19 @@ def new_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     yield make
     for process in started:
         process.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of either backend, for tests of migrations from older schemas."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    server = PostgresServer().start()
+    try:
+        yield server.database()
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

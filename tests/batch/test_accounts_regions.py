@@ -26,7 +26,6 @@ from batchyard.store import Store
 from batchyard.store.engine import create_store_engine
 from batchyard.store.migrate import alembic_config
 from tests.batch.resource_support import ec2_resources
-from tests.support.postgres import PostgresServer
 from tests.support.server import CLIENT_CONFIG, ServerProcess, wait_for
 
 HOME = Caller("111111111111", "eu-west-1")
@@ -185,19 +184,6 @@ def test_one_store_keeps_each_regions_resources_apart(tmp_path: Path) -> None:
             assert arns[region].startswith(f"arn:aws:batch:{region}:")
         finally:
             server.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of either backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    server = PostgresServer().start()
-    try:
-        yield server.database()
-    finally:
-        server.stop()
 
 
 def test_existing_rows_take_their_account_and_region_from_their_arns(old_store: str) -> None:

@@ -3,6 +3,7 @@ scheduled rules with a time scale, and rules surviving a restart."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import uuid
@@ -41,7 +42,7 @@ def _failures(server: ServerProcess, rule_arn: str) -> list[dict[str, Any]]:
     engine = sa.create_engine(f"sqlite:///{(server.data_dir / 'batchyard.db').resolve()}")
     try:
         with engine.connect() as conn:
-            return records.failures(conn, rule_arn)
+            return [dataclasses.asdict(f) for f in records.failures(conn, rule_arn)]
     finally:
         engine.dispose()
 

@@ -9,11 +9,12 @@ import pytest
 
 from batchyard.events.envelopes import (
     EntryError,
-    job_queue_blocked,
-    job_state_change,
     put_events_entry,
     scheduled_event,
+    service_event,
 )
+from batchyard.events.model import PutEventsEntry
+from batchyard.integrations.batch_events import job_queue_blocked, job_state_change
 
 JOB_ARN = "arn:aws:batch:us-east-1:123456789012:job/4c7599ae-0a82-49aa-ba5a-4727fcce14a8"
 QUEUE_ARN = "arn:aws:batch:us-east-1:123456789012:job-queue/PexjEHappyPathCanary2JobQueue"
@@ -63,7 +64,9 @@ AT = datetime(2022, 1, 11, 23, 36, 40, 517000, tzinfo=UTC)
 
 
 def test_job_state_change_is_the_guides_event() -> None:
-    event = job_state_change(GUIDE_DETAIL, account="123456789012", region="us-east-1", time=AT)
+    event = service_event(
+        job_state_change(GUIDE_DETAIL), account="123456789012", region="us-east-1", time=AT
+    )
     assert list(event) == list(GUIDE_EVENT)
     assert {**event, "id": GUIDE_EVENT["id"]} == GUIDE_EVENT
     assert event["detail"] is not GUIDE_DETAIL  # later changes to the job do not leak in
@@ -71,7 +74,9 @@ def test_job_state_change_is_the_guides_event() -> None:
 
 def test_queue_blocked_names_job_and_queue() -> None:
     detail = {**GUIDE_DETAIL, "statusReason": "blocked-reason"}
-    event = job_queue_blocked(detail, account="123456789012", region="us-east-1", time=AT)
+    event = service_event(
+        job_queue_blocked(detail), account="123456789012", region="us-east-1", time=AT
+    )
     assert event["detail-type"] == "Batch Job Queue Blocked"
     assert event["source"] == "aws.batch"
     assert event["resources"] == [JOB_ARN, QUEUE_ARN]
@@ -89,13 +94,7 @@ def test_scheduled_event() -> None:
 
 
 def test_put_events_entry() -> None:
-    entry = {
-        "Source": "my.app",
-        "DetailType": "Thing",
-        "Detail": json.dumps({"a": 1}),
-        "Resources": ["r1"],
-        "Time": AT,
-    }
+    entry = PutEventsEntry("my.app", "Thing", json.dumps({"a": 1}), ["r1"], time=AT)
     event = put_events_entry(
         entry, account="123456789012", region="us-east-1", now=datetime.now(UTC)
     )
@@ -109,18 +108,15 @@ def test_put_events_entry() -> None:
 @pytest.mark.parametrize(
     ("entry", "code"),
     [
-        ({"DetailType": "t", "Detail": "{}"}, "InvalidArgument"),
-        ({"Source": "s", "Detail": "{}"}, "InvalidArgument"),
-        ({"Source": "s", "DetailType": "t"}, "InvalidArgument"),
-        ({"Source": "s", "DetailType": "t", "Detail": "[1]"}, "MalformedDetail"),
-        ({"Source": "s", "DetailType": "t", "Detail": "{nope"}, "MalformedDetail"),
-        (
-            {"Source": "aws.batch", "DetailType": "t", "Detail": "{}"},
-            "NotAuthorizedForSourceException",
-        ),
+        (PutEventsEntry(detail_type="t", detail="{}"), "InvalidArgument"),
+        (PutEventsEntry(source="s", detail="{}"), "InvalidArgument"),
+        (PutEventsEntry(source="s", detail_type="t"), "InvalidArgument"),
+        (PutEventsEntry("s", "t", "[1]"), "MalformedDetail"),
+        (PutEventsEntry("s", "t", "{nope"), "MalformedDetail"),
+        (PutEventsEntry("aws.batch", "t", "{}"), "NotAuthorizedForSourceException"),
     ],
 )
-def test_put_events_entry_errors(entry: dict[str, str], code: str) -> None:
+def test_put_events_entry_errors(entry: PutEventsEntry, code: str) -> None:
     with pytest.raises(EntryError) as caught:
         put_events_entry(entry, account="1", region="r", now=AT)
     assert caught.value.code == code

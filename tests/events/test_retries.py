@@ -4,16 +4,17 @@ RetryPolicy runs out; every failed attempt is recorded; a refusal is not retried
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 from typing import Any
 
-from batchyard.config import Settings
+from batchyard.aws.caller import Caller
 from batchyard.events import records
 from batchyard.events.catalog import ActiveRule, RuleCatalog
 from batchyard.events.dispatch import Dispatcher, backoff
+from batchyard.events.model import Rule, Target
 from batchyard.events.records import StoredRule
-from batchyard.events.targets import Delivery, TargetError, deliverer
-from batchyard.runtime import Runtime
+from batchyard.events.targets import Deliverers, TargetError, TargetEvent
 from batchyard.store import Store
 
 RULE_ARN = "arn:aws:events:us-east-1:123456789012:rule/flaky"
@@ -24,19 +25,26 @@ outcomes: list[str] = []
 received: list[str] = []
 
 
-@deliverer("test:flaky")
-async def _flaky(runtime: Runtime, delivery: Delivery) -> None:
-    outcome = outcomes.pop(0) if outcomes else "ok"
-    if outcome == "fail":
-        raise TargetError("Throttled", "try later", retryable=True)
-    if outcome == "crash":
-        raise RuntimeError("boom")
-    received.append(delivery.input)
+class _Flaky:
+    async def deliver(self, caller: Caller, target: Target, event: TargetEvent) -> None:
+        outcome = outcomes.pop(0) if outcomes else "ok"
+        if outcome == "fail":
+            raise TargetError("Throttled", "try later", retryable=True)
+        if outcome == "crash":
+            raise RuntimeError("boom")
+        received.append(event.input)
 
 
-@deliverer("test:refusing")
-async def _refusing(runtime: Runtime, delivery: Delivery) -> None:
-    raise TargetError("AccessDenied", "no")
+class _Refusing:
+    async def deliver(self, caller: Caller, target: Target, event: TargetEvent) -> None:
+        raise TargetError("AccessDenied", "no")
+
+
+def _deliverers() -> Deliverers:
+    deliverers = Deliverers()
+    deliverers.register("test:flaky", _Flaky())
+    deliverers.register("test:refusing", _Refusing())
+    return deliverers
 
 
 def _run(tmp_path: Path, fire: Any) -> list[dict[str, Any]]:
@@ -45,8 +53,7 @@ def _run(tmp_path: Path, fire: Any) -> list[dict[str, Any]]:
     async def scenario() -> list[dict[str, Any]]:
         store = Store(f"sqlite:///{tmp_path / 'events.db'}")
         try:
-            runtime = Runtime(settings=Settings(data_dir=tmp_path, time_scale=10000.0), store=store)
-            dispatcher = Dispatcher(runtime, RuleCatalog())
+            dispatcher = Dispatcher(store, RuleCatalog(), _deliverers(), time_scale=10000.0)
             fire(dispatcher)
             return await _settle(dispatcher)
         finally:
@@ -60,19 +67,15 @@ def _run(tmp_path: Path, fire: Any) -> list[dict[str, Any]]:
 
 
 def _rule(*targets: dict[str, Any]) -> ActiveRule:
-    document = {
-        "Name": "flaky",
-        "Arn": RULE_ARN,
-        "EventBusName": "default",
-        "State": "ENABLED",
-        "EventPattern": '{"source": ["x"]}',
-    }
-    return ActiveRule.compile(StoredRule(document, targets))
+    rule = Rule("flaky", RULE_ARN, "default", "123456789012", event_pattern='{"source": ["x"]}')
+    typed = tuple(Target.from_document(target) for target in targets)
+    return ActiveRule.compile(StoredRule("123456789012", "us-east-1", rule, typed))
 
 
 async def _settle(dispatcher: Dispatcher) -> list[dict[str, Any]]:
-    await asyncio.wait_for(asyncio.gather(*dispatcher._tasks), timeout=20)
-    return await dispatcher.runtime.store.read(lambda conn: records.failures(conn, RULE_ARN))
+    await asyncio.wait_for(dispatcher.settled(), timeout=20)
+    found = await dispatcher.store.read(lambda conn: records.failures(conn, RULE_ARN))
+    return [dataclasses.asdict(failure) for failure in found]
 
 
 def test_backoff_grows_and_is_capped() -> None:

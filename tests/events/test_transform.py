@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from batchyard.events.model import InputTransformer, Target
 from batchyard.events.transform import (
     DeliveryContext,
     InvalidInput,
@@ -47,11 +48,7 @@ PATHS = {
 
 
 def _transformed(template: str) -> str:
-    target = {
-        "Id": "t",
-        "Arn": "a",
-        "InputTransformer": {"InputPathsMap": PATHS, "InputTemplate": template},
-    }
+    target = Target("t", "a", input_transformer=InputTransformer(template, PATHS))
     return target_input(target, EVENT, CONTEXT)
 
 
@@ -97,9 +94,11 @@ def test_plain_text_template_gets_plain_values() -> None:
 
 
 def test_input_options() -> None:
-    assert target_input({"Input": '{"fixed": 1}'}, EVENT, CONTEXT) == '{"fixed": 1}'
-    assert json.loads(target_input({"InputPath": "$.detail.tags"}, EVENT, CONTEXT)) == {"a": "b"}
-    assert json.loads(target_input({}, EVENT, CONTEXT)) == EVENT
+    fixed = Target("t", "a", input='{"fixed": 1}')
+    assert target_input(fixed, EVENT, CONTEXT) == '{"fixed": 1}'
+    path = Target("t", "a", input_path="$.detail.tags")
+    assert json.loads(target_input(path, EVENT, CONTEXT)) == {"a": "b"}
+    assert json.loads(target_input(Target("t", "a"), EVENT, CONTEXT)) == EVENT
 
 
 def test_select_paths() -> None:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import boto3
+from botocore.config import Config
+
+from tests.functions.support import unique
 from tests.integrations.support import create, task_run
+from tests.support.server import CLIENT_CONFIG, ServerProcess
 
 ECHO = """
 def handler(event, context):
@@ -142,3 +147,36 @@ def test_lambda_invoke_wait_for_task_token_is_answered_by_the_function(
     assert json.loads(described["output"]) == {"approved": "x-1"}
     scheduled = next(e for e in history if e["type"] == "TaskScheduled")
     assert scheduled["taskScheduledEventDetails"]["resource"] == "invoke.waitForTaskToken"
+
+
+def test_lambda_tasks_invoke_the_function_of_the_executions_region(fast: ServerProcess) -> None:
+    """An execution in eu-west-1 that names a function finds eu-west-1's, not the
+    default region's function of the same name."""
+    west = {"endpoint_url": fast.endpoint, "region_name": "eu-west-1",
+            "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    west_lam = boto3.client("lambda", config=CLIENT_CONFIG, **west)
+    west_sfn = boto3.client(
+        "stepfunctions", config=CLIENT_CONFIG.merge(Config(inject_host_prefix=False)), **west
+    )
+    name = unique("regional")
+    create(fast.client("lambda"), 'def handler(event, context):\n    return "us-east-1"\n',
+           name=name)
+    create(west_lam, 'def handler(event, context):\n    return "eu-west-1"\n', name=name)
+    for resource, params in (
+        ("arn:aws:states:::lambda:invoke", {"FunctionName": name}),
+        (f"arn:aws:lambda:eu-west-1:123456789012:function:{name}", None),
+    ):
+        state: dict[str, Any] = {"Type": "Task", "Resource": resource}
+        if params:
+            state["Parameters"] = params
+        described, _ = task_run(west_sfn, state)
+        assert described["status"] == "SUCCEEDED", described
+        output = json.loads(described["output"])
+        assert (output["Payload"] if params else output) == "eu-west-1"
+    # A function ARN of another region is a function this execution cannot see.
+    described, _ = task_run(west_sfn, {
+        "Type": "Task", "Resource": f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
+    })
+    assert described["status"] == "FAILED"
+    assert "ResourceNotFoundException" in described.get("cause", "") + described.get(
+        "error", "")

@@ -9,6 +9,7 @@ import pytest
 
 from batchyard.bus import Bus
 from batchyard.functions.invocation import InvocationResult
+from batchyard.integrations.states_lambda import function_error
 from batchyard.states import RuntimeFailure, TaskRequest
 from batchyard.states.integrations.calls import (
     child_id,
@@ -17,7 +18,6 @@ from batchyard.states.integrations.calls import (
     output_shape,
     to_service,
 )
-from batchyard.states.integrations.lambda_invoke import function_error
 from batchyard.states.integrations.waits import Children, Watch
 
 

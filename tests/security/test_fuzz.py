@@ -361,14 +361,26 @@ def test_service_fault(server: ServerProcess, fault: Fault) -> None:
                          base_url=server.endpoint).status_code < 500
 
 
-@pytest.mark.xfail(strict=True, reason="a zip with entries d and d/f is accepted by "
-                   "CreateFunction, then Invoke answers 500 (functions: unpacking the code)")
-def test_service_fault_unpackable_zip(server: ServerProcess) -> None:
+def test_a_zip_that_cannot_be_unpacked_is_refused_and_invoke_never_fails(
+    server: ServerProcess,
+) -> None:
+    """A zip with entries ``d`` and ``d/f`` (``d`` both a file and a directory) is refused by
+    CreateFunction and UpdateFunctionCode as Lambda refuses unusable code; the function it
+    would have replaced still runs."""
     functions = client(server, "lambda", key=None)
     code = zip_of({"d": "x", "d/f": "y", "app.py": "def handler(event, context):\n    pass\n"})
-    try:
+    with pytest.raises(functions.exceptions.InvalidParameterValueException) as created:
         functions.create_function(FunctionName="fault-zip", Runtime="python3.12", Role=ROLE,
                                   Handler="app.handler", Code={"ZipFile": code})
-    except functions.exceptions.InvalidParameterValueException:
-        return  # refused at CreateFunction: fixed
-    assert functions.invoke(FunctionName="fault-zip", Payload=b"{}")["StatusCode"] == 200
+    assert "'d' is a file, and other entries use it as a directory" in str(created.value)
+    with pytest.raises(functions.exceptions.ResourceNotFoundException):
+        functions.get_function(FunctionName="fault-zip")
+    functions.create_function(FunctionName="fault-zip", Runtime="python3.12", Role=ROLE,
+                              Handler="app.handler", Code={"ZipFile": ZIP})
+    try:
+        with pytest.raises(functions.exceptions.InvalidParameterValueException):
+            functions.update_function_code(FunctionName="fault-zip", ZipFile=code)
+        answer = functions.invoke(FunctionName="fault-zip", Payload=b'{"kept": 1}')
+        assert (answer["StatusCode"], answer["Payload"].read()) == (200, b'{"kept": 1}')
+    finally:
+        functions.delete_function(FunctionName="fault-zip")

@@ -1,7 +1,9 @@
 """The rules of this server in memory, compiled, for matching events and running schedules.
 
-The store is the record; the catalog is loaded from it at start-up and updated by the API
-handlers after each committed change, so matching an event never touches the database.
+The store is the record; the catalog is loaded from it at start-up and updated by the facade
+after each committed change, so matching an event never touches the database. Rules are
+keyed by their account, region, bus and name: an event only meets the rules of the bus it
+was put on, in its own account and region.
 """
 
 from __future__ import annotations
@@ -10,59 +12,73 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from batchyard.aws.caller import Caller
+from batchyard.events.model import Rule, Target
 from batchyard.events.patterns import Pattern, compile_pattern, matches
 from batchyard.events.records import StoredRule
 from batchyard.events.schedule import Schedule, parse_schedule
 
-DISABLED = "DISABLED"
+# (account, region, bus): where an event is put.
+BusKey = tuple[str, str, str]
+# (account, region, bus, name): one rule.
+RuleKey = tuple[str, str, str, str]
 
 
 @dataclass(frozen=True)
 class ActiveRule:
-    """A rule as dispatch sees it: its document, targets, and compiled pattern or schedule."""
+    """A rule as dispatch sees it: its owner, targets, and compiled pattern or schedule."""
 
-    document: dict[str, Any]
-    targets: tuple[dict[str, Any], ...]
+    owner: Caller
+    rule: Rule
+    targets: tuple[Target, ...]
     pattern: Pattern | None = field(default=None, compare=False)
     schedule: Schedule | None = field(default=None, compare=False)
 
     @classmethod
     def compile(cls, stored: StoredRule) -> ActiveRule:
         """Compile a stored rule (its pattern and schedule were validated when it was put)."""
-        document = stored.document
-        pattern = document.get("EventPattern")
-        schedule = document.get("ScheduleExpression")
+        rule = stored.rule
         return cls(
-            document,
+            Caller(stored.account_id, stored.region),
+            rule,
             stored.targets,
-            compile_pattern(pattern) if pattern else None,
-            parse_schedule(schedule) if schedule else None,
+            compile_pattern(rule.event_pattern) if rule.event_pattern else None,
+            parse_schedule(rule.schedule_expression) if rule.schedule_expression else None,
         )
 
     @property
-    def key(self) -> tuple[str, str]:
-        return self.document["EventBusName"], self.document["Name"]
+    def key(self) -> RuleKey:
+        return self.owner.account_id, self.owner.region, self.rule.event_bus_name, self.name
+
+    @property
+    def bus(self) -> BusKey:
+        return self.owner.account_id, self.owner.region, self.rule.event_bus_name
 
     @property
     def name(self) -> str:
-        return str(self.document["Name"])
+        return self.rule.name
 
     @property
     def arn(self) -> str:
-        return str(self.document["Arn"])
+        return self.rule.arn
 
     @property
     def enabled(self) -> bool:
-        return self.document.get("State") != DISABLED
+        return self.rule.enabled
+
+
+def bus_key(owner: Caller, bus: str) -> BusKey:
+    """The key of ``owner``'s bus ``bus``."""
+    return owner.account_id, owner.region, bus
 
 
 class RuleCatalog:
-    """Every rule by (event bus, name); listeners hear about each change."""
+    """Every rule by (account, region, event bus, name); listeners hear about each change."""
 
     def __init__(self) -> None:
-        self._rules: dict[tuple[str, str], ActiveRule] = {}
+        self._rules: dict[RuleKey, ActiveRule] = {}
         self._listeners: list[Callable[[], None]] = []
-        self._matching_buses: frozenset[str] = frozenset()
+        self._matching_buses: frozenset[BusKey] = frozenset()
 
     def load(self, stored: list[StoredRule]) -> None:
         """Replace the catalog's content with ``stored``."""
@@ -74,21 +90,21 @@ class RuleCatalog:
         self._rules[stored.key] = ActiveRule.compile(stored)
         self._changed()
 
-    def remove(self, bus: str, name: str) -> None:
+    def remove(self, owner: Caller, bus: str, name: str) -> None:
         """Forget a deleted rule."""
-        if self._rules.pop((bus, name), None) is not None:
+        if self._rules.pop((*bus_key(owner, bus), name), None) is not None:
             self._changed()
 
-    def has_pattern_rules(self, bus: str) -> bool:
+    def has_pattern_rules(self, bus: BusKey) -> bool:
         """Whether any enabled rule of ``bus`` could match an event (a cheap early check)."""
         return bus in self._matching_buses
 
-    def matching(self, bus: str, event: dict[str, Any]) -> list[ActiveRule]:
+    def matching(self, bus: BusKey, event: dict[str, Any]) -> list[ActiveRule]:
         """The enabled pattern rules of ``bus`` that ``event`` matches."""
         return [
             rule
-            for (rule_bus, _), rule in self._rules.items()
-            if rule_bus == bus
+            for rule in self._rules.values()
+            if rule.bus == bus
             and rule.enabled
             and rule.pattern is not None
             and matches(rule.pattern, event)
@@ -104,9 +120,7 @@ class RuleCatalog:
 
     def _changed(self) -> None:
         self._matching_buses = frozenset(
-            rule_bus
-            for (rule_bus, _), rule in self._rules.items()
-            if rule.enabled and rule.pattern is not None
+            rule.bus for rule in self._rules.values() if rule.enabled and rule.pattern is not None
         )
         for listener in self._listeners:
             listener()

@@ -1,11 +1,12 @@
 """Deliver events to the targets of the rules they match, retrying as EventBridge does.
 
 Each (rule, target, event) delivery runs as its own task: the target's input is built, the
-registered deliverer called, and a failure recorded in ``events_delivery_failures``. A
-retryable failure is tried again after an exponential back-off with jitter until the
-target's RetryPolicy runs out (MaximumRetryAttempts, default 185; MaximumEventAgeInSeconds,
-default 86400); waits are divided by ``settings.time_scale``. Nothing a target does can
-reach the caller: publishing only starts tasks.
+deliverer registered for its kind called on behalf of the rule's account and region, and a
+failure recorded in ``events_delivery_failures``. A retryable failure is tried again after an
+exponential back-off with jitter until the target's RetryPolicy runs out
+(MaximumRetryAttempts, default 185; MaximumEventAgeInSeconds, default 86400); waits are
+divided by the time scale. Nothing a target does can reach the caller: publishing only starts
+tasks.
 """
 
 from __future__ import annotations
@@ -16,17 +17,16 @@ import random
 import time
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from batchyard.events import records
-from batchyard.events.buses import DEFAULT_BUS
-from batchyard.events.catalog import ActiveRule, RuleCatalog
+from batchyard.events.catalog import ActiveRule, BusKey, RuleCatalog
 from batchyard.events.envelopes import event_time
-from batchyard.events.targets import Delivery, TargetError, deliver
+from batchyard.events.model import Target
+from batchyard.events.records import DeliveryFailure
+from batchyard.events.targets import Deliverers, TargetError, TargetEvent
 from batchyard.events.transform import DeliveryContext, target_input
-
-if TYPE_CHECKING:
-    from batchyard.runtime import Runtime
+from batchyard.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +43,20 @@ def backoff(attempt: int) -> float:
 
 
 class Dispatcher:
-    """Routes events to matching rules and runs their deliveries."""
+    """Routes events to matching rules and runs their deliveries (made on the event loop it
+    delivers on)."""
 
-    def __init__(self, runtime: Runtime, catalog: RuleCatalog) -> None:
-        self.runtime = runtime
+    def __init__(
+        self, store: Store, catalog: RuleCatalog, deliverers: Deliverers, time_scale: float
+    ) -> None:
+        self.store = store
         self.catalog = catalog
+        self.deliverers = deliverers
+        self.time_scale = time_scale
         self._loop = asyncio.get_running_loop()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def publish(self, event: dict[str, Any], bus: str = DEFAULT_BUS) -> None:
+    def publish(self, bus: BusKey, event: dict[str, Any]) -> None:
         """Send ``event`` to every target of every enabled rule on ``bus`` it matches."""
         for rule in self.catalog.matching(bus, event):
             self.fire(rule, event)
@@ -66,6 +71,11 @@ class Dispatcher:
             else:
                 self._loop.call_soon_threadsafe(work)
 
+    async def settled(self) -> None:
+        """Return once every delivery started so far has ended (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def close(self) -> None:
         """Stop deliveries still waiting or running (shutdown)."""
         for task in list(self._tasks):
@@ -73,14 +83,14 @@ class Dispatcher:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def _start(
-        self, rule: ActiveRule, target: dict[str, Any], event: dict[str, Any], ingested: datetime
+        self, rule: ActiveRule, target: Target, event: dict[str, Any], ingested: datetime
     ) -> None:
         task = self._loop.create_task(self._deliver(rule, target, event, ingested))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _deliver(
-        self, rule: ActiveRule, target: dict[str, Any], event: dict[str, Any], ingested: datetime
+        self, rule: ActiveRule, target: Target, event: dict[str, Any], ingested: datetime
     ) -> None:
         context = DeliveryContext(rule.arn, rule.name, event_time(ingested))
         try:
@@ -88,22 +98,27 @@ class Dispatcher:
         except Exception as exc:
             await self._record(rule, target, event, "", 1, True, "InputError", str(exc))
             return
-        delivery = Delivery(target, text, event, rule.arn)
-        policy = target.get("RetryPolicy") or {}
-        retries = policy.get("MaximumRetryAttempts", DEFAULT_RETRY_ATTEMPTS)
-        max_age = policy.get("MaximumEventAgeInSeconds", DEFAULT_EVENT_AGE)
-        scale = self.runtime.settings.time_scale
+        delivery = TargetEvent(event, text, rule.arn)
+        policy = target.retry_policy
+        retries = DEFAULT_RETRY_ATTEMPTS
+        max_age = DEFAULT_EVENT_AGE
+        if policy is not None:
+            if policy.maximum_retry_attempts is not None:
+                retries = policy.maximum_retry_attempts
+            if policy.maximum_event_age_in_seconds is not None:
+                max_age = policy.maximum_event_age_in_seconds
+        scale = self.time_scale
         started = time.monotonic()
         attempt = 0
         while True:
             attempt += 1
             try:
-                await deliver(self.runtime, delivery)
+                await self.deliverers.deliver(rule.owner, target, delivery)
                 return
             except TargetError as error:
                 code, message, retryable = error.code, error.message, error.retryable
             except Exception as exc:
-                log.exception("delivery to %s failed", delivery.arn)
+                log.exception("delivery to %s failed", target.arn)
                 code, message, retryable = "InternalException", str(exc), True
             delay = backoff(attempt)
             age = (time.monotonic() - started) * scale
@@ -116,7 +131,7 @@ class Dispatcher:
     async def _record(
         self,
         rule: ActiveRule,
-        target: dict[str, Any],
+        target: Target,
         event: dict[str, Any],
         text: str,
         attempt: int,
@@ -126,22 +141,14 @@ class Dispatcher:
     ) -> None:
         log.warning(
             "rule %s target %s: attempt %d failed (%s: %s)%s",
-            rule.arn, target["Id"], attempt, code, message, "; giving up" if final else "",
+            rule.arn, target.id, attempt, code, message, "; giving up" if final else "",
         )
-        failure = {
-            "failed_at": time.time(),
-            "rule_arn": rule.arn,
-            "target_id": target["Id"],
-            "target_arn": target["Arn"],
-            "event_id": str(event.get("id", "")),
-            "attempt": attempt,
-            "final": final,
-            "error_code": code,
-            "error_message": message,
-            "input": text,
-        }
+        failure = DeliveryFailure(
+            time.time(), rule.arn, target.id, target.arn, str(event.get("id", "")), attempt,
+            final, code, message, text,
+        )
         try:
-            await self.runtime.store.write(partial(records.record_failure, failure=failure))
+            await self.store.write(partial(records.record_failure, failure=failure))
         except Exception:
             log.exception("could not record a failed delivery of rule %s", rule.arn)
 

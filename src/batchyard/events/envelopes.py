@@ -1,4 +1,5 @@
-"""Event envelopes: what PutEvents, schedules and Batch put on the bus, as pure functions."""
+"""Event envelopes: what PutEvents, schedules and AWS services put on a bus, as pure
+functions."""
 
 from __future__ import annotations
 
@@ -7,19 +8,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from batchyard.aws.documents import copy_json
+from batchyard.events.model import PutEventsEntry, ServiceEvent
 
-BATCH_SOURCE = "aws.batch"
-JOB_STATE_CHANGE = "Batch Job State Change"
-JOB_QUEUE_BLOCKED = "Batch Job Queue Blocked"
 SCHEDULED_EVENT = "Scheduled Event"
 SCHEDULE_SOURCE = "aws.events"
-
-# The guide: an event for every status change of a job already submitted, none for the
-# submission itself (SUBMITTED).
-JOB_EVENT_STATUSES = frozenset(
-    {"PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED"}
-)
 
 
 class EntryError(ValueError):
@@ -62,31 +54,34 @@ def envelope(
 
 
 def put_events_entry(
-    entry: dict[str, Any], *, account: str, region: str, now: datetime
+    entry: PutEventsEntry, *, account: str, region: str, now: datetime
 ) -> dict[str, Any]:
     """The event for one PutEvents entry, or ``EntryError`` as PutEvents reports it."""
-    for member in ("Source", "DetailType", "Detail"):
-        if not entry.get(member):
+    for member, value in (
+        ("Source", entry.source), ("DetailType", entry.detail_type), ("Detail", entry.detail)
+    ):
+        if not value:
             raise EntryError(
                 "InvalidArgument",
                 f"Parameter {member} is not valid. Reason: {member} is a required argument.",
             )
-    if entry["Source"].startswith("aws."):
+    assert entry.source and entry.detail_type and entry.detail
+    if entry.source.startswith("aws."):
         raise EntryError("NotAuthorizedForSourceException", "Not authorized for the source.")
     try:
-        detail = json.loads(entry["Detail"])
+        detail = json.loads(entry.detail)
     except (ValueError, RecursionError):
         detail = None
     if not isinstance(detail, dict):
         raise EntryError("MalformedDetail", "Detail is malformed.")
     return envelope(
-        source=entry["Source"],
-        detail_type=entry["DetailType"],
+        source=entry.source,
+        detail_type=entry.detail_type,
         detail=detail,
-        resources=list(entry.get("Resources") or []),
+        resources=list(entry.resources or []),
         account=account,
         region=region,
-        time=entry.get("Time") or now,
+        time=entry.time or now,
     )
 
 
@@ -103,31 +98,16 @@ def scheduled_event(rule_arn: str, *, account: str, region: str, time: datetime)
     )
 
 
-def job_state_change(
-    job: dict[str, Any], *, account: str, region: str, time: datetime
+def service_event(
+    event: ServiceEvent, *, account: str, region: str, time: datetime
 ) -> dict[str, Any]:
-    """"Batch Job State Change": the DescribeJobs job as ``detail``, its ARN as the resource."""
+    """What an AWS service puts on its account's default bus; the event's detail becomes the
+    envelope's (the service hands over a detail of its own, not one it changes later)."""
     return envelope(
-        source=BATCH_SOURCE,
-        detail_type=JOB_STATE_CHANGE,
-        detail=copy_json(job),
-        resources=[job["jobArn"]],
-        account=account,
-        region=region,
-        time=time,
-    )
-
-
-def job_queue_blocked(
-    job: dict[str, Any], *, account: str, region: str, time: datetime
-) -> dict[str, Any]:
-    """"Batch Job Queue Blocked": the blocking head-of-queue job (its ``statusReason`` says
-    why) as ``detail``; the job and its queue as resources."""
-    return envelope(
-        source=BATCH_SOURCE,
-        detail_type=JOB_QUEUE_BLOCKED,
-        detail=copy_json(job),
-        resources=[job["jobArn"], job["jobQueue"]],
+        source=event.source,
+        detail_type=event.detail_type,
+        detail=event.detail,
+        resources=list(event.resources),
         account=account,
         region=region,
         time=time,

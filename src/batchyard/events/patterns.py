@@ -123,8 +123,8 @@ class Numeric:
     def test(self, value: Any) -> bool:
         if not _is_number(value):
             return False
-        above = value > self.low if self.low_open else value >= self.low
-        below = value < self.high if self.high_open else value <= self.high
+        above: bool = value > self.low if self.low_open else value >= self.low
+        below: bool = value < self.high if self.high_open else value <= self.high
         return above and below
 
 

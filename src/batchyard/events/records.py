@@ -1,23 +1,31 @@
-"""Rules, targets and failed deliveries on a store connection.
+"""Rules, targets, tags and failed deliveries on a store connection.
 
 Every function takes a SQLAlchemy Connection so callers choose ``Store.read`` or
-``Store.write``. Errors are the EventBridge API's own ``ServiceError``s; raised inside a
-write they roll that write back.
+``Store.write``, and the caller whose account and region the rules belong to (a rule of
+another account or region does not exist for it). Errors are the EventBridge API's own
+``ServiceError``s; raised inside a write they roll that write back.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Connection
+from sqlalchemy import ColumnElement, Connection
 
+from batchyard.aws import arns
+from batchyard.aws.caller import Caller
+from batchyard.aws.tags import TagTable
+from batchyard.events.model import DEFAULT_BUS, Rule, RuleState, Target
 from batchyard.protocol.errors import ServiceError
 from batchyard.store.tables.events import delivery_failures, rules, targets
+from batchyard.store.tables.events import tags as tag_rows
 
 # EventBridge's default quota of targets per rule.
 MAX_TARGETS_PER_RULE = 5
+
+TAGS = TagTable(tag_rows)
 
 
 def rule_not_found(name: str, bus: str) -> ServiceError:
@@ -27,198 +35,231 @@ def rule_not_found(name: str, bus: str) -> ServiceError:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoredRule:
-    """A rule's DescribeRule document and its targets' documents, in the order added."""
+    """A rule of one account and region, and its targets in the order added."""
 
-    document: dict[str, Any]
-    targets: tuple[dict[str, Any], ...]
+    account_id: str
+    region: str
+    rule: Rule
+    targets: tuple[Target, ...]
 
     @property
-    def key(self) -> tuple[str, str]:
-        return self.document["EventBusName"], self.document["Name"]
+    def key(self) -> tuple[str, str, str, str]:
+        return self.account_id, self.region, self.rule.event_bus_name, self.rule.name
 
 
-def get_rule(conn: Connection, bus: str, name: str) -> dict[str, Any] | None:
-    """The DescribeRule document of ``bus``/``name``, or None."""
-    row = conn.execute(
-        sa.select(rules.c.document).where(rules.c.event_bus_name == bus, rules.c.name == name)
-    ).first()
-    return dict(row.document) if row else None
+@dataclass(frozen=True, slots=True)
+class DeliveryFailure:
+    """One failed attempt to deliver an event to a target (a row of
+    ``events_delivery_failures``)."""
+
+    failed_at: float
+    rule_arn: str
+    target_id: str
+    target_arn: str
+    event_id: str
+    attempt: int
+    final: bool
+    error_code: str
+    error_message: str
+    input: str
 
 
-def require_rule(conn: Connection, bus: str, name: str) -> dict[str, Any]:
-    """The DescribeRule document of ``bus``/``name``; ResourceNotFoundException if missing."""
-    document = get_rule(conn, bus, name)
-    if document is None:
+def _on_bus(table: sa.Table, owner: Caller, bus: str) -> ColumnElement[bool]:
+    return sa.and_(
+        table.c.account_id == owner.account_id,
+        table.c.region == owner.region,
+        table.c.event_bus_name == bus,
+    )
+
+
+def _rule_row(owner: Caller, bus: str, name: str) -> ColumnElement[bool]:
+    return sa.and_(_on_bus(rules, owner, bus), rules.c.name == name)
+
+
+def _target_rows(owner: Caller, bus: str, rule: str) -> ColumnElement[bool]:
+    return sa.and_(_on_bus(targets, owner, bus), targets.c.rule_name == rule)
+
+
+def _stored(conn: Connection, owner: Caller, rule: Rule) -> StoredRule:
+    found = tuple(list_targets(conn, owner, rule.event_bus_name, rule.name))
+    return StoredRule(owner.account_id, owner.region, rule, found)
+
+
+def get_rule(conn: Connection, owner: Caller, bus: str, name: str) -> Rule | None:
+    """The rule ``name`` of ``bus``, or None."""
+    row = conn.execute(sa.select(rules.c.document).where(_rule_row(owner, bus, name))).first()
+    return Rule.from_document(row.document) if row else None
+
+
+def require_rule(conn: Connection, owner: Caller, bus: str, name: str) -> Rule:
+    """The rule ``name`` of ``bus``; ResourceNotFoundException if missing."""
+    rule = get_rule(conn, owner, bus, name)
+    if rule is None:
         raise rule_not_found(name, bus)
-    return document
+    return rule
 
 
-def put_rule(
-    conn: Connection, document: dict[str, Any], tags: list[dict[str, str]]
-) -> StoredRule:
+def put_rule(conn: Connection, owner: Caller, rule: Rule, tags: dict[str, str]) -> StoredRule:
     """Create or replace a rule; a new rule gets ``tags``, an existing one keeps its own."""
-    bus, name = document["EventBusName"], document["Name"]
-    if get_rule(conn, bus, name) is None:
+    where = _rule_row(owner, rule.event_bus_name, rule.name)
+    if get_rule(conn, owner, rule.event_bus_name, rule.name) is None:
         conn.execute(
             rules.insert().values(
-                event_bus_name=bus, name=name, arn=document["Arn"], document=document, tags=tags
+                account_id=owner.account_id,
+                region=owner.region,
+                event_bus_name=rule.event_bus_name,
+                name=rule.name,
+                arn=rule.arn,
+                document=rule.document(),
             )
         )
+        TAGS.put(conn, rule.arn, tags)
     else:
-        conn.execute(
-            rules.update()
-            .where(rules.c.event_bus_name == bus, rules.c.name == name)
-            .values(document=document)
-        )
-    return StoredRule(document, tuple(list_targets(conn, bus, name)))
+        conn.execute(rules.update().where(where).values(document=rule.document()))
+    return _stored(conn, owner, rule)
 
 
-def set_state(conn: Connection, bus: str, name: str, state: str) -> StoredRule:
+def set_state(
+    conn: Connection, owner: Caller, bus: str, name: str, state: RuleState
+) -> StoredRule:
     """Enable or disable a rule."""
-    document = require_rule(conn, bus, name)
-    document["State"] = state
+    rule = dataclasses.replace(require_rule(conn, owner, bus, name), state=state)
     conn.execute(
-        rules.update()
-        .where(rules.c.event_bus_name == bus, rules.c.name == name)
-        .values(document=document)
+        rules.update().where(_rule_row(owner, bus, name)).values(document=rule.document())
     )
-    return StoredRule(document, tuple(list_targets(conn, bus, name)))
+    return _stored(conn, owner, rule)
 
 
-def delete_rule(conn: Connection, bus: str, name: str) -> bool:
+def delete_rule(conn: Connection, owner: Caller, bus: str, name: str) -> bool:
     """Delete a rule that has no targets; False when there was no such rule (not an error)."""
-    if get_rule(conn, bus, name) is None:
+    rule = get_rule(conn, owner, bus, name)
+    if rule is None:
         return False
-    if list_targets(conn, bus, name):
+    if list_targets(conn, owner, bus, name):
         raise ServiceError("ValidationException", "Rule can't be deleted since it has targets.")
-    conn.execute(rules.delete().where(rules.c.event_bus_name == bus, rules.c.name == name))
+    conn.execute(rules.delete().where(_rule_row(owner, bus, name)))
+    TAGS.drop(conn, rule.arn)
     return True
 
 
 def list_rules(
-    conn: Connection, bus: str, prefix: str | None, after: str | None, limit: int
-) -> list[dict[str, Any]]:
-    """Up to ``limit`` rule documents of ``bus`` in name order, after the name ``after``."""
-    query = sa.select(rules.c.document).where(rules.c.event_bus_name == bus)
+    conn: Connection, owner: Caller, bus: str, prefix: str | None, after: str | None, limit: int
+) -> list[Rule]:
+    """Up to ``limit`` rules of ``bus`` in name order, after the name ``after``."""
+    query = sa.select(rules.c.document).where(_on_bus(rules, owner, bus))
     if prefix:
         query = query.where(rules.c.name.startswith(prefix, autoescape=True))
     if after is not None:
         query = query.where(rules.c.name > after)
     rows = conn.execute(query.order_by(rules.c.name).limit(limit)).all()
-    return [dict(row.document) for row in rows]
+    return [Rule.from_document(row.document) for row in rows]
 
 
-def list_targets(conn: Connection, bus: str, rule: str) -> list[dict[str, Any]]:
-    """The target documents of a rule, in the order they were first added."""
+def list_targets(conn: Connection, owner: Caller, bus: str, rule: str) -> list[Target]:
+    """The targets of a rule, in the order they were first added."""
     rows = conn.execute(
         sa.select(targets.c.document)
-        .where(targets.c.event_bus_name == bus, targets.c.rule_name == rule)
+        .where(_target_rows(owner, bus, rule))
         .order_by(targets.c.seq)
     ).all()
-    return [dict(row.document) for row in rows]
+    return [Target.from_document(row.document) for row in rows]
 
 
 def put_targets(
-    conn: Connection, bus: str, rule: str, documents: list[dict[str, Any]]
+    conn: Connection, owner: Caller, bus: str, rule: str, added: list[Target]
 ) -> StoredRule:
     """Add targets to a rule or replace those with the same Id, within the per-rule quota."""
-    document = require_rule(conn, bus, rule)
-    existing = {target["Id"] for target in list_targets(conn, bus, rule)}
-    added = {target["Id"] for target in documents} - existing
-    if len(existing) + len(added) > MAX_TARGETS_PER_RULE:
+    found = require_rule(conn, owner, bus, rule)
+    existing = {target.id for target in list_targets(conn, owner, bus, rule)}
+    new = {target.id for target in added} - existing
+    if len(existing) + len(new) > MAX_TARGETS_PER_RULE:
         raise ServiceError(
             "LimitExceededException", "The requested resource exceeds the maximum number allowed."
         )
-    for target in documents:
-        where = (
-            (targets.c.event_bus_name == bus)
-            & (targets.c.rule_name == rule)
-            & (targets.c.target_id == target["Id"])
-        )
-        if target["Id"] in existing:
-            conn.execute(targets.update().where(where).values(document=target))
+    for target in added:
+        if target.id in existing:
+            conn.execute(
+                targets.update()
+                .where(_target_rows(owner, bus, rule), targets.c.target_id == target.id)
+                .values(document=target.document())
+            )
         else:
             conn.execute(
                 targets.insert().values(
-                    event_bus_name=bus, rule_name=rule, target_id=target["Id"], document=target
+                    account_id=owner.account_id,
+                    region=owner.region,
+                    event_bus_name=bus,
+                    rule_name=rule,
+                    target_id=target.id,
+                    document=target.document(),
                 )
             )
-    return StoredRule(document, tuple(list_targets(conn, bus, rule)))
+    return _stored(conn, owner, found)
 
 
-def remove_targets(conn: Connection, bus: str, rule: str, ids: list[str]) -> StoredRule:
+def remove_targets(
+    conn: Connection, owner: Caller, bus: str, rule: str, ids: list[str]
+) -> StoredRule:
     """Remove the targets with ``ids`` (ids the rule does not have are ignored, as AWS does)."""
-    document = require_rule(conn, bus, rule)
+    found = require_rule(conn, owner, bus, rule)
     conn.execute(
-        targets.delete().where(
-            targets.c.event_bus_name == bus,
-            targets.c.rule_name == rule,
-            targets.c.target_id.in_(ids),
-        )
+        targets.delete().where(_target_rows(owner, bus, rule), targets.c.target_id.in_(ids))
     )
-    return StoredRule(document, tuple(list_targets(conn, bus, rule)))
+    return _stored(conn, owner, found)
 
 
 def all_rules(conn: Connection) -> list[StoredRule]:
-    """Every rule with its targets (start-up loads them into the in-memory catalog)."""
-    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    """Every rule of every account and region with its targets (start-up loads them into
+    the in-memory catalog)."""
+    grouped: dict[tuple[str, str, str, str], list[Target]] = {}
     for row in conn.execute(sa.select(targets).order_by(targets.c.seq)).all():
-        grouped.setdefault((row.event_bus_name, row.rule_name), []).append(dict(row.document))
+        key = (row.account_id, row.region, row.event_bus_name, row.rule_name)
+        grouped.setdefault(key, []).append(Target.from_document(row.document))
     return [
-        StoredRule(dict(row.document), tuple(grouped.get((row.event_bus_name, row.name), [])))
+        StoredRule(
+            row.account_id,
+            row.region,
+            Rule.from_document(row.document),
+            tuple(grouped.get((row.account_id, row.region, row.event_bus_name, row.name), [])),
+        )
         for row in conn.execute(sa.select(rules).order_by(rules.c.seq)).all()
     ]
 
 
-def record_failure(conn: Connection, failure: dict[str, Any]) -> None:
-    """Keep one failed delivery attempt (columns of ``events_delivery_failures``)."""
-    conn.execute(delivery_failures.insert().values(**failure))
+def record_failure(conn: Connection, failure: DeliveryFailure) -> None:
+    """Keep one failed delivery attempt."""
+    conn.execute(delivery_failures.insert().values(**dataclasses.asdict(failure)))
 
 
-def failures(conn: Connection, rule_arn: str) -> list[dict[str, Any]]:
+def failures(conn: Connection, rule_arn: str) -> list[DeliveryFailure]:
     """The recorded failed attempts of a rule's targets, oldest first."""
+    columns = [delivery_failures.c[item.name] for item in dataclasses.fields(DeliveryFailure)]
     rows = conn.execute(
-        sa.select(delivery_failures)
+        sa.select(*columns)
         .where(delivery_failures.c.rule_arn == rule_arn)
         .order_by(delivery_failures.c.seq)
     ).all()
-    return [dict(row._mapping) for row in rows]
+    return [DeliveryFailure(*row) for row in rows]
 
 
-def _rule_row_by_arn(conn: Connection, arn: str) -> Any:
-    row = conn.execute(sa.select(rules.c.name, rules.c.tags).where(rules.c.arn == arn)).first()
-    if row is None:
-        name = arn.rsplit("/", 1)[-1]
-        raise rule_not_found(name, "default")
-    return row
-
-
-def tags_of(conn: Connection, arn: str) -> list[dict[str, str]]:
-    """The tags of the rule ``arn``; ResourceNotFoundException when there is no such rule."""
-    return list(_rule_row_by_arn(conn, arn).tags)
-
-
-def tag(conn: Connection, arn: str, added: list[dict[str, str]]) -> None:
-    """Add tags to the rule ``arn``, replacing the values of keys it already has."""
-    merged = {item["Key"]: item["Value"] for item in _rule_row_by_arn(conn, arn).tags}
-    merged.update({item["Key"]: item["Value"] for item in added})
-    conn.execute(
-        rules.update()
-        .where(rules.c.arn == arn)
-        .values(tags=[{"Key": key, "Value": value} for key, value in merged.items()])
-    )
-
-
-def untag(conn: Connection, arn: str, keys: list[str]) -> None:
-    """Remove the tags with ``keys`` from the rule ``arn``."""
-    kept = [item for item in _rule_row_by_arn(conn, arn).tags if item["Key"] not in keys]
-    conn.execute(rules.update().where(rules.c.arn == arn).values(tags=kept))
+def require_rule_arn(conn: Connection, owner: Caller, arn: str) -> None:
+    """ResourceNotFoundException unless ``arn`` names a rule of ``owner``."""
+    found = conn.execute(
+        sa.select(rules.c.seq).where(
+            rules.c.arn == arn,
+            rules.c.account_id == owner.account_id,
+            rules.c.region == owner.region,
+        )
+    ).first()
+    if found is None:
+        parsed = arns.parse(arn, "events")
+        raise rule_not_found(parsed.resource_id if parsed else arn, DEFAULT_BUS)
 
 
 def rule_names_by_target(
-    conn: Connection, bus: str, target_arn: str, after: str | None, limit: int
+    conn: Connection, owner: Caller, bus: str, target_arn: str, after: str | None, limit: int
 ) -> list[str]:
     """Names of the rules of ``bus`` with a target of ARN ``target_arn``, in name order."""
     names = sorted(
@@ -226,7 +267,7 @@ def rule_names_by_target(
             row.rule_name
             for row in conn.execute(
                 sa.select(targets.c.rule_name, targets.c.document).where(
-                    targets.c.event_bus_name == bus
+                    _on_bus(targets, owner, bus)
                 )
             ).all()
             if row.document.get("Arn") == target_arn

@@ -3,7 +3,7 @@
 The task wakes when the earliest rule is due or when the catalog changes (a rule added,
 changed, enabled, disabled or deleted); it never polls. Each rule keeps an anchor: the wall
 time (AWS time) and the monotonic time at which its schedule was (re)started. The next
-firing in AWS time is mapped to a monotonic deadline, divided by ``settings.time_scale``, so
+firing in AWS time is mapped to a monotonic deadline, divided by the time scale, so
 a scaled ``rate(1 minute)`` fires every 60/scale seconds without drift.
 """
 
@@ -15,21 +15,17 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
-from batchyard.events.catalog import ActiveRule, RuleCatalog
+from batchyard.events.catalog import ActiveRule, RuleCatalog, RuleKey
 from batchyard.events.dispatch import Dispatcher
 from batchyard.events.envelopes import scheduled_event
-
-if TYPE_CHECKING:
-    from batchyard.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class _Plan:
-    expression: str
+    expression: str | None
     anchor_wall: datetime
     anchor_mono: float
     next_wall: datetime | None
@@ -43,11 +39,11 @@ class _Plan:
 class ScheduleRunner:
     """Runs every enabled schedule rule of the catalog."""
 
-    def __init__(self, runtime: Runtime, catalog: RuleCatalog, dispatcher: Dispatcher) -> None:
-        self.runtime = runtime
+    def __init__(self, catalog: RuleCatalog, dispatcher: Dispatcher, time_scale: float) -> None:
+        self.time_scale = time_scale
         self.catalog = catalog
         self.dispatcher = dispatcher
-        self._plans: dict[tuple[str, str], _Plan] = {}
+        self._plans: dict[RuleKey, _Plan] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         catalog.on_change(self._wake.set)
@@ -77,7 +73,7 @@ class ScheduleRunner:
 
     def _pass(self) -> float | None:
         """Fire what is due; returns the seconds until the next rule is due (None: none is)."""
-        scale = self.runtime.settings.time_scale
+        scale = self.time_scale
         rules = {rule.key: rule for rule in self.catalog.scheduled()}
         self._plan(rules)
         now = time.monotonic()
@@ -88,11 +84,11 @@ class ScheduleRunner:
         deadlines = [d for plan in self._plans.values() if (d := plan.due(scale)) is not None]
         return max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
 
-    def _plan(self, rules: dict[tuple[str, str], ActiveRule]) -> None:
+    def _plan(self, rules: dict[RuleKey, ActiveRule]) -> None:
         for key in set(self._plans) - set(rules):
             del self._plans[key]
         for key, rule in rules.items():
-            expression = rule.document["ScheduleExpression"]
+            expression = rule.rule.schedule_expression
             plan = self._plans.get(key)
             if plan is None or plan.expression != expression:
                 assert rule.schedule is not None
@@ -102,9 +98,11 @@ class ScheduleRunner:
                 )
 
     def _fire(self, rule: ActiveRule, plan: _Plan) -> None:
-        settings = self.runtime.settings
         event = scheduled_event(
-            rule.arn, account=settings.account_id, region=settings.region, time=datetime.now(UTC)
+            rule.arn,
+            account=rule.owner.account_id,
+            region=rule.owner.region,
+            time=datetime.now(UTC),
         )
         try:
             self.dispatcher.fire(rule, event)
@@ -112,7 +110,7 @@ class ScheduleRunner:
             log.exception("schedule rule %s could not fire", rule.arn)
         # Firings missed while the server could not run (a suspended laptop) are skipped, not
         # caught up in a burst, as EventBridge does not replay them either.
-        scale = settings.time_scale
+        scale = self.time_scale
         now = time.monotonic()
         while (due := plan.due(scale)) is not None and due <= now:
             assert rule.schedule is not None and plan.next_wall is not None

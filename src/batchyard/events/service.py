@@ -1,45 +1,465 @@
-"""The EventBridge service's API object (json 1.1) and its running parts.
+"""EventBridge: the facade of rules, targets, the default event bus and the events put on it.
 
-At start-up the rules are loaded from the store into the catalog; the dispatcher, the
-schedule runner and Batch's event source start beside the API and stop before the store
-closes. Handler modules in ``events/handlers`` register their operations on ``api``.
+The API's operations and what other code needs (putting events from a Step Functions task,
+an AWS service's events on an account's default bus, registering who delivers to a kind of
+target) are methods of :class:`EventBridge`; the rest of this package is its private
+implementation.
+
+Every rule belongs to the caller's account and region, on that account's ``default`` bus
+(the only bus this server has). At start-up the rules are loaded from the store into the
+in-memory catalog that matching and schedules use; each committed change updates it.
+
+PutTargets: a target configuration that cannot work (a malformed ARN, more than one input
+option, an input transformer with undefined placeholders, a Batch target without
+BatchParameters) fails the whole request, so nothing is stored; an ARN of a kind no
+registered deliverer serves comes back in FailedEntries while the other targets are stored.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+from typing import TypeVar
+
+from sqlalchemy import Connection
+
+from batchyard.aws import arns
+from batchyard.aws.caller import Caller
+from batchyard.aws.documents import JsonObject
+from batchyard.aws.pagination import Pager
+from batchyard.aws.tags import TagRules
 from batchyard.events import records
-from batchyard.events.batch_source import BatchEventSource
-from batchyard.events.catalog import RuleCatalog
-from batchyard.events.components import Events
+from batchyard.events.catalog import RuleCatalog, bus_key
 from batchyard.events.dispatch import Dispatcher
+from batchyard.events.envelopes import EntryError, put_events_entry, service_event
+from batchyard.events.model import (
+    DEFAULT_BUS,
+    EventBus,
+    FailedTarget,
+    PatternResult,
+    PutEventsEntry,
+    PutEventsResult,
+    PutEventsResultEntry,
+    PutRuleResult,
+    Rule,
+    RuleNames,
+    Rules,
+    RuleState,
+    ServiceEvent,
+    Tag,
+    TagList,
+    Target,
+    Targets,
+    TargetsResult,
+)
+from batchyard.events.patterns import InvalidEventPattern, compile_pattern, matches
+from batchyard.events.schedule import InvalidSchedule, parse_schedule
 from batchyard.events.scheduler import ScheduleRunner
-from batchyard.events.targets import load_adapters
-from batchyard.protocol.legacy import LegacyApi
-from batchyard.runtime import Runtime
+from batchyard.events.targets import JOB_QUEUE, Deliverer, Deliverers, kind_of
+from batchyard.events.transform import InvalidInput, check_path, check_transformer
+from batchyard.protocol.errors import ServiceError
+from batchyard.store import Store
 
-api = LegacyApi("events", validation_error="ValidationException")
-
-
-@api.on_startup
-async def start_events(runtime: Runtime) -> None:
-    """Load the rules, then start delivering, scheduling and listening to Batch."""
-    load_adapters()
-    catalog = RuleCatalog()
-    catalog.load(await runtime.store.read(records.all_rules))
-    dispatcher = Dispatcher(runtime, catalog)
-    scheduler = ScheduleRunner(runtime, catalog, dispatcher)
-    scheduler.start()
-    source = BatchEventSource(runtime.settings, dispatcher)
-    runtime.add(Events(catalog, dispatcher, scheduler, source.subscribe(runtime.bus)))
+T = TypeVar("T")
+DEFAULT_LIMIT = 100
+# TestEventPattern only accepts events that carry the envelope EventBridge always sets.
+_ENVELOPE_FIELDS = ("id", "account", "source", "time", "region", "detail-type")
 
 
-@api.on_shutdown
-async def stop_events(runtime: Runtime) -> None:
-    """Stop listening, scheduling and delivering."""
-    events = runtime.components.get(Events)
-    if events is None:
-        return
-    for unsubscribe in events.unsubscribe:
-        unsubscribe()
-    await events.scheduler.stop()
-    await events.dispatcher.close()
+def invalid(message: str) -> ServiceError:
+    """AWS's ValidationException."""
+    return ServiceError("ValidationException", message)
+
+
+def invalid_pattern(error: InvalidEventPattern) -> ServiceError:
+    """AWS's InvalidEventPatternException for ``error``."""
+    return ServiceError("InvalidEventPatternException", error.message)
+
+
+_pager = Pager(lambda _token: invalid("The NextToken provided is invalid."))
+_tag_rules = TagRules(too_many=invalid, invalid=invalid)
+
+
+def _after(listing: str, token: str | None) -> str | None:
+    """The name a listing's ``token`` resumes after."""
+    position = _pager.decode(listing, token)
+    if position is not None and not isinstance(position, str):
+        raise invalid("The NextToken provided is invalid.")
+    return position
+
+
+def _check_pattern(pattern: str) -> None:
+    try:
+        compile_pattern(pattern)
+    except InvalidEventPattern as error:
+        raise invalid_pattern(error) from None
+
+
+class EventBridge:
+    """The EventBridge service of one server."""
+
+    def __init__(self, store: Store, time_scale: float = 1.0) -> None:
+        self._store = store
+        self._time_scale = time_scale
+        self._catalog = RuleCatalog()
+        self._deliverers = Deliverers()
+        self._dispatcher: Dispatcher | None = None
+        self._scheduler: ScheduleRunner | None = None
+
+    def register_target(self, kind: str, deliverer: Deliverer) -> None:
+        """Deliver events to targets whose ARN is of ``kind`` (``batch:job-queue`` ...) with
+        ``deliverer``; PutTargets accepts the kinds registered before it is called."""
+        self._deliverers.register(kind, deliverer)
+
+    async def start(self) -> None:
+        """Load the rules, then start delivering and scheduling."""
+        self._catalog.load(await self._store.read(records.all_rules))
+        self._dispatcher = Dispatcher(
+            self._store, self._catalog, self._deliverers, self._time_scale
+        )
+        self._scheduler = ScheduleRunner(self._catalog, self._dispatcher, self._time_scale)
+        self._scheduler.start()
+
+    async def stop(self) -> None:
+        """Stop scheduling and delivering."""
+        if self._scheduler is not None:
+            await self._scheduler.stop()
+        if self._dispatcher is not None:
+            await self._dispatcher.close()
+
+    async def settled(self) -> None:
+        """Return once every delivery started so far has ended (or given up)."""
+        await self._running.settled()
+
+    @property
+    def _running(self) -> Dispatcher:
+        if self._dispatcher is None:
+            raise RuntimeError("EventBridge has not been started")
+        return self._dispatcher
+
+    async def _by_name(
+        self,
+        listing: str,
+        token: str | None,
+        limit: int | None,
+        read: Callable[[Connection, str | None, int], list[T]],
+        name: Callable[[T], str],
+    ) -> tuple[list[T], str | None]:
+        """A page of a listing in name order: ``read(conn, after, size)`` reads up to
+        ``size`` items after the name ``after``."""
+        size = limit or DEFAULT_LIMIT
+        after = _after(listing, token)
+        found = await self._store.read(lambda conn: read(conn, after, size + 1))
+        return _pager.keyed_page(listing, [(name(item), item) for item in found], size)
+
+    # -- buses ---------------------------------------------------------------------------
+    def _bus(self, caller: Caller, name_or_arn: str | None) -> str:
+        """The bus a request names (by name or ARN); ResourceNotFoundException unless it is
+        the caller's default bus."""
+        name = name_or_arn or DEFAULT_BUS
+        if arns.is_arn(name):
+            parsed = arns.parse(name, "events")
+            name = name.rsplit("event-bus/", 1)[-1]
+            if parsed is None or parsed.resource_type != "event-bus" or not caller.owns(
+                str(parsed)
+            ):
+                raise ServiceError("ResourceNotFoundException", f"Event bus {name} does not exist.")
+        if name != DEFAULT_BUS:
+            raise ServiceError("ResourceNotFoundException", f"Event bus {name} does not exist.")
+        return name
+
+    async def describe_event_bus(self, caller: Caller, name: str | None = None) -> EventBus:
+        """The caller's default bus (the only one this server has)."""
+        bus = self._bus(caller, name)
+        return EventBus(bus, caller.arn("events", f"event-bus/{bus}"))
+
+    # -- rules ---------------------------------------------------------------------------
+    async def put_rule(
+        self,
+        caller: Caller,
+        name: str,
+        *,
+        event_pattern: str | None = None,
+        schedule_expression: str | None = None,
+        state: RuleState = RuleState.ENABLED,
+        description: str | None = None,
+        role_arn: str | None = None,
+        tags: dict[str, str] | None = None,
+        event_bus_name: str | None = None,
+    ) -> PutRuleResult:
+        """Create or replace a rule with an event pattern or a schedule (or both); a new rule
+        gets ``tags``, a replaced one keeps its own."""
+        bus = self._bus(caller, event_bus_name)
+        if not event_pattern and not schedule_expression:
+            raise invalid("Parameter(s) EventPattern or ScheduleExpression must be specified.")
+        if event_pattern:
+            _check_pattern(event_pattern)
+        if schedule_expression:
+            try:
+                parse_schedule(schedule_expression)
+            except InvalidSchedule:
+                raise invalid("Parameter ScheduleExpression is not valid.") from None
+        rule = Rule(
+            name,
+            caller.arn("events", f"rule/{name}"),
+            bus,
+            caller.account_id,
+            state,
+            event_pattern or None,
+            schedule_expression or None,
+            description or None,
+            role_arn or None,
+        )
+        _tag_rules.check(rule.arn, tags or {})
+        stored = await self._store.write(
+            partial(records.put_rule, owner=caller, rule=rule, tags=tags or {})
+        )
+        self._catalog.put(stored)
+        return PutRuleResult(rule.arn)
+
+    async def describe_rule(
+        self, caller: Caller, name: str, event_bus_name: str | None = None
+    ) -> Rule:
+        """A rule of the caller's; ResourceNotFoundException when there is none."""
+        bus = self._bus(caller, event_bus_name)
+        return await self._store.read(
+            partial(records.require_rule, owner=caller, bus=bus, name=name)
+        )
+
+    async def list_rules(
+        self,
+        caller: Caller,
+        name_prefix: str | None = None,
+        next_token: str | None = None,
+        limit: int | None = None,
+        event_bus_name: str | None = None,
+    ) -> Rules:
+        """The caller's rules in name order, optionally by name prefix, a page at a time."""
+        bus = self._bus(caller, event_bus_name)
+        page, token = await self._by_name(
+            "rules", next_token, limit,
+            lambda conn, after, size: records.list_rules(
+                conn, caller, bus, name_prefix, after, size
+            ),
+            lambda rule: rule.name,
+        )
+        return Rules(page, token)
+
+    async def delete_rule(
+        self, caller: Caller, name: str, event_bus_name: str | None = None
+    ) -> None:
+        """Delete a rule; refused while it has targets; a missing rule is not an error."""
+        bus = self._bus(caller, event_bus_name)
+        await self._store.write(partial(records.delete_rule, owner=caller, bus=bus, name=name))
+        self._catalog.remove(caller, bus, name)
+
+    async def enable_rule(
+        self, caller: Caller, name: str, event_bus_name: str | None = None
+    ) -> None:
+        """Let a rule match events (or fire on its schedule) again."""
+        await self._set_state(caller, name, event_bus_name, RuleState.ENABLED)
+
+    async def disable_rule(
+        self, caller: Caller, name: str, event_bus_name: str | None = None
+    ) -> None:
+        """Stop a rule matching events and firing on its schedule."""
+        await self._set_state(caller, name, event_bus_name, RuleState.DISABLED)
+
+    async def _set_state(
+        self, caller: Caller, name: str, event_bus_name: str | None, state: RuleState
+    ) -> None:
+        bus = self._bus(caller, event_bus_name)
+        stored = await self._store.write(
+            partial(records.set_state, owner=caller, bus=bus, name=name, state=state)
+        )
+        self._catalog.put(stored)
+
+    async def test_event_pattern(self, caller: Caller, pattern: str, event: str) -> PatternResult:
+        """Whether an event (JSON text with EventBridge's envelope) matches a pattern."""
+        try:
+            compiled = compile_pattern(pattern)
+        except InvalidEventPattern as error:
+            raise invalid_pattern(error) from None
+        try:
+            document = json.loads(event)
+        except (ValueError, RecursionError):
+            document = None
+        if not isinstance(document, dict) or any(
+            name not in document for name in _ENVELOPE_FIELDS
+        ):
+            raise invalid("Parameter Event is not valid.")
+        return PatternResult(matches(compiled, document))
+
+    # -- targets -------------------------------------------------------------------------
+    def _refusal(self, target: Target) -> str | None:
+        """Raise for a target that fails the request; the reason it is skipped, or None."""
+        kind = kind_of(target.arn)
+        if kind is None:
+            raise invalid(
+                f"Parameter {target.arn} is not valid. Reason: Provided Arn is not in correct "
+                "format."
+            )
+        options = (target.input, target.input_path, target.input_transformer)
+        if sum(1 for option in options if option is not None) > 1:
+            raise invalid(
+                "Only one of Input, InputPath, or InputTransformer must be provided "
+                f"for target {target.id}."
+            )
+        if target.input is not None:
+            try:
+                json.loads(target.input)
+            except (ValueError, RecursionError):
+                raise invalid(f"Input for target {target.id} is not valid JSON text.") from None
+        try:
+            if target.input_path is not None:
+                check_path(target.input_path)
+            if target.input_transformer is not None:
+                transformer = target.input_transformer
+                check_transformer(
+                    transformer.input_paths_map or {}, transformer.input_template
+                )
+        except InvalidInput as error:
+            raise invalid(f"{error} for target {target.id}.") from None
+        if kind == JOB_QUEUE and target.batch_parameters is None:
+            raise invalid(
+                f"Parameter(s) BatchParameters must be specified for target: {target.id}."
+            )
+        if not self._deliverers.delivers_to(kind):
+            return (
+                f"Target {target.arn} is not supported: this server delivers to "
+                f"{', '.join(self._deliverers.kinds)} targets."
+            )
+        return None
+
+    async def put_targets(
+        self, caller: Caller, rule: str, targets: list[Target], event_bus_name: str | None = None
+    ) -> TargetsResult:
+        """Add targets to a rule, or update those with the same Id."""
+        bus = self._bus(caller, event_bus_name)
+        accepted: list[Target] = []
+        failed: list[FailedTarget] = []
+        for target in targets:
+            reason = self._refusal(target)
+            if reason is None:
+                accepted.append(target)
+            else:
+                failed.append(FailedTarget(target.id, "ValidationException", reason))
+        stored = await self._store.write(
+            partial(records.put_targets, owner=caller, bus=bus, rule=rule, added=accepted)
+        )
+        self._catalog.put(stored)
+        return TargetsResult(failed)
+
+    async def remove_targets(
+        self, caller: Caller, rule: str, ids: list[str], event_bus_name: str | None = None
+    ) -> TargetsResult:
+        """Remove targets from a rule by Id."""
+        bus = self._bus(caller, event_bus_name)
+        stored = await self._store.write(
+            partial(records.remove_targets, owner=caller, bus=bus, rule=rule, ids=ids)
+        )
+        self._catalog.put(stored)
+        return TargetsResult()
+
+    async def list_targets_by_rule(
+        self,
+        caller: Caller,
+        rule: str,
+        next_token: str | None = None,
+        limit: int | None = None,
+        event_bus_name: str | None = None,
+    ) -> Targets:
+        """A rule's targets in the order they were added, a page at a time."""
+        bus = self._bus(caller, event_bus_name)
+
+        def read(conn: Connection) -> list[Target]:
+            records.require_rule(conn, caller, bus, rule)
+            return records.list_targets(conn, caller, bus, rule)
+
+        found = await self._store.read(read)
+        page, token = _pager.offset_page("targets", found, next_token, limit or DEFAULT_LIMIT)
+        return Targets(page, token)
+
+    async def list_rule_names_by_target(
+        self,
+        caller: Caller,
+        target_arn: str,
+        next_token: str | None = None,
+        limit: int | None = None,
+        event_bus_name: str | None = None,
+    ) -> RuleNames:
+        """The caller's rules that have a target of ARN ``target_arn``, a page at a time."""
+        bus = self._bus(caller, event_bus_name)
+        page, token = await self._by_name(
+            "rule-names", next_token, limit,
+            lambda conn, after, size: records.rule_names_by_target(
+                conn, caller, bus, target_arn, after, size
+            ),
+            lambda name: name,
+        )
+        return RuleNames(page, token)
+
+    # -- tags ----------------------------------------------------------------------------
+    async def tag_resource(self, caller: Caller, arn: str, tags: dict[str, str]) -> None:
+        """Add or update tags on a rule of the caller's."""
+
+        def write(conn: Connection) -> None:
+            records.require_rule_arn(conn, caller, arn)
+            _tag_rules.check(arn, tags, records.TAGS.get(conn, arn))
+            records.TAGS.put(conn, arn, tags)
+
+        await self._store.write(write)
+
+    async def untag_resource(self, caller: Caller, arn: str, keys: list[str]) -> None:
+        """Remove tags from a rule of the caller's by key."""
+
+        def write(conn: Connection) -> None:
+            records.require_rule_arn(conn, caller, arn)
+            records.TAGS.remove(conn, arn, keys)
+
+        await self._store.write(write)
+
+    async def list_tags_for_resource(self, caller: Caller, arn: str) -> TagList:
+        """The tags of a rule of the caller's."""
+
+        def read(conn: Connection) -> dict[str, str]:
+            records.require_rule_arn(conn, caller, arn)
+            return records.TAGS.get(conn, arn)
+
+        found = await self._store.read(read)
+        return TagList([Tag(key, value) for key, value in found.items()])
+
+    # -- events --------------------------------------------------------------------------
+    async def put_events(self, caller: Caller, entries: list[PutEventsEntry]) -> PutEventsResult:
+        """Put events on the caller's bus; each entry succeeds or fails on its own (the API,
+        and Step Functions' ``events:putEvents`` tasks)."""
+        dispatcher = self._running
+        now = datetime.now(UTC)
+        results: list[PutEventsResultEntry] = []
+        for entry in entries:
+            try:
+                bus = self._bus(caller, entry.event_bus_name)
+                event = put_events_entry(
+                    entry, account=caller.account_id, region=caller.region, now=now
+                )
+            except (ServiceError, EntryError) as error:
+                results.append(PutEventsResultEntry(None, error.code, error.message))
+                continue
+            dispatcher.publish(bus_key(caller, bus), event)
+            results.append(PutEventsResultEntry(event["id"]))
+        return PutEventsResult(results)
+
+    def listens(self, caller: Caller) -> bool:
+        """Whether any enabled rule on the caller's default bus could match an event: a
+        service with nothing to say to a rule can skip building its events."""
+        return self._catalog.has_pattern_rules(bus_key(caller, DEFAULT_BUS))
+
+    def publish(self, caller: Caller, event: ServiceEvent) -> None:
+        """Put an AWS service's event on the caller's default bus (no checks: AWS sources
+        are the server's own)."""
+        document: JsonObject = service_event(
+            event, account=caller.account_id, region=caller.region, time=datetime.now(UTC)
+        )
+        self._running.publish(bus_key(caller, DEFAULT_BUS), document)

@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from batchyard.events.model import Target
+
 _PLACEHOLDER = re.compile(r"<([^<>\s]+)>")
 _PATH_KEY = re.compile(r"[A-Za-z0-9_\-]+")
 _SEGMENT = re.compile(r"\.([^.\[\]]+)|\[(\d+|\*)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]")
@@ -100,16 +102,16 @@ def check_transformer(paths: dict[str, str], template: str) -> None:
             raise InvalidInput(f"InputTemplate contains invalid placeholder {name}")
 
 
-def target_input(target: dict[str, Any], event: dict[str, Any], context: DeliveryContext) -> str:
+def target_input(target: Target, event: dict[str, Any], context: DeliveryContext) -> str:
     """The text a target receives for ``event`` under its input configuration."""
-    if "Input" in target:
-        return str(target["Input"])
-    if "InputPath" in target:
-        return json.dumps(select(event, target["InputPath"]))
-    transformer = target.get("InputTransformer")
-    if transformer:
+    if target.input is not None:
+        return target.input
+    if target.input_path is not None:
+        return json.dumps(select(event, target.input_path))
+    transformer = target.input_transformer
+    if transformer is not None:
         return transform(
-            transformer.get("InputPathsMap") or {}, transformer["InputTemplate"], event, context
+            transformer.input_paths_map or {}, transformer.input_template, event, context
         )
     return json.dumps(event)
 

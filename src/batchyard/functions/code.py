@@ -1,7 +1,12 @@
 """Deployment packages: check a .zip as Lambda does and unpack it where workers run it.
 
-Unpacked code lives in ``<data_dir>/functions/<name>/<sha256 hex>/``; the zip itself is kept in
-the store, so a missing directory (a fresh replica, a cleaned disk) is unpacked again on use.
+Unpacked code lives in ``<data_dir>/functions/<account>/<region>/<name>/<sha256 hex>/`` (the
+middle three parts are the function's key); the zip itself is kept in the store, so a missing
+directory (a fresh replica, a cleaned disk) is unpacked again on use.
+
+A package is checked before it is stored: it must unzip, fit the unzipped limit and unpack
+onto a file system (no entry both a file and a directory, no name a file system refuses), so
+that code accepted once can always be run.
 """
 
 from __future__ import annotations
@@ -19,6 +24,11 @@ from pathlib import Path
 from batchyard.functions.configuration import invalid
 
 MAX_UNZIPPED_BYTES = 262_144_000
+# What Linux file systems take for one name, and a path short enough to sit under any data
+# directory within PATH_MAX.
+MAX_NAME_BYTES = 255
+MAX_PATH_BYTES = 3072
+_UNZIP_FAILED = "Could not unzip uploaded file. Please check your file, then try to upload again."
 
 
 @dataclass(frozen=True)
@@ -38,17 +48,48 @@ class CodeBundle:
         return {"sha256": self.sha256, "digest": self.digest, "size": self.size}
 
 
+def _parts(name: str) -> tuple[str, ...]:
+    # The path an entry is extracted to, as zipfile sanitizes it (leading "/", "." and "..").
+    return tuple(part for part in name.split("/") if part not in ("", ".", ".."))
+
+
+def layout_problem(entries: list[zipfile.ZipInfo]) -> str | None:
+    """Why ``entries`` cannot be unpacked onto a file system, or None when they can."""
+    files: dict[tuple[str, ...], str] = {}
+    folders: set[tuple[str, ...]] = set()
+    for entry in entries:
+        parts = _parts(entry.filename)
+        encoded = [part.encode("utf-8", "surrogateescape") for part in parts]
+        if any(len(part) > MAX_NAME_BYTES for part in encoded):
+            return f"The name of entry '{entry.filename}' is longer than {MAX_NAME_BYTES} bytes."
+        if sum(len(part) + 1 for part in encoded) > MAX_PATH_BYTES:
+            return f"The path of entry '{entry.filename}' is longer than {MAX_PATH_BYTES} bytes."
+        folders.update(parts[:depth] for depth in range(len(parts)))
+        if entry.is_dir():
+            folders.add(parts)
+        elif not parts:
+            return f"Entry '{entry.filename}' names no file."
+        else:
+            files.setdefault(parts, entry.filename)
+    clashes = sorted(files.keys() & folders)
+    if clashes:
+        return f"Entry '{files[clashes[0]]}' is a file, and other entries use it as a directory."
+    return None
+
+
 def check_zip(zip_bytes: bytes) -> CodeBundle:
-    """Accept ``zip_bytes`` when Lambda would: a readable zip within the unzipped limit."""
+    """Accept ``zip_bytes`` when Lambda would: a readable zip within the unzipped limit that
+    unpacks onto a file system."""
     try:
         with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
             total = sum(info.file_size for info in archive.infolist())
             if archive.testzip() is not None:
                 raise zipfile.BadZipFile("corrupt member")
+            problem = layout_problem(archive.infolist())
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
-        raise invalid(
-            "Could not unzip uploaded file. Please check your file, then try to upload again."
-        ) from None
+        raise invalid(_UNZIP_FAILED) from None
+    if problem is not None:
+        raise invalid(f"{_UNZIP_FAILED} {problem}")
     if total > MAX_UNZIPPED_BYTES:
         raise invalid(f"Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes")
     raw = hashlib.sha256(zip_bytes)
@@ -60,14 +101,14 @@ def code_root(data_dir: Path) -> Path:
     return data_dir / "functions"
 
 
-def code_dir(data_dir: Path, name: str, digest: str) -> Path:
-    """The directory one version of one function's code is unpacked into."""
-    return code_root(data_dir) / name / digest
+def code_dir(data_dir: Path, key: str, digest: str) -> Path:
+    """The directory one version of the code of the function ``key`` is unpacked into."""
+    return code_root(data_dir) / key / digest
 
 
-def unpack(data_dir: Path, name: str, digest: str, zip_bytes: bytes) -> Path:
+def unpack(data_dir: Path, key: str, digest: str, zip_bytes: bytes) -> Path:
     """Unpack the code once; concurrent callers see either nothing or the whole tree."""
-    target = code_dir(data_dir, name, digest)
+    target = code_dir(data_dir, key, digest)
     if target.is_dir():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -87,21 +128,36 @@ def unpack(data_dir: Path, name: str, digest: str, zip_bytes: bytes) -> Path:
     return target
 
 
-def discard(data_dir: Path, name: str) -> None:
-    """Remove all of a function's unpacked code."""
-    shutil.rmtree(code_root(data_dir) / name, ignore_errors=True)
+def discard(data_dir: Path, key: str) -> None:
+    """Remove all of the unpacked code of the function ``key``."""
+    shutil.rmtree(code_root(data_dir) / key, ignore_errors=True)
 
 
 def prune(data_dir: Path, current: dict[str, set[str]]) -> None:
-    """Keep only the unpacked code each function uses now (``current``: name -> digests)."""
+    """Keep only the unpacked code each function uses now (``current``: key -> digests).
+
+    Anything else under the code root goes, whatever its depth: code of deleted functions
+    and directories of an older layout (the store unpacks them again on use).
+    """
     root = code_root(data_dir)
     if not root.is_dir():
         return
-    for folder in root.iterdir():
-        keep = current.get(folder.name)
-        if keep is None:
-            shutil.rmtree(folder, ignore_errors=True)
-            continue
+    keys = {tuple(key.split("/")) for key in current}
+    prefixes = {key[:depth] for key in keys for depth in (1, 2)}
+
+    def sweep(folder: Path, parts: tuple[str, ...]) -> None:
         for child in folder.iterdir():
-            if child.name not in keep:
+            path = (*parts, child.name)
+            if path in keys:
+                keep = current["/".join(path)]
+                for version in child.iterdir():
+                    if version.name not in keep:
+                        shutil.rmtree(version, ignore_errors=True)
+            elif path in prefixes and child.is_dir():
+                sweep(child, path)
+            elif child.is_dir():
                 shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
+
+    sweep(root, ())

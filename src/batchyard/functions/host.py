@@ -1,4 +1,4 @@
-"""The functions component of a running server: records, code, warm pools and invocations."""
+"""The engine behind the Lambda facade: records, code, warm pools and invocations."""
 
 from __future__ import annotations
 
@@ -11,28 +11,30 @@ import os
 import time
 import uuid
 from collections.abc import Coroutine
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import batchyard
+from batchyard.aws.caller import Caller
 from batchyard.compute.limits import CgroupLayout, remove_stale_groups
+from batchyard.config import Settings
 from batchyard.functions import code as codes
 from batchyard.functions import invocation as inv
 from batchyard.functions.aliases import Aliases, pick_version
-from batchyard.functions.invocation import InvocationResult
-from batchyard.functions.logsink import write_log
+from batchyard.functions.invocation import InvocationResult, InvocationType
 from batchyard.functions.names import LATEST, FunctionRef, function_arn, parse_function_name
 from batchyard.functions.names import not_found as not_found_error
-from batchyard.functions.pool import WorkerPools
+from batchyard.functions.output import FunctionOutput
+from batchyard.functions.pool import POOL_SIZE, WorkerPools
 from batchyard.functions.registry import Function, FunctionRegistry, PendingEvent
 from batchyard.functions.versions import Versions
 from batchyard.functions.worker import Outcome, Worker, WorkerSpec
 from batchyard.protocol.errors import ServiceError
-from batchyard.runtime import Runtime
+from batchyard.store import Store
 
 log = logging.getLogger(__name__)
 
-INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 # Lambda gives the import of a handler ten seconds, or the function's timeout when longer.
 INIT_SECONDS = 10.0
 # Async invocations carry smaller payloads than synchronous ones.
@@ -67,55 +69,64 @@ def _lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip("\r")]
 
 
-class FunctionHost:
-    """Owns the functions of one server; the API handlers and ``invoke`` go through it."""
+def _unavailable(function: Function, request_id: str, error: OSError) -> InvocationResult:
+    payload = json.dumps(inv.unavailable_error(error.strerror or str(error))).encode()
+    return InvocationResult(200, payload, "Unhandled", "", request_id, function.version)
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.settings = runtime.settings
-        self.registry = FunctionRegistry(runtime.store, self.not_found)
-        self.versions = Versions(runtime.store, self.qualified_not_found)
-        self.aliases = Aliases(runtime.store, self.arn, self.qualified_not_found)
-        self.pools = WorkerPools()
+
+class FunctionHost:
+    """Owns the functions of one server; the :class:`Lambda` facade goes through it."""
+
+    def __init__(self, store: Store, output: FunctionOutput, settings: Settings,
+                 pool_size: int = POOL_SIZE) -> None:
+        self.settings = settings
+        self.output = output
+        self.registry = FunctionRegistry(store, self.not_found)
+        self.versions = Versions(store, self.qualified_not_found)
+        self.aliases = Aliases(store, self.arn, self.qualified_not_found)
+        self.pools = WorkerPools(pool_size)
         self.layout = CgroupLayout.detect()
         # Servers sharing a host sweep only the worker cgroups of their own data directory.
         digest = hashlib.sha256(str(self.settings.data_dir.resolve()).encode()).hexdigest()[:10]
         self.group_prefix = f"batchyard-fn-{digest}-"
         self._background: set[asyncio.Task[None]] = set()
 
-    def arn(self, name: str, qualifier: str | None = None) -> str:
-        """This server's ARN for function ``name``."""
-        return function_arn(self.settings.region, self.settings.account_id, name, qualifier)
+    @staticmethod
+    def arn(owner: Caller, name: str, qualifier: str | None = None) -> str:
+        """The ARN of ``owner``'s function ``name``."""
+        return function_arn(owner.region, owner.account_id, name, qualifier)
 
-    def not_found(self, name: str) -> ServiceError:
+    def not_found(self, owner: Caller, name: str) -> ServiceError:
         """ResourceNotFoundException for the unqualified function ``name``."""
-        return not_found_error(self.arn(name))
+        return not_found_error(self.arn(owner, name))
 
-    def qualified_not_found(self, name: str, qualifier: str | None) -> ServiceError:
+    def qualified_not_found(self, owner: Caller, name: str, qualifier: str | None
+                            ) -> ServiceError:
         """ResourceNotFoundException for function ``name`` (at ``qualifier``, if given)."""
-        return not_found_error(self.arn(name, qualifier))
+        return not_found_error(self.arn(owner, name, qualifier))
 
-    def resolve(self, function_name: str, qualifier: str | None = None) -> FunctionRef:
-        """Parse a FunctionName (name, ARN or partial ARN, maybe qualified)."""
-        return parse_function_name(
-            function_name, self.settings.region, self.settings.account_id, qualifier
-        )
+    @staticmethod
+    def resolve(owner: Caller, function_name: str, qualifier: str | None = None) -> FunctionRef:
+        """Parse a FunctionName (name, ARN or partial ARN, maybe qualified) of ``owner``."""
+        return parse_function_name(function_name, owner.region, owner.account_id, qualifier)
 
-    async def lookup(self, function_name: str, qualifier: str | None = None) -> Function:
+    async def lookup(self, owner: Caller, function_name: str,
+                     qualifier: str | None = None) -> Function:
         """The function version a FunctionName and Qualifier designate: ``$LATEST``, a
         published version, or the version an alias points at."""
-        return await self.version_of(self.resolve(function_name, qualifier))
+        return await self.version_of(owner, self.resolve(owner, function_name, qualifier))
 
-    async def version_of(self, ref: FunctionRef, routed: bool = False) -> Function:
+    async def version_of(self, owner: Caller, ref: FunctionRef, routed: bool = False
+                         ) -> Function:
         """The version ``ref`` designates; through an alias with ``routed``, the version one
         invocation runs (its routing weights applied)."""
         qualifier = ref.qualifier
         if qualifier is not None and qualifier != LATEST and not qualifier.isdigit():
-            alias = await self.aliases.get(ref.name, qualifier)
+            alias = await self.aliases.get(owner, ref.name, qualifier)
             qualifier = pick_version(alias) if routed else alias["FunctionVersion"]
         if qualifier is None or qualifier == LATEST:
-            return await self.registry.get(ref.name)
-        return await self.versions.get(ref.name, qualifier)
+            return await self.registry.get(owner, ref.name)
+        return await self.versions.get(owner, ref.name, qualifier)
 
     async def start(self) -> None:
         """Drop code no function uses any more; replay Events accepted before the last stop.
@@ -139,42 +150,46 @@ class FunctionHost:
                 await task
         await self.pools.close()
 
-    async def forget(self, name: str) -> None:
+    async def forget(self, function: Function) -> None:
         """Stop a deleted function's workers and drop its code."""
-        await self.pools.retire(name, None)
-        await asyncio.to_thread(codes.discard, self.settings.data_dir, name)
+        await self.pools.retire(function.key, None)
+        await asyncio.to_thread(codes.discard, self.settings.data_dir, function.key)
 
     async def invoke(
         self,
+        owner: Caller,
         function_name: str,
         payload: bytes,
-        invocation_type: str = "RequestResponse",
+        invocation_type: str = InvocationType.REQUEST_RESPONSE,
         qualifier: str | None = None,
         request_id: str | None = None,
     ) -> InvocationResult:
         """Invoke a function as Lambda's Invoke does; errors are Lambda's ServiceErrors."""
-        if invocation_type not in INVOCATION_TYPES:
+        if invocation_type not in tuple(InvocationType):
             raise ServiceError(
                 "InvalidParameterValueException",
                 f"Unsupported invocation type {invocation_type}", Type="User",
             )
         request_id = request_id or str(uuid.uuid4())
-        ref = self.resolve(function_name, qualifier)
-        function = await self.version_of(ref, routed=True)
-        if invocation_type == "DryRun":
+        ref = self.resolve(owner, function_name, qualifier)
+        function = await self.version_of(owner, ref, routed=True)
+        if invocation_type == InvocationType.DRY_RUN:
             return InvocationResult(204, b"", None, "", request_id, executed_version=None)
         text = event_text(payload)
-        invoked_arn = self.arn(function.name, ref.qualifier)
-        if invocation_type == "Event":
+        invoked_arn = self.arn(owner, function.name, ref.qualifier)
+        if invocation_type == InvocationType.EVENT:
             if len(payload) > MAX_EVENT_PAYLOAD:
                 raise ServiceError(
                     "RequestTooLargeException",
                     f"Request must be smaller than {MAX_EVENT_PAYLOAD} bytes for the "
                     "InvokeAsync operation", Type="User",
                 )
-            event = PendingEvent(request_id, function.name, text.encode(),
+            event = PendingEvent(request_id, owner, function.name, text.encode(),
                                  qualifier=ref.qualifier)
-            await self.registry.add_pending(event)
+            while not await self.registry.add_pending(event):
+                # A caller that reused its request id still gets an invocation of its own.
+                event = replace(event, request_id=str(uuid.uuid4()))
+            request_id = event.request_id
             self._spawn(self._run_event(event))
             return InvocationResult(202, b"", None, "", request_id, executed_version=None)
         return await self._run(function, invoked_arn, text, request_id)
@@ -194,12 +209,12 @@ class FunctionHost:
                     await asyncio.sleep(delay)
                 try:
                     ref = FunctionRef(event.function_name, event.qualifier)
-                    function = await self.version_of(ref, routed=True)
+                    function = await self.version_of(event.owner, ref, routed=True)
                 except ServiceError:
                     break
                 result = await self._run(
-                    function, self.arn(function.name, event.qualifier), event.payload.decode(),
-                    event.request_id,
+                    function, self.arn(event.owner, function.name, event.qualifier),
+                    event.payload.decode(), event.request_id,
                 )
                 attempts += 1
                 if not result.function_error:
@@ -215,14 +230,14 @@ class FunctionHost:
 
     async def code_dir(self, function: Function) -> Path:
         """The unpacked code of ``function``, unpacking it from the store when missing."""
-        target = codes.code_dir(self.settings.data_dir, function.name, function.digest)
+        target = codes.code_dir(self.settings.data_dir, function.key, function.digest)
         if target.is_dir():
             return target
-        data = await self.registry.zip_bytes(function.name, function.digest)
+        data = await self.registry.zip_bytes(function.owner, function.name, function.digest)
         if data is None:
-            raise self.not_found(function.name)
+            raise self.not_found(function.owner, function.name)
         return await asyncio.to_thread(
-            codes.unpack, self.settings.data_dir, function.name, function.digest, data
+            codes.unpack, self.settings.data_dir, function.key, function.digest, data
         )
 
     def endpoint(self) -> str:
@@ -236,7 +251,7 @@ class FunctionHost:
 
     def environment(self, function: Function, code_dir: Path) -> dict[str, str]:
         """A worker's environment: Lambda's variables, boto3 aimed here, then the function's."""
-        region = self.settings.region
+        region = function.owner.region
         env = {
             "PATH": os.environ.get("PATH", os.defpath),
             "LANG": "en_US.UTF-8",
@@ -269,15 +284,21 @@ class FunctionHost:
 
     async def _run(self, function: Function, invoked_arn: str, text: str,
                    request_id: str) -> InvocationResult:
-        folder = await self.code_dir(function)
-        pool = await self.pools.pool_for(
-            function.name, function.version, function.revision_id,
-            lambda: WorkerSpec(
-                folder, self.environment(function, folder), function.memory_size, self.layout,
-                self.group_prefix,
-            ),
-        )
-        worker = await pool.acquire()
+        try:
+            folder = await self.code_dir(function)
+            pool = await self.pools.pool_for(
+                function.key, function.version, function.revision_id,
+                lambda: WorkerSpec(
+                    folder, self.environment(function, folder), function.memory_size,
+                    self.layout, self.group_prefix,
+                ),
+            )
+            worker = await pool.acquire()
+        except OSError as error:
+            # Code that cannot be unpacked or started here (a full disk, a package stored
+            # before packages were checked) fails the invocation, not the request.
+            log.exception("could not start the code of %s", function.name)
+            return _unavailable(function, request_id, error)
         started_ms = int(time.time() * 1000)
         reusable = False
         try:
@@ -346,7 +367,8 @@ class FunctionHost:
         events.append((started_ms, lines[len(before)]))
         events.extend((ended_ms, line) for line in [*body, *after])
         try:
-            await write_log(self.runtime, function.log_group, worker.stream_name, events)
+            await self.output.write_lines(function.owner, function.log_group,
+                                          worker.stream_name, events)
         except Exception:
             log.exception("could not store the log of %s", request_id)
         return InvocationResult(

@@ -6,12 +6,21 @@ import base64
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from batchyard.functions.worker import Outcome
 
 TAIL_BYTES = 4096
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024
+
+
+class InvocationType(StrEnum):
+    """How Invoke runs a function: and waits for it, queued, or only checking access."""
+
+    REQUEST_RESPONSE = "RequestResponse"
+    EVENT = "Event"
+    DRY_RUN = "DryRun"
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,15 @@ def oversized_error(size: int) -> dict[str, Any]:
 def init_start_line(runtime: str) -> str:
     """The first line a new execution environment logs."""
     return f"INIT_START Runtime Version: {runtime.replace('python', 'python:', 1)}"
+
+
+def unavailable_error(reason: str) -> dict[str, Any]:
+    """The payload for code that cannot be started (Lambda's name for an entry point the
+    runtime cannot run)."""
+    return {
+        "errorMessage": f"The function's code cannot be started: {reason}",
+        "errorType": "Runtime.InvalidEntrypoint",
+    }
 
 
 def start_line(request_id: str, version: str = "$LATEST") -> str:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from batchyard.aws.caller import Caller
 from batchyard.functions.code import CodeBundle
 from batchyard.functions.configuration import describe, log_group
 from batchyard.functions.names import LATEST
@@ -19,11 +20,36 @@ from batchyard.protocol.errors import ServiceError
 from batchyard.store import Store
 from batchyard.store.tables.functions import aliases, code, functions, pending_events, versions
 
+# Builds the ResourceNotFoundException for function ``name`` of ``owner``.
+Missing = Callable[[Caller, str], ServiceError]
+
+
+def owned(
+    table: sa.Table, owner: Caller, name: str, column: str = "name"
+) -> sa.ColumnElement[bool]:
+    """The rows of ``table`` that belong to function ``name`` of ``owner``."""
+    return sa.and_(
+        table.c.account_id == owner.account_id, table.c.region == owner.region,
+        table.c[column] == name,
+    )
+
+
+def function_key(owner: Caller, name: str) -> str:
+    """``<account>/<region>/<name>``: one function among every account's and region's (its
+    code directory and its warm pools are named by it)."""
+    return f"{owner.account_id}/{owner.region}/{name}"
+
+
+def scoped(owner: Caller) -> dict[str, str]:
+    """The account and region columns of a new row of ``owner``."""
+    return {"account_id": owner.account_id, "region": owner.region}
+
 
 @dataclass(frozen=True)
 class Function:
     """One function as stored: its configuration document, code summary and tags."""
 
+    owner: Caller
     name: str
     arn: str
     config: dict[str, Any]
@@ -33,6 +59,11 @@ class Function:
     last_modified: str
     # "$LATEST", or the number of a published version (whose config and code never change).
     version: str = LATEST
+
+    @property
+    def key(self) -> str:
+        """The :func:`function_key` of this function."""
+        return function_key(self.owner, self.name)
 
     @property
     def timeout(self) -> int:
@@ -78,6 +109,7 @@ class PendingEvent:
     """An accepted Event invocation that has not run yet."""
 
     request_id: str
+    owner: Caller
     function_name: str
     payload: bytes
     attempts: int = 0
@@ -86,7 +118,8 @@ class PendingEvent:
 
 def _row(row: Any) -> Function:
     return Function(
-        name=row.name, arn=row.arn, config=dict(row.config), code=dict(row.code),
+        owner=Caller(row.account_id, row.region), name=row.name, arn=row.arn,
+        config=dict(row.config), code=dict(row.code),
         tags=dict(row.tags), revision_id=row.revision_id, last_modified=row.last_modified,
     )
 
@@ -106,34 +139,35 @@ def stale_revision() -> ServiceError:
     )
 
 
-def _select(connection: Connection, name: str) -> Function | None:
-    row = connection.execute(sa.select(functions).where(functions.c.name == name)).first()
+def _select(connection: Connection, owner: Caller, name: str) -> Function | None:
+    row = connection.execute(sa.select(functions).where(owned(functions, owner, name))).first()
     return _row(row) if row is not None else None
 
 
 class FunctionRegistry:
     """Durable function records; ``missing`` builds the error for an unknown name."""
 
-    def __init__(self, store: Store, missing: Callable[[str], ServiceError]) -> None:
+    def __init__(self, store: Store, missing: Missing) -> None:
         self.store = store
         self.missing = missing
 
-    async def create(self, name: str, arn: str, config: dict[str, Any], bundle: CodeBundle,
-                     tags: dict[str, str], modified: str) -> Function:
+    async def create(self, owner: Caller, name: str, arn: str, config: dict[str, Any],
+                     bundle: CodeBundle, tags: dict[str, str], modified: str) -> Function:
         """Store a new function; ResourceConflictException when the name is taken."""
-        record = Function(name, arn, config, bundle.summary(), dict(tags), str(uuid.uuid4()),
+        record = Function(owner, name, arn, config, bundle.summary(), dict(tags), str(uuid.uuid4()),
                           modified)
 
         def write(connection: Connection) -> None:
-            if _select(connection, name) is not None:
+            if _select(connection, owner, name) is not None:
                 raise _conflict(name)
             try:
                 connection.execute(functions.insert().values(
-                    name=name, arn=arn, config=config, code=record.code, tags=record.tags,
+                    **scoped(owner), name=name, arn=arn, config=config, code=record.code,
+                    tags=record.tags,
                     revision_id=record.revision_id, last_modified=modified,
                 ))
                 connection.execute(code.insert().values(
-                    name=name, digest=bundle.digest, zip=bundle.zip_bytes,
+                    **scoped(owner), name=name, digest=bundle.digest, zip=bundle.zip_bytes,
                 ))
             except IntegrityError:
                 raise _conflict(name) from None
@@ -141,18 +175,24 @@ class FunctionRegistry:
         await self.store.write(write)
         return record
 
-    async def get(self, name: str) -> Function:
+    async def get(self, owner: Caller, name: str) -> Function:
         """The function called ``name``; the ``missing`` error when there is none."""
-        record = await self.store.read(lambda connection: _select(connection, name))
+        record = await self.store.read(lambda connection: _select(connection, owner, name))
         if record is None:
-            raise self.missing(name)
+            raise self.missing(owner, name)
         return record
 
-    async def page(self, after: str | None, limit: int | None) -> list[Function]:
-        """Up to ``limit`` (None: all) functions in name order, after the name ``after``."""
+    async def page(self, owner: Caller, after: str | None, limit: int | None) -> list[Function]:
+        """Up to ``limit`` (None: all) of ``owner``'s functions in name order, after the name
+        ``after``."""
 
         def read(connection: Connection) -> list[Function]:
-            query = sa.select(functions).order_by(functions.c.name).limit(limit)
+            query = (
+                sa.select(functions)
+                .where(functions.c.account_id == owner.account_id,
+                       functions.c.region == owner.region)
+                .order_by(functions.c.name).limit(limit)
+            )
             if after is not None:
                 query = query.where(functions.c.name > after)
             return [_row(row) for row in connection.execute(query)]
@@ -161,6 +201,7 @@ class FunctionRegistry:
 
     async def update(
         self,
+        owner: Caller,
         name: str,
         change: Callable[[Function], Function],
         expected_revision: str | None,
@@ -173,83 +214,91 @@ class FunctionRegistry:
         """
 
         def write(connection: Connection) -> Function:
-            current = _select(connection, name)
+            current = _select(connection, owner, name)
             if current is None:
-                raise self.missing(name)
+                raise self.missing(owner, name)
             if expected_revision is not None and expected_revision != current.revision_id:
                 raise stale_revision()
             changed = change(current)
             record = Function(
-                name, current.arn, changed.config, changed.code, changed.tags,
+                owner, name, current.arn, changed.config, changed.code, changed.tags,
                 str(uuid.uuid4()), modified or current.last_modified,
             )
-            connection.execute(functions.update().where(functions.c.name == name).values(
+            connection.execute(functions.update().where(owned(functions, owner, name)).values(
                 config=record.config, code=record.code, tags=record.tags,
                 revision_id=record.revision_id, last_modified=record.last_modified,
             ))
             if bundle is not None:
-                connection.execute(code.update().where(code.c.name == name).values(
+                connection.execute(code.update().where(owned(code, owner, name)).values(
                     digest=bundle.digest, zip=bundle.zip_bytes,
                 ))
             return record
 
         return await self.store.write(write)
 
-    async def delete(self, name: str) -> Function:
+    async def delete(self, owner: Caller, name: str) -> Function:
         """Remove the function, its code and its pending events; the record it had."""
 
         def write(connection: Connection) -> Function:
-            current = _select(connection, name)
+            current = _select(connection, owner, name)
             if current is None:
-                raise self.missing(name)
-            connection.execute(functions.delete().where(functions.c.name == name))
-            connection.execute(code.delete().where(code.c.name == name))
-            connection.execute(versions.delete().where(versions.c.name == name))
-            connection.execute(aliases.delete().where(aliases.c.name == name))
-            connection.execute(
-                pending_events.delete().where(pending_events.c.function_name == name)
-            )
+                raise self.missing(owner, name)
+            for table in (functions, code, versions, aliases):
+                connection.execute(table.delete().where(owned(table, owner, name)))
+            connection.execute(pending_events.delete().where(
+                owned(pending_events, owner, name, "function_name")
+            ))
             return current
 
         return await self.store.write(write)
 
     async def digests(self) -> dict[str, set[str]]:
-        """The code digests each function still uses: its ``$LATEST``'s and its versions'."""
+        """The code digests each function (by its :func:`function_key`) still uses: its
+        ``$LATEST``'s and its versions'."""
 
         def read(connection: Connection) -> dict[str, set[str]]:
             found: dict[str, set[str]] = {}
             for table in (functions, versions):
-                for row in connection.execute(sa.select(table.c.name, table.c.code)):
-                    found.setdefault(row.name, set()).add(row.code["digest"])
+                query = sa.select(table.c.account_id, table.c.region, table.c.name, table.c.code)
+                for row in connection.execute(query):
+                    key = function_key(Caller(row.account_id, row.region), row.name)
+                    found.setdefault(key, set()).add(row.code["digest"])
             return found
 
         return await self.store.read(read)
 
-    async def zip_bytes(self, name: str, digest: str) -> bytes | None:
+    async def zip_bytes(self, owner: Caller, name: str, digest: str) -> bytes | None:
         """The stored zip of ``name`` whose code is ``digest``: $LATEST's or a version's."""
 
         def read(connection: Connection) -> bytes | None:
             row = connection.execute(
-                sa.select(code.c.zip).where(code.c.name == name, code.c.digest == digest)
+                sa.select(code.c.zip).where(owned(code, owner, name), code.c.digest == digest)
             ).first()
             if row is None:
                 row = connection.execute(
                     sa.select(versions.c.zip).where(
-                        versions.c.name == name, versions.c.code["digest"].as_string() == digest
+                        owned(versions, owner, name),
+                        versions.c.code["digest"].as_string() == digest,
                     ).limit(1)
                 ).first()
             return bytes(row.zip) if row is not None else None
 
         return await self.store.read(read)
 
-    async def add_pending(self, event: PendingEvent) -> None:
-        """Record an accepted Event invocation before it is acknowledged."""
-        await self.store.write(lambda connection: connection.execute(
-            pending_events.insert().values(
-                request_id=event.request_id, function_name=event.function_name,
-                payload=event.payload, accepted=time.time(), qualifier=event.qualifier,
-            )
-        ))
+    async def add_pending(self, event: PendingEvent) -> bool:
+        """Record an accepted Event invocation before it is acknowledged; False (nothing
+        written) when its request id is taken already."""
+        try:
+            await self.store.write(lambda connection: connection.execute(
+                pending_events.insert().values(
+                    **scoped(event.owner), request_id=event.request_id,
+                    function_name=event.function_name, payload=event.payload,
+                    accepted=time.time(), qualifier=event.qualifier,
+                )
+            ))
+        except IntegrityError:
+            return False
+        return True
 
     async def count_attempt(self, request_id: str, attempts: int) -> None:
         """Record that an Event invocation has been tried ``attempts`` times."""
@@ -271,7 +320,8 @@ class FunctionRegistry:
             rows = connection.execute(
                 sa.select(pending_events).order_by(pending_events.c.accepted)
             )
-            return [PendingEvent(r.request_id, r.function_name, bytes(r.payload), r.attempts,
-                                 r.qualifier) for r in rows]
+            return [PendingEvent(r.request_id, Caller(r.account_id, r.region, r.request_id),
+                                 r.function_name, bytes(r.payload), r.attempts, r.qualifier)
+                    for r in rows]
 
         return await self.store.read(read)

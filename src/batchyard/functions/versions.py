@@ -15,27 +15,29 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from batchyard.aws.caller import Caller
 from batchyard.functions.configuration import invalid, timestamp
-from batchyard.functions.registry import Function, stale_revision
+from batchyard.functions.registry import Function, owned, scoped, stale_revision
 from batchyard.protocol.errors import ServiceError
 from batchyard.store import Store
 from batchyard.store.tables.functions import aliases, code, functions, versions
 
-# NotFound for function ``name`` qualified by ``version``.
-Missing = Callable[[str, str | None], ServiceError]
+# NotFound for function ``name`` of an owner, qualified by ``version``.
+Missing = Callable[[Caller, str, str | None], ServiceError]
 
 
-def _version(function: Any, values: Mapping[str, Any]) -> Function:
+def _version(function: Any, values: Mapping[str, Any] | sa.RowMapping) -> Function:
     """The version with column ``values`` of the function in row ``function``."""
     return Function(
-        name=function.name, arn=function.arn, config=dict(values["config"]),
+        owner=Caller(function.account_id, function.region), name=function.name,
+        arn=function.arn, config=dict(values["config"]),
         code=dict(values["code"]), tags=dict(function.tags), revision_id=values["revision_id"],
         last_modified=values["last_modified"], version=str(values["version"]),
     )
 
 
-def _function_row(connection: Connection, name: str) -> sa.Row[Any] | None:
-    return connection.execute(sa.select(functions).where(functions.c.name == name)).first()
+def _function_row(connection: Connection, owner: Caller, name: str) -> sa.Row[Any] | None:
+    return connection.execute(sa.select(functions).where(owned(functions, owner, name))).first()
 
 
 def _same(config: dict[str, Any], other: dict[str, Any]) -> bool:
@@ -50,14 +52,14 @@ class Versions:
         self.store = store
         self.missing = missing
 
-    async def publish(self, name: str, description: str | None = None,
+    async def publish(self, owner: Caller, name: str, description: str | None = None,
                       code_sha256: str | None = None, revision_id: str | None = None) -> Function:
         """Publish ``$LATEST`` as the next version (or answer the last one if unchanged)."""
 
         def write(connection: Connection) -> Function:
-            function = _function_row(connection, name)
+            function = _function_row(connection, owner, name)
             if function is None:
-                raise self.missing(name, None)
+                raise self.missing(owner, name, None)
             if revision_id is not None and revision_id != function.revision_id:
                 raise stale_revision()
             sha = function.code["sha256"]
@@ -67,7 +69,7 @@ class Versions:
                     f"$LATEST ({sha}). Please try again with the CodeSHA256 in $LATEST."
                 )
             last = connection.execute(
-                sa.select(versions).where(versions.c.name == name)
+                sa.select(versions).where(owned(versions, owner, name))
                 .order_by(versions.c.version.desc()).limit(1)
             ).first()
             if last is not None and last.code["sha256"] == sha and _same(last.config,
@@ -77,61 +79,67 @@ class Versions:
             config = dict(function.config)
             if description is not None:
                 config["Description"] = description
-            zip_row = connection.execute(sa.select(code.c.zip).where(code.c.name == name)).one()
+            zip_row = connection.execute(
+                sa.select(code.c.zip).where(owned(code, owner, name))
+            ).one()
             values = {
-                "name": name, "version": number, "config": config, "code": function.code,
+                **scoped(owner), "name": name, "version": number, "config": config,
+                "code": function.code,
                 "zip": zip_row.zip, "revision_id": str(uuid.uuid4()),
                 "last_modified": timestamp(),
             }
             connection.execute(versions.insert().values(**values))
             connection.execute(
-                functions.update().where(functions.c.name == name).values(last_version=number)
+                functions.update().where(owned(functions, owner, name))
+                .values(last_version=number)
             )
             return _version(function, values)
 
         return await self.store.write(write)
 
-    async def get(self, name: str, version: str) -> Function:
+    async def get(self, owner: Caller, name: str, version: str) -> Function:
         """Version ``version`` of ``name``; the ``missing`` error when it does not exist."""
 
         def read(connection: Connection) -> Function | None:
-            function = _function_row(connection, name)
+            function = _function_row(connection, owner, name)
             if function is None or not version.isdigit():
                 return None
             row = connection.execute(
-                sa.select(versions).where(versions.c.name == name,
+                sa.select(versions).where(owned(versions, owner, name),
                                           versions.c.version == int(version))
             ).first()
             return _version(function, row._mapping) if row is not None else None
 
         found = await self.store.read(read)
         if found is None:
-            raise self.missing(name, version)
+            raise self.missing(owner, name, version)
         return found
 
-    async def listing(self, name: str) -> list[Function]:
+    async def listing(self, owner: Caller, name: str) -> list[Function]:
         """Every published version of ``name``, oldest first."""
 
         def read(connection: Connection) -> list[Function]:
-            function = _function_row(connection, name)
+            function = _function_row(connection, owner, name)
             if function is None:
-                raise self.missing(name, None)
+                raise self.missing(owner, name, None)
             rows = connection.execute(
-                sa.select(versions).where(versions.c.name == name).order_by(versions.c.version)
+                sa.select(versions).where(owned(versions, owner, name))
+                .order_by(versions.c.version)
             )
             return [_version(function, row._mapping) for row in rows]
 
         return await self.store.read(read)
 
-    async def delete(self, name: str, version: str) -> None:
+    async def delete(self, owner: Caller, name: str, version: str) -> None:
         """Delete one version; refused while an alias points at it."""
 
         def write(connection: Connection) -> None:
-            if _function_row(connection, name) is None or not version.isdigit():
-                raise self.missing(name, version)
+            if _function_row(connection, owner, name) is None or not version.isdigit():
+                raise self.missing(owner, name, version)
             referring = sorted(
                 row.alias for row in connection.execute(
-                    sa.select(aliases.c.alias, aliases.c.document).where(aliases.c.name == name)
+                    sa.select(aliases.c.alias, aliases.c.document)
+                    .where(owned(aliases, owner, name))
                 )
                 if version in _versions_of(row.document)
             )
@@ -143,11 +151,11 @@ class Versions:
                     Type="User",
                 )
             deleted = connection.execute(
-                versions.delete().where(versions.c.name == name,
+                versions.delete().where(owned(versions, owner, name),
                                         versions.c.version == int(version))
             )
             if deleted.rowcount == 0:
-                raise self.missing(name, version)
+                raise self.missing(owner, name, version)
 
         await self.store.write(write)
 

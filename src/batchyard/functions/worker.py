@@ -200,10 +200,10 @@ class Worker:
                            duration_ms=(time.monotonic() - started) * 1000)
         if not line:
             return await self._exited((time.monotonic() - started) * 1000)
-        log = await self._log.until(token)
-        if log is None:
-            log = await self._log.rest()
-        return Outcome("ok", log, duration_ms=(time.monotonic() - started) * 1000,
+        output = await self._log.until(token)
+        if output is None:
+            output = await self._log.rest()
+        return Outcome("ok", output, duration_ms=(time.monotonic() - started) * 1000,
                        answer=json.loads(line))
 
     async def _exited(self, duration_ms: float) -> Outcome:

@@ -68,7 +68,13 @@ class ServiceApi:
 
     def error_status(self, code: str) -> int:
         """The HTTP status the model gives error ``code`` (400 when it does not say)."""
-        for shape in self.model.error_shapes:
-            if shape.name == code:
-                return int(shape.metadata.get("error", {}).get("httpStatusCode", 400))
-        return 400
+        return error_status(self.name, code)
+
+
+def error_status(service: str, code: str) -> int:
+    """The HTTP status the model of ``service`` gives error ``code`` (400 when it does not
+    say)."""
+    for shape in load_model(service).error_shapes:
+        if shape.name == code:
+            return int(shape.metadata.get("error", {}).get("httpStatusCode", 400))
+    return 400

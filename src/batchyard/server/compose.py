@@ -2,8 +2,8 @@
 integrations between them, in an explicit order, and hands collaborators in by constructor.
 
 Start-up order matters: Logs first (every other service writes output through it), EventBridge
-before Batch (job events of Batch's start-up recovery must reach the rules), Step Functions
-last (resumed executions call the other services).
+before Batch (job events of Batch's start-up recovery must reach the rules), Lambda after Batch,
+Step Functions last (resumed executions call the other services).
 """
 
 from __future__ import annotations
@@ -17,9 +17,22 @@ from batchyard.batch import api as batch_api
 from batchyard.bus import Bus
 from batchyard.compute.local import LocalProvider
 from batchyard.config import Settings
+from batchyard.events import FUNCTION, JOB_QUEUE, LOG_GROUP, STATE_MACHINE, EventBridge
+from batchyard.events import api as events_api
+from batchyard.functions import Lambda
+from batchyard.functions import api as functions_api
+from batchyard.integrations import states_batch, states_lambda
+from batchyard.integrations.batch_events import BatchEvents
+from batchyard.integrations.events_targets import (
+    FunctionTarget,
+    JobQueueTarget,
+    LogGroupTarget,
+    StateMachineTarget,
+)
+from batchyard.integrations.lambda_logs import LogsOutput
+from batchyard.integrations.states_put_events import PutEvents
 from batchyard.logs import Logs
 from batchyard.logs import api as logs_api
-from batchyard.protocol.legacy import LegacyApi
 from batchyard.protocol.service import ServiceApi
 from batchyard.runtime import Runtime
 from batchyard.states import StepFunctions
@@ -38,10 +51,12 @@ class Server:
     store: Store
     bus: Bus
     logs: Logs
+    events: EventBridge
+    batch_events: BatchEvents
     batch: Batch
+    functions: Lambda
     states: StepFunctions
     runtime: Runtime
-    legacy: list[LegacyApi]
     apis: list[ServiceApi] = field(default_factory=list)
 
     @property
@@ -52,13 +67,9 @@ class Server:
     async def start(self) -> None:
         """Start every service, in order."""
         await self.logs.start()
-        for service in self.legacy:
-            if service.name in _BEFORE_BATCH:
-                await _start_legacy(service, self.runtime)
+        await self.events.start()
         await self.batch.start()
-        for service in self.legacy:
-            if service.name not in _BEFORE_BATCH:
-                await _start_legacy(service, self.runtime)
+        await self.functions.start()
         await self.states.start()
 
     async def stop(self) -> None:
@@ -67,52 +78,23 @@ class Server:
             await self.states.stop()
         except Exception:
             log.exception("shutdown of stepfunctions failed")
-        for service in reversed(self.legacy):
-            if service.name not in _BEFORE_BATCH:
-                await _stop_legacy(service, self.runtime)
+        try:
+            await self.functions.stop()
+        except Exception:
+            log.exception("shutdown of lambda failed")
         try:
             await self.batch.stop()
         except Exception:
             log.exception("shutdown of batch failed")
-        for service in reversed(self.legacy):
-            if service.name in _BEFORE_BATCH:
-                await _stop_legacy(service, self.runtime)
+        self.batch_events.unsubscribe()
+        try:
+            await self.events.stop()
+        except Exception:
+            log.exception("shutdown of events failed")
         try:
             await self.logs.stop()
         finally:
             self.store.close()
-
-
-# Legacy services started before Batch (EventBridge: the job events of Batch's start-up
-# recovery must reach the rules).
-_BEFORE_BATCH = ("events",)
-
-
-async def _start_legacy(service: LegacyApi, runtime: Runtime) -> None:
-    for hook in service.startup:
-        await hook(runtime)
-
-
-async def _stop_legacy(service: LegacyApi, runtime: Runtime) -> None:
-    for hook in reversed(service.shutdown):
-        try:
-            await hook(runtime)
-        except Exception:
-            log.exception("shutdown of %s failed", service.name)
-
-
-def _legacy_services() -> list[LegacyApi]:
-    # Importing a legacy handler module registers its operations on its service's LegacyApi.
-    import batchyard.events.handlers.events
-    import batchyard.events.handlers.rules
-    import batchyard.events.handlers.tags
-    import batchyard.events.handlers.targets
-    import batchyard.functions.handlers
-    import batchyard.functions.version_handlers  # noqa: F401
-    from batchyard.events.service import api as events
-    from batchyard.functions.service import api as functions
-
-    return [events, functions]
 
 
 def compose(settings: Settings) -> Server:
@@ -132,18 +114,33 @@ def compose(settings: Settings) -> Server:
         retention_seconds=settings.job_retention_days * 86400,
         secrets_file=settings.resolved_secrets_file,
     )
+    functions = Lambda(store, LogsOutput(logs), settings)
     states = StepFunctions(store, bus, settings.time_scale)
     runtime = Runtime(settings=settings, store=store, bus=bus)
     runtime.add(logs)
     runtime.add(batch)
+    runtime.add(functions)
     runtime.add(states)
+    events = EventBridge(store, settings.time_scale)
+    events.register_target(LOG_GROUP, LogGroupTarget(logs))
+    events.register_target(JOB_QUEUE, JobQueueTarget(batch))
+    events.register_target(STATE_MACHINE, StateMachineTarget(states))
+    events.register_target(FUNCTION, FunctionTarget(functions))
+    # Subscribed before batch.start(): the job events of its start-up recovery reach the rules.
+    batch_events = BatchEvents(events, Caller(settings.account_id, settings.region))
+    batch_events.subscribe(bus)
     # Before states.start(): a resumed Task must find its integration.
     register_integrations(runtime, states)
-    legacy = _legacy_services()
+    states_batch.register(states, bus, batch)
+    states_lambda.register(states, functions)
+    PutEvents(events, states).register()
     apis = [
         logs_api.api(logs),
+        events_api.api(events),
         batch_api.api(batch),
-        *(service.serve(runtime) for service in legacy),
+        functions_api.api(functions),
         states_api.api(states),
     ]
-    return Server(settings, store, bus, logs, batch, states, runtime, legacy, apis)
+    return Server(
+        settings, store, bus, logs, events, batch_events, batch, functions, states, runtime, apis
+    )

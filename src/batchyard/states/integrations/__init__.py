@@ -1,35 +1,31 @@
-"""Step Functions service integrations: Task resources served by batchyard's own services.
+"""Step Functions' own integration (``states:startExecution``), and the kit every Task
+integration uses: ``calls`` (parameters in a service's members, results back in PascalCase,
+task errors, SDK metadata, stable child names) and ``waits`` (a child's end from the bus, a
+task token's answer). The integrations that call
+another service live in ``batchyard.integrations`` and use this kit.
 
-One module per integration; :func:`register_integrations` plugs them all into the facade at
-start-up, before interrupted executions resume (``StepFunctions.start``).
+:func:`register_integrations` plugs Step Functions' own into the facade at start-up, before
+interrupted executions resume (``StepFunctions.start``).
 """
 
 from __future__ import annotations
 
-from batchyard.batch import JOB_TOPIC
 from batchyard.runtime import Runtime
-from batchyard.states.integrations import batch, lambda_invoke, put_events, start_execution
+from batchyard.states.integrations import start_execution
 from batchyard.states.integrations.waits import Children, TokenWait, Watch
 from batchyard.states.runner import EXECUTION_TOPIC
 from batchyard.states.service import StepFunctions
 
 
 def register_integrations(runtime: Runtime, states: StepFunctions) -> None:
-    """Route the integrations' resource ARNs to them in ``states``."""
+    """Route Step Functions' own integration's resource ARN to it in ``states``."""
     bus = runtime.bus
-    jobs = Watch(bus, JOB_TOPIC, lambda job: job["jobId"], batch.job_ended)
     executions = Watch(
         bus, EXECUTION_TOPIC, lambda e: e["executionArn"], start_execution.execution_ended
     )
     children = Children(bus, EXECUTION_TOPIC)
     tokens = TokenWait(states)
     states.register_invoker(
-        batch.RESOURCE, batch.BatchSubmitJob(runtime, jobs, children, states.settle)
-    )
-    states.register_invoker(lambda_invoke.RESOURCE, lambda_invoke.LambdaInvoke(runtime, tokens))
-    states.register_invoker(lambda_invoke.FUNCTION_ARN_PREFIX, lambda_invoke.FunctionTask(runtime))
-    states.register_invoker(
         start_execution.RESOURCE,
         start_execution.StartExecution(states, executions, children, tokens),
     )
-    states.register_invoker(put_events.RESOURCE, put_events.PutEvents(runtime, tokens))

@@ -1,7 +1,8 @@
 """Tables of the Lambda-compatible functions (alembic branch ``functions``).
 
 The configuration is one JSON document in Lambda's own member names; the zip is kept apart so
-listings never read it.
+listings never read it. A function belongs to one account and region: its name is unique
+there, and every row of its versions, aliases, code and pending invocations carries both.
 """
 
 from __future__ import annotations
@@ -10,9 +11,19 @@ import sqlalchemy as sa
 
 from batchyard.store.tables import metadata
 
+
+def scope() -> list[sa.Column[str]]:
+    """The account and region columns that lead every table's key."""
+    return [
+        sa.Column("account_id", sa.String(12), primary_key=True),
+        sa.Column("region", sa.String(32), primary_key=True),
+    ]
+
+
 functions = sa.Table(
     "lambda_functions",
     metadata,
+    *scope(),
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("arn", sa.String(256), nullable=False),
     sa.Column("config", sa.JSON, nullable=False),
@@ -29,6 +40,7 @@ functions = sa.Table(
 versions = sa.Table(
     "lambda_versions",
     metadata,
+    *scope(),
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("version", sa.Integer, primary_key=True),
     sa.Column("config", sa.JSON, nullable=False),
@@ -41,6 +53,7 @@ versions = sa.Table(
 aliases = sa.Table(
     "lambda_aliases",
     metadata,
+    *scope(),
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("alias", sa.String(128), primary_key=True),
     # AliasConfiguration's own members: FunctionVersion, Description, RoutingConfig.
@@ -51,6 +64,7 @@ aliases = sa.Table(
 code = sa.Table(
     "lambda_code",
     metadata,
+    *scope(),
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("digest", sa.String(64), nullable=False),
     sa.Column("zip", sa.LargeBinary, nullable=False),
@@ -61,11 +75,14 @@ pending_events = sa.Table(
     "lambda_pending_events",
     metadata,
     sa.Column("request_id", sa.String(64), primary_key=True),
-    sa.Column("function_name", sa.String(64), nullable=False, index=True),
+    sa.Column("account_id", sa.String(12), nullable=False),
+    sa.Column("region", sa.String(32), nullable=False),
+    sa.Column("function_name", sa.String(64), nullable=False),
     # The version or alias the Event was sent to; None for $LATEST.
     sa.Column("qualifier", sa.String(128), nullable=True),
     sa.Column("payload", sa.LargeBinary, nullable=False),
     sa.Column("accepted", sa.Float, nullable=False),
     # Attempts already made; Lambda retries an Event whose handler failed twice more.
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Index("ix_lambda_pending_events_function", "account_id", "region", "function_name"),
 )

@@ -1,5 +1,6 @@
-"""Lambda from a Task: ``arn:aws:states:::lambda:invoke`` (and ``.waitForTaskToken``) and a
-function's own ARN as the resource.
+"""Step Functions' Lambda tasks, served by the Lambda facade: ``arn:aws:states:::lambda:invoke``
+(and ``.waitForTaskToken``) and a function's own ARN as the resource, invoked in the account
+and region of the execution.
 
 ``lambda:invoke`` takes Invoke's members in PascalCase (FunctionName, Payload, Qualifier,
 InvocationType, LogType, ClientContext) and answers like AWS: ExecutedVersion, Payload (the
@@ -14,11 +15,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from batchyard.functions.invoke import InvocationResult, invoke
-from batchyard.functions.service import api as lambda_api
+from batchyard.functions import InvocationResult, InvocationType, Lambda
 from batchyard.protocol.errors import ServiceError
-from batchyard.runtime import Runtime
-from batchyard.states import RuntimeFailure, TaskFailure, TaskRequest, unknown_resource
+from batchyard.states import (
+    RuntimeFailure,
+    StepFunctions,
+    TaskFailure,
+    TaskRequest,
+    unknown_resource,
+)
 from batchyard.states.integrations.calls import (
     compact,
     pattern_of,
@@ -52,6 +57,17 @@ def function_error(result: InvocationResult) -> TaskFailure:
     return TaskFailure(error, text)
 
 
+def _invocation_type(value: str) -> InvocationType:
+    try:
+        return InvocationType(value)
+    except ValueError:
+        # What Invoke answers for a value outside its enum.
+        raise ServiceError(
+            "InvalidParameterValueException", f"Unsupported invocation type {value}",
+            Type="User",
+        ) from None
+
+
 def decoded(payload: bytes) -> Any:
     """A function's response payload as a JSON value (its text when it is not JSON)."""
     text = payload.decode("utf-8", "replace")
@@ -64,13 +80,17 @@ def decoded(payload: bytes) -> Any:
 
 
 async def call_function(
-    runtime: Runtime, name: str, payload: Any, invocation_type: str = "RequestResponse"
+    functions: Lambda, request: TaskRequest, name: str, payload: Any,
+    invocation_type: str = InvocationType.REQUEST_RESPONSE,
 ) -> InvocationResult:
-    """Invoke ``name``; a failed call or a failed handler fails the task as AWS does."""
+    """Invoke ``name`` in the execution's account and region; a failed call or a failed
+    handler fails the task as AWS does."""
     try:
-        result = await invoke(runtime, name, compact(payload).encode(), invocation_type)
+        result = await functions.invoke(
+            request.caller, name, compact(payload).encode(), _invocation_type(invocation_type)
+        )
     except ServiceError as error:
-        status = error.status or lambda_api.error_status(error.code)
+        status = error.status or Lambda.error_status(error.code)
         raise task_failure("lambda", error, status, request_id()) from None
     if result.function_error:
         raise function_error(result)
@@ -80,20 +100,21 @@ async def call_function(
 class FunctionTask:
     """A function's ARN as a Task resource: the input is the payload, the result the output."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    def __init__(self, functions: Lambda) -> None:
+        self.functions = functions
 
     async def invoke(self, request: TaskRequest) -> Any:
         """Invoke the function synchronously with the state's effective input."""
-        result = await call_function(self.runtime, request.resource, request.parameters)
+        result = await call_function(self.functions, request, request.resource,
+                                     request.parameters)
         return decoded(result.payload)
 
 
 class LambdaInvoke:
     """``lambda:invoke``: AWS's optimized Lambda integration."""
 
-    def __init__(self, runtime: Runtime, tokens: TokenWait) -> None:
-        self.runtime = runtime
+    def __init__(self, functions: Lambda, tokens: TokenWait) -> None:
+        self.functions = functions
         self.tokens = tokens
 
     async def invoke(self, request: TaskRequest) -> Any:
@@ -114,9 +135,10 @@ class LambdaInvoke:
         payload = params.get("Payload", {})
         if pattern == self.tokens.SUFFIX:
             return await self.tokens.wait(
-                request, lambda: call_function(self.runtime, name, payload, invocation_type)
+                request,
+                lambda: call_function(self.functions, request, name, payload, invocation_type),
             )
-        result = await call_function(self.runtime, name, payload, invocation_type)
+        result = await call_function(self.functions, request, name, payload, invocation_type)
         return self.output(result, params.get("LogType") == "Tail")
 
     @staticmethod
@@ -132,3 +154,9 @@ class LambdaInvoke:
         if tail:
             out["LogResult"] = result.log_result
         return out
+
+
+def register(states: StepFunctions, functions: Lambda) -> None:
+    """Serve ``lambda:invoke`` and functions' ARNs as Task resources of ``states``."""
+    states.register_invoker(RESOURCE, LambdaInvoke(functions, TokenWait(states)))
+    states.register_invoker(FUNCTION_ARN_PREFIX, FunctionTask(functions))

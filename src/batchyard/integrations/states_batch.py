@@ -1,4 +1,5 @@
-"""``arn:aws:states:::batch:submitJob`` and its ``.sync`` form.
+"""Step Functions' Batch tasks, served by the Batch facade: ``arn:aws:states:::batch:submitJob``
+and its ``.sync`` form.
 
 Parameters are SubmitJob's members in PascalCase. Request-response answers with the job's
 JobArn/JobId/JobName; ``.sync`` waits for the job to end and answers with the DescribeJobs
@@ -15,11 +16,17 @@ from typing import Any
 from botocore.model import ListShape
 
 from batchyard.aws.caller import Caller
-from batchyard.batch import Batch, JobRequest
+from batchyard.batch import JOB_TOPIC, Batch, JobRequest
 from batchyard.batch.api import RULES as batch_api
+from batchyard.bus import Bus
 from batchyard.protocol.errors import ServiceError
-from batchyard.runtime import Runtime
-from batchyard.states import TaskFailure, TaskRequest, unknown_resource
+from batchyard.states import (
+    EXECUTION_TOPIC,
+    StepFunctions,
+    TaskFailure,
+    TaskRequest,
+    unknown_resource,
+)
 from batchyard.states.integrations.calls import (
     checked,
     child_id,
@@ -50,10 +57,8 @@ def job_ended(event: dict[str, Any]) -> bool:
 class BatchSubmitJob:
     """Submit a Batch job from a Task, and for ``.sync`` wait until it ends."""
 
-    def __init__(
-        self, runtime: Runtime, jobs: Watch, children: Children, settle: Settle
-    ) -> None:
-        self.runtime = runtime
+    def __init__(self, batch: Batch, jobs: Watch, children: Children, settle: Settle) -> None:
+        self.batch = batch
         self.settle = settle
         self.jobs = jobs
         self.children = children
@@ -69,20 +74,19 @@ class BatchSubmitJob:
         params = to_service(input_shape("batch", "SubmitJob"), request.parameters)
         job_id = child_id(request)
         execution = execution_of(request)
+        caller = request.caller
         await self.settle(execution)
         if pattern == "":
-            job = await self._submit_once(execution, job_id, params)
+            job = await self._submit_once(caller, job_id, params)
             return {
                 "JobArn": job["jobArn"], "JobId": job["jobId"], "JobName": job["jobName"],
                 **sdk_metadata(request_id()),
             }
         with (
             self.jobs.expecting(job_id) as ended,
-            self.children.tracking(
-                execution, job_id, lambda: self._terminate(execution, job_id)
-            ),
+            self.children.tracking(execution, job_id, lambda: self._terminate(caller, job_id)),
         ):
-            job = await self._submit_once(execution, job_id, params)
+            job = await self._submit_once(caller, job_id, params)
             if job["status"] not in ENDED:
                 job = await ended
         output = from_service(self.job_shape, job)
@@ -90,20 +94,14 @@ class BatchSubmitJob:
             raise TaskFailure("States.TaskFailed", compact(output))
         return output
 
-    def _caller(self, execution: str) -> Caller:
-        """The account and region of the execution the task runs in."""
-        settings = self.runtime.settings
-        return Caller(settings.account_id, settings.region).acting_for(execution)
-
     async def _submit_once(
-        self, execution: str, job_id: str, params: dict[str, Any]
+        self, caller: Caller, job_id: str, params: dict[str, Any]
     ) -> dict[str, Any]:
-        """The job ``job_id``: the one already stored, or a new one submitted with ``params``."""
+        """The job ``job_id`` of the execution's account and region: the one already stored,
+        or a new one submitted with ``params``."""
         try:
             request = JobRequest.from_input(checked(batch_api, "SubmitJob", params))
-            job = await self.runtime.get(Batch).submit_job_once(
-                self._caller(execution), request, job_id
-            )
+            job = await self.batch.submit_job_once(caller, request, job_id)
         except ServiceError as error:
             raise self._failure(error) from None
         return job.describe()
@@ -113,9 +111,14 @@ class BatchSubmitJob:
         status = error.status or batch_api.error_status(error.code)
         return task_failure("batch", error, status, request_id())
 
-    async def _terminate(self, execution: str, job_id: str) -> None:
+    async def _terminate(self, caller: Caller, job_id: str) -> None:
         # The execution may stop before its job was stored: then there is nothing to stop.
         with contextlib.suppress(ServiceError):
-            await self.runtime.get(Batch).terminate_job(
-                self._caller(execution), job_id, STOP_REASON
-            )
+            await self.batch.terminate_job(caller, job_id, STOP_REASON)
+
+
+def register(states: StepFunctions, bus: Bus, batch: Batch) -> None:
+    """Serve ``batch:submitJob`` (and ``.sync``) as a Task resource of ``states``."""
+    jobs = Watch(bus, JOB_TOPIC, lambda job: job["jobId"], job_ended)
+    children = Children(bus, EXECUTION_TOPIC)
+    states.register_invoker(RESOURCE, BatchSubmitJob(batch, jobs, children, states.settle))

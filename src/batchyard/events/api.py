@@ -1,0 +1,75 @@
+"""The EventBridge API (json 1.1): each operation's input, as botocore's model parsed and
+checked it (PascalCase members), handed to the :class:`EventBridge` facade."""
+
+from __future__ import annotations
+
+from batchyard.events.model import PutEventsEntry, RuleState, Target
+from batchyard.events.service import EventBridge
+from batchyard.protocol.service import Params, ServiceApi
+
+
+def _tags(params: Params) -> dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in params.get("Tags") or ()}
+
+
+def _entry(entry: Params) -> PutEventsEntry:
+    return PutEventsEntry(
+        entry.get("Source"),
+        entry.get("DetailType"),
+        entry.get("Detail"),
+        entry.get("Resources"),
+        entry.get("EventBusName"),
+        entry.get("Time"),
+        entry.get("TraceHeader"),
+    )
+
+
+def api(events: EventBridge) -> ServiceApi:
+    """The EventBridge API served by ``events``."""
+    return ServiceApi(
+        "events",
+        "ValidationException",
+        {
+            "PutRule": lambda c, p: events.put_rule(
+                c, p["Name"], event_pattern=p.get("EventPattern"),
+                schedule_expression=p.get("ScheduleExpression"),
+                state=RuleState(p.get("State", RuleState.ENABLED)),
+                description=p.get("Description"), role_arn=p.get("RoleArn"), tags=_tags(p),
+                event_bus_name=p.get("EventBusName"),
+            ),
+            "DescribeRule": lambda c, p: events.describe_rule(
+                c, p["Name"], p.get("EventBusName")
+            ),
+            "ListRules": lambda c, p: events.list_rules(
+                c, p.get("NamePrefix"), p.get("NextToken"), p.get("Limit"), p.get("EventBusName")
+            ),
+            "DeleteRule": lambda c, p: events.delete_rule(c, p["Name"], p.get("EventBusName")),
+            "EnableRule": lambda c, p: events.enable_rule(c, p["Name"], p.get("EventBusName")),
+            "DisableRule": lambda c, p: events.disable_rule(c, p["Name"], p.get("EventBusName")),
+            "DescribeEventBus": lambda c, p: events.describe_event_bus(c, p.get("Name")),
+            "TestEventPattern": lambda c, p: events.test_event_pattern(
+                c, p["EventPattern"], p["Event"]
+            ),
+            "PutTargets": lambda c, p: events.put_targets(
+                c, p["Rule"], [Target.from_document(target) for target in p["Targets"]],
+                p.get("EventBusName"),
+            ),
+            "RemoveTargets": lambda c, p: events.remove_targets(
+                c, p["Rule"], p["Ids"], p.get("EventBusName")
+            ),
+            "ListTargetsByRule": lambda c, p: events.list_targets_by_rule(
+                c, p["Rule"], p.get("NextToken"), p.get("Limit"), p.get("EventBusName")
+            ),
+            "ListRuleNamesByTarget": lambda c, p: events.list_rule_names_by_target(
+                c, p["TargetArn"], p.get("NextToken"), p.get("Limit"), p.get("EventBusName")
+            ),
+            "TagResource": lambda c, p: events.tag_resource(c, p["ResourceARN"], _tags(p)),
+            "UntagResource": lambda c, p: events.untag_resource(
+                c, p["ResourceARN"], p["TagKeys"]
+            ),
+            "ListTagsForResource": lambda c, p: events.list_tags_for_resource(
+                c, p["ResourceARN"]
+            ),
+            "PutEvents": lambda c, p: events.put_events(c, [_entry(e) for e in p["Entries"]]),
+        },
+    )

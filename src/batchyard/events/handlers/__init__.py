@@ -1,1 +1,0 @@
-"""EventBridge operation handlers; importing a module registers its operations."""
