@@ -545,7 +545,8 @@ class Interpreter:
         waiters: set[asyncio.Future[Any]] = {main}
         timer: asyncio.Future[Any] | None = None
         if self.machine.timeout_seconds is not None:
-            deadline = self.info.start_time + timedelta(seconds=self.machine.timeout_seconds)
+            since = self.info.redrive_time or self.info.start_time
+            deadline = since + timedelta(seconds=self.machine.timeout_seconds)
             timer = asyncio.ensure_future(self.sleep_until(deadline))
             waiters.add(timer)
         try:

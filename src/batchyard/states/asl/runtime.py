@@ -56,6 +56,8 @@ class ExecutionInfo:
     express: bool = False
     redrive_count: int = 0
     start_time: datetime | None = None
+    # The last redrive restarts the machine's TimeoutSeconds, not $$.Execution.StartTime.
+    redrive_time: datetime | None = None
     # Express execution ARNs end in an id of their own after the name.
     express_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
