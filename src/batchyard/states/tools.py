@@ -29,6 +29,7 @@ from batchyard.states.asl import (
     parse_definition,
 )
 from batchyard.states.asl.errors import error_matches
+from batchyard.states.asl.values import dumps
 
 _PREFIX = "Invalid State Machine Definition: '"
 # Problems are joined with ", "; a new one starts with its upper-case code and a colon.
@@ -110,10 +111,64 @@ class StateTest:
 
 
 @dataclass(frozen=True, slots=True)
+class InspectionErrorDetails:
+    """The Retry or Catch of the tested state that took its error."""
+
+    catch_index: int | None = None
+    retry_index: int | None = None
+    retry_backoff_interval_seconds: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class InspectionData:
-    """What TestState shows at DEBUG and TRACE."""
+    """What TestState shows at DEBUG and TRACE: the state's input, then its data after each
+    step of its processing that it has (JSON texts), the Map settings it ran with, the
+    handler that took its error and the variables after it."""
 
     input: str
+    after_input_path: str | None = None
+    after_parameters: str | None = None
+    after_arguments: str | None = None
+    result: str | None = None
+    after_result_selector: str | None = None
+    after_result_path: str | None = None
+    after_items_path: str | None = None
+    after_item_selector: str | None = None
+    max_concurrency: int | None = None
+    tolerated_failure_count: int | None = None
+    tolerated_failure_percentage: float | None = None
+    error_details: InspectionErrorDetails | None = None
+    variables: str | None = None
+
+
+# The data-processing steps the ASL layer notes, by the field that reports each as JSON text.
+_STEPS = {
+    "after_input_path": "afterInputPath", "after_parameters": "afterParameters",
+    "after_arguments": "afterArguments", "result": "result",
+    "after_result_selector": "afterResultSelector", "after_result_path": "afterResultPath",
+    "after_items_path": "afterItemsPath", "after_item_selector": "afterItemSelector",
+}
+
+
+def _inspection(text: str, notes: JsonObject, variables: JsonObject) -> InspectionData:
+    """The inspection data of a state from what it noted while it ran."""
+    handler = notes.get("errorDetails")
+    error_details = None
+    if handler is not None:
+        delay = handler.get("retryBackoffIntervalSeconds")
+        error_details = InspectionErrorDetails(
+            catch_index=handler.get("catchIndex"), retry_index=handler.get("retryIndex"),
+            retry_backoff_interval_seconds=None if delay is None else round(delay),
+        )
+    return InspectionData(
+        input=text,
+        **{attr: dumps(notes[step]) for attr, step in _STEPS.items() if step in notes},
+        max_concurrency=notes.get("maxConcurrency"),
+        tolerated_failure_count=notes.get("toleratedFailureCount"),
+        tolerated_failure_percentage=notes.get("toleratedFailurePercentage"),
+        error_details=error_details,
+        variables=dumps(variables) if variables else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,12 +262,21 @@ async def run_state(caller: Caller, test: StateTest, invoker: TaskInvoker) -> St
         invoker=MockInvoker(test.mock) if test.mock else invoker,
         clock=SystemClock(0.0), input_text=text,
     )
+    inspected = test.inspection_level in ("DEBUG", "TRACE")
+    if inspected:
+        interpreter.inspection = {}
     result = await interpreter.run()
-    return _report(name, machine.states[name].raw, result, test, text)
+    inspection = None
+    if inspected:
+        assert interpreter.inspection is not None and interpreter.root is not None
+        inspection = _inspection(
+            text, interpreter.inspection.get(name, {}), interpreter.root.variables
+        )
+    return _report(name, machine.states[name].raw, result, inspection)
 
 
 def _report(
-    name: str, state: JsonObject, result: ExecutionResult, test: StateTest, text: str
+    name: str, state: JsonObject, result: ExecutionResult, inspection: InspectionData | None
 ) -> StateTestResult:
     events = result.events
     exited = next(
@@ -225,7 +289,6 @@ def _report(
         and e["stateEnteredEventDetails"]["name"] != _SETUP
     ]
     failures = [e for e in events if e["type"] in ("TaskFailed", "TaskTimedOut")]
-    inspection = InspectionData(text) if test.inspection_level in ("DEBUG", "TRACE") else None
     first_error = failures[0] if failures else None
     if first_error is not None:
         details = first_error.get("taskFailedEventDetails") or first_error.get(

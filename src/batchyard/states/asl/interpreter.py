@@ -202,6 +202,8 @@ class Interpreter:
         self.input_text = input_text
         self.task_tokens = task_tokens
         self.map_runs = map_runs
+        # TestState sets a dict here to receive the steps of its state's data processing.
+        self.inspection: dict[str, Any] | None = None
         self.events: list[dict[str, Any]] = []
         self.last_event_id = 0
         self.root: Frame | None = None
@@ -464,13 +466,16 @@ class Interpreter:
                             frame.cursor = pending[1]
                         frame.entered_data, frame.children = {}, {}
                         resumed_children = {}
-                        await self.sleep(retry_delay(retrier, done, self.rng))
+                        delay = retry_delay(retrier, done, self.rng)
+                        self._note_handler(run, retryIndex=idx, retryBackoffIntervalSeconds=delay)
+                        await self.sleep(delay)
                         continue
                 if pending is not None:
                     self.emit(frame, pending[0], prev=pending[1])
                 catcher = find_catcher(catchers, exc.error)
                 if catcher is None:
                     raise
+                self._note_handler(run, catchIndex=catchers.index(catcher))
                 outcome = self._caught(run, catcher, exc)
                 break
         if outcome.exited:
@@ -488,6 +493,13 @@ class Interpreter:
         if outcome.assigned:
             frame.assign(outcome.assigned)
         return outcome
+
+    @staticmethod
+    def _note_handler(run: StateRun, **details: Any) -> None:
+        # TestState reports the first handler that took the state's error.
+        notes = run.interp.inspection
+        if notes is not None and "errorDetails" not in notes.get(run.state.name, {}):
+            run.note("errorDetails", details)
 
     def _caught(self, run: StateRun, catcher: Catcher, exc: FailureError) -> Outcome:
         error_output = exc.error_output()

@@ -179,6 +179,11 @@ class Interpreting(Protocol):
     def task_tokens(self) -> Callable[[dict[str, Any], str], Awaitable[str]] | None:
         """Hands out the ``$$.Task.Token`` of a task attempt, when tokens are available."""
 
+    @property
+    def inspection(self) -> dict[str, Any] | None:
+        """Where the top-level states note each step of their data processing by state name
+        (TestState's inspection data), or None when nobody looks."""
+
     def execution_context(self) -> dict[str, Any]:
         """``$$`` without its State part."""
 
@@ -385,6 +390,13 @@ class StateRun:
     ) -> int:
         return self.interp.emit(self.frame, event_type, details, update=update, prev=prev)
 
+    def note(self, step: str, value: Any) -> None:
+        """Record what the data looked like after ``step`` (``afterInputPath`` …) for
+        TestState; only the states of the top-level frame are inspected."""
+        notes = self.interp.inspection
+        if notes is not None and self.frame.parent is None:
+            notes.setdefault(self.state.name, {})[step] = copy.deepcopy(value)
+
     def remember(self, **data: Any) -> None:
         """Keep state-specific progress in the checkpoint (e.g. a Wait's wake-up time)."""
         self.frame.entered_data.update(data)
@@ -397,19 +409,29 @@ class StateRun:
         )
 
     # -- shared I/O processing -----------------------------------------------------------
-    def effective_input(self) -> Any:
-        """JSONPath: InputPath then Parameters. JSONata: Arguments (or the raw input)."""
+    def effective_input(self, inspected: bool = True) -> Any:
+        """JSONPath: InputPath then Parameters. JSONata: Arguments (or the raw input).
+
+        ``inspected`` False keeps the steps out of the inspection data (a Pass state's Result
+        stands in for its input, and AWS shows no input processing for it)."""
         st = self.state
         if st.is_jsonata:
             args = getattr(st, "arguments", MISSING)
             if args is MISSING:
                 return self.raw_input
-            return self.jsonata(args, "Arguments")
+            data = self.jsonata(args, "Arguments")
+            if inspected:
+                self.note("afterArguments", data)
+            return data
         scope = self.scope()
         data = paths.input_path(st.input_path, self.raw_input, scope)
+        if inspected:
+            self.note("afterInputPath", data)
         params = getattr(st, "parameters", MISSING)
         if params is not MISSING:
             data = payload_template(params, data, scope)
+        if inspected:
+            self.note("afterParameters", data)
         return data
 
     def finish(
@@ -449,7 +471,9 @@ class StateRun:
             assigned = assign_template(assign_tpl, result, scope)
         rp = getattr(st, "result_path", MISSING)
         if isinstance(st, PassState) or hasattr(st, "result_selector"):
+            self.note("afterResultSelector", result)
             combined = paths.result_path(rp, self.raw_input, result)
+            self.note("afterResultPath", combined)
         else:
             combined = result
         out = paths.output_path(st.output_path, combined, scope)

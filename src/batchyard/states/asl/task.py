@@ -198,6 +198,7 @@ async def run_task(run: StateRun) -> Outcome:
             }
         },
     )
+    run.note("result", result)
     return run.finish(result)
 
 
