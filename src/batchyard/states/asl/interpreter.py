@@ -39,6 +39,7 @@ from batchyard.states.asl.errors import (
     FailureError,
     QueryEvaluationError,
     RuntimeFailure,
+    TaskFailure,
     state_error_prefix,
 )
 from batchyard.states.asl.flow import run_choice, run_fail, run_pass, run_succeed, run_wait
@@ -455,7 +456,8 @@ class Interpreter:
                 pending, exc.pending_event = exc.pending_event, None
                 retriers = state.retry if isinstance(state, _RESILIENT) else []
                 catchers = state.catch if isinstance(state, _RESILIENT) else []
-                idx = find_retrier(retriers, exc.error)
+                wildcards = exc.wildcards if isinstance(exc, TaskFailure) else None
+                idx = find_retrier(retriers, exc.error, wildcards)
                 if idx is not None:
                     retrier = retriers[idx]
                     done = entered["attempts"].get(str(idx), 0)
@@ -472,7 +474,7 @@ class Interpreter:
                         continue
                 if pending is not None:
                     self.emit(frame, pending[0], prev=pending[1])
-                catcher = find_catcher(catchers, exc.error)
+                catcher = find_catcher(catchers, exc.error, wildcards)
                 if catcher is None:
                     raise
                 self._note_handler(run, catchIndex=catchers.index(catcher))

@@ -19,8 +19,9 @@ from batchyard.states.asl.errors import (
     FailureError,
     RuntimeFailure,
     TaskFailure,
+    TaskResultTooLarge,
 )
-from batchyard.states.asl.runtime import Outcome, StateRun, TaskRequest
+from batchyard.states.asl.runtime import PAYLOAD_LIMIT_BYTES, Outcome, StateRun, TaskRequest
 from batchyard.states.asl.timestamps import iso
 from batchyard.states.asl.values import MISSING, dumps
 
@@ -173,6 +174,9 @@ async def run_task(run: StateRun) -> Outcome:
     )
     try:
         result = await run.interp.invoke_with_timeouts(request, beats)
+        if len(dumps(result).encode()) > PAYLOAD_LIMIT_BYTES:
+            # AWS names a legacy ARN resource itself, an integration by its service.
+            raise TaskResultTooLarge(st.resource if function or activity else rtype)
     except FailureError as exc:
         outcome = (
             "TimedOut" if exc.error in (STATES_TIMEOUT, STATES_HEARTBEAT_TIMEOUT)
