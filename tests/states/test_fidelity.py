@@ -27,6 +27,10 @@ async def _large(_request: TaskRequest) -> Any:
     return TOO_LARGE
 
 
+async def _empty(_request: TaskRequest) -> Any:
+    return {}
+
+
 def _catching(resource: str, *catchers: list[str]) -> dict[str, Any]:
     catch = [{"ErrorEquals": errors, "Next": f"Handle{i}"} for i, errors in enumerate(catchers)]
     states: dict[str, Any] = {
@@ -96,3 +100,72 @@ def test_a_state_output_over_the_quota_still_names_the_state() -> None:
     )
     assert (result.status, result.error) == ("FAILED", "States.DataLimitExceeded")
     assert result.cause == LIMIT_CAUSE.format("Big")
+
+
+def _failure(definition: dict[str, Any], data: Any) -> Any:
+    machine = parse_definition(definition)
+    return asyncio.run(Interpreter(machine, data, clock=VirtualClock()).run())
+
+
+def _prefixed(state: str, text: str) -> str:
+    return (
+        f"An error occurred while executing the state '{state}' (entered at the event id #2). "
+        + text
+    )
+
+
+def test_input_and_output_paths_that_select_nothing_fail_with_jayway_text() -> None:
+    for field in ("InputPath", "OutputPath"):
+        result = _failure({
+            "StartAt": "pass",
+            "States": {"pass": {"Type": "Pass", field: f"$.NoSuch{field}", "End": True}},
+        }, {"int-literal": 0})
+        assert (result.status, result.error) == ("FAILED", "States.Runtime")
+        assert result.cause == _prefixed(
+            "pass", f"Invalid path '$.NoSuch{field}' : No results for path: $['NoSuch{field}']"
+        )
+        assert [e["type"] for e in result.events] == [
+            "ExecutionStarted", "PassStateEntered", "ExecutionFailed",
+        ]
+
+
+def test_a_missing_property_on_the_way_names_the_path_up_to_it() -> None:
+    definition = {
+        "StartAt": "RaiseRuntime",
+        "States": {
+            "RaiseRuntime": {
+                "Type": "Task", "Resource": FUNCTION, "OutputPath": "$.no.such.result.path",
+                "Catch": [{"ErrorEquals": ["States.Runtime"], "Next": "Caught"}], "End": True,
+            },
+            "Caught": {"Type": "Pass", "End": True},
+        },
+    }
+    machine = parse_definition(definition)
+    invoker = EchoInvoker({FUNCTION: _empty})
+    result = asyncio.run(Interpreter(machine, {}, invoker=invoker, clock=VirtualClock()).run())
+    # States.Runtime is terminal: the Catch that names it does not take it.
+    assert (result.status, result.error) == ("FAILED", "States.Runtime")
+    assert result.cause == _prefixed(
+        "RaiseRuntime",
+        "Invalid path '$.no.such.result.path' : Missing property in path $['no']",
+    )
+    assert [e["type"] for e in result.events][-2:] == ["LambdaFunctionSucceeded", "ExecutionFailed"]
+
+
+def test_timeout_and_heartbeat_paths_that_select_nothing_fail_before_scheduling() -> None:
+    for field in ("TimeoutSecondsPath", "HeartbeatSecondsPath"):
+        result = _failure({
+            "StartAt": "task",
+            "States": {"task": {
+                "Type": "Task", field: "$.NoSuchTimeoutSecondsPath",
+                "Resource": "arn:aws:states:::aws-sdk:s3:listBuckets.waitForTaskToken",
+                "Parameters": {}, "End": True,
+            }},
+        }, {"int-literal": 0})
+        assert result.cause == _prefixed(
+            "task", "Invalid path '$.NoSuchTimeoutSecondsPath' : No results for path: "
+            "$['NoSuchTimeoutSecondsPath']",
+        )
+        assert [e["type"] for e in result.events] == [
+            "ExecutionStarted", "TaskStateEntered", "ExecutionFailed",
+        ]

@@ -72,7 +72,7 @@ def _seconds(run: StateRun, value: Any, path: Any, field_name: str) -> int | Non
             raise RuntimeFailure(f"The {field_name} value must be a positive integer: {value}")
         return value
     if path is not MISSING:
-        got = paths.resolve_field(path, run.raw_input, run.scope(), f"{field_name}Path")
+        got = paths.resolve_selection(path, run.raw_input, run.scope())
         if not isinstance(got, int) or isinstance(got, bool) or got < 1:
             raise RuntimeFailure(
                 f'The {field_name}Path field refers to value "{dumps(got)}" which is not '
