@@ -50,6 +50,7 @@ from batchyard.states.asl.runtime import (
     Frame,
     MapRunObserver,
     Outcome,
+    SchedulingCheck,
     StateRun,
     TaskInvoker,
     TaskRequest,
@@ -316,6 +317,12 @@ class Interpreter:
         delta = (when - self.clock.now()).total_seconds()
         if delta > 0:
             await self.clock.sleep(delta)
+
+    async def unschedulable(self, request: TaskRequest) -> FailureError | None:
+        """Why the task's resource cannot be scheduled at all, when the invoker can tell."""
+        if isinstance(self.invoker, SchedulingCheck):
+            return await self.invoker.unschedulable(request)
+        return None
 
     async def invoke_with_timeouts(self, request: TaskRequest, beats: asyncio.Event) -> Any:
         """Call the invoker, failing with States.Timeout / States.HeartbeatTimeout."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from batchyard.aws.caller import Caller
 from batchyard.states.asl import jsonata, paths
@@ -118,6 +118,15 @@ class TaskInvoker(Protocol):
     async def invoke(self, request: TaskRequest) -> Any: ...
 
 
+@runtime_checkable
+class SchedulingCheck(Protocol):
+    """An invoker that can tell, before a task is scheduled, that its resource cannot be:
+    AWS fails such a task (an activity that does not exist) without scheduling it."""
+
+    async def unschedulable(self, request: TaskRequest) -> FailureError | None:
+        """The failure of a task whose resource cannot be scheduled, None when it can."""
+
+
 # -- the Map Run port ------------------------------------------------------------------------
 class ItemStatus(StrEnum):
     """What became of one item's child execution of a distributed Map."""
@@ -202,6 +211,9 @@ class Interpreting(Protocol):
 
     async def invoke_with_timeouts(self, request: TaskRequest, beats: asyncio.Event) -> Any:
         """Run a task, failing it with States.Timeout / States.HeartbeatTimeout."""
+
+    async def unschedulable(self, request: TaskRequest) -> FailureError | None:
+        """Why the task's resource cannot be scheduled at all, None when it can."""
 
     def report_evaluation_failed(self, run: StateRun, exc: QueryEvaluationError) -> None:
         """Emit EvaluationFailed for a JSONata/typed-field error of a state (once)."""

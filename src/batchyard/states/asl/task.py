@@ -115,8 +115,35 @@ async def run_task(run: StateRun) -> Outcome:
     named: dict[str, Any] = (
         {} if function or activity else {"resourceType": rtype, "resource": resource}
     )
+    beats = asyncio.Event()
+
+    def taken(worker: str) -> None:
+        # A task re-dispatched after a restart may be taken again: it started only once.
+        if activity and not run.resume.get("activity_started"):
+            details = {"workerName": worker} if worker else {}
+            run.emit("ActivityStarted", {"activityStartedEventDetails": details})
+            run.remember(activity_started=True)
+
+    request = TaskRequest(
+        resource=st.resource,
+        parameters=params,
+        context=run.context_object(),
+        state_name=st.name,
+        timeout_seconds=timeout,
+        heartbeat_seconds=heartbeat,
+        credentials=None if st.credentials is MISSING else st.credentials,
+        heartbeat=beats.set,
+        started=taken,
+        attempt=attempt,
+        caller=run.interp.info.caller,
+    )
     # A task resumed after a restart was scheduled and started before it: say so only once.
     if not run.resume.get("task_started"):
+        if activity:
+            # An activity that does not exist fails the state before anything is scheduled.
+            missing = await run.interp.unschedulable(request)
+            if missing is not None:
+                raise missing
         if function:
             scheduled: dict[str, Any] = {
                 "resource": st.resource,
@@ -149,28 +176,6 @@ async def run_task(run: StateRun) -> Outcome:
         ("LambdaFunction", "lambdaFunction") if function
         else ("Activity", "activity") if activity
         else ("Task", "task")
-    )
-    beats = asyncio.Event()
-
-    def taken(worker: str) -> None:
-        # A task re-dispatched after a restart may be taken again: it started only once.
-        if activity and not run.resume.get("activity_started"):
-            details = {"workerName": worker} if worker else {}
-            run.emit("ActivityStarted", {"activityStartedEventDetails": details})
-            run.remember(activity_started=True)
-
-    request = TaskRequest(
-        resource=st.resource,
-        parameters=params,
-        context=run.context_object(),
-        state_name=st.name,
-        timeout_seconds=timeout,
-        heartbeat_seconds=heartbeat,
-        credentials=None if st.credentials is MISSING else st.credentials,
-        heartbeat=beats.set,
-        started=taken,
-        attempt=attempt,
-        caller=run.interp.info.caller,
     )
     try:
         result = await run.interp.invoke_with_timeouts(request, beats)
