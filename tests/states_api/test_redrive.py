@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from batchyard.aws.caller import Caller
 from batchyard.bus import Bus
 from batchyard.protocol.errors import ServiceError
-from batchyard.states import StepFunctions, records
+from batchyard.states import EXECUTION_TOPIC, StepFunctions, records
 from batchyard.states.model import MAX_REDRIVES
 from batchyard.store import Store
 from tests.states_api.conftest import machine
@@ -119,7 +119,8 @@ def test_the_thousandth_redrive_is_the_last(tmp_path: Path) -> None:
         return described
 
     async def scenario() -> None:
-        sfn = StepFunctions(store, Bus())
+        bus = Bus()
+        sfn = StepFunctions(store, bus)
         machine_arn = (await sfn.create_state_machine(
             caller, "m", json.dumps(FAILS_AFTER_A_PASS), "arn:aws:iam::123456789012:role/r",
         )).state_machine_arn
@@ -129,8 +130,21 @@ def test_the_thousandth_redrive_is_the_last(tmp_path: Path) -> None:
         failed.redrive_count = MAX_REDRIVES - 1
         await store.write(lambda conn: records.save(conn, failed))
 
+        announced: list[dict[str, Any]] = []
+        bus.subscribe(EXECUTION_TOPIC, lambda _topic, change: announced.append(change))
         await sfn.redrive_execution(caller, arn)
         last = await settled(sfn, arn)
+        # The bus (EventBridge's status-change detail) tells the redrive and the end alike.
+        assert [
+            (c["status"], c["redriveCount"], c["redriveStatus"], c["redriveStatusReason"])
+            for c in announced
+        ] == [
+            ("RUNNING", MAX_REDRIVES, "NOT_REDRIVABLE",
+             "Execution is RUNNING and cannot be redriven"),
+            ("FAILED", MAX_REDRIVES, "NOT_REDRIVABLE", "Execution redrive limit exceeded"),
+        ]
+        assert last.redrive_date is not None
+        assert announced[0]["redriveDate"] == last.redrive_date
         assert (last.status, last.redrive_count) == ("FAILED", MAX_REDRIVES)
         assert last.redrive_status == "NOT_REDRIVABLE"
         assert last.redrive_status_reason == "Execution redrive limit exceeded"

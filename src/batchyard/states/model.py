@@ -326,12 +326,18 @@ class Execution(_Described):
         """What the bus announces when the execution starts, ends or is redriven (EventBridge's
         "Step Functions Execution Status Change" detail): ``executionArn``,
         ``stateMachineArn``, ``name``, ``status``, ``startDate`` and ``stopDate`` (epoch
-        seconds), ``input``, ``output``, ``error``, ``cause``."""
+        seconds), ``input``, ``output``, ``error``, ``cause``, and as AWS's detail has them
+        the version and alias ARNs and the redrive fields (``redriveCount``, ``redriveDate``,
+        ``redriveStatus``, ``redriveStatusReason``)."""
         return {
             "executionArn": self.arn, "stateMachineArn": self.machine_arn, "name": self.name,
             "status": str(self.status), "startDate": self.started, "stopDate": self.stopped,
             "input": self.input, "output": self.output, "error": self.error,
-            "cause": self.cause,
+            "cause": self.cause, "stateMachineVersionArn": self.state_machine_version_arn,
+            "stateMachineAliasArn": self.state_machine_alias_arn,
+            "redriveCount": self.redrive_count, "redriveDate": self.redrive_date,
+            "redriveStatus": self.redrive_status,
+            "redriveStatusReason": self.redrive_status_reason,
         }
 
 
