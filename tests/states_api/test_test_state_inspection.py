@@ -162,6 +162,7 @@ def test_the_handler_that_took_the_error(sfn: Any, level: str) -> None:
         {"ErrorEquals": ["Other"], "Next": "A"}, {"ErrorEquals": ["Boom"], "Next": "B"},
     ]}, level, mock=failing)
     assert (caught["status"], caught["nextState"]) == ("CAUGHT_ERROR", "B")
+    assert (caught["error"], caught["cause"]) == ("Boom", "it broke")
     assert caught["inspectionData"]["errorDetails"] == {"catchIndex": 1}
     assert caught["inspectionData"]["afterParameters"] == {"FunctionName": "f"}
     assert "result" not in caught["inspectionData"]
@@ -172,6 +173,28 @@ def test_the_handler_that_took_the_error(sfn: Any, level: str) -> None:
     assert retried["inspectionData"]["errorDetails"] == {
         "retryIndex": 1, "retryBackoffIntervalSeconds": 3,
     }
+
+
+def test_a_map_within_its_tolerated_failures_succeeded(sfn: Any) -> None:
+    state = {
+        "Type": "Map", "ToleratedFailureCount": 1,
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Pick", "States": {
+                "Pick": {"Type": "Choice", "Default": "Ok", "Choices": [
+                    {"Variable": "$", "NumericEquals": 2, "Next": "Bad"},
+                ]},
+                "Bad": {"Type": "Fail", "Error": "Two"},
+                "Ok": {"Type": "Pass", "End": True},
+            },
+        },
+        "End": True,
+    }
+    answer = inspect(sfn, state, "DEBUG", input="[1, 2, 3]")
+    # One failed iteration is tolerated: nothing was caught, the state succeeded.
+    assert answer["status"] == "SUCCEEDED"
+    assert "error" not in answer
+    assert json.loads(answer["output"])[0::2] == [1, 3]
 
 
 def test_info_shows_no_inspection_data(sfn: Any) -> None:

@@ -257,26 +257,25 @@ async def run_state(caller: Caller, test: StateTest, invoker: TaskInvoker) -> St
     value = _load(text, "State Machine Execution Input", "InvalidExecutionInput")
     interpreter = Interpreter(
         machine, value,
+        # AWS runs the state as an Express execution: its context object has no RedriveCount.
         ExecutionInfo(name="TestState", state_machine_name="TestState", region=caller.region,
-                      account=caller.account_id, role_arn=test.role_arn),
+                      account=caller.account_id, role_arn=test.role_arn, express=True),
         invoker=MockInvoker(test.mock) if test.mock else invoker,
         clock=SystemClock(0.0), input_text=text,
     )
-    inspected = test.inspection_level in ("DEBUG", "TRACE")
-    if inspected:
-        interpreter.inspection = {}
+    notes: dict[str, Any] = {}
+    interpreter.inspection = notes
     result = await interpreter.run()
     inspection = None
-    if inspected:
-        assert interpreter.inspection is not None and interpreter.root is not None
-        inspection = _inspection(
-            text, interpreter.inspection.get(name, {}), interpreter.root.variables
-        )
-    return _report(name, machine.states[name].raw, result, inspection)
+    if test.inspection_level in ("DEBUG", "TRACE"):
+        assert interpreter.root is not None
+        inspection = _inspection(text, notes.get(name, {}), interpreter.root.variables)
+    return _report(name, machine.states[name].raw, result, notes.get(name, {}), inspection)
 
 
 def _report(
-    name: str, state: JsonObject, result: ExecutionResult, inspection: InspectionData | None
+    name: str, state: JsonObject, result: ExecutionResult, notes: JsonObject,
+    inspection: InspectionData | None,
 ) -> StateTestResult:
     events = result.events
     exited = next(
@@ -306,13 +305,18 @@ def _report(
         return StateTestResult(
             "FAILED", error=result.error, cause=result.cause, inspection_data=inspection
         )
-    caught = first_error is not None or any(e["type"].endswith("Failed") for e in events)
     if exited is not None:
         output = exited["stateExitedEventDetails"]["output"]
     else:
         output = json.dumps(result.output, separators=(",", ":"))
+    # A Catch took the state's error: AWS reports the error with the catcher's output.
+    caught = notes.get("caught")
+    if caught is not None and entered_after:
+        return StateTestResult(
+            "CAUGHT_ERROR", output=output, error=caught.get("Error"), cause=caught.get("Cause"),
+            next_state=entered_after[0], inspection_data=inspection,
+        )
     return StateTestResult(
-        "CAUGHT_ERROR" if caught and entered_after else "SUCCEEDED",
-        output=output, next_state=entered_after[0] if entered_after else None,
+        "SUCCEEDED", output=output, next_state=entered_after[0] if entered_after else None,
         inspection_data=inspection,
     )

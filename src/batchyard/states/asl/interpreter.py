@@ -485,6 +485,7 @@ class Interpreter:
                 if catcher is None:
                     raise
                 self._note_handler(run, catchIndex=catchers.index(catcher))
+                run.note("caught", exc.error_output())
                 outcome = self._caught(run, catcher, exc)
                 break
         if outcome.exited:
