@@ -175,6 +175,28 @@ def test_the_handler_that_took_the_error(sfn: Any, level: str) -> None:
     }
 
 
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_retry_that_already_retried(sfn: Any, level: str) -> None:
+    state = {
+        "Type": "Task", "QueryLanguage": "JSONata", "Resource": LAMBDA,
+        "Arguments": {"FunctionName": "f"},
+        "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 1, "MaxAttempts": 5,
+                   "BackoffRate": 2.0}],
+        "End": True,
+    }
+    failing = {"errorOutput": {"error": "Flaky", "cause": "again"}}
+    fourth = inspect(sfn, state, level, mock=failing,
+                     stateConfiguration={"retrierRetryCount": 4})
+    assert (fourth["status"], fourth["error"], fourth["cause"]) == ("RETRIABLE", "Flaky", "again")
+    assert fourth["inspectionData"]["errorDetails"] == {
+        "retryIndex": 0, "retryBackoffIntervalSeconds": 16,
+    }
+    spent = inspect(sfn, state, level, mock=failing, stateConfiguration={"retrierRetryCount": 5})
+    # Its attempts are spent: the state fails, and the Retry is still named.
+    assert (spent["status"], spent["error"], spent["cause"]) == ("FAILED", "Flaky", "again")
+    assert spent["inspectionData"]["errorDetails"] == {"retryIndex": 0}
+
+
 def test_a_map_within_its_tolerated_failures_succeeded(sfn: Any) -> None:
     state = {
         "Type": "Map", "ToleratedFailureCount": 1,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from batchyard.aws.caller import Caller
@@ -28,7 +28,7 @@ from batchyard.states.asl import (
     TaskRequest,
     parse_definition,
 )
-from batchyard.states.asl.errors import error_matches
+from batchyard.states.asl.definition import Retrier, find_retrier, retry_delay
 from batchyard.states.asl.values import dumps
 
 _PREFIX = "Invalid State Machine Definition: '"
@@ -108,6 +108,9 @@ class StateTest:
     variables: str | None = None
     inspection_level: str | None = None
     mock: Mock | None = None
+    # stateConfiguration.retrierRetryCount: how often the Retry that takes the error has
+    # already retried it.
+    retrier_retry_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,12 +273,26 @@ async def run_state(caller: Caller, test: StateTest, invoker: TaskInvoker) -> St
     if test.inspection_level in ("DEBUG", "TRACE"):
         assert interpreter.root is not None
         inspection = _inspection(text, notes.get(name, {}), interpreter.root.variables)
-    return _report(name, machine.states[name].raw, result, notes.get(name, {}), inspection)
+    state = machine.states[name]
+    return _report(
+        name, getattr(state, "retry", []), result, notes.get(name, {}), inspection,
+        test.retrier_retry_count,
+    )
+
+
+def _retry_details(retrier: Retrier, index: int, done: int) -> InspectionErrorDetails:
+    """The Retry that takes the error: its index and, while it has attempts left, the
+    backoff before its next one."""
+    if done >= retrier.max_attempts:
+        return InspectionErrorDetails(retry_index=index)
+    return InspectionErrorDetails(
+        retry_index=index, retry_backoff_interval_seconds=round(retry_delay(retrier, done))
+    )
 
 
 def _report(
-    name: str, state: JsonObject, result: ExecutionResult, notes: JsonObject,
-    inspection: InspectionData | None,
+    name: str, retriers: list[Retrier], result: ExecutionResult, notes: JsonObject,
+    inspection: InspectionData | None, retried: int = 0,
 ) -> StateTestResult:
     events = result.events
     exited = next(
@@ -293,14 +310,16 @@ def _report(
         details = first_error.get("taskFailedEventDetails") or first_error.get(
             "taskTimedOutEventDetails", {}
         )
-        if any(
-            error_matches(r.get("ErrorEquals", []), details.get("error"))
-            for r in state.get("Retry", [])
-        ):
-            return StateTestResult(
-                "RETRIABLE", error=details.get("error"), cause=details.get("cause"),
-                inspection_data=inspection,
-            )
+        index = find_retrier(retriers, details.get("error"))
+        if index is not None:
+            handler = _retry_details(retriers[index], index, retried)
+            if inspection is not None:
+                inspection = replace(inspection, error_details=handler)
+            if handler.retry_backoff_interval_seconds is not None:
+                return StateTestResult(
+                    "RETRIABLE", error=details.get("error"), cause=details.get("cause"),
+                    inspection_data=inspection,
+                )
     if result.status != "SUCCEEDED":
         return StateTestResult(
             "FAILED", error=result.error, cause=result.cause, inspection_data=inspection
