@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -158,3 +159,44 @@ def test_the_thousandth_redrive_is_the_last(tmp_path: Path) -> None:
 
     asyncio.run(scenario())
     store.close()
+
+
+def test_a_redriven_parallel_reruns_only_its_failed_branch(sfn: Any) -> None:
+    activity = sfn.create_activity(name=f"branch-{uuid.uuid4().hex[:8]}")["activityArn"]
+    arn = machine(sfn, {
+        "StartAt": "Both",
+        "States": {"Both": {"Type": "Parallel", "End": True, "Branches": [
+            {"StartAt": "Prepare", "States": {
+                "Prepare": {"Type": "Pass", "Result": "p", "Next": "Work"},
+                "Work": {"Type": "Task", "Resource": activity, "End": True},
+            }},
+            {"StartAt": "Quick", "States": {
+                "Quick": {"Type": "Pass", "Result": "q", "Next": "Quicker"},
+                "Quicker": {"Type": "Pass", "End": True},
+            }},
+        ]}},
+    })
+    execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    task = sfn.get_activity_task(activityArn=activity)
+    sfn.send_task_failure(taskToken=task["taskToken"], error="Flaky")
+    assert finished(sfn, execution)["status"] == "FAILED"
+
+    sfn.redrive_execution(executionArn=execution)
+    task = sfn.get_activity_task(activityArn=activity)
+    assert json.loads(task["input"]) == "p"
+    sfn.send_task_success(taskToken=task["taskToken"], output='"worked"')
+    done = finished(sfn, execution)
+    assert done["status"] == "SUCCEEDED"
+    assert json.loads(done["output"]) == ["worked", "q"]
+    events = history(sfn, execution)
+    after = [e for e in events if e["id"] > next(
+        e["id"] for e in events if e["type"] == "ExecutionRedriven"
+    )]
+    # The branch that finished is not run again; the failed one re-enters the state that
+    # failed, after the state before it.
+    entered = [e["stateEnteredEventDetails"]["name"] for e in after if "StateEntered" in e["type"]]
+    assert entered == ["Work"]
+    prepared = next(e for e in events if e["type"] == "PassStateExited"
+                    and e["stateExitedEventDetails"]["name"] == "Prepare")
+    assert after[0]["type"] == "TaskStateEntered"
+    assert after[0]["previousEventId"] == prepared["id"]

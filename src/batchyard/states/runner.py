@@ -332,6 +332,8 @@ class ExecutionRunner:
     async def finish(self, result: ExecutionResult) -> None:
         """Record how the execution ended, committed with its last events, then announce it."""
         status = ExecutionStatus(result.status)
+        if result.redrive_point is not None:
+            self._redrive_point = result.redrive_point
         await self.lifecycle.change(
             self.execution, status, journal=self.journal, error=result.error,
             cause=result.cause,

@@ -68,6 +68,7 @@ async def run_parallel(run: StateRun) -> Outcome:
     try:
         await gather_first_failure(tasks)
     except FailureError as exc:
+        interp.keep_finished(exc, frame, results)
         frame.children.clear()
         # Emitted by the interpreter once it knows no retrier takes the failure.
         exc.pending_event = ("ParallelStateFailed", _cursor_left(exc, frame.cursor))
@@ -321,6 +322,7 @@ async def run_map(run: StateRun) -> Outcome:
         if tolerated:
             _check_tolerance(progress, len(inputs))
     except FailureError as exc:
+        interp.keep_finished(exc, frame, results)
         frame.children.clear()
         if distributed:
             run.emit("MapRunFailed", update=False)

@@ -8,6 +8,7 @@ Run-time failures carry an ASL error name and cause, exactly the pair that ends 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 # Predefined error names of the Amazon States Language.
 STATES_ALL = "States.ALL"
@@ -105,6 +106,9 @@ class FailureError(Exception):
         self.pending_event: tuple[str, int | None] | None = None
         self.prefixed = False
         self.reported = False
+        # Where a redrive of the execution this failure ends starts over (see
+        # Interpreter.redrive_point), taken where the failure left its first state.
+        self.redrive_point: dict[str, Any] | None = None
 
     def error_output(self) -> dict[str, str]:
         """The JSON object Catch hands on as the state's error output."""

@@ -156,6 +156,8 @@ class ExecutionResult:
     error: str | None = None
     cause: str | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
+    # FAILED: where a redrive starts over (None: from the last state transition).
+    redrive_point: dict[str, Any] | None = None
 
 
 class HistoryLimitExceeded(RuntimeFailure):
@@ -365,6 +367,42 @@ class Interpreter:
             "root": self.root.snapshot(),
         }
 
+    def redrive_point(self) -> dict[str, Any]:
+        """The checkpoint a redrive starts from, taken as a failure leaves the state that
+        raised it: every thread re-enters the state it is in (the failed one, and those the
+        failure aborts), while the branches and iterations that finished keep their results
+        in their Parallel's or Map's progress and are not run again."""
+        point = self.checkpoint()
+
+        def restart(snapshot: dict[str, Any]) -> None:
+            if snapshot["children"]:
+                for child in snapshot["children"].values():
+                    restart(child)
+            elif snapshot["entered"] is not None:
+                snapshot["cursor"] = snapshot["entered"]["entry_prev"]
+                snapshot["entered"], snapshot["entered_data"] = None, {}
+
+        restart(point["root"])
+        return point
+
+    @staticmethod
+    def keep_finished(exc: FailureError, frame: Frame, results: dict[str, Any]) -> None:
+        """A Parallel or Map in ``frame`` fails with ``exc``: the branches or iterations that
+        finished since its redrive point was taken keep their ``results`` in it."""
+        point = exc.redrive_point
+        if point is None:
+            return
+        stack = [point["root"]]
+        while stack:
+            node = stack.pop()
+            if node["key"] == frame.key and node["entered"] is not None:
+                done = node["entered_data"].setdefault("results", {})
+                done.update(copy.deepcopy(results))
+                for key in results:
+                    node["children"].pop(key, None)
+                return
+            stack.extend(node["children"].values())
+
     def _transition(self) -> None:
         if self.checkpoint_sink is not None and self.root is not None:
             self.checkpoint_sink(self.checkpoint())
@@ -483,6 +521,8 @@ class Interpreter:
                     self.emit(frame, pending[0], prev=pending[1])
                 catcher = find_catcher(catchers, exc.error, wildcards)
                 if catcher is None:
+                    if exc.redrive_point is None:
+                        exc.redrive_point = self.redrive_point()
                     raise
                 self._note_handler(run, catchIndex=catchers.index(catcher))
                 run.note("caught", exc.error_output())
@@ -600,7 +640,10 @@ class Interpreter:
             if exc.cause is not None:
                 details["cause"] = exc.cause
             self.emit(self.root, "ExecutionFailed", {"executionFailedEventDetails": details})
-            return ExecutionResult("FAILED", error=exc.error, cause=exc.cause, events=self.events)
+            return ExecutionResult(
+                "FAILED", error=exc.error, cause=exc.cause, events=self.events,
+                redrive_point=exc.redrive_point,
+            )
         self.emit(
             self.root,
             "ExecutionSucceeded",

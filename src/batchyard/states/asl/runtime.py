@@ -221,6 +221,10 @@ class Interpreting(Protocol):
     def map_run_arn(self, label: str | None) -> str:
         """A fresh Map Run ARN for a distributed Map state."""
 
+    def keep_finished(self, exc: FailureError, frame: Frame, results: dict[str, Any]) -> None:
+        """Let the branches or iterations that finished keep their results in the redrive
+        point of the failure ``exc`` of a Parallel or Map in ``frame``."""
+
     def child_frame(
         self, parent: Frame, machine: StateMachine, key: str, cursor: int, silent: bool = False
     ) -> Frame:
