@@ -200,3 +200,42 @@ def test_a_redriven_parallel_reruns_only_its_failed_branch(sfn: Any) -> None:
                     and e["stateExitedEventDetails"]["name"] == "Prepare")
     assert after[0]["type"] == "TaskStateEntered"
     assert after[0]["previousEventId"] == prepared["id"]
+
+
+def test_a_redriven_map_reruns_only_its_failed_iteration(sfn: Any) -> None:
+    activity = sfn.create_activity(name=f"item-{uuid.uuid4().hex[:8]}")["activityArn"]
+    arn = machine(sfn, {
+        "StartAt": "Each",
+        "States": {"Each": {"Type": "Map", "End": True, "ItemProcessor": {
+            "StartAt": "Which",
+            "States": {
+                "Which": {"Type": "Choice", "Default": "Easy", "Choices": [
+                    {"Variable": "$", "NumericEquals": 2, "Next": "Hard"},
+                ]},
+                "Easy": {"Type": "Pass", "End": True},
+                "Hard": {"Type": "Task", "Resource": activity, "End": True},
+            },
+        }}},
+    })
+    execution = sfn.start_execution(stateMachineArn=arn, input="[1, 2, 3]")["executionArn"]
+    task = sfn.get_activity_task(activityArn=activity)
+    sfn.send_task_failure(taskToken=task["taskToken"], error="Flaky")
+    assert finished(sfn, execution)["status"] == "FAILED"
+    easy_before = sum(
+        1 for e in history(sfn, execution) if e["type"] == "PassStateEntered"
+    )
+
+    sfn.redrive_execution(executionArn=execution)
+    task = sfn.get_activity_task(activityArn=activity)
+    assert json.loads(task["input"]) == 2
+    sfn.send_task_success(taskToken=task["taskToken"], output='"two"')
+    done = finished(sfn, execution)
+    assert done["status"] == "SUCCEEDED"
+    assert json.loads(done["output"]) == [1, "two", 3]
+    events = history(sfn, execution)
+    redriven = next(e["id"] for e in events if e["type"] == "ExecutionRedriven")
+    again = [e["stateEnteredEventDetails"]["name"] for e in events
+             if e["id"] > redriven and "StateEntered" in e["type"]]
+    # Only the items that had not finished before the failure run after the redrive.
+    assert again.count("Hard") == 1
+    assert again.count("Easy") == 3 - 1 - easy_before
