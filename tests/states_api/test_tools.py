@@ -46,8 +46,10 @@ def test_state_fail_and_mocked_tasks(sfn: Any) -> None:
     retried = run(sfn, {**task, "Retry": [{"ErrorEquals": ["X"]}]}, mock=failing)
     assert retried == {"error": "X", "cause": "c", "status": "RETRIABLE"}
     caught = run(sfn, {**task, "Catch": [{"ErrorEquals": ["X"], "Next": "H"}]}, mock=failing)
+    # AWS reports the caught error along with the catcher's output.
     assert caught == {
-        "output": '{"Error":"X","Cause":"c"}', "nextState": "H", "status": "CAUGHT_ERROR"
+        "output": '{"Error":"X","Cause":"c"}', "nextState": "H", "status": "CAUGHT_ERROR",
+        "error": "X", "cause": "c",
     }
 
 

@@ -35,6 +35,7 @@ def _state_test(params: Params) -> StateTest:
         definition=params["definition"], role_arn=params.get("roleArn", ""),
         input=params.get("input"), state_name=params.get("stateName"),
         variables=params.get("variables"), inspection_level=params.get("inspectionLevel"),
+        retrier_retry_count=(params.get("stateConfiguration") or {}).get("retrierRetryCount", 0),
         mock=Mock(
             result=mock.get("result"), error=(failure or {}).get("error"),
             cause=(failure or {}).get("cause"), fails=failure is not None,

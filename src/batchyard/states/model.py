@@ -9,11 +9,13 @@ execution's input and output, a history event's details) stay JSON.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar
 
 from batchyard.aws.documents import JsonObject
+from batchyard.states.asl.interpreter import MAX_HISTORY_EVENTS
 
 
 class MachineType(StrEnum):
@@ -38,6 +40,9 @@ TERMINAL = frozenset(
     {ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT,
      ExecutionStatus.ABORTED}
 )
+# How often one execution may be redriven, and for how long after it stopped (AWS's quotas).
+MAX_REDRIVES = 1000
+REDRIVABLE_PERIOD_SECONDS = 14 * 24 * 3600
 # The only ways an execution's status may change: it ends, or a redrive runs it again.
 TRANSITIONS: dict[ExecutionStatus, frozenset[ExecutionStatus]] = {
     ExecutionStatus.RUNNING: TERMINAL,
@@ -295,10 +300,18 @@ class Execution(_Described):
         duration = ((self.stopped or self.started) - self.started) * 1000
         return BillingDetails(64, max(100, int(duration)))
 
-    def not_redrivable_because(self) -> str | None:
+    def not_redrivable_because(self, now: float | None = None) -> str | None:
         """AWS's reason why RedriveExecution may not restart this execution (None: it may)."""
         if self.status in (ExecutionStatus.SUCCEEDED, ExecutionStatus.RUNNING):
             return f"Execution is {self.status} and cannot be redriven"
+        if self.redrive_count >= MAX_REDRIVES:
+            return "Execution redrive limit exceeded"
+        # The redriven run needs room for its ExecutionRedriven event and one more.
+        if self.last_event_id >= MAX_HISTORY_EVENTS - 1:
+            return "Execution history event limit exceeded"
+        stopped = self.stopped if self.stopped is not None else self.started
+        if (time.time() if now is None else now) - stopped > REDRIVABLE_PERIOD_SECONDS:
+            return "Execution redrivable period exceeded"
         if self.checkpoint.redrive is None:
             return "Execution cannot be redriven"
         return None
@@ -313,12 +326,18 @@ class Execution(_Described):
         """What the bus announces when the execution starts, ends or is redriven (EventBridge's
         "Step Functions Execution Status Change" detail): ``executionArn``,
         ``stateMachineArn``, ``name``, ``status``, ``startDate`` and ``stopDate`` (epoch
-        seconds), ``input``, ``output``, ``error``, ``cause``."""
+        seconds), ``input``, ``output``, ``error``, ``cause``, and as AWS's detail has them
+        the version and alias ARNs and the redrive fields (``redriveCount``, ``redriveDate``,
+        ``redriveStatus``, ``redriveStatusReason``)."""
         return {
             "executionArn": self.arn, "stateMachineArn": self.machine_arn, "name": self.name,
             "status": str(self.status), "startDate": self.started, "stopDate": self.stopped,
             "input": self.input, "output": self.output, "error": self.error,
-            "cause": self.cause,
+            "cause": self.cause, "stateMachineVersionArn": self.state_machine_version_arn,
+            "stateMachineAliasArn": self.state_machine_alias_arn,
+            "redriveCount": self.redrive_count, "redriveDate": self.redrive_date,
+            "redriveStatus": self.redrive_status,
+            "redriveStatusReason": self.redrive_status_reason,
         }
 
 

@@ -230,6 +230,10 @@ def execution_info(execution: Execution) -> ExecutionInfo:
         express=express,
         redrive_count=execution.redrive_count,
         start_time=datetime.fromtimestamp(execution.started).astimezone(),
+        redrive_time=(
+            datetime.fromtimestamp(execution.redrive_date).astimezone()
+            if execution.redrive_date is not None else None
+        ),
         express_id=arn.parts[2] if express else "",
     )
 
@@ -255,7 +259,9 @@ class ExecutionRunner:
         self.journal = Journal(execution, store, self._snapshot)
         self.lifecycle = Lifecycle(store, bus)
         self.done = asyncio.Event()
-        self._redrive_point: JsonObject | None = None
+        # A resumed or redriven run may fail before its first transition: where it started
+        # over is still where the next redrive starts.
+        self._redrive_point: JsonObject | None = execution.checkpoint.redrive
         self._output_text: str | None = None
         self.interpreter = Interpreter(
             load_definition(execution.source.definition),
@@ -326,6 +332,8 @@ class ExecutionRunner:
     async def finish(self, result: ExecutionResult) -> None:
         """Record how the execution ended, committed with its last events, then announce it."""
         status = ExecutionStatus(result.status)
+        if result.redrive_point is not None:
+            self._redrive_point = result.redrive_point
         await self.lifecycle.change(
             self.execution, status, journal=self.journal, error=result.error,
             cause=result.cause,

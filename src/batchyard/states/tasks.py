@@ -29,8 +29,16 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from batchyard.protocol.errors import ServiceError
-from batchyard.states.asl import ScheduleFailure, TaskFailure, TaskInvoker, TaskRequest
+from batchyard.states.asl import (
+    FailureError,
+    RuntimeFailure,
+    ScheduleFailure,
+    TaskFailure,
+    TaskInvoker,
+    TaskRequest,
+)
 from batchyard.states.asl.errors import STATES_RUNTIME
+from batchyard.states.asl.runtime import SchedulingCheck
 
 # AWS holds a GetActivityTask poll open for up to 60 seconds.
 POLL_SECONDS = 60.0
@@ -67,6 +75,14 @@ class InvokerRegistry:
         if invoker is None:
             raise unknown_resource(request)
         return await invoker.invoke(request)
+
+    async def unschedulable(self, request: TaskRequest) -> FailureError | None:
+        """Why the task's integration cannot schedule it, if that integration can tell."""
+        # Only some integrations can tell; the others schedule every task they are given.
+        invoker: object = self.route(request.resource)
+        if isinstance(invoker, SchedulingCheck):
+            return await invoker.unschedulable(request)
+        return None
 
 
 # -- task tokens ---------------------------------------------------------------------------------
@@ -265,6 +281,12 @@ class ActivityInvoker:
         self.exists = exists
         self.salt_of = salt_of
         self.settle = settle
+
+    async def unschedulable(self, request: TaskRequest) -> FailureError | None:
+        """AWS's failure for a task of an activity that does not exist (States.Runtime)."""
+        if await self.exists(request):
+            return None
+        return RuntimeFailure(f"The activity {request.resource} does not exist.")
 
     async def invoke(self, request: TaskRequest) -> Any:
         """Schedule the activity task; return the worker's output or raise its failure."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from batchyard.aws.caller import Caller
@@ -28,7 +28,8 @@ from batchyard.states.asl import (
     TaskRequest,
     parse_definition,
 )
-from batchyard.states.asl.errors import error_matches
+from batchyard.states.asl.definition import Retrier, find_retrier, retry_delay
+from batchyard.states.asl.values import dumps
 
 _PREFIX = "Invalid State Machine Definition: '"
 # Problems are joined with ", "; a new one starts with its upper-case code and a colon.
@@ -107,13 +108,70 @@ class StateTest:
     variables: str | None = None
     inspection_level: str | None = None
     mock: Mock | None = None
+    # stateConfiguration.retrierRetryCount: how often the Retry that takes the error has
+    # already retried it.
+    retrier_retry_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class InspectionErrorDetails:
+    """The Retry or Catch of the tested state that took its error."""
+
+    catch_index: int | None = None
+    retry_index: int | None = None
+    retry_backoff_interval_seconds: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class InspectionData:
-    """What TestState shows at DEBUG and TRACE."""
+    """What TestState shows at DEBUG and TRACE: the state's input, then its data after each
+    step of its processing that it has (JSON texts), the Map settings it ran with, the
+    handler that took its error and the variables after it."""
 
     input: str
+    after_input_path: str | None = None
+    after_parameters: str | None = None
+    after_arguments: str | None = None
+    result: str | None = None
+    after_result_selector: str | None = None
+    after_result_path: str | None = None
+    after_items_path: str | None = None
+    after_item_selector: str | None = None
+    max_concurrency: int | None = None
+    tolerated_failure_count: int | None = None
+    tolerated_failure_percentage: float | None = None
+    error_details: InspectionErrorDetails | None = None
+    variables: str | None = None
+
+
+# The data-processing steps the ASL layer notes, by the field that reports each as JSON text.
+_STEPS = {
+    "after_input_path": "afterInputPath", "after_parameters": "afterParameters",
+    "after_arguments": "afterArguments", "result": "result",
+    "after_result_selector": "afterResultSelector", "after_result_path": "afterResultPath",
+    "after_items_path": "afterItemsPath", "after_item_selector": "afterItemSelector",
+}
+
+
+def _inspection(text: str, notes: JsonObject, variables: JsonObject) -> InspectionData:
+    """The inspection data of a state from what it noted while it ran."""
+    handler = notes.get("errorDetails")
+    error_details = None
+    if handler is not None:
+        delay = handler.get("retryBackoffIntervalSeconds")
+        error_details = InspectionErrorDetails(
+            catch_index=handler.get("catchIndex"), retry_index=handler.get("retryIndex"),
+            retry_backoff_interval_seconds=None if delay is None else round(delay),
+        )
+    return InspectionData(
+        input=text,
+        **{attr: dumps(notes[step]) for attr, step in _STEPS.items() if step in notes},
+        max_concurrency=notes.get("maxConcurrency"),
+        tolerated_failure_count=notes.get("toleratedFailureCount"),
+        tolerated_failure_percentage=notes.get("toleratedFailurePercentage"),
+        error_details=error_details,
+        variables=dumps(variables) if variables else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,17 +260,39 @@ async def run_state(caller: Caller, test: StateTest, invoker: TaskInvoker) -> St
     value = _load(text, "State Machine Execution Input", "InvalidExecutionInput")
     interpreter = Interpreter(
         machine, value,
+        # AWS runs the state as an Express execution: its context object has no RedriveCount.
         ExecutionInfo(name="TestState", state_machine_name="TestState", region=caller.region,
-                      account=caller.account_id, role_arn=test.role_arn),
+                      account=caller.account_id, role_arn=test.role_arn, express=True),
         invoker=MockInvoker(test.mock) if test.mock else invoker,
         clock=SystemClock(0.0), input_text=text,
     )
+    notes: dict[str, Any] = {}
+    interpreter.inspection = notes
     result = await interpreter.run()
-    return _report(name, machine.states[name].raw, result, test, text)
+    inspection = None
+    if test.inspection_level in ("DEBUG", "TRACE"):
+        assert interpreter.root is not None
+        inspection = _inspection(text, notes.get(name, {}), interpreter.root.variables)
+    state = machine.states[name]
+    return _report(
+        name, getattr(state, "retry", []), result, notes.get(name, {}), inspection,
+        test.retrier_retry_count,
+    )
+
+
+def _retry_details(retrier: Retrier, index: int, done: int) -> InspectionErrorDetails:
+    """The Retry that takes the error: its index and, while it has attempts left, the
+    backoff before its next one."""
+    if done >= retrier.max_attempts:
+        return InspectionErrorDetails(retry_index=index)
+    return InspectionErrorDetails(
+        retry_index=index, retry_backoff_interval_seconds=round(retry_delay(retrier, done))
+    )
 
 
 def _report(
-    name: str, state: JsonObject, result: ExecutionResult, test: StateTest, text: str
+    name: str, retriers: list[Retrier], result: ExecutionResult, notes: JsonObject,
+    inspection: InspectionData | None, retried: int = 0,
 ) -> StateTestResult:
     events = result.events
     exited = next(
@@ -225,31 +305,37 @@ def _report(
         and e["stateEnteredEventDetails"]["name"] != _SETUP
     ]
     failures = [e for e in events if e["type"] in ("TaskFailed", "TaskTimedOut")]
-    inspection = InspectionData(text) if test.inspection_level in ("DEBUG", "TRACE") else None
     first_error = failures[0] if failures else None
     if first_error is not None:
         details = first_error.get("taskFailedEventDetails") or first_error.get(
             "taskTimedOutEventDetails", {}
         )
-        if any(
-            error_matches(r.get("ErrorEquals", []), details.get("error"))
-            for r in state.get("Retry", [])
-        ):
-            return StateTestResult(
-                "RETRIABLE", error=details.get("error"), cause=details.get("cause"),
-                inspection_data=inspection,
-            )
+        index = find_retrier(retriers, details.get("error"))
+        if index is not None:
+            handler = _retry_details(retriers[index], index, retried)
+            if inspection is not None:
+                inspection = replace(inspection, error_details=handler)
+            if handler.retry_backoff_interval_seconds is not None:
+                return StateTestResult(
+                    "RETRIABLE", error=details.get("error"), cause=details.get("cause"),
+                    inspection_data=inspection,
+                )
     if result.status != "SUCCEEDED":
         return StateTestResult(
             "FAILED", error=result.error, cause=result.cause, inspection_data=inspection
         )
-    caught = first_error is not None or any(e["type"].endswith("Failed") for e in events)
     if exited is not None:
         output = exited["stateExitedEventDetails"]["output"]
     else:
         output = json.dumps(result.output, separators=(",", ":"))
+    # A Catch took the state's error: AWS reports the error with the catcher's output.
+    caught = notes.get("caught")
+    if caught is not None and entered_after:
+        return StateTestResult(
+            "CAUGHT_ERROR", output=output, error=caught.get("Error"), cause=caught.get("Cause"),
+            next_state=entered_after[0], inspection_data=inspection,
+        )
     return StateTestResult(
-        "CAUGHT_ERROR" if caught and entered_after else "SUCCEEDED",
-        output=output, next_state=entered_after[0] if entered_after else None,
+        "SUCCEEDED", output=output, next_state=entered_after[0] if entered_after else None,
         inspection_data=inspection,
     )

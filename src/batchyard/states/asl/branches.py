@@ -68,6 +68,7 @@ async def run_parallel(run: StateRun) -> Outcome:
     try:
         await gather_first_failure(tasks)
     except FailureError as exc:
+        interp.keep_finished(exc, frame, results)
         frame.children.clear()
         # Emitted by the interpreter once it knows no retrier takes the failure.
         exc.pending_event = ("ParallelStateFailed", _cursor_left(exc, frame.cursor))
@@ -201,13 +202,17 @@ async def run_map(run: StateRun) -> Outcome:
             data = run.raw_input
         else:
             data = paths.input_path(st.input_path, run.raw_input, run.scope())
+            run.note("afterInputPath", data)
         max_conc = _int_field(run, st.max_concurrency, st.max_concurrency_path, "MaxConcurrency")
+        run.note("maxConcurrency", max_conc or 0)
         try:
             items = _items(run, data)
         except QueryEvaluationError as exc:
             interp.report_evaluation_failed(run, exc)
             exc.pending_event = ("MapStateFailed", None)
             raise
+        if not st.is_jsonata:
+            run.note("afterItemsPath", items)
         run.emit("MapStateStarted", {"mapStateStartedEventDetails": {"length": len(items)}})
         tol_count = _int_field(
             run,
@@ -218,7 +223,13 @@ async def run_map(run: StateRun) -> Outcome:
         if tol_count is not None and tol_count < 0:
             raise RuntimeFailure("ToleratedFailureCount cannot be negative.")
         tol_pct = _percentage(run)
+        if tol_count is not None:
+            run.note("toleratedFailureCount", tol_count)
+        if tol_pct is not None:
+            run.note("toleratedFailurePercentage", tol_pct)
         inputs = [_item_input(run, data, i, v) for i, v in enumerate(items)]
+        if st.item_selector is not MISSING:
+            run.note("afterItemSelector", inputs)
         new_run = None
         if distributed:
             new_run = interp.map_run_arn(st.label)
@@ -311,6 +322,7 @@ async def run_map(run: StateRun) -> Outcome:
         if tolerated:
             _check_tolerance(progress, len(inputs))
     except FailureError as exc:
+        interp.keep_finished(exc, frame, results)
         frame.children.clear()
         if distributed:
             run.emit("MapRunFailed", update=False)

@@ -350,22 +350,28 @@ def load_definition(text: str) -> StateMachine:
     return parse_definition(text)
 
 
-def find_retrier(retriers: Sequence[Retrier], error: str | None) -> int | None:
-    """Index of the first retrier whose ErrorEquals matches, or None."""
+def find_retrier(
+    retriers: Sequence[Retrier], error: str | None, wildcards: bool | None = None
+) -> int | None:
+    """Index of the first retrier whose ErrorEquals matches, or None (``wildcards`` as
+    :func:`~batchyard.states.asl.errors.error_matches` takes it)."""
     if is_terminal(error):
         return None
     for i, r in enumerate(retriers):
-        if error_matches(r.error_equals, error):
+        if error_matches(r.error_equals, error, wildcards):
             return i
     return None
 
 
-def find_catcher(catchers: Sequence[Catcher], error: str | None) -> Catcher | None:
-    """The first catcher whose ErrorEquals matches, or None."""
+def find_catcher(
+    catchers: Sequence[Catcher], error: str | None, wildcards: bool | None = None
+) -> Catcher | None:
+    """The first catcher whose ErrorEquals matches, or None (``wildcards`` as
+    :func:`~batchyard.states.asl.errors.error_matches` takes it)."""
     if is_terminal(error):
         return None
     for c in catchers:
-        if error_matches(c.error_equals, error):
+        if error_matches(c.error_equals, error, wildcards):
             return c
     return None
 

@@ -8,6 +8,7 @@ Run-time failures carry an ASL error name and cause, exactly the pair that ends 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 # Predefined error names of the Amazon States Language.
 STATES_ALL = "States.ALL"
@@ -52,23 +53,23 @@ PREDEFINED_ERRORS = frozenset(
 NOT_MATCHED_BY_ALL = frozenset({STATES_RUNTIME, STATES_DATA_LIMIT_EXCEEDED})
 
 
-def error_matches(error_equals: Sequence[str], error: str | None) -> bool:
+def error_matches(
+    error_equals: Sequence[str], error: str | None, wildcards: bool | None = None
+) -> bool:
     """Whether an ErrorEquals list covers ``error``.
 
     States.ALL covers everything but the terminal errors; States.TaskFailed covers every
-    error except States.Timeout (the ASL specification's wildcard rules).
+    error except States.Timeout (the ASL specification's wildcard rules). ``wildcards``
+    True lets them cover a terminal error name too (a task whose result is too large).
     """
     name = error or ""
+    wild = name not in NOT_MATCHED_BY_ALL if wildcards is None else wildcards
     for pattern in error_equals:
         if pattern == name:
             return True
-        if pattern == STATES_ALL and name not in NOT_MATCHED_BY_ALL:
+        if pattern == STATES_ALL and wild:
             return True
-        if (
-            pattern == STATES_TASK_FAILED
-            and name not in NOT_MATCHED_BY_ALL
-            and name != STATES_TIMEOUT
-        ):
+        if pattern == STATES_TASK_FAILED and wild and name != STATES_TIMEOUT:
             return True
     return False
 
@@ -105,6 +106,9 @@ class FailureError(Exception):
         self.pending_event: tuple[str, int | None] | None = None
         self.prefixed = False
         self.reported = False
+        # Where a redrive of the execution this failure ends starts over (see
+        # Interpreter.redrive_point), taken where the failure left its first state.
+        self.redrive_point: dict[str, Any] | None = None
 
     def error_output(self) -> dict[str, str]:
         """The JSON object Catch hands on as the state's error output."""
@@ -118,6 +122,24 @@ class FailureError(Exception):
 
 class TaskFailure(FailureError):
     """Raised by a :class:`TaskInvoker` when the task itself failed."""
+
+    # Which errors States.ALL and States.TaskFailed cover (None: the usual rule).
+    wildcards: bool | None = None
+
+
+class TaskResultTooLarge(TaskFailure):
+    """The task answered with a result over the payload quota. AWS fails the task with
+    States.DataLimitExceeded naming the resource (``who``), and, unlike a state's own
+    output over the quota, States.ALL catches and retries it."""
+
+    wildcards = True
+
+    def __init__(self, who: str) -> None:
+        super().__init__(
+            STATES_DATA_LIMIT_EXCEEDED,
+            f"The state/task '{who}' returned a result with a size exceeding the maximum "
+            "number of bytes service limit.",
+        )
 
 
 class RuntimeFailure(FailureError):

@@ -44,8 +44,11 @@ async def run_pass(run: StateRun) -> Outcome:
         if st.result is not MISSING:
             return run.finish(copy.deepcopy(st.result))
         return run.finish(run.raw_input, has_result=False)
-    data = run.effective_input()
-    result = copy.deepcopy(st.result) if st.result is not MISSING else data
+    if st.result is MISSING:
+        return run.finish(run.effective_input())
+    run.effective_input(inspected=False)
+    result = copy.deepcopy(st.result)
+    run.note("result", result)
     return run.finish(result)
 
 
@@ -56,6 +59,7 @@ async def run_succeed(run: StateRun) -> Outcome:
         out = run.finish(run.raw_input, has_result=False)
     else:
         data = paths.input_path(st.input_path, run.raw_input, run.scope())
+        run.note("afterInputPath", data)
         out = run.finish(data, has_result=False)
     out.next = None
     return out
@@ -90,6 +94,9 @@ async def run_fail(run: StateRun) -> Outcome:
     """Run a Fail state: always raises :class:`FailureError`."""
     st = run.state
     assert isinstance(st, FailState)
+    if not st.is_jsonata:
+        # A Fail state has no InputPath: AWS shows its input unchanged.
+        run.note("afterInputPath", run.raw_input)
     error = _text(run, st.error, st.error_path, "Error")
     cause = _text(run, st.cause, st.cause_path, "Cause")
     raise FailureError(error, cause)
@@ -165,6 +172,7 @@ async def run_wait(run: StateRun) -> Outcome:
     if st.is_jsonata:
         return run.finish(run.raw_input, has_result=False)
     data = paths.input_path(st.input_path, run.raw_input, run.scope())
+    run.note("afterInputPath", data)
     return run.finish(data, has_result=False)
 
 
@@ -305,6 +313,7 @@ async def run_choice(run: StateRun) -> Outcome:
     else:
         scope = run.scope()
         data = paths.input_path(st.input_path, run.raw_input, scope)
+        run.note("afterInputPath", data)
     chosen: ChoiceRule | None = None
     for i, rule in enumerate(st.choices):
         hit = (

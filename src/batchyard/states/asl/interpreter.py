@@ -39,6 +39,7 @@ from batchyard.states.asl.errors import (
     FailureError,
     QueryEvaluationError,
     RuntimeFailure,
+    TaskFailure,
     state_error_prefix,
 )
 from batchyard.states.asl.flow import run_choice, run_fail, run_pass, run_succeed, run_wait
@@ -49,6 +50,7 @@ from batchyard.states.asl.runtime import (
     Frame,
     MapRunObserver,
     Outcome,
+    SchedulingCheck,
     StateRun,
     TaskInvoker,
     TaskRequest,
@@ -154,6 +156,8 @@ class ExecutionResult:
     error: str | None = None
     cause: str | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
+    # FAILED: where a redrive starts over (None: from the last state transition).
+    redrive_point: dict[str, Any] | None = None
 
 
 class HistoryLimitExceeded(RuntimeFailure):
@@ -202,6 +206,8 @@ class Interpreter:
         self.input_text = input_text
         self.task_tokens = task_tokens
         self.map_runs = map_runs
+        # TestState sets a dict here to receive the steps of its state's data processing.
+        self.inspection: dict[str, Any] | None = None
         self.events: list[dict[str, Any]] = []
         self.last_event_id = 0
         self.root: Frame | None = None
@@ -314,6 +320,12 @@ class Interpreter:
         if delta > 0:
             await self.clock.sleep(delta)
 
+    async def unschedulable(self, request: TaskRequest) -> FailureError | None:
+        """Why the task's resource cannot be scheduled at all, when the invoker can tell."""
+        if isinstance(self.invoker, SchedulingCheck):
+            return await self.invoker.unschedulable(request)
+        return None
+
     async def invoke_with_timeouts(self, request: TaskRequest, beats: asyncio.Event) -> Any:
         """Call the invoker, failing with States.Timeout / States.HeartbeatTimeout."""
         call = asyncio.ensure_future(self.invoker.invoke(request))
@@ -354,6 +366,42 @@ class Interpreter:
             "start_time": (self.info.start_time or self.clock.now()).isoformat(),
             "root": self.root.snapshot(),
         }
+
+    def redrive_point(self) -> dict[str, Any]:
+        """The checkpoint a redrive starts from, taken as a failure leaves the state that
+        raised it: every thread re-enters the state it is in (the failed one, and those the
+        failure aborts), while the branches and iterations that finished keep their results
+        in their Parallel's or Map's progress and are not run again."""
+        point = self.checkpoint()
+
+        def restart(snapshot: dict[str, Any]) -> None:
+            if snapshot["children"]:
+                for child in snapshot["children"].values():
+                    restart(child)
+            elif snapshot["entered"] is not None:
+                snapshot["cursor"] = snapshot["entered"]["entry_prev"]
+                snapshot["entered"], snapshot["entered_data"] = None, {}
+
+        restart(point["root"])
+        return point
+
+    @staticmethod
+    def keep_finished(exc: FailureError, frame: Frame, results: dict[str, Any]) -> None:
+        """A Parallel or Map in ``frame`` fails with ``exc``: the branches or iterations that
+        finished since its redrive point was taken keep their ``results`` in it."""
+        point = exc.redrive_point
+        if point is None:
+            return
+        stack = [point["root"]]
+        while stack:
+            node = stack.pop()
+            if node["key"] == frame.key and node["entered"] is not None:
+                done = node["entered_data"].setdefault("results", {})
+                done.update(copy.deepcopy(results))
+                for key in results:
+                    node["children"].pop(key, None)
+                return
+            stack.extend(node["children"].values())
 
     def _transition(self) -> None:
         if self.checkpoint_sink is not None and self.root is not None:
@@ -453,7 +501,8 @@ class Interpreter:
                 pending, exc.pending_event = exc.pending_event, None
                 retriers = state.retry if isinstance(state, _RESILIENT) else []
                 catchers = state.catch if isinstance(state, _RESILIENT) else []
-                idx = find_retrier(retriers, exc.error)
+                wildcards = exc.wildcards if isinstance(exc, TaskFailure) else None
+                idx = find_retrier(retriers, exc.error, wildcards)
                 if idx is not None:
                     retrier = retriers[idx]
                     done = entered["attempts"].get(str(idx), 0)
@@ -464,13 +513,19 @@ class Interpreter:
                             frame.cursor = pending[1]
                         frame.entered_data, frame.children = {}, {}
                         resumed_children = {}
-                        await self.sleep(retry_delay(retrier, done, self.rng))
+                        delay = retry_delay(retrier, done, self.rng)
+                        self._note_handler(run, retryIndex=idx, retryBackoffIntervalSeconds=delay)
+                        await self.sleep(delay)
                         continue
                 if pending is not None:
                     self.emit(frame, pending[0], prev=pending[1])
-                catcher = find_catcher(catchers, exc.error)
+                catcher = find_catcher(catchers, exc.error, wildcards)
                 if catcher is None:
+                    if exc.redrive_point is None:
+                        exc.redrive_point = self.redrive_point()
                     raise
+                self._note_handler(run, catchIndex=catchers.index(catcher))
+                run.note("caught", exc.error_output())
                 outcome = self._caught(run, catcher, exc)
                 break
         if outcome.exited:
@@ -488,6 +543,13 @@ class Interpreter:
         if outcome.assigned:
             frame.assign(outcome.assigned)
         return outcome
+
+    @staticmethod
+    def _note_handler(run: StateRun, **details: Any) -> None:
+        # TestState reports the first handler that took the state's error.
+        notes = run.interp.inspection
+        if notes is not None and "errorDetails" not in notes.get(run.state.name, {}):
+            run.note("errorDetails", details)
 
     def _caught(self, run: StateRun, catcher: Catcher, exc: FailureError) -> Outcome:
         error_output = exc.error_output()
@@ -545,7 +607,8 @@ class Interpreter:
         waiters: set[asyncio.Future[Any]] = {main}
         timer: asyncio.Future[Any] | None = None
         if self.machine.timeout_seconds is not None:
-            deadline = self.info.start_time + timedelta(seconds=self.machine.timeout_seconds)
+            since = self.info.redrive_time or self.info.start_time
+            deadline = since + timedelta(seconds=self.machine.timeout_seconds)
             timer = asyncio.ensure_future(self.sleep_until(deadline))
             waiters.add(timer)
         try:
@@ -577,7 +640,10 @@ class Interpreter:
             if exc.cause is not None:
                 details["cause"] = exc.cause
             self.emit(self.root, "ExecutionFailed", {"executionFailedEventDetails": details})
-            return ExecutionResult("FAILED", error=exc.error, cause=exc.cause, events=self.events)
+            return ExecutionResult(
+                "FAILED", error=exc.error, cause=exc.cause, events=self.events,
+                redrive_point=exc.redrive_point,
+            )
         self.emit(
             self.root,
             "ExecutionSucceeded",

@@ -150,19 +150,78 @@ def resolve_field(expr: str, data: Any, scope: Scope, field: str) -> Any:
         raise RuntimeFailure(not_found_message(expr, field, where)) from None
 
 
-def input_path(expr: Any, data: Any, scope: Scope, field: str = "InputPath") -> Any:
+_STEP = re.compile(
+    r"\.([^.\[\]]+)|\[\s*'((?:[^'\\]|\\.)*)'\s*\]|\[\s*\"((?:[^\"\\]|\\.)*)\"\s*\]"
+    r"|\[\s*(-?\d+)\s*\]"
+)
+
+
+def _definite_steps(path: str) -> list[str | int] | None:
+    """The names and indexes of a definite input path (``$`` first), None for another."""
+    steps: list[str | int] = []
+    pos = 1
+    while pos < len(path):
+        m = _STEP.match(path, pos)
+        if m is None:
+            return None
+        name = m.group(1) if m.group(1) is not None else m.group(2)
+        if name is None:
+            name = m.group(3)
+        steps.append(int(m.group(4)) if name is None else name)
+        pos = m.end()
+    return steps
+
+
+def _shown(steps: list[str | int]) -> str:
+    return "$" + "".join(f"[{s}]" if isinstance(s, int) else f"['{s}']" for s in steps)
+
+
+def jayway_miss(path: str, data: Any) -> str:
+    """Jayway's own text for a definite ``path`` (rooted at ``$``) that selects nothing in
+    ``data``: a missing property on the way names the path up to it, anything else the path."""
+    steps = _definite_steps(path)
+    if steps is None:
+        return f"No results for path: {path}"
+    node = data
+    for i, step in enumerate(steps):
+        if isinstance(step, str) and isinstance(node, dict):
+            if step in node:
+                node = node[step]
+                continue
+            if i < len(steps) - 1:
+                return f"Missing property in path {_shown(steps[: i + 1])}"
+        elif isinstance(step, int) and isinstance(node, list) and -len(node) <= step < len(node):
+            node = node[step]
+            continue
+        break
+    return f"No results for path: {_shown(steps)}"
+
+
+def resolve_selection(expr: str, data: Any, scope: Scope) -> Any:
+    """:func:`resolve` for the fields AWS evaluates with Jayway directly (InputPath,
+    OutputPath, TimeoutSecondsPath, HeartbeatSecondsPath): a miss fails with Jayway's text,
+    not with the field's name."""
+    try:
+        return resolve(expr, data, scope)
+    except PathNotFound:
+        root, rest = _split_root(expr)
+        where = data if root == "$" else scope.context if root == "$$" else scope.variables[root]
+        raise RuntimeFailure(f"Invalid path '{expr}' : {jayway_miss(rest, where)}") from None
+
+
+def input_path(expr: Any, data: Any, scope: Scope) -> Any:
     """Apply InputPath (absent: the whole input; null: ``{}``), or another path field that
     selects the same way (OutputPath)."""
     if expr is MISSING or expr == "$":
         return data
     if expr is None:
         return {}
-    return resolve_field(expr, data, scope, field)
+    return resolve_selection(expr, data, scope)
 
 
 def output_path(expr: Any, data: Any, scope: Scope) -> Any:
     """Apply OutputPath (absent: the whole output; null: ``{}``)."""
-    return input_path(expr, data, scope, "OutputPath")
+    return input_path(expr, data, scope)
 
 
 _TOKEN = re.compile(r"\.([^.\[\]]+)|\['((?:[^'\\]|\\.)*)'\]|\[(-?\d+)\]")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from batchyard.aws.caller import Caller
 from batchyard.states.asl import jsonata, paths
@@ -56,6 +56,8 @@ class ExecutionInfo:
     express: bool = False
     redrive_count: int = 0
     start_time: datetime | None = None
+    # The last redrive restarts the machine's TimeoutSeconds, not $$.Execution.StartTime.
+    redrive_time: datetime | None = None
     # Express execution ARNs end in an id of their own after the name.
     express_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
@@ -114,6 +116,15 @@ class TaskInvoker(Protocol):
     :class:`~batchyard.states.asl.errors.TaskFailure` for a task error."""
 
     async def invoke(self, request: TaskRequest) -> Any: ...
+
+
+@runtime_checkable
+class SchedulingCheck(Protocol):
+    """An invoker that can tell, before a task is scheduled, that its resource cannot be:
+    AWS fails such a task (an activity that does not exist) without scheduling it."""
+
+    async def unschedulable(self, request: TaskRequest) -> FailureError | None:
+        """The failure of a task whose resource cannot be scheduled, None when it can."""
 
 
 # -- the Map Run port ------------------------------------------------------------------------
@@ -177,6 +188,11 @@ class Interpreting(Protocol):
     def task_tokens(self) -> Callable[[dict[str, Any], str], Awaitable[str]] | None:
         """Hands out the ``$$.Task.Token`` of a task attempt, when tokens are available."""
 
+    @property
+    def inspection(self) -> dict[str, Any] | None:
+        """Where the top-level states note each step of their data processing by state name
+        (TestState's inspection data), or None when nobody looks."""
+
     def execution_context(self) -> dict[str, Any]:
         """``$$`` without its State part."""
 
@@ -196,11 +212,18 @@ class Interpreting(Protocol):
     async def invoke_with_timeouts(self, request: TaskRequest, beats: asyncio.Event) -> Any:
         """Run a task, failing it with States.Timeout / States.HeartbeatTimeout."""
 
+    async def unschedulable(self, request: TaskRequest) -> FailureError | None:
+        """Why the task's resource cannot be scheduled at all, None when it can."""
+
     def report_evaluation_failed(self, run: StateRun, exc: QueryEvaluationError) -> None:
         """Emit EvaluationFailed for a JSONata/typed-field error of a state (once)."""
 
     def map_run_arn(self, label: str | None) -> str:
         """A fresh Map Run ARN for a distributed Map state."""
+
+    def keep_finished(self, exc: FailureError, frame: Frame, results: dict[str, Any]) -> None:
+        """Let the branches or iterations that finished keep their results in the redrive
+        point of the failure ``exc`` of a Parallel or Map in ``frame``."""
 
     def child_frame(
         self, parent: Frame, machine: StateMachine, key: str, cursor: int, silent: bool = False
@@ -383,6 +406,13 @@ class StateRun:
     ) -> int:
         return self.interp.emit(self.frame, event_type, details, update=update, prev=prev)
 
+    def note(self, step: str, value: Any) -> None:
+        """Record what the data looked like after ``step`` (``afterInputPath`` …) for
+        TestState; only the states of the top-level frame are inspected."""
+        notes = self.interp.inspection
+        if notes is not None and self.frame.parent is None:
+            notes.setdefault(self.state.name, {})[step] = copy.deepcopy(value)
+
     def remember(self, **data: Any) -> None:
         """Keep state-specific progress in the checkpoint (e.g. a Wait's wake-up time)."""
         self.frame.entered_data.update(data)
@@ -395,19 +425,29 @@ class StateRun:
         )
 
     # -- shared I/O processing -----------------------------------------------------------
-    def effective_input(self) -> Any:
-        """JSONPath: InputPath then Parameters. JSONata: Arguments (or the raw input)."""
+    def effective_input(self, inspected: bool = True) -> Any:
+        """JSONPath: InputPath then Parameters. JSONata: Arguments (or the raw input).
+
+        ``inspected`` False keeps the steps out of the inspection data (a Pass state's Result
+        stands in for its input, and AWS shows no input processing for it)."""
         st = self.state
         if st.is_jsonata:
             args = getattr(st, "arguments", MISSING)
             if args is MISSING:
                 return self.raw_input
-            return self.jsonata(args, "Arguments")
+            data = self.jsonata(args, "Arguments")
+            if inspected:
+                self.note("afterArguments", data)
+            return data
         scope = self.scope()
         data = paths.input_path(st.input_path, self.raw_input, scope)
+        if inspected:
+            self.note("afterInputPath", data)
         params = getattr(st, "parameters", MISSING)
         if params is not MISSING:
             data = payload_template(params, data, scope)
+        if inspected:
+            self.note("afterParameters", data)
         return data
 
     def finish(
@@ -447,7 +487,9 @@ class StateRun:
             assigned = assign_template(assign_tpl, result, scope)
         rp = getattr(st, "result_path", MISSING)
         if isinstance(st, PassState) or hasattr(st, "result_selector"):
+            self.note("afterResultSelector", result)
             combined = paths.result_path(rp, self.raw_input, result)
+            self.note("afterResultPath", combined)
         else:
             combined = result
         out = paths.output_path(st.output_path, combined, scope)

@@ -19,8 +19,9 @@ from batchyard.states.asl.errors import (
     FailureError,
     RuntimeFailure,
     TaskFailure,
+    TaskResultTooLarge,
 )
-from batchyard.states.asl.runtime import Outcome, StateRun, TaskRequest
+from batchyard.states.asl.runtime import PAYLOAD_LIMIT_BYTES, Outcome, StateRun, TaskRequest
 from batchyard.states.asl.timestamps import iso
 from batchyard.states.asl.values import MISSING, dumps
 
@@ -71,7 +72,7 @@ def _seconds(run: StateRun, value: Any, path: Any, field_name: str) -> int | Non
             raise RuntimeFailure(f"The {field_name} value must be a positive integer: {value}")
         return value
     if path is not MISSING:
-        got = paths.resolve_field(path, run.raw_input, run.scope(), f"{field_name}Path")
+        got = paths.resolve_selection(path, run.raw_input, run.scope())
         if not isinstance(got, int) or isinstance(got, bool) or got < 1:
             raise RuntimeFailure(
                 f'The {field_name}Path field refers to value "{dumps(got)}" which is not '
@@ -114,8 +115,35 @@ async def run_task(run: StateRun) -> Outcome:
     named: dict[str, Any] = (
         {} if function or activity else {"resourceType": rtype, "resource": resource}
     )
+    beats = asyncio.Event()
+
+    def taken(worker: str) -> None:
+        # A task re-dispatched after a restart may be taken again: it started only once.
+        if activity and not run.resume.get("activity_started"):
+            details = {"workerName": worker} if worker else {}
+            run.emit("ActivityStarted", {"activityStartedEventDetails": details})
+            run.remember(activity_started=True)
+
+    request = TaskRequest(
+        resource=st.resource,
+        parameters=params,
+        context=run.context_object(),
+        state_name=st.name,
+        timeout_seconds=timeout,
+        heartbeat_seconds=heartbeat,
+        credentials=None if st.credentials is MISSING else st.credentials,
+        heartbeat=beats.set,
+        started=taken,
+        attempt=attempt,
+        caller=run.interp.info.caller,
+    )
     # A task resumed after a restart was scheduled and started before it: say so only once.
     if not run.resume.get("task_started"):
+        if activity:
+            # An activity that does not exist fails the state before anything is scheduled.
+            missing = await run.interp.unschedulable(request)
+            if missing is not None:
+                raise missing
         if function:
             scheduled: dict[str, Any] = {
                 "resource": st.resource,
@@ -149,30 +177,11 @@ async def run_task(run: StateRun) -> Outcome:
         else ("Activity", "activity") if activity
         else ("Task", "task")
     )
-    beats = asyncio.Event()
-
-    def taken(worker: str) -> None:
-        # A task re-dispatched after a restart may be taken again: it started only once.
-        if activity and not run.resume.get("activity_started"):
-            details = {"workerName": worker} if worker else {}
-            run.emit("ActivityStarted", {"activityStartedEventDetails": details})
-            run.remember(activity_started=True)
-
-    request = TaskRequest(
-        resource=st.resource,
-        parameters=params,
-        context=run.context_object(),
-        state_name=st.name,
-        timeout_seconds=timeout,
-        heartbeat_seconds=heartbeat,
-        credentials=None if st.credentials is MISSING else st.credentials,
-        heartbeat=beats.set,
-        started=taken,
-        attempt=attempt,
-        caller=run.interp.info.caller,
-    )
     try:
         result = await run.interp.invoke_with_timeouts(request, beats)
+        if len(dumps(result).encode()) > PAYLOAD_LIMIT_BYTES:
+            # AWS names a legacy ARN resource itself, an integration by its service.
+            raise TaskResultTooLarge(st.resource if function or activity else rtype)
     except FailureError as exc:
         outcome = (
             "TimedOut" if exc.error in (STATES_TIMEOUT, STATES_HEARTBEAT_TIMEOUT)
@@ -198,6 +207,7 @@ async def run_task(run: StateRun) -> Outcome:
             }
         },
     )
+    run.note("result", result)
     return run.finish(result)
 
 
