@@ -34,7 +34,6 @@ from batchyard.integrations.states_put_events import PutEvents
 from batchyard.logs import Logs
 from batchyard.logs import api as logs_api
 from batchyard.protocol.service import ServiceApi
-from batchyard.runtime import Runtime
 from batchyard.states import StepFunctions
 from batchyard.states import api as states_api
 from batchyard.states.integrations import register_integrations
@@ -56,7 +55,6 @@ class Server:
     batch: Batch
     functions: Lambda
     states: StepFunctions
-    runtime: Runtime
     apis: list[ServiceApi] = field(default_factory=list)
 
     @property
@@ -116,11 +114,6 @@ def compose(settings: Settings) -> Server:
     )
     functions = Lambda(store, LogsOutput(logs), settings)
     states = StepFunctions(store, bus, settings.time_scale)
-    runtime = Runtime(settings=settings, store=store, bus=bus)
-    runtime.add(logs)
-    runtime.add(batch)
-    runtime.add(functions)
-    runtime.add(states)
     events = EventBridge(store, settings.time_scale)
     events.register_target(LOG_GROUP, LogGroupTarget(logs))
     events.register_target(JOB_QUEUE, JobQueueTarget(batch))
@@ -130,7 +123,7 @@ def compose(settings: Settings) -> Server:
     batch_events = BatchEvents(events, Caller(settings.account_id, settings.region))
     batch_events.subscribe(bus)
     # Before states.start(): a resumed Task must find its integration.
-    register_integrations(runtime, states)
+    register_integrations(bus, states)
     states_batch.register(states, bus, batch)
     states_lambda.register(states, functions)
     PutEvents(events, states).register()
@@ -142,5 +135,5 @@ def compose(settings: Settings) -> Server:
         states_api.api(states),
     ]
     return Server(
-        settings, store, bus, logs, events, batch_events, batch, functions, states, runtime, apis
+        settings, store, bus, logs, events, batch_events, batch, functions, states, apis
     )

@@ -10,16 +10,15 @@ interrupted executions resume (``StepFunctions.start``).
 
 from __future__ import annotations
 
-from batchyard.runtime import Runtime
+from batchyard.bus import Bus
 from batchyard.states.integrations import start_execution
 from batchyard.states.integrations.waits import Children, TokenWait, Watch
 from batchyard.states.runner import EXECUTION_TOPIC
 from batchyard.states.service import StepFunctions
 
 
-def register_integrations(runtime: Runtime, states: StepFunctions) -> None:
+def register_integrations(bus: Bus, states: StepFunctions) -> None:
     """Route Step Functions' own integration's resource ARN to it in ``states``."""
-    bus = runtime.bus
     executions = Watch(
         bus, EXECUTION_TOPIC, lambda e: e["executionArn"], start_execution.execution_ended
     )
