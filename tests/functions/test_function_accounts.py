@@ -26,7 +26,6 @@ from batchyard.store import Store
 from batchyard.store.engine import create_store_engine
 from batchyard.store.migrate import alembic_config
 from tests.functions.support import ROLE, unique, zip_of
-from tests.support.postgres import PostgresServer
 from tests.support.server import CLIENT_CONFIG, ServerProcess, wait_for
 
 T = TypeVar("T")
@@ -175,19 +174,6 @@ def test_boto3_clients_of_two_regions_see_two_functions_and_two_logs(
     assert streams
     for region in ("us-east-1", "eu-west-1"):
         _regional(server, "lambda", region).delete_function(FunctionName=name)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of either backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    server = PostgresServer().start()
-    try:
-        yield server.database()
-    finally:
-        server.stop()
 
 
 _ROWS = """
