@@ -36,7 +36,10 @@ def _enable(batch: Any, ce: str) -> None:
 
 
 def _children(batch: Any, parent: str, status: str) -> list[dict[str, Any]]:
-    return batch.list_jobs(arrayJobId=parent, jobStatus=status)["jobSummaryList"]
+    found: list[dict[str, Any]] = batch.list_jobs(arrayJobId=parent, jobStatus=status)[
+        "jobSummaryList"
+    ]
+    return found
 
 
 def test_cancel_jobs_reports_each_job_and_fails_the_queued_ones(
