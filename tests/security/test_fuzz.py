@@ -38,6 +38,7 @@ PER_OPERATION = 48
 LIVE_PER_OPERATION = 1000
 SEED = 14
 KNOWN = "fuzz-known"
+UNKNOWN_JOB = "00000000-0000-4000-8000-000000000000"
 MODELS = {name: botocore.session.get_session().get_service_model(name) for name in SERVICES}
 
 PASS = '{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}'
@@ -236,6 +237,9 @@ def live_bases(known: Known) -> dict[tuple[str, str], tuple[dict[str, Any], str 
             {"jobName": "fuzz", "jobQueue": known.queue, "jobDefinition": known.definition,
              "shareIdentifier": "fuzz"}, None),
         ("batch", "CreateSchedulingPolicy"): ({"name": "x"}, "name"),
+        # Job ids no job has: the variants reach the per-job checks and change nothing.
+        ("batch", "CancelJobs"): ({"jobs": [UNKNOWN_JOB, "x"], "reason": "fuzz"}, None),
+        ("batch", "TerminateJobs"): ({"jobs": [UNKNOWN_JOB], "reason": "fuzz"}, None),
         ("batch", "CreateConsumableResource"): (
             {"consumableResourceName": "x", "totalQuantity": 1}, "consumableResourceName"),
         ("stepfunctions", "CreateStateMachine"): (

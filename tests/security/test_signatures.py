@@ -20,6 +20,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
+from tests.batch.jobs_support import describe, make_definition, submit, wait_status
+from tests.batch.resource_support import make_ce, make_queue
 from tests.security.support import ALICE, BOB, client, clock_off_by, secure_server
 from tests.support.server import ServerProcess
 
@@ -287,3 +289,23 @@ def test_one_accounts_log_groups_are_not_anothers(secured: ServerProcess) -> Non
     ]
     assert groups(BOB, "eu-west-1") == ["arn:aws:logs:eu-west-1:222222222222:log-group:same-name:*"]
     assert groups(ALICE, "us-east-1") == []
+
+
+def test_cancel_and_terminate_jobs_cannot_reach_another_accounts_jobs(
+    secured: ServerProcess,
+) -> None:
+    alice = client(secured, "batch", key=ALICE)
+    queue = make_queue(alice, [make_ce(alice, state="DISABLED")])
+    definition = make_definition(alice, ["true"])
+    job_id = submit(alice, queue, definition)
+    wait_status(alice, job_id, "RUNNABLE")
+    for key, region in ((BOB, "us-east-1"), (ALICE, "eu-west-1")):
+        other = client(secured, "batch", key=key, region=region)
+        # Not found is "processed" for AWS: the answer does not tell that the job exists.
+        for call in (other.cancel_jobs, other.terminate_jobs):
+            answer = call(jobs=[job_id], reason="not yours")
+            assert (answer["successful"], answer["errors"]) == ([job_id], [])
+        for single in (other.cancel_job, other.terminate_job):
+            assert error_of(single, jobId=job_id, reason="not yours")[0] == "ClientException"
+    job = describe(alice, job_id)
+    assert job["status"] == "RUNNABLE" and "isCancelled" not in job

@@ -208,5 +208,7 @@ def api(batch: Batch) -> ServiceApi:
             ),
             "CancelJob": lambda c, p: batch.cancel_job(c, p["jobId"], p["reason"]),
             "TerminateJob": lambda c, p: batch.terminate_job(c, p["jobId"], p["reason"]),
+            "CancelJobs": lambda c, p: batch.cancel_jobs(c, p["jobs"], p["reason"]),
+            "TerminateJobs": lambda c, p: batch.terminate_jobs(c, p["jobs"], p["reason"]),
         },
     )

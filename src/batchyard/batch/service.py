@@ -33,7 +33,7 @@ from batchyard.batch.errors import PAGER, TAG_RULES, client_error, page_size
 from batchyard.batch.events import RESOURCES_TOPIC
 from batchyard.batch.jobs import queries, records, submit
 from batchyard.batch.jobs.attempts import AttemptServices, JobLogs
-from batchyard.batch.jobs.model import Job, JobStatus, host_lost_reason
+from batchyard.batch.jobs.model import JOB_ID_PATTERN, Job, JobStatus, host_lost_reason
 from batchyard.batch.jobs.queries import Filters, JobSummary, ResourceJobSummary
 from batchyard.batch.jobs.retention import JobRetention
 from batchyard.batch.jobs.submit import JobRequest, Sequencer
@@ -79,6 +79,9 @@ from batchyard.store import Store
 # GetJobQueueSnapshot's front of the queue, and the console's 20 busiest shares.
 SNAPSHOT_SIZE = 100
 TOP_SHARES = 20
+# CancelJobs / TerminateJobs take up to 50 jobs; a reason is at most 1024 characters.
+MAX_BULK_JOBS = 50
+MAX_REASON = 1024
 # clientToken of recent UpdateConsumableResource calls; AWS honours a token for 8 hours.
 TOKEN_SECONDS = 8 * 3600
 MAX_TOKENS = 10_000
@@ -92,6 +95,25 @@ class Tags:
     """ListTagsForResource's answer."""
 
     tags: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class JobError:
+    """A job a CancelJobs or TerminateJobs request could not act on, with why (``code`` as
+    AWS names it: ``ValidationException`` for a malformed job id)."""
+
+    job: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class BulkResult:
+    """CancelJobs' and TerminateJobs' answer: the job ids whose request was accepted (unknown
+    ones included, as AWS treats them) and the others' errors, in request order."""
+
+    successful: list[str]
+    errors: list[JobError]
 
 
 @dataclass(frozen=True, slots=True)
@@ -685,15 +707,59 @@ class Batch:
         return Page(found, token)
 
     async def cancel_job(self, caller: Caller, job_id: str, reason: str) -> None:
-        """Fail a job that has not reached STARTING; placed jobs are left alone."""
-        await self._stop(caller, job_id, reason, terminate=False)
+        """Fail a job that has not reached STARTING; placed jobs are left alone. A job still
+        waiting on unfinished dependencies fails once they are resolved."""
+        _check_reason(reason)
+        await self._require_job(caller, job_id)
+        await self._scheduler.cancel([job_id], reason, terminate=False)
 
     async def terminate_job(self, caller: Caller, job_id: str, reason: str) -> None:
         """Fail a job, stopping its attempt if it is already on the host."""
-        await self._stop(caller, job_id, reason, terminate=True)
+        _check_reason(reason)
+        await self._require_job(caller, job_id)
+        await self._scheduler.cancel([job_id], reason, terminate=True)
 
-    async def _stop(self, caller: Caller, job_id: str, reason: str, *, terminate: bool) -> None:
+    async def cancel_jobs(self, caller: Caller, job_ids: list[str], reason: str) -> BulkResult:
+        """CancelJob of up to 50 jobs at once, each reported on its own."""
+        return await self._stop_many(caller, job_ids, reason, terminate=False)
+
+    async def terminate_jobs(self, caller: Caller, job_ids: list[str], reason: str) -> BulkResult:
+        """TerminateJob of up to 50 jobs at once, each reported on its own."""
+        return await self._stop_many(caller, job_ids, reason, terminate=True)
+
+    async def _require_job(self, caller: Caller, job_id: str) -> None:
         found = await self._store.read(lambda conn: records.exists(conn, job_id, caller))
         if not found:
             raise client_error(f"Job {job_id} does not exist.")
-        await self._scheduler.cancel(job_id, reason, terminate=terminate)
+
+    async def _stop_many(
+        self, caller: Caller, job_ids: list[str], reason: str, *, terminate: bool
+    ) -> BulkResult:
+        """Cancel or terminate the caller's jobs among ``job_ids`` in one store write.
+
+        Like AWS, a job that is not found (another account's or region's included, so their
+        existence does not show) counts as processed; a malformed id is a
+        ``ValidationException`` of its own; a job id given twice is reported once.
+        """
+        if len(job_ids) > MAX_BULK_JOBS:
+            verb = "terminated" if terminate else "cancelled"
+            raise client_error(f"A maximum of {MAX_BULK_JOBS} jobs can be {verb} at once.")
+        _check_reason(reason)
+        wanted = list(dict.fromkeys(job_ids))
+        errors = [
+            JobError(job_id, "ValidationException", f"Job ID {job_id} is not valid.")
+            for job_id in wanted
+            if JOB_ID_PATTERN.fullmatch(job_id) is None
+        ]
+        refused = {error.job for error in errors}
+        valid = [job_id for job_id in wanted if job_id not in refused]
+        found = await self._store.read(lambda conn: records.load_many(conn, valid, caller))
+        existing = [job_id for job_id in valid if job_id in found]
+        if existing:
+            await self._scheduler.cancel(existing, reason, terminate=terminate)
+        return BulkResult(valid, errors)
+
+
+def _check_reason(reason: str) -> None:
+    if len(reason) > MAX_REASON:
+        raise client_error(f"reason must be at most {MAX_REASON} characters.")

@@ -9,6 +9,7 @@ current attempt (``store/tables/batch_jobs.py``); :meth:`Job.from_row` and
 
 from __future__ import annotations
 
+import re
 import socket
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -49,6 +50,9 @@ BLOCKED_BY_REQUIREMENT = (
 
 CHILD_SEPARATOR = ":"
 NODE_SEPARATOR = "#"
+# Every id a job can have: a UUID (or another name-like id), then an array child's
+# ":<index>", a node's "#<index>".
+JOB_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}(?::[0-9]{1,5})?(?:#[0-9]{1,5})?")
 SEQUENTIAL = "SEQUENTIAL"
 N_TO_N = "N_TO_N"
 
@@ -289,7 +293,8 @@ class ArrayState:
 class JobRuntime:
     """The server-side facts of a job's current attempt: where it was placed, how to find its
     processes after a crash, since when it is RUNNABLE (a queue's time limit counts from
-    there, across restarts), and an array parent's :class:`ArrayState`."""
+    there, across restarts), an array parent's :class:`ArrayState`, and the reason of a
+    CancelJob that takes effect once the job's dependencies are resolved."""
 
     compute_environment_arn: str | None = None
     attempt_id: str | None = None
@@ -297,6 +302,7 @@ class JobRuntime:
     started_at: int | None = None
     runnable_at: int | None = None
     array: ArrayState | None = None
+    cancel_reason: str | None = None
 
     @classmethod
     def of(cls, document: JsonObject | None) -> JobRuntime:
@@ -311,6 +317,7 @@ class JobRuntime:
             document.get("startedAt"),
             document.get("runnableAt"),
             ArrayState.of(array) if array is not None else None,
+            document.get("cancelReason"),
         )
 
     def to_document(self) -> JsonObject:
@@ -322,6 +329,7 @@ class JobRuntime:
             ("identity", self.identity),
             ("startedAt", self.started_at),
             ("runnableAt", self.runnable_at),
+            ("cancelReason", self.cancel_reason),
         ):
             if value is not None:
                 document[key] = value

@@ -140,6 +140,16 @@ def load_many(
     return found
 
 
+def resolution(conn: Connection, dependencies: list[str]) -> JobStatus | list[str]:
+    """Where a job waiting on ``dependencies`` stands: FAILED once one of them failed (or is
+    gone), SUCCEEDED once all succeeded, else the ones it still waits for."""
+    statuses = {job_id: job.status for job_id, job in load_many(conn, dependencies).items()}
+    if any(statuses.get(d, JobStatus.FAILED) == JobStatus.FAILED for d in dependencies):
+        return JobStatus.FAILED
+    waiting = [d for d in dependencies if statuses[d] != JobStatus.SUCCEEDED]
+    return waiting or JobStatus.SUCCEEDED
+
+
 def exists(conn: Connection, job_id: str, caller: Caller | None = None) -> bool:
     """Whether job ``job_id`` exists (array children included; in the caller's account and
     region when given)."""

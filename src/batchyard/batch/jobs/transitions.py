@@ -144,8 +144,16 @@ class Transitions:
             job.is_cancelled = True
         if terminated:
             job.is_terminated = True
+        job.runtime.cancel_reason = None
         job.stopped_at = now
         self._set(job, FAILED, reason)
+
+    def defer_cancel(self, job: Job, reason: str) -> None:
+        """CancelJob of a job waiting on unfinished dependencies: it stays SUBMITTED or
+        PENDING, and fails with ``reason`` (cancelled) once they are resolved, as AWS cancels
+        a PENDING job after its dependencies complete. The first such request stands."""
+        if job.runtime.cancel_reason is None:
+            job.runtime.cancel_reason = reason
 
     def block(self, job: Job, reason: str, *, announce: bool = True) -> int:
         """Record why a RUNNABLE job cannot be placed; it stays RUNNABLE (announced on

@@ -114,23 +114,26 @@ def admit(conn: Connection, job: Job, transitions: Transitions) -> Admission | N
 def _admit_parent(conn: Connection, parent: Job, transitions: Transitions) -> Admission:
     state = arrays.state(parent)
     if not state.released:
-        dependencies = arrays.own_dependencies(parent)
-        statuses = {
-            job_id: job.status for job_id, job in records.load_many(conn, dependencies).items()
-        }
+        resolved = records.resolution(conn, arrays.own_dependencies(parent))
         # Children with a row (cancelled one by one) announce their own changes.
         stored = frozenset(records.stored_children(conn, parent.job_id))
         if parent.status == SUBMITTED:
             transitions.pend(parent)
             transitions.children(parent, stored)
-        if any(statuses.get(d, FAILED) == FAILED for d in dependencies):
-            transitions.fail(parent, DEPENDENCY_FAILED, now_ms())
+        cancel = parent.runtime.cancel_reason
+        if resolved == FAILED or (resolved == SUCCEEDED and cancel is not None):
+            now = now_ms()
+            if cancel is not None:
+                state.cancel = ArrayCancel(cancel, False, now)
+                transitions.fail(parent, cancel, now, cancelled=True)
+            else:
+                transitions.fail(parent, DEPENDENCY_FAILED, now)
             transitions.children(parent, stored)
             records.save(conn, parent)
             return FAILED
-        if not all(statuses[d] == SUCCEEDED for d in dependencies):
+        if isinstance(resolved, list):
             records.save(conn, parent)
-            return [d for d in dependencies if statuses[d] != SUCCEEDED]
+            return resolved
         state.released = True
         state.released_at = now_ms()
         if not arrays.waits_per_child(parent):
@@ -185,13 +188,15 @@ class _Array:
 
 @dataclass(slots=True)
 class CancelOutcome:
-    """What a CancelJob / TerminateJob of an array parent did in the store."""
+    """What a CancelJob / TerminateJob of an array parent did in the store (``deferred``:
+    nothing yet, the array waits on its own dependencies)."""
 
     queue_arn: str
     failed: list[str] = field(default_factory=list)
     on_host: list[str] = field(default_factory=list)
     ended_unstored: list[int] = field(default_factory=list)
     parent_failed: bool = False
+    deferred: bool = False
 
 
 class ArrayProgress:
@@ -293,7 +298,9 @@ def cancel(
     """Cancel (or terminate) array ``parent_id``; None if it is not one.
 
     Children not yet placed fail now; children on the host are left to the caller (a
-    TerminateJob stops them). A parent not yet released fails at once.
+    TerminateJob stops them). A parent not yet released fails at once, unless a CancelJob
+    finds it waiting on unfinished dependencies: then admission cancels it once they are
+    resolved.
     """
     parent = records.load(conn, parent_id)
     size = None if parent is None else parent.array_size
@@ -304,6 +311,16 @@ def cancel(
         return result
     now = now_ms()
     state = arrays.state(parent)
+    if (
+        not terminated
+        and not state.released
+        and state.cancel is None
+        and isinstance(records.resolution(conn, arrays.own_dependencies(parent)), list)
+    ):
+        transitions.defer_cancel(parent, reason)
+        records.save(conn, parent)
+        result.deferred = True
+        return result
     stored = records.stored_children(conn, parent_id)
     if state.cancel is None:
         result.ended_unstored = [i for i in range(size) if i not in stored]

@@ -41,6 +41,7 @@ from batchyard.batch.jobs.model import (
     Job,
     QueuedJob,
     reason_code,
+    split_child,
     split_node,
     time_limit_reason,
 )
@@ -154,24 +155,24 @@ class Scheduler:
         self._intake[job_id] = None
         self.wake()
 
-    async def cancel(self, job_id: str, reason: str, *, terminate: bool) -> None:
-        """CancelJob / TerminateJob of an existing job.
+    async def cancel(self, job_ids: list[str], reason: str, *, terminate: bool) -> None:
+        """CancelJob / TerminateJob of existing jobs, in one store write.
 
-        Jobs not yet placed fail at once; TerminateJob also stops a placed attempt, whose
-        job then fails when the attempt has ended. Neither is retried.
+        Jobs not yet placed fail at once, but a cancelled one waiting on unfinished
+        dependencies fails once they are resolved; TerminateJob also stops a placed attempt,
+        whose job then fails when the attempt has ended. Neither is retried.
         """
-        lifecycle = self._lifecycle
-        array = await lifecycle.write(partial(arrays.cancel, job_id, reason, terminate))
-        if array is not None:
-            self._array_cancelled(job_id, array, reason, terminate=terminate)
-            return
-        queue_arn = await lifecycle.write(partial(_cancel, job_id, reason, terminate))
-        if queue_arn is not None:
-            self._forget(job_id, queue_arn)
-            self._release_dependents(job_id)
-            self.wake()
-        elif terminate and job_id in self._active:
-            self._active[job_id].run.terminate(reason)
+        done = await self._lifecycle.write(partial(_cancel_all, job_ids, reason, terminate))
+        for job_id, outcome in done:
+            if isinstance(outcome, arrays.CancelOutcome):
+                if not outcome.deferred:
+                    self._array_cancelled(job_id, outcome, reason, terminate=terminate)
+            elif outcome is not None:
+                self._forget(job_id, outcome)
+                self._release_dependents(job_id)
+                self.wake()
+            elif terminate and job_id in self._active:
+                self._active[job_id].run.terminate(reason)
 
     # -- the loop ---------------------------------------------------------------------
 
@@ -291,7 +292,7 @@ class Scheduler:
         def expire() -> None:
             if job_id in self._blocked:
                 asyncio.get_running_loop().create_task(
-                    self.cancel(job_id, time_limit_reason(code), terminate=False)
+                    self.cancel([job_id], time_limit_reason(code), terminate=False)
                 )
 
         remaining = max(seconds / self._services.time_scale - elapsed, 0.0)
@@ -367,23 +368,23 @@ def _admit(
             if array != arrays.NOT_YET:
                 outcomes[job_id] = array
             continue
-        dependencies = [d.job_id for d in job.depends_on if d.job_id]
-        statuses = {
-            found_id: found.status
-            for found_id, found in records.load_many(conn, dependencies).items()
-        }
-        if any(statuses.get(d, FAILED) == FAILED for d in dependencies):
+        resolved = records.resolution(conn, [d.job_id for d in job.depends_on if d.job_id])
+        cancel = job.runtime.cancel_reason
+        if resolved == FAILED or (resolved == SUCCEEDED and cancel is not None):
             if job.status == SUBMITTED:
                 transitions.pend(job)
-            transitions.fail(job, DEPENDENCY_FAILED, now_ms())
+            if cancel is not None:
+                transitions.fail(job, cancel, now_ms(), cancelled=True)
+            else:
+                transitions.fail(job, DEPENDENCY_FAILED, now_ms())
             outcomes[job_id] = FAILED
-        elif all(statuses[d] == SUCCEEDED for d in dependencies):
+        elif resolved == SUCCEEDED:
             transitions.make_runnable(job)
             outcomes[job_id] = QueuedJob(job_id, job.job_queue, job.seq, nodes.demand_of(job))
         else:
             if job.status == SUBMITTED:
                 transitions.pend(job)
-            outcomes[job_id] = [d for d in dependencies if statuses[d] != SUCCEEDED]
+            outcomes[job_id] = resolved
         records.save(conn, job)
     return outcomes
 
@@ -418,16 +419,49 @@ def _block(blocked: list[Blocked], conn: Connection, transitions: Transitions) -
     return since
 
 
+def _cancel_all(
+    job_ids: list[str], reason: str, terminate: bool, conn: Connection, transitions: Transitions
+) -> list[tuple[str, arrays.CancelOutcome | str | None]]:
+    """CancelJob / TerminateJob of each of ``job_ids``: what :func:`arrays.cancel` did for
+    an array parent, else what :func:`_cancel` did."""
+    done: list[tuple[str, arrays.CancelOutcome | str | None]] = []
+    for job_id in job_ids:
+        array = arrays.cancel(job_id, reason, terminate, conn, transitions)
+        done.append((job_id, array or _cancel(job_id, reason, terminate, conn, transitions)))
+    return done
+
+
 def _cancel(
     job_id: str, reason: str, terminate: bool, conn: Connection, transitions: Transitions
 ) -> str | None:
-    """Fail ``job_id`` if it has not been placed yet; returns its queue when it did."""
+    """Fail ``job_id`` if it has not been placed yet; returns its queue when it did.
+
+    A CancelJob of a job still waiting on unfinished dependencies is deferred until they
+    are resolved (admission fails it then); a TerminateJob fails it at once. The children of
+    an array not released yet have no dependencies of their own to wait for: they fail now.
+    """
     job = records.load(conn, job_id)
     if job is None or job.status not in CANCELLABLE:
+        return None
+    if not terminate and job.status != RUNNABLE and _waits(conn, job):
+        transitions.defer_cancel(job, reason)
+        records.save(conn, job)
         return None
     transitions.fail(job, reason, now_ms(), cancelled=not terminate, terminated=terminate)
     records.save(conn, job)
     return job.job_queue
+
+
+def _waits(conn: Connection, job: Job) -> bool:
+    """Whether SUBMITTED or PENDING ``job`` still waits on a dependency that has not ended."""
+    member = split_child(job.job_id)
+    if member is not None:
+        parent = records.load(conn, member[0])
+        array = None if parent is None else parent.runtime.array
+        if array is None or not array.released:
+            return False
+    dependencies = [d.job_id for d in job.depends_on if d.job_id]
+    return isinstance(records.resolution(conn, dependencies), list)
 
 
 def recover(
