@@ -162,3 +162,12 @@ def test_string_to_json_of_a_lone_surrogate_fails_the_state_cleanly(sfn: Any) ->
     described = finished(sfn, execution["executionArn"])
     assert described["status"] == "FAILED"
     assert described["error"] == "States.IntrinsicFailure"
+
+
+def test_input_with_a_syntax_error_says_where(sfn: Any) -> None:
+    with pytest.raises(ClientError) as started:
+        sfn.start_execution(stateMachineArn=machine(sfn, PASS), input='{"a": ')
+    assert error_of(started) == (
+        "InvalidExecutionInput",
+        "Invalid State Machine Execution Input: 'Expecting value: line 1 column 7 (char 6)'",
+    )

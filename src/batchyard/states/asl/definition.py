@@ -337,7 +337,7 @@ def parse_definition(text: str | dict[str, Any]) -> StateMachine:
                 where = " at (line {}, column {})".format(*exc.position)
             raise InvalidDefinitionError(
                 "Invalid State Machine Definition: 'INVALID_JSON_DESCRIPTION: "
-                f"{exc.message}{where}'"
+                f"{exc.reason}{where}'"
             ) from exc
     else:
         raw = text

@@ -39,16 +39,20 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-
 class JsonTextError(ValueError):
     """JSON text Step Functions does not take: a syntax error, a number out of range, or a
-    string holding a lone surrogate (which no UTF-8 payload can carry). ``position`` is the
-    ``(line, column)`` of a syntax error, when the parser tells it."""
+    string holding a lone surrogate (which no UTF-8 payload can carry).
 
-    def __init__(self, message: str, position: tuple[int, int] | None = None) -> None:
+    ``message`` tells the whole problem; for a syntax error ``reason`` is the problem alone
+    and ``position`` its ``(line, column)``, for messages that place it themselves."""
+
+    def __init__(
+        self, message: str, position: tuple[int, int] | None = None, reason: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.position = position
+        self.reason = reason or message
 
 
 # A \u escape of a surrogate: only such an escape can put a lone one into a parsed string.
@@ -103,7 +107,7 @@ def loads(text: str) -> Any:
             text, parse_int=_integer, parse_float=_finite, parse_constant=_no_constant
         )
     except json.JSONDecodeError as exc:
-        raise JsonTextError(exc.msg, (exc.lineno, exc.colno)) from None
+        raise JsonTextError(str(exc), (exc.lineno, exc.colno), exc.msg) from None
     except RecursionError:
         raise JsonTextError("The document is nested too deeply") from None
     if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
