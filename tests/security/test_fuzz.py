@@ -7,10 +7,6 @@ implement get only those bodies. Some two dozen operations are also fuzzed, with
 variant, against live resources (a real queue, state machines, the bus, a function, log
 groups) or as creations of new ones, so the variants reach past "does not exist". About
 13,000 requests, some 15 s.
-
-5xx that come from a service's own code (not stoppable by the protocol layer) are listed in
-``SERVICE_FAULTS``: the fuzz tolerates them, and each has an ``xfail(strict=True)`` test that
-starts passing, and so fails loudly, once its service is fixed.
 """
 
 from __future__ import annotations
@@ -28,7 +24,7 @@ import pytest
 from batchyard.protocol.eventstream import CONTENT_TYPE as EVENT_STREAM
 from tests.batch.resource_support import make_ce, make_queue
 from tests.functions.support import ROLE, zip_of
-from tests.security.fuzz import BIG_TEXT, ESCAPED_LONE, Builder, Case, cases, describe
+from tests.security.fuzz import Builder, Case, cases
 from tests.security.support import client
 from tests.support.server import ServerProcess, wait_for
 
@@ -45,53 +41,6 @@ PASS = '{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}'
 EVENT = ('{"id": "1", "account": "123456789012", "source": "fuzz", "time": "2026-01-01T00:00:00Z",'
          ' "region": "us-east-1", "resources": [], "detail-type": "d", "detail": {}}')
 ZIP = zip_of({"app.py": "def handler(event, context):\n    return event\n"})
-
-
-@dataclass(frozen=True)
-class Fault:
-    """A 5xx from inside a service: the fuzz cases it covers (member, and the start of the
-    value as the case names it), where it fails, and a request that shows it."""
-
-    service: str
-    operation: str
-    member: str
-    value: str
-    cause: str
-    document: dict[str, Any]
-
-
-# Found by this fuzz; the lead assigns them. Each is also an xfail(strict) test below.
-SERVICE_FAULTS = (
-    Fault("stepfunctions", "CreateActivity", "tags[0]", "",
-          "a tag without 'key': KeyError in states/resources/tags.py put_tags",
-          {"name": "fault-tags", "tags": [{}]}),
-    Fault("stepfunctions", "CreateStateMachine", "tags[0]", "",
-          "a tag without 'key': KeyError in states/resources/tags.py put_tags",
-          {"name": "fault-tags", "definition": PASS, "roleArn": ROLE,
-           "tags": [{"value": "v"}]}),
-    Fault("stepfunctions", "CreateStateMachine", "definition", describe(BIG_TEXT)[:12],
-          "a 5,000-digit number in the definition: json.loads' ValueError escapes "
-          "states/asl/definition.py parse_definition",
-          {"name": "fault-digits", "definition": BIG_TEXT, "roleArn": ROLE}),
-    Fault("stepfunctions", "ValidateStateMachineDefinition", "definition", describe(BIG_TEXT)[:12],
-          "the same ValueError, through states/engine/diagnostics.py",
-          {"definition": BIG_TEXT}),
-    Fault("stepfunctions", "TestState", "input", describe(ESCAPED_LONE),
-          "input JSON holding a lone surrogate: UnicodeEncodeError in states/asl/runtime.py "
-          "check_size (StartExecution's execution crashes in the runner the same way)",
-          {"definition": '{"Type": "Pass", "End": true}', "roleArn": ROLE,
-           "input": ESCAPED_LONE}),
-)
-
-
-def tolerated(case: Case) -> Fault | None:
-    """The known service fault ``case`` runs into, if any."""
-    for fault in SERVICE_FAULTS:
-        if (fault.service, fault.operation) == (case.extra["service"], case.operation) and (
-            case.member.startswith(fault.member) and case.value.startswith(fault.value)
-        ):
-            return fault
-    return None
 
 
 @dataclass
@@ -333,7 +282,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerPro
             except httpx.HTTPError as error:
                 failures.append(f"{case.extra['service']} {case}: {type(error).__name__}")
                 continue
-            if response.status_code >= 500 and tolerated(case) is None:
+            if response.status_code >= 500:
                 failures.append(f"{case.extra['service']} {case}: {response.status_code} "
                                 f"{response.text[:200]}")
     assert snapshot(server) == before
@@ -361,17 +310,6 @@ def test_no_failure_is_the_protocol_layers(fuzzed: tuple[ServerProcess, list[str
         if frames:
             innermost.append(frames[-1])
     assert not [f for f in innermost if "batchyard/protocol/" in f or "batchyard/server/" in f]
-
-
-@pytest.mark.parametrize("fault", SERVICE_FAULTS, ids=lambda f: f"{f.operation}-{f.member}")
-@pytest.mark.xfail(strict=True, reason="a 5xx inside the service (see SERVICE_FAULTS)")
-def test_service_fault(server: ServerProcess, fault: Fault) -> None:
-    builder = Builder(MODELS[fault.service])
-    request = builder.request(MODELS[fault.service].operation_model(fault.operation),
-                              fault.document)
-    assert request is not None
-    assert httpx.request(*request[:2], headers=request[2], content=request[3],
-                         base_url=server.endpoint).status_code < 500
 
 
 def test_a_zip_that_cannot_be_unpacked_is_refused_and_invoke_never_fails(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from batchyard.aws.caller import Caller
+from batchyard.protocol.errors import ServiceError
 from batchyard.protocol.service import Params, ServiceApi
 from batchyard.states.model import ExecutionStatus, HistoryEvent, MachineType, Route
 from batchyard.states.service import StepFunctions
@@ -13,7 +14,16 @@ from batchyard.states.tools import Mock, StateTest
 
 
 def _tags(params: Params) -> dict[str, str]:
-    return {tag["key"]: tag.get("value", "") for tag in params.get("tags", [])}
+    """The request's tags as a map; the model leaves a tag's key optional, AWS does not."""
+    tags = params.get("tags", [])
+    missing = [i for i, tag in enumerate(tags) if "key" not in tag]
+    if missing:
+        shown = "; ".join(f"Member must not be null at 'tags[{i}].key'" for i in missing[:5])
+        noun = "error" if len(missing) == 1 else "errors"
+        raise ServiceError(
+            "ValidationException", f"{len(missing)} validation {noun} detected: {shown}"
+        )
+    return {tag["key"]: tag.get("value", "") for tag in tags}
 
 
 def _routing(params: Params) -> list[Route] | None:

@@ -8,7 +8,6 @@ arrives is known to be of the caller's account and region.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 import time
@@ -24,6 +23,7 @@ from batchyard.bus import Bus
 from batchyard.protocol.errors import ServiceError
 from batchyard.states import arns, machines, records
 from batchyard.states.asl import TaskRequest
+from batchyard.states.asl.values import JsonTextError, loads
 from batchyard.states.map_runs import MapRunTracker
 from batchyard.states.model import (
     TERMINAL,
@@ -66,10 +66,10 @@ def check_input(text: str | None) -> str:
     """An execution's input text: JSON of at most 256 KiB (InvalidExecutionInput otherwise)."""
     text = "{}" if text is None else text
     try:
-        json.loads(text)
-    except ValueError as exc:
+        loads(text)
+    except JsonTextError as exc:
         raise ServiceError(
-            "InvalidExecutionInput", f"Invalid State Machine Execution Input: '{exc}'"
+            "InvalidExecutionInput", f"Invalid State Machine Execution Input: '{exc.message}'"
         ) from None
     if len(text.encode()) > MAX_PAYLOAD:
         raise ServiceError(
@@ -341,8 +341,8 @@ class Executions:
     async def send_task_success(self, caller: Caller, token: str, output: str) -> None:
         """SendTaskSuccess: the output must be JSON."""
         try:
-            value = json.loads(output)
-        except ValueError:
+            value = loads(output)
+        except JsonTextError:
             raise ServiceError("InvalidOutput", f"Invalid Output: '{output}'") from None
         await self._answer(caller, token, lambda: self.tokens.succeed(token, value))
 

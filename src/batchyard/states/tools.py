@@ -29,7 +29,7 @@ from batchyard.states.asl import (
     parse_definition,
 )
 from batchyard.states.asl.definition import Retrier, find_retrier, retry_delay
-from batchyard.states.asl.values import dumps
+from batchyard.states.asl.values import JsonTextError, dumps, loads
 
 _PREFIX = "Invalid State Machine Definition: '"
 # Problems are joined with ", "; a new one starts with its upper-case code and a colon.
@@ -192,9 +192,9 @@ def _invalid(message: str) -> ServiceError:
 
 def _load(text: str, what: str, error: str) -> Any:
     try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise ServiceError(error, f"Invalid {what}: '{exc}'") from None
+        return loads(text)
+    except JsonTextError as exc:
+        raise ServiceError(error, f"Invalid {what}: '{exc.message}'") from None
 
 
 def _targets(state: JsonObject) -> set[str]:
@@ -205,15 +205,18 @@ def _targets(state: JsonObject) -> set[str]:
 
 
 class MockInvoker:
-    """Answers every task with the request's mocked result or error."""
+    """Answers every task with the request's mocked result or error; a result that is not
+    JSON Step Functions takes is refused before the state runs."""
 
     def __init__(self, mock: Mock) -> None:
         self.mock = mock
+        text = mock.result if mock.result is not None else "null"
+        self.result = _load(text, "mock result", "ValidationException")
 
     async def invoke(self, request: TaskRequest) -> Any:
         if self.mock.fails:
             raise TaskFailure(self.mock.error, self.mock.cause)
-        return json.loads(self.mock.result if self.mock.result is not None else "null")
+        return copy.deepcopy(self.result)
 
 
 def _wrap(test: StateTest) -> tuple[str, JsonObject]:

@@ -9,7 +9,6 @@ so nothing may change it once it is built.
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from typing import Any
 
 from batchyard.states.asl.errors import InvalidDefinitionError, error_matches, is_terminal
 from batchyard.states.asl.validate import validate_definition
-from batchyard.states.asl.values import JSONATA, JSONPATH, MISSING
+from batchyard.states.asl.values import JSONATA, JSONPATH, MISSING, JsonTextError, loads
 
 # Distinct definitions whose parsed form is kept (each version of each machine has one).
 DEFINITION_CACHE = 512
@@ -331,11 +330,14 @@ def parse_definition(text: str | dict[str, Any]) -> StateMachine:
     """
     if isinstance(text, str):
         try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as exc:
+            raw = loads(text)
+        except JsonTextError as exc:
+            where = ""
+            if exc.position is not None:
+                where = " at (line {}, column {})".format(*exc.position)
             raise InvalidDefinitionError(
                 "Invalid State Machine Definition: 'INVALID_JSON_DESCRIPTION: "
-                f"{exc.msg} at (line {exc.lineno}, column {exc.colno})'"
+                f"{exc.reason}{where}'"
             ) from exc
     else:
         raw = text

@@ -21,7 +21,7 @@ from typing import Any
 
 from batchyard.states.asl.errors import IntrinsicFailure
 from batchyard.states.asl.paths import PathNotFound, Scope, resolve, resolve_field
-from batchyard.states.asl.values import dumps
+from batchyard.states.asl.values import JsonTextError, dumps, loads
 
 _NAMES = (
     "Format",
@@ -294,8 +294,8 @@ def _string_to_json(args: list[Any]) -> Any:
     if text.strip() == "":
         return None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError:
+        return loads(text)
+    except JsonTextError:
         raise IntrinsicFailure(f"Cannot parse '{text}' as JSON") from None
 
 

@@ -7,7 +7,6 @@ variables, plus the Step Functions functions ``$partition``, ``$range``, ``$hash
 
 from __future__ import annotations
 
-import json
 import random
 import uuid
 from functools import lru_cache
@@ -19,6 +18,7 @@ from jsonata.utils import Utils
 
 from batchyard.states.asl.errors import IntrinsicFailure, QueryEvaluationError
 from batchyard.states.asl.intrinsics import array_range, hash_value
+from batchyard.states.asl.values import JsonTextError, loads
 
 
 def is_expr(value: Any) -> bool:
@@ -68,8 +68,8 @@ def _parse(text: Any) -> Any:
     if not isinstance(text, str):
         raise QueryEvaluationError("$parse expects a string")
     try:
-        return _to_jsonata(json.loads(text))
-    except json.JSONDecodeError:
+        return _to_jsonata(loads(text))
+    except JsonTextError:
         raise QueryEvaluationError(f"$parse could not parse '{text}' as JSON") from None
 
 
