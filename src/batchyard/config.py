@@ -117,6 +117,7 @@ class Settings:
 
 
 _KINDS = {f.name: str(f.type) for f in fields(Settings)}
+PULL_POLICIES = ("missing", "always", "never")
 # Set only from [[credentials]] tables, never from one value.
 _TABLES = {"credentials"}
 
@@ -212,7 +213,13 @@ def load_settings(
         seen.add(credential.access_key_id)
     if credentials and "credentials" not in overrides:
         values["credentials"] = tuple(credentials)
-    return replace(Settings(), **values)
+    settings = replace(Settings(), **values)
+    if settings.container_pull_policy not in PULL_POLICIES:
+        raise ValueError(
+            f"container_pull_policy must be one of {', '.join(PULL_POLICIES)}, "
+            f"not {settings.container_pull_policy!r}"
+        )
+    return settings
 
 
 def _string_table(name: str, value: Any) -> dict[str, str]:

@@ -123,7 +123,7 @@ async def in_process_stack(batch: Any, caller: Any, name: str, max_vcpus: int) -
 @asynccontextmanager
 async def in_process_server(data_dir: Path) -> AsyncIterator[tuple[Server, Caller]]:
     """A started server in this process and the caller of its default account and region."""
-    settings = Settings(data_dir=data_dir)
+    settings = Settings(data_dir=data_dir, container_engine="none")
     app = BatchyardApp(settings)
     await app.startup()
     assert app.server is not None

@@ -104,3 +104,6 @@ def snapshot(batch: Any) -> dict[str, Any]:
     arns += [p["arn"] for p in listed["schedulingPolicies"]]
     listed["tags"] = {arn: batch.list_tags_for_resource(resourceArn=arn)["tags"] for arn in arns}
     return listed
+
+# A settled environment of a server without a container engine says where its attempts run.
+LOCAL_HEALTHY = "ComputeEnvironment Healthy; each attempt runs as a local process on this host"

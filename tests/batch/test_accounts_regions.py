@@ -21,6 +21,7 @@ from batchyard.batch.resources.job_queues import NewJobQueue
 from batchyard.batch.resources.model import JobDefinition
 from batchyard.bus import Bus
 from batchyard.compute.provider import HostCapacity
+from batchyard.compute.providers import LOCAL_WHERE, THIS_HOST, Backing, ProviderKind
 from batchyard.protocol.errors import ServiceError
 from batchyard.store import Store
 from batchyard.store.engine import create_store_engine
@@ -34,8 +35,12 @@ OTHER_REGION = Caller("111111111111", "us-east-1")
 CALLERS = (HOME, OTHER_ACCOUNT, OTHER_REGION)
 
 
-class _Provider:
-    capacity = HostCapacity(memory_mib=1024, gpus=0)
+class _Providers:
+    def capacity(self, _host: str) -> HostCapacity:
+        return HostCapacity(memory_mib=1024, gpus=0)
+
+    def backing(self, _tags: dict[str, str]) -> Backing:
+        return Backing(ProviderKind.LOCAL, LOCAL_WHERE, THIS_HOST, problem=None)
 
 
 @pytest.fixture
@@ -45,7 +50,7 @@ def batch(tmp_path: Path) -> Iterator[Batch]:
         store,
         Bus(),
         object(),  # type: ignore[arg-type]
-        _Provider(),  # type: ignore[arg-type]
+        _Providers(),  # type: ignore[arg-type]
         time_scale=1.0,
         retention_seconds=3600,
         secrets_file=tmp_path / "secrets.json",

@@ -12,6 +12,7 @@ import pytest
 
 from tests.batch.jobs_support import describe, make_definition, make_stack, submit, wait_status
 from tests.batch.resource_support import make_ce, make_queue
+from tests.support.job_logs import job_output
 from tests.support.server import ServerProcess, wait_for
 
 STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
@@ -102,7 +103,7 @@ def test_children_environment_ids_listing_and_description(
         events = logs.get_log_events(
             logGroupName=LOG_GROUP, logStreamName=child["container"]["logStreamName"]
         )["events"]
-        assert [e["message"] for e in events] == [f"{parent}:{index} {index} 3"]
+        assert job_output([e["message"] for e in events]) == [f"{parent}:{index} {index} 3"]
     listed = batch.list_jobs(arrayJobId=parent, jobStatus="SUCCEEDED", maxResults=2)
     assert [s["jobId"] for s in listed["jobSummaryList"]] == [f"{parent}:0", f"{parent}:1"]
     assert listed["jobSummaryList"][0]["arrayProperties"] == {"index": 0}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.batch.resource_support import (
+    LOCAL_HEALTHY,
     client_error,
     describe_ce,
     ec2_resources,
@@ -30,7 +31,7 @@ def test_create_goes_creating_then_valid_with_aws_defaults(batch) -> None:
         f"arn:aws:batch:us-east-1:123456789012:compute-environment/{name}"
     )
     ce = wait_ce_status(batch, name, "VALID")
-    assert ce["statusReason"] == "ComputeEnvironment Healthy"
+    assert ce["statusReason"] == LOCAL_HEALTHY
     assert ce["state"] == "ENABLED"
     assert ce["tags"] == {"team": "a"}
     resources = ce["computeResources"]
@@ -172,7 +173,7 @@ def test_bad_instance_role_turns_invalid_and_update_recovers(batch) -> None:
             "instanceRole": "arn:aws:iam::123456789012:instance-profile/ecsInstanceRole"
         },
     )
-    assert wait_ce_status(batch, name, "VALID")["statusReason"] == "ComputeEnvironment Healthy"
+    assert wait_ce_status(batch, name, "VALID")["statusReason"] == LOCAL_HEALTHY
 
 
 def test_bad_service_role_turns_invalid(batch) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.batch.jobs_support import make_definition, make_stack, submit, wait_status
+from tests.support.job_logs import job_output
 from tests.support.server import ServerProcess
 
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf"
@@ -37,7 +38,7 @@ def _output(server: ServerProcess, job: dict[str, Any]) -> list[str]:
         logStreamName=job["container"]["logStreamName"],
         startFromHead=True,
     )["events"]
-    return [event["message"] for event in events]
+    return job_output([event["message"] for event in events])
 
 
 def test_secrets_become_environment_variables(server: ServerProcess, secrets_file: Path) -> None:

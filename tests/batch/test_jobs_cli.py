@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from tests.batch.jobs_support import make_definition, make_stack, wait_status
+from tests.support.job_logs import job_output
 from tests.support.server import ServerProcess
 
 
@@ -42,7 +43,7 @@ def test_submit_list_and_follow_logs(server: ServerProcess, batch: Any) -> None:
     )
     assert answer["jobName"] == "cli-job"
     followed = _cli(server, "logs", answer["jobId"], "--follow")
-    assert followed.splitlines() == ["hello cli", "bye"]
+    assert job_output(followed.splitlines()) == ["hello cli", "bye"]
     assert wait_status(batch, answer["jobId"])["status"] == "SUCCEEDED"
     counts, jobs = _cli(server, "jobs", "--queue", queue).split("\n\n")
     header, row = counts.splitlines()
@@ -59,4 +60,4 @@ def test_submit_list_and_follow_logs(server: ServerProcess, batch: Any) -> None:
         _cli(server, "submit", "--queue", queue, "--definition", definition, "--", "echo", "other")
     )
     wait_status(batch, override["jobId"])
-    assert _cli(server, "logs", override["jobId"]).splitlines() == ["other"]
+    assert job_output(_cli(server, "logs", override["jobId"]).splitlines()) == ["other"]

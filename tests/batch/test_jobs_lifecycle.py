@@ -15,6 +15,7 @@ from tests.batch.jobs_support import (
     submit,
     wait_status,
 )
+from tests.support.job_logs import job_output
 from tests.support.server import ServerProcess, wait_for
 
 LOG_GROUP = "/aws/batch/job"
@@ -44,7 +45,7 @@ def scaled(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 def _messages(logs: Any, stream: str) -> list[str]:
     events = logs.get_log_events(logGroupName=LOG_GROUP, logStreamName=stream, startFromHead=True)
-    return [event["message"] for event in events["events"]]
+    return job_output([event["message"] for event in events["events"]])
 
 
 def test_echo_output_environment_and_the_aws_lifecycle(batch: Any, logs: Any, queue: str) -> None:
@@ -97,10 +98,17 @@ def test_output_is_readable_while_the_job_runs(batch: Any, logs: Any, queue: str
     assert wait_status(batch, job_id)["status"] == "FAILED"
 
 
-def test_a_job_without_output_has_an_empty_log_stream(batch: Any, logs: Any, queue: str) -> None:
+def test_a_job_without_output_has_only_the_line_saying_where_it_ran(
+    batch: Any, logs: Any, queue: str
+) -> None:
     job = wait_status(batch, submit(batch, queue, make_definition(batch, ["true"])))
     assert job["status"] == "SUCCEEDED"
-    assert _messages(logs, job["container"]["logStreamName"]) == []
+    stream = job["container"]["logStreamName"]
+    events = logs.get_log_events(logGroupName=LOG_GROUP, logStreamName=stream)["events"]
+    assert [e["message"] for e in events] == [
+        f"batchyard: attempt {stream.rsplit('/', 1)[1]} runs as a local process on this host; "
+        "its image busybox is not run"
+    ]
 
 
 def test_exit_code_retried_by_evaluate_on_exit(batch: Any, logs: Any, queue: str) -> None:

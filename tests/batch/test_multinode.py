@@ -18,6 +18,7 @@ from tests.batch.jobs_support import (
     submit,
     wait_status,
 )
+from tests.support.job_logs import job_output
 from tests.support.server import ServerProcess, free_port, wait_for
 
 LOG_GROUP = "/aws/batch/job"
@@ -70,7 +71,7 @@ def _messages(server: ServerProcess, stream: str) -> list[str]:
     events = server.client("logs").get_log_events(
         logGroupName=LOG_GROUP, logStreamName=stream, startFromHead=True
     )["events"]
-    return [event["message"] for event in events]
+    return job_output([event["message"] for event in events])
 
 
 def test_three_nodes_exchange_a_message_over_loopback(server: ServerProcess, batch: Any) -> None:

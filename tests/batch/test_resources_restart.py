@@ -6,6 +6,7 @@ from sqlalchemy import create_engine, select, update
 
 from batchyard.store.tables.batch_resources import compute_environments
 from tests.batch.resource_support import (
+    LOCAL_HEALTHY,
     describe_ce,
     ec2_resources,
     make_ce,
@@ -87,5 +88,5 @@ def test_transitions_left_half_way_settle_on_start(new_server) -> None:
     engine.dispose()
     second = new_server(data_dir=first.data_dir)
     client = second.client("batch")
-    assert wait_ce_status(client, "ce", "VALID")["statusReason"] == "ComputeEnvironment Healthy"
+    assert wait_ce_status(client, "ce", "VALID")["statusReason"] == LOCAL_HEALTHY
     wait_for(lambda: describe_ce(client, "gone") is None, timeout=10, what="gone deleted")

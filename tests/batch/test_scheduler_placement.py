@@ -34,7 +34,7 @@ def _fifo(queue: QueueView, *demands: Demand) -> FifoOrdering:
 
 
 def _ledger(memory: int = 1024, gpus: int = 0) -> CapacityLedger:
-    return CapacityLedger(HostCapacity(memory_mib=memory, gpus=gpus))
+    return CapacityLedger(lambda _host: HostCapacity(memory_mib=memory, gpus=gpus))
 
 
 def test_higher_priority_queue_takes_shared_capacity_first() -> None:
@@ -91,7 +91,7 @@ def test_released_capacity_is_offered_again() -> None:
     topology = Topology((queue,))
     assert len(plan(topology, {queue.arn: ordering}, ledger).placements) == 1
     assert plan(topology, {queue.arn: ordering}, ledger).placements == []
-    ledger.release(env.arn, ONE)
+    ledger.release(env, ONE)
     assert [p.job.job_id for p in plan(topology, {queue.arn: ordering}, ledger).placements] == [
         "q-1"
     ]
@@ -122,7 +122,7 @@ def test_a_pass_over_a_full_environment_costs_the_same_at_any_depth() -> None:
         queue = _queue("q", 1, env)
         counting = CountingOrdering(_fifo(queue, *([ONE] * depth)))
         ledger = _ledger()
-        ledger.reserve(env.arn, ONE)
+        ledger.reserve(env, ONE)
         orderings: dict[str, QueueOrdering] = {queue.arn: counting}  # type: ignore[dict-item]
         assert plan(Topology((queue,)), orderings, ledger).placements == []
         looks.append(counting.looks)

@@ -44,19 +44,20 @@ class _Store:
         return {}
 
 
-class _Provider:
-    capacity = HostCapacity(memory_mib=1024, gpus=0)
+class _Providers:
+    def capacity(self, _host: str) -> HostCapacity:
+        return HostCapacity(memory_mib=1024, gpus=0)
 
 
 def test_a_change_announced_during_a_reload_is_read_before_planning(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(dispatcher, "load", lambda conn: None)
+    monkeypatch.setattr(dispatcher, "load", lambda conn, **_: None)
 
     async def main() -> None:
         store = _Store()
         lifecycle = JobLifecycle(store, Bus())  # type: ignore[arg-type]
-        services = AttemptServices(store, lifecycle, _Provider(), None, None, None, 1.0)  # type: ignore[arg-type]
+        services = AttemptServices(store, lifecycle, _Providers(), None, None, None, 1.0)  # type: ignore[arg-type]
         scheduler = Scheduler(services)
         job = QueuedJob("job-1", QUEUE, 1, Demand(1.0, 0, 0))
         scheduler._ordering_of(QUEUE).add(job)

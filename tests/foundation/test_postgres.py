@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from batchyard.store import Store
 from tests.batch.jobs_support import describe, make_definition, make_stack, submit, wait_status
 from tests.batch.resource_support import make_ce, make_queue
+from tests.support.job_logs import job_output
 from tests.support.postgres import PostgresServer
 from tests.support.server import ServerProcess, wait_for
 
@@ -80,7 +81,7 @@ def test_a_server_on_postgres_runs_work_and_resumes_it_after_sigkill(
     queue = make_stack(batch)[1]
     job = wait_status(batch, submit(batch, queue, make_definition(batch, ["echo", "hello"])))
     assert job["status"] == "SUCCEEDED"
-    assert _logged(first, job) == ["hello"]
+    assert job_output(_logged(first, job)) == ["hello"]
     array = submit(batch, queue, make_definition(batch, ["true"]), arrayProperties={"size": 3})
     after = submit(batch, queue, make_definition(batch, ["true"]), dependsOn=[{"jobId": array}])
     assert wait_status(batch, after)["status"] == "SUCCEEDED"
@@ -121,7 +122,7 @@ def test_a_server_on_postgres_runs_work_and_resumes_it_after_sigkill(
     assert describe(batch, held)["status"] == "RUNNABLE"
     batch.update_compute_environment(computeEnvironment=held_ce, state="ENABLED")
     assert wait_status(batch, held)["status"] == "SUCCEEDED"
-    assert _logged(second, job) == ["hello"]
+    assert job_output(_logged(second, job)) == ["hello"]
     # All of it was kept in PostgreSQL.
     engine = sa.create_engine(url)
     with engine.connect() as conn:

@@ -57,7 +57,9 @@ class ServerProcess:
     def start(self, timeout: float = 60.0) -> ServerProcess:
         """Start the process and wait until it reports itself ready."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **self.extra_env}
+        # Jobs run as local processes unless a test gives its server an engine: a Docker or
+        # Podman the developer happens to run must not change what the suite tests.
+        env = {**os.environ, "BATCHYARD_CONTAINER_ENGINE": "none", **self.extra_env}
         env.pop("BATCHYARD_CONFIG", None)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(

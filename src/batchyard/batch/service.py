@@ -14,6 +14,7 @@ Job state changes and blocked queues are announced on the bus (topics and payloa
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -27,12 +28,12 @@ from sqlalchemy import Connection
 from batchyard.aws.caller import Caller
 from batchyard.aws.clock import now_ms
 from batchyard.aws.documents import JsonObject
-from batchyard.aws.lifecycle import Family, Settler
+from batchyard.aws.lifecycle import Family, Settler, Status
 from batchyard.batch import events
 from batchyard.batch.errors import PAGER, TAG_RULES, client_error, page_size
 from batchyard.batch.events import RESOURCES_TOPIC
 from batchyard.batch.jobs import queries, records, submit
-from batchyard.batch.jobs.attempts import AttemptServices, JobLogs
+from batchyard.batch.jobs.attempts import AccessFor, AttemptServices, JobLogs
 from batchyard.batch.jobs.model import JOB_ID_PATTERN, Job, JobStatus, host_lost_reason
 from batchyard.batch.jobs.queries import Filters, JobSummary, ResourceJobSummary
 from batchyard.batch.jobs.retention import JobRetention
@@ -73,7 +74,7 @@ from batchyard.batch.scheduler.dispatcher import Scheduler, recover
 from batchyard.batch.scheduler.policies import SchedulingPolicies
 from batchyard.batch.secrets import LocalSecrets
 from batchyard.bus import Bus
-from batchyard.compute.provider import ComputeProvider
+from batchyard.compute.providers import Providers
 from batchyard.store import Store
 
 # GetJobQueueSnapshot's front of the queue, and the console's 20 busiest shares.
@@ -130,16 +131,18 @@ class JobQueueSnapshot:
 
 
 class Batch:
-    """AWS Batch over one store, running attempts on ``provider``, writing their output to
-    ``logs``."""
+    """AWS Batch over one store, running attempts on ``providers`` (each compute environment
+    on the one its tags choose) with the keys ``access`` gives their account, writing their
+    output to ``logs``."""
 
     def __init__(
         self,
         store: Store,
         bus: Bus,
         logs: JobLogs,
-        provider: ComputeProvider,
+        providers: Providers,
         *,
+        access: AccessFor = lambda _owner: None,
         time_scale: float,
         retention_seconds: float,
         secrets_file: Path,
@@ -148,7 +151,7 @@ class Batch:
             raise ValueError("time_scale must be greater than 0")
         self._store = store
         self._bus = bus
-        self._provider = provider
+        self._providers = providers
         self._tags = ResourceTags(
             {
                 COMPUTE_ENVIRONMENT: compute_environments.exists,
@@ -181,11 +184,12 @@ class Batch:
             AttemptServices(
                 store,
                 self._lifecycle,
-                provider,
+                providers,
                 logs,
                 self._tags,
                 LocalSecrets(secrets_file),
                 time_scale,
+                access,
             ),
             ordering=self._policies.ordering,
         )
@@ -209,8 +213,9 @@ class Batch:
         died are failed with a host-lost reason and retried when their strategy allows;
         resources left CREATING, UPDATING or DELETING settle.
         """
-        await self._lifecycle.write(partial(recover, self._provider.reap, host_lost_reason()))
-        self._provider.sweep()
+        await self._providers.open()
+        await self._lifecycle.write(partial(recover, self._providers.reap, host_lost_reason()))
+        await asyncio.to_thread(self._providers.sweep)
         await self._policies.start()
         await self._scheduler.start()
         self._retention.sweeper.start()
@@ -302,13 +307,31 @@ class Batch:
         max_results: int | None,
         next_token: str | None,
     ) -> Page[ComputeEnvironment]:
-        """The named compute environments (all when None), a page at a time, with tags."""
+        """The named compute environments (all when None), a page at a time, with tags;
+        a settled one says where its attempts run, and is INVALID while its provider is
+        missing or unreachable."""
         size = page_size(max_results)
-        return await self._store.read(
+        page = await self._store.read(
             lambda conn: resource_store.describe(
                 conn, compute_environments.KIND, caller, references, next_token, size, self._tags
             )
         )
+        for environment in page.items:
+            self._report_backing(environment)
+        return page
+
+    def _report_backing(self, environment: ComputeEnvironment) -> None:
+        # Whether a provider answers changes without any write, so it is read at each look.
+        if environment.status is not Status.VALID:
+            return
+        backing = self._providers.backing(environment.tags or {})
+        if backing.problem is not None:
+            environment.status = Status.INVALID
+            environment.status_reason = backing.problem
+        elif environment.status_reason == environment_rules.HEALTHY:
+            environment.status_reason = (
+                f"{environment_rules.HEALTHY}; each attempt runs as {backing.where}"
+            )
 
     # -- job queues
 

@@ -534,7 +534,23 @@ class ContainerProvider:
             "jobId": spec.job_id,
             "gpus": gpus,
         }
+        address = await asyncio.to_thread(self._address, container_id)
+        if address:
+            identity["privateIpv4Address"] = address
         return self._attach(container_id, identity, gpus, on_line, delivered=0)
+
+    def _address(self, container_id: str) -> str | None:
+        """The container's IPv4 address on its network (how other nodes of a multi-node job
+        reach it); None when the engine reports none."""
+        try:
+            settings = self.engine.api.inspect_container(container_id).get("NetworkSettings")
+        except (DockerException, requests.RequestException):
+            return None
+        networks = (settings or {}).get("Networks") or {}
+        for network in [networks.get(self.network or ""), *networks.values()]:
+            if network and network.get("IPAddress"):
+                return str(network["IPAddress"])
+        return (settings or {}).get("IPAddress") or None
 
     def _ulimit_defaults(self, container: ContainerSpec) -> dict[str, tuple[int, int]]:
         """Podman raises ``nofile`` and ``nproc`` to 1048576 whenever a container sets any

@@ -138,7 +138,10 @@ class DurableAttempt(RunningAttempt, Protocol):
 class ComputeProvider(Protocol):
     """Where attempts run."""
 
-    capacity: HostCapacity
+    @property
+    def capacity(self) -> HostCapacity:
+        """What the machine (or cluster) behind the provider gives all its attempts."""
+        ...
 
     async def start(self, spec: AttemptSpec, on_line: LineCallback) -> RunningAttempt:
         """Start ``spec``; raise LaunchError when it cannot start."""

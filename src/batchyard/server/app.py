@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from batchyard.aws.caller import Caller
+from batchyard.compute.engine import EngineUnavailable
 from batchyard.config import Settings
 from batchyard.protocol.errors import ServiceError, ValidationFailure
 from batchyard.protocol.service import ServiceApi
@@ -244,6 +245,11 @@ class BatchyardApp:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.startup()
+                except EngineUnavailable as exc:
+                    # The configured engine does not answer: the operator's fix, not a bug.
+                    log.error("start-up failed: no container engine answers at %s", exc)
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
                 except Exception as exc:
                     log.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})

@@ -8,14 +8,22 @@ Step Functions last (resumed executions call the other services).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
 
 from batchyard.aws.caller import Caller
 from batchyard.batch import Batch
 from batchyard.batch import api as batch_api
 from batchyard.bus import Bus
+from batchyard.compute.container import ContainerProvider, PullPolicy
+from batchyard.compute.engine import choose_engine
 from batchyard.compute.local import LocalProvider
+from batchyard.compute.provider import ServiceAccess
+from batchyard.compute.providers import DEFAULT_CLUSTER, Providers
+from batchyard.compute.ray import RayProvider
 from batchyard.config import Settings
 from batchyard.events import FUNCTION, JOB_QUEUE, LOG_GROUP, STATE_MACHINE, EventBridge
 from batchyard.events import api as events_api
@@ -49,6 +57,7 @@ class Server:
     settings: Settings
     store: Store
     bus: Bus
+    providers: Providers
     logs: Logs
     events: EventBridge
     batch_events: BatchEvents
@@ -64,6 +73,7 @@ class Server:
 
     async def start(self) -> None:
         """Start every service, in order."""
+        log.info("where jobs run: %s", self.providers.summary)
         await self.logs.start()
         await self.events.start()
         await self.batch.start()
@@ -84,6 +94,10 @@ class Server:
             await self.batch.stop()
         except Exception:
             log.exception("shutdown of batch failed")
+        try:
+            await self.providers.close()
+        except Exception:
+            log.exception("shutdown of the compute providers failed")
         self.batch_events.unsubscribe()
         try:
             await self.events.stop()
@@ -103,11 +117,13 @@ def compose(settings: Settings) -> Server:
     store = Store(settings.resolved_database_url, settings.account_id, settings.region)
     bus = Bus()
     logs = Logs(store, settings.time_scale)
+    providers = compose_providers(settings)
     batch = Batch(
         store,
         bus,
         logs,
-        LocalProvider(settings.data_dir / "attempts"),
+        providers,
+        access=partial(job_access, settings),
         time_scale=settings.time_scale,
         retention_seconds=settings.job_retention_days * 86400,
         secrets_file=settings.resolved_secrets_file,
@@ -135,5 +151,57 @@ def compose(settings: Settings) -> Server:
         states_api.api(states),
     ]
     return Server(
-        settings, store, bus, logs, events, batch_events, batch, functions, states, apis
+        settings, store, bus, providers, logs, events, batch_events, batch, functions, states, apis
     )
+
+
+def endpoint_url(settings: Settings) -> str:
+    """This server's address as its jobs reach it: the listen address, or the loopback one
+    when it listens on every address."""
+    host = "127.0.0.1" if settings.host in ("", "0.0.0.0", "::") else settings.host
+    return f"http://{f'[{host}]' if ':' in host else host}:{settings.port}"
+
+
+def compose_providers(settings: Settings) -> Providers:
+    """Local processes, containers on the engine ``container_engine`` finds (raises
+    EngineUnavailable when a configured address does not answer) and the Ray clusters."""
+    endpoint = endpoint_url(settings)
+    local = LocalProvider(settings.data_dir / "attempts", endpoint_url=endpoint)
+    choice = choose_engine(settings.container_engine)
+    container = None
+    if choice.engine is not None:
+        # Servers sharing an engine tell their containers apart by their data directory.
+        digest = hashlib.sha256(str(settings.data_dir.resolve()).encode()).hexdigest()[:12]
+        container = ContainerProvider(
+            choice.engine,
+            server_id=digest,
+            network=settings.container_network or None,
+            pull_policy=PullPolicy(settings.container_pull_policy),
+            efs_root=Path(settings.container_efs_root) if settings.container_efs_root else None,
+            endpoint_url=endpoint,
+        )
+    clusters = dict(settings.ray_clusters)
+    if settings.ray_address:
+        clusters[DEFAULT_CLUSTER] = settings.ray_address
+    ray = {
+        name: RayProvider(address, name=name, log_file=settings.data_dir / f"ray-{name}.log")
+        for name, address in clusters.items()
+    }
+    return Providers(local, container=container, engine_summary=choice.summary, ray=ray)
+
+
+def job_access(settings: Settings, owner: Caller) -> ServiceAccess | None:
+    """The keys a job of ``owner`` signs its calls to this server with: the first configured
+    key of its account; in development mode its account id as the key id (a 12-digit key id
+    is its own account there). None when its account has no key."""
+    if settings.development_mode:
+        return ServiceAccess(owner.region, owner.account_id, "development")
+    for credential in settings.credentials:
+        if credential.account_id == owner.account_id:
+            return ServiceAccess(
+                owner.region,
+                credential.access_key_id,
+                credential.secret_access_key,
+                credential.session_token or None,
+            )
+    return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -36,7 +37,16 @@ from batchyard.batch.jobs.model import (
 from batchyard.batch.jobs.transitions import AttemptEnd, JobLifecycle, Transitions
 from batchyard.batch.resources.store import ResourceTags
 from batchyard.batch.secrets import LocalSecrets, SecretUnavailable
-from batchyard.compute.provider import AttemptSpec, ComputeProvider, LaunchError, RunningAttempt
+from batchyard.compute.container_spec import container_spec
+from batchyard.compute.provider import (
+    AttemptSpec,
+    ComputeProvider,
+    LaunchError,
+    LineCallback,
+    RunningAttempt,
+    ServiceAccess,
+)
+from batchyard.compute.providers import LOCAL_WHERE, Backing, ProviderKind, Providers
 from batchyard.store import Store
 
 log = logging.getLogger(__name__)
@@ -72,28 +82,36 @@ class JobLogs(Protocol):
         ...
 
 
+# The keys an attempt's SDKs sign with, for its job's account and region (None: no keys).
+AccessFor = Callable[[Caller], ServiceAccess | None]
+
+
 @dataclass(frozen=True)
 class AttemptServices:
     """What every attempt needs from the server."""
 
     store: Store
     lifecycle: JobLifecycle
-    provider: ComputeProvider
+    providers: Providers
     logs: JobLogs
     tags: ResourceTags
     secrets: LocalSecrets
     time_scale: float
+    access: AccessFor = lambda _owner: None
 
 
 @dataclass(frozen=True, slots=True)
 class Launch:
-    """What one attempt is started with: the job as placed, the attempt's id, and the names
-    of the queue and compute environment it runs from (its environment says them)."""
+    """What one attempt is started with: the job as placed, the attempt's id, the names of
+    the queue and compute environment it runs from (its environment says them), what runs
+    it (None: local processes) and, for a multi-node node, the main node's address."""
 
     job: Job
     attempt_id: str
     queue_name: str
     environment_name: str
+    backing: Backing | None = None
+    main_address: str | None = None
 
 
 # Called with the job after its attempt's end (or start, for a node) is committed.
@@ -119,9 +137,10 @@ def log_target(job: Job, attempt_id: str) -> tuple[str, str]:
     return group, f"{prefix}/default/{attempt_id}"
 
 
-def member_environment(job: Job) -> dict[str, str]:
+def member_environment(job: Job, main_address: str | None = None) -> dict[str, str]:
     """The variables of an array child (its index, the array's size) or of a multi-node
-    node (its index, the node count, the main node and, on other nodes, its address)."""
+    node (its index, the node count, the main node and, on other nodes, its address:
+    ``main_address``, or the loopback one when every node runs on this host)."""
     array = job.array_properties
     if array is not None and array.index is not None:
         return {
@@ -138,13 +157,13 @@ def member_environment(job: Job) -> dict[str, str]:
         "AWS_BATCH_JOB_MAIN_NODE_INDEX": str(properties["mainNode"]),
     }
     if not node.is_main_node:
-        # Every node runs on this host, so the main node is reached on the loopback address.
-        found["AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS"] = "127.0.0.1"
+        found["AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS"] = main_address or "127.0.0.1"
     return found
 
 
-def attempt_spec(launch: Launch) -> AttemptSpec:
-    """The provider-facing description of the attempt ``launch`` starts."""
+def attempt_spec(launch: Launch, access: ServiceAccess | None = None) -> AttemptSpec:
+    """The provider-facing description of the attempt ``launch`` starts; its SDKs sign with
+    ``access``."""
     job = launch.job
     container = job.container or {}
     demand = Demand.of(container)
@@ -157,7 +176,7 @@ def attempt_spec(launch: Launch) -> AttemptSpec:
             "AWS_BATCH_CE_NAME": launch.environment_name,
         }
     )
-    environment.update(member_environment(job))
+    environment.update(member_environment(job, launch.main_address))
     return AttemptSpec(
         attempt_id=launch.attempt_id,
         job_id=job.job_id,
@@ -167,6 +186,8 @@ def attempt_spec(launch: Launch) -> AttemptSpec:
         memory_mib=demand.memory or None,
         gpus=demand.gpus,
         image=container.get("image"),
+        container=container_spec(container) if container.get("image") else None,
+        access=access,
     )
 
 
@@ -219,6 +240,20 @@ class AttemptRun:
     def _grace(self) -> float:
         return STOP_GRACE_SECONDS / self._services.time_scale
 
+    def _provider(self) -> ComputeProvider:
+        backing = self._launch.backing
+        if backing is not None and backing.provider is not None:
+            return backing.provider
+        return self._services.providers.local
+
+    def _where(self, spec: AttemptSpec) -> str:
+        backing = self._launch.backing
+        where = LOCAL_WHERE if backing is None or backing.provider is None else backing.where
+        if backing is not None and backing.provider and backing.kind is ProviderKind.CONTAINER:
+            return f"batchyard: attempt {spec.attempt_id} runs as {where}, image {spec.image}"
+        image = f"its image {spec.image} is not run" if spec.image else "it has no image"
+        return f"batchyard: attempt {spec.attempt_id} runs as {where}; {image}"
+
     async def run(self) -> None:
         """Run the attempt to its committed end."""
         services, launch = self._services, self._launch
@@ -228,17 +263,19 @@ class AttemptRun:
             if refused is not None:
                 await self._end(partial(_refuse, refused))
                 return
-        spec = attempt_spec(launch)
         group, stream = log_target(job, attempt_id)
         owner = Caller(job.account_id, job.region)
+        spec = attempt_spec(launch, services.access(owner))
+        provider = self._provider()
         try:
             secrets = (job.container or {}).get("secrets")
             if secrets:
                 # Resolved at each start: a changed value reaches the next attempt only.
                 spec.environment.update(await self._secret_environment(secrets))
-            running = await services.provider.start(
-                spec, partial(_line, services.logs, owner, group, stream)
-            )
+            # The first line of the stream says where the attempt runs, so that a job that
+            # behaves differently here than on AWS shows at once whether its image ran.
+            header = _Header(partial(_line, services.logs, owner, group, stream))
+            running = await provider.start(spec, header.before(self._where(spec)))
         except LaunchError as error:
             now = now_ms()
             end = AttemptEnd(None, error.reason, FAILED_TO_START, now, started_at=now)
@@ -246,6 +283,7 @@ class AttemptRun:
             return
         self._running = running
         started = now_ms()
+        header.emit()
         task_arn = f"arn:aws:ecs:{job.region}:{job.account_id}:task/batchyard/{attempt_id}"
         mark = partial(
             _mark_running, services.logs, owner, started, (group, stream), task_arn,
@@ -299,6 +337,34 @@ class AttemptRun:
     async def _end(self, change: Change) -> None:
         job = await self._services.lifecycle.write(partial(_change, self.job_id, change))
         self._on_end(job)
+
+
+class _Header:
+    """One line written before an attempt's output: once it has started, or before its first
+    line when that comes sooner (providers may deliver output from their own threads)."""
+
+    def __init__(self, write: LineCallback) -> None:
+        self._write = write
+        self._text = ""
+        self._lock = threading.Lock()
+        self._written = False
+
+    def before(self, text: str) -> LineCallback:
+        """The callback to give the provider: ``text`` first, then each line."""
+        self._text = text
+
+        def on_line(timestamp: int, name: str, line: str) -> None:
+            self.emit()
+            self._write(timestamp, name, line)
+
+        return on_line
+
+    def emit(self) -> None:
+        """Write the header now unless it was written."""
+        with self._lock:
+            if not self._written:
+                self._written = True
+                self._write(now_ms(), "stdout", self._text)
 
 
 def _line(

@@ -41,6 +41,8 @@ class MultiNodeRun:
         self._ended: dict[int, Job] = {}
         self._main_ended = asyncio.Event()
         self._main_running = asyncio.Event()
+        # Where the other nodes reach the main node: the address its provider reported.
+        self._main_address: str | None = None
         self._stopped_by: str | None = None
         self.job_id = launch.job.job_id
         self._count = nodes.node_count(launch.job)
@@ -116,7 +118,12 @@ class MultiNodeRun:
         index = node.node_details.node_index
         run = AttemptRun(
             self._services,
-            replace(self._launch, job=node, attempt_id=f"{self._launch.attempt_id}-{index}"),
+            replace(
+                self._launch,
+                job=node,
+                attempt_id=f"{self._launch.attempt_id}-{index}",
+                main_address=self._main_address,
+            ),
             partial(self._node_ended, index),
             self._main_started if index == self._main else None,
         )
@@ -133,6 +140,8 @@ class MultiNodeRun:
     def _main_started(self, main: Job) -> None:
         if self._main_running.is_set():
             return
+        address = (main.runtime.identity or {}).get("privateIpv4Address")
+        self._main_address = address if isinstance(address, str) else None
         self._main_running.set()
         asyncio.get_running_loop().create_task(self._job_running(main.started_at or now_ms()))
 

@@ -53,6 +53,7 @@ from batchyard.batch.scheduler.ordering import OrderingFactory, fifo
 from batchyard.batch.scheduler.placement import (
     Blocked,
     CapacityLedger,
+    EnvironmentView,
     Placement,
     Topology,
     load,
@@ -69,7 +70,7 @@ ADMIT_BATCH = 2000
 class _Active:
     """An attempt on the host: where it holds capacity and what drives it."""
 
-    environment_arn: str
+    environment: EnvironmentView
     queue_arn: str
     demand: Demand
     run: AttemptRun | MultiNodeRun
@@ -85,7 +86,7 @@ class Scheduler:
         self._lifecycle = services.lifecycle
         self._ordering = ordering
         self._orderings: dict[str, ArrayOrdering] = {}
-        self._ledger = CapacityLedger(services.provider.capacity)
+        self._ledger = CapacityLedger(services.providers.capacity)
         self._topology = Topology(())
         self._topology_stale = True
         # Ordered set of SUBMITTED/PENDING jobs to evaluate next pass.
@@ -193,7 +194,9 @@ class Scheduler:
         # so a job submitted after its environment was disabled is never placed on it.
         while self._topology_stale:
             self._topology_stale = False
-            self._topology = await self._store.read(load)
+            self._topology = await self._store.read(
+                partial(load, tags=self._services.tags, providers=self._services.providers)
+            )
         result = plan(self._topology, self._orderings, self._ledger)
         fresh = [b for b in result.blocked if b.job.job_id not in self._blocked]
         if fresh:
@@ -238,14 +241,18 @@ class Scheduler:
             self._blocked.discard(job.job_id)
             placed = started.get(job.job_id)
             if placed is None:
-                self._ledger.release(placement.environment.arn, job.demand)
+                self._ledger.release(placement.environment, job.demand)
                 continue
             runner = MultiNodeRun if placed.is_multinode else AttemptRun
             launch = Launch(
-                placed, attempt_ids[job.job_id], placement.queue.name, placement.environment.name
+                placed,
+                attempt_ids[job.job_id],
+                placement.queue.name,
+                placement.environment.name,
+                placement.environment.backing,
             )
             run = runner(self._services, launch, self._ended)
-            active = _Active(placement.environment.arn, placement.queue.arn, job.demand, run)
+            active = _Active(placement.environment, placement.queue.arn, job.demand, run)
             self._active[job.job_id] = active
             active.task = asyncio.get_running_loop().create_task(self._drive(run))
         if any(job_id not in started for job_id in attempt_ids):
@@ -258,13 +265,13 @@ class Scheduler:
             log.exception("attempt of job %s failed unexpectedly", run.job_id)
             active = self._active.pop(run.job_id, None)
             if active is not None:
-                self._ledger.release(active.environment_arn, active.demand)
+                self._ledger.release(active.environment, active.demand)
             self.wake()
 
     def _ended(self, job: Job) -> None:
         active = self._active.pop(job.job_id, None)
         if active is not None:
-            self._ledger.release(active.environment_arn, active.demand)
+            self._ledger.release(active.environment, active.demand)
         if job.status == RUNNABLE:
             queued = QueuedJob(
                 job.job_id,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -32,7 +32,9 @@ from batchyard.aws.lifecycle import Status
 from batchyard.batch.jobs.model import BLOCKED_BY_REQUIREMENT, Demand, QueuedJob
 from batchyard.batch.resources import job_queues
 from batchyard.batch.resources.model import ComputeEnvironment, State
+from batchyard.batch.resources.store import ResourceTags
 from batchyard.compute.provider import HostCapacity
+from batchyard.compute.providers import THIS_HOST, Backing, Providers
 
 USABLE_STATUSES = (Status.VALID, Status.UPDATING)
 
@@ -46,14 +48,21 @@ ENVIRONMENTS_INVALID = "ACTION_REQUIRED - CE(s) associated with the job queue ar
 
 @dataclass(frozen=True, slots=True)
 class EnvironmentView:
-    """A compute environment: its vCPU ceiling, whether jobs may be placed on it and whether
-    it is INVALID (a configuration the user has to fix)."""
+    """A compute environment: its vCPU ceiling, whether jobs may be placed on it, whether
+    it is INVALID (a configuration the user has to fix, or a provider it lacks) and what runs
+    its attempts (None: nothing can)."""
 
     arn: str
     name: str
     max_vcpus: float
     usable: bool
     invalid: bool = False
+    backing: Backing | None = None
+
+    @property
+    def host(self) -> str:
+        """The host whose memory and GPUs this environment's attempts share."""
+        return self.backing.host if self.backing is not None else THIS_HOST
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,26 +101,36 @@ class Topology:
         return None
 
 
-def _environment(environment: ComputeEnvironment) -> EnvironmentView:
+def _environment(environment: ComputeEnvironment, backing: Backing | None) -> EnvironmentView:
     max_vcpus = (environment.compute_resources or {}).get("maxvCpus")
     if max_vcpus is None:
         # Unmanaged environments are as big as they say, or as the host.
         max_vcpus = environment.unmanaged_vcpus or os.cpu_count() or 1
+    lacking = backing is not None and backing.provider is None
     return EnvironmentView(
         environment.arn,
         environment.name,
         float(max_vcpus),
-        environment.state == State.ENABLED and environment.status in USABLE_STATUSES,
-        environment.status == Status.INVALID,
+        environment.state == State.ENABLED
+        and environment.status in USABLE_STATUSES
+        and not lacking,
+        environment.status == Status.INVALID or lacking,
+        backing,
     )
 
 
-def load(conn: Connection) -> Topology:
-    """Build a snapshot from the stored queues and environments (of every account)."""
+def load(
+    conn: Connection, tags: ResourceTags | None = None, providers: Providers | None = None
+) -> Topology:
+    """Build a snapshot from the stored queues and environments (of every account); with
+    ``providers``, each environment with the provider its tags choose."""
     queues = []
     for queue in job_queues.list_all(conn):
+        found = job_queues.compute_environments_of(conn, queue)
+        tagged = tags.get_many(conn, [e.arn for e in found]) if tags is not None else {}
         environments = tuple(
-            _environment(e) for e in job_queues.compute_environments_of(conn, queue)
+            _environment(e, providers.backing(tagged.get(e.arn, {})) if providers else None)
+            for e in found
         )
         limits = tuple(
             (action.reason, int(action.max_time_seconds))
@@ -152,49 +171,55 @@ def never_placeable(demand: Demand, environments: Iterable[EnvironmentView]) -> 
 
 
 class CapacityLedger:
-    """Reservations of placed attempts against environment and host limits."""
+    """Reservations of placed attempts against environment and host limits.
 
-    def __init__(self, host: HostCapacity) -> None:
-        self.host = host
+    ``capacity`` gives a host's memory and GPUs by its key (``EnvironmentView.host``): the
+    environments on one host share them, whatever their ``maxvCpus``.
+    """
+
+    def __init__(self, capacity: Callable[[str], HostCapacity]) -> None:
+        self._capacity = capacity
         self._vcpus: dict[str, float] = defaultdict(float)
-        self._memory = 0
-        self._gpus = 0
+        self._memory: dict[str, int] = defaultdict(int)
+        self._gpus: dict[str, int] = defaultdict(int)
 
     def used_vcpus(self, environment_arn: str) -> float:
         """vCPUs reserved on ``environment_arn``."""
         return self._vcpus[environment_arn]
 
-    def could_ever_fit(self, demand: Demand, max_vcpus: float) -> bool:
-        """Whether ``demand`` fits an empty environment of ``max_vcpus`` on this host."""
+    def could_ever_fit(self, demand: Demand, environment: EnvironmentView) -> bool:
+        """Whether ``demand`` fits ``environment`` when it and its host are empty."""
+        host = self._capacity(environment.host)
         return (
-            demand.vcpus <= max_vcpus
-            and demand.memory <= self.host.memory_mib
-            and demand.gpus <= self.host.gpus
+            demand.vcpus <= environment.max_vcpus
+            and demand.memory <= host.memory_mib
+            and demand.gpus <= host.gpus
         )
 
-    def fits(self, environment_arn: str, max_vcpus: float, demand: Demand) -> bool:
-        """Whether ``demand`` fits what ``environment_arn`` and the host have free now."""
+    def fits(self, environment: EnvironmentView, demand: Demand) -> bool:
+        """Whether ``demand`` fits what ``environment`` and its host have free now."""
+        host, key = self._capacity(environment.host), environment.host
         return (
-            self._vcpus[environment_arn] + demand.vcpus <= max_vcpus + 1e-9
-            and self._memory + demand.memory <= self.host.memory_mib
-            and self._gpus + demand.gpus <= self.host.gpus
+            self._vcpus[environment.arn] + demand.vcpus <= environment.max_vcpus + 1e-9
+            and self._memory[key] + demand.memory <= host.memory_mib
+            and self._gpus[key] + demand.gpus <= host.gpus
         )
 
-    def reserve(self, environment_arn: str, demand: Demand) -> None:
-        """Take ``demand`` from ``environment_arn`` and the host."""
-        self._vcpus[environment_arn] += demand.vcpus
-        self._memory += demand.memory
-        self._gpus += demand.gpus
+    def reserve(self, environment: EnvironmentView, demand: Demand) -> None:
+        """Take ``demand`` from ``environment`` and its host."""
+        self._vcpus[environment.arn] += demand.vcpus
+        self._memory[environment.host] += demand.memory
+        self._gpus[environment.host] += demand.gpus
 
-    def release(self, environment_arn: str, demand: Demand) -> None:
+    def release(self, environment: EnvironmentView, demand: Demand) -> None:
         """Give back what ``reserve`` took."""
-        left = self._vcpus[environment_arn] - demand.vcpus
+        left = self._vcpus[environment.arn] - demand.vcpus
         if left <= 1e-9:
-            self._vcpus.pop(environment_arn, None)
+            self._vcpus.pop(environment.arn, None)
         else:
-            self._vcpus[environment_arn] = left
-        self._memory -= demand.memory
-        self._gpus -= demand.gpus
+            self._vcpus[environment.arn] = left
+        self._memory[environment.host] -= demand.memory
+        self._gpus[environment.host] -= demand.gpus
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,23 +269,19 @@ def plan(
             continue
         while (job := ordering.head()) is not None:
             environment = next(
-                (
-                    e
-                    for e in queue.environments
-                    if e.usable and ledger.fits(e.arn, e.max_vcpus, job.demand)
-                ),
+                (e for e in queue.environments if e.usable and ledger.fits(e, job.demand)),
                 None,
             )
             if environment is None:
                 if all_invalid(queue.environments):
                     result.blocked.append(Blocked(job, queue, ENVIRONMENTS_INVALID))
                 elif queue.environments and not any(
-                    ledger.could_ever_fit(job.demand, e.max_vcpus) for e in queue.environments
+                    ledger.could_ever_fit(job.demand, e) for e in queue.environments
                 ):
                     reason = never_placeable(job.demand, queue.environments)
                     result.blocked.append(Blocked(job, queue, reason))
                 break
             ordering.remove(job.job_id)
-            ledger.reserve(environment.arn, job.demand)
+            ledger.reserve(environment, job.demand)
             result.placements.append(Placement(job, queue, environment))
     return result
