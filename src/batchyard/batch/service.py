@@ -635,6 +635,7 @@ class Batch:
             self._tags.add(conn, arn, tags)
 
         await self._store.write(write)
+        self._retagged(arn)
 
     async def untag_resource(self, caller: Caller, arn: str, keys: list[str]) -> None:
         """Remove tags by key."""
@@ -646,6 +647,12 @@ class Batch:
             self._tags.remove(conn, arn, keys)
 
         await self._store.write(write)
+        self._retagged(arn)
+
+    def _retagged(self, arn: str) -> None:
+        # An environment's tags choose its provider: the scheduler plans with them.
+        if ":compute-environment/" in arn:
+            self._scheduler.resources_changed(RESOURCES_TOPIC, {"arn": arn})
 
     async def list_tags_for_resource(self, caller: Caller, arn: str) -> Tags:
         """A taggable resource's tags."""

@@ -1,0 +1,243 @@
+"""Jobs submitted to a server with a container engine run in their images, on the provider
+each compute environment's ``batchyard:provider`` tag chooses (issue 15)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from tests.batch.jobs_support import describe, make_multinode_definition, submit, wait_status
+from tests.batch.resource_support import ec2_resources, make_ce, make_queue, wait_ce_status
+from tests.support.images import BUSYBOX, JOB_UID
+from tests.support.job_logs import HEADER
+from tests.support.podman import PodmanService
+from tests.support.server import ServerProcess, wait_for
+
+LOG_GROUP = "/aws/batch/job"
+NO_ENGINE_PIN = (
+    "CLIENT_ERROR - batchyard:provider is container but this server has no container engine "
+    "(jobs run as local processes: container_engine is none)"
+)
+
+
+@pytest.fixture(scope="module")
+def engine_server(
+    podman: PodmanService, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """A server whose jobs run on the test Podman, on its network."""
+    process = ServerProcess(
+        tmp_path_factory.mktemp("engine-server"),
+        env={
+            "BATCHYARD_CONTAINER_ENGINE": podman.url,
+            "BATCHYARD_CONTAINER_NETWORK": podman.network,
+            "BATCHYARD_CONTAINER_PULL_POLICY": "never",
+            "BATCHYARD_TIME_SCALE": "10",
+        },
+    ).start()
+    yield process
+    process.stop()
+
+
+def _stack(batch: Any, **tags: str) -> str:
+    """An environment tagged with ``tags`` and a queue on it; returns the queue."""
+    extra = {"tags": tags} if tags else {}
+    ce = make_ce(batch, computeResources=ec2_resources(maxvCpus=4), **extra)
+    return make_queue(batch, [ce])
+
+
+def _definition(batch: Any, command: list[str], image: str = BUSYBOX, **container: Any) -> str:
+    name = f"jd-{uuid.uuid4().hex[:8]}"
+    batch.register_job_definition(
+        jobDefinitionName=name,
+        type="container",
+        containerProperties={
+            "image": image,
+            "command": command,
+            "resourceRequirements": [
+                {"type": "VCPU", "value": "1"},
+                {"type": "MEMORY", "value": "128"},
+            ],
+            **container,
+        },
+    )
+    return name
+
+
+def _lines(server: ServerProcess, job: dict[str, Any]) -> list[str]:
+    events = server.client("logs").get_log_events(
+        logGroupName=LOG_GROUP, logStreamName=job["container"]["logStreamName"], startFromHead=True
+    )["events"]
+    return [event["message"] for event in events]
+
+
+def _run(server: ServerProcess, queue: str, definition: str, **submit_args: Any) -> Any:
+    batch = server.client("batch")
+    return wait_status(batch, submit(batch, queue, definition, **submit_args), timeout=90)
+
+
+def test_an_untagged_environment_runs_its_jobs_in_their_images(
+    engine_server: ServerProcess, podman: PodmanService
+) -> None:
+    batch = engine_server.client("batch")
+    queue = _stack(batch)
+    environment = batch.describe_job_queues(jobQueues=[queue])["jobQueues"][0][
+        "computeEnvironmentOrder"
+    ][0]["computeEnvironment"]
+    reason = batch.describe_compute_environments(computeEnvironments=[environment])[
+        "computeEnvironments"
+    ][0]["statusReason"]
+    assert reason.startswith("ComputeEnvironment Healthy; each attempt runs as a container on ")
+    assert "podman" in reason.lower() and reason.endswith(f"at {podman.url}")
+    script = "id -u; cat /etc/batchyard-image 2>/dev/null || ls /bin/busybox; echo $AWS_BATCH_CE_NAME"
+    job = _run(engine_server, queue, _definition(batch, ["sh", "-c", script], user=str(JOB_UID)))
+    assert job["status"] == "SUCCEEDED", job
+    header, *output = _lines(engine_server, job)
+    attempt = job["container"]["logStreamName"].rsplit("/", 1)[1]
+    assert header.startswith(f"batchyard: attempt {attempt} runs as a container on ")
+    assert header.endswith(f"at {podman.url}, image {BUSYBOX}")
+    # The command ran as the image's user, with the image's own busybox, not the host's.
+    assert output == [str(JOB_UID), "/bin/busybox", environment.rsplit("/", 1)[1]]
+    assert "where jobs run: jobs run in containers on" in engine_server.log()
+
+
+def test_an_environment_tagged_local_runs_host_processes_on_the_same_server(
+    engine_server: ServerProcess,
+) -> None:
+    batch = engine_server.client("batch")
+    queue = _stack(batch, **{"batchyard:provider": "local"})
+    job = _run(engine_server, queue, _definition(batch, ["echo", "on the host"]))
+    assert job["status"] == "SUCCEEDED", job
+    header, *output = _lines(engine_server, job)
+    assert header.endswith(f"runs as a local process on this host; its image {BUSYBOX} is not run")
+    assert output == ["on the host"]
+
+
+def test_exit_codes_and_terminate_reach_the_job(engine_server: ServerProcess) -> None:
+    batch = engine_server.client("batch")
+    queue = _stack(batch)
+    failed = _run(engine_server, queue, _definition(batch, ["sh", "-c", "exit 3"]))
+    assert failed["status"] == "FAILED"
+    assert failed["container"]["exitCode"] == 3
+    assert failed["statusReason"] == "Essential container in task exited"
+    # The command is the container's PID 1, which has no default action for SIGTERM: the
+    # trap shows the TERM arrived (without it the kill after the grace ends it, 137).
+    trapping = ["sh", "-c", "trap 'exit 143' TERM; sleep 600 & wait"]
+    sleeper = submit(batch, queue, _definition(batch, trapping))
+    wait_status(batch, sleeper, "RUNNING", timeout=60)
+    batch.terminate_job(jobId=sleeper, reason="enough")
+    stopped = wait_status(batch, sleeper, timeout=60)
+    assert stopped["status"] == "FAILED"
+    assert stopped["statusReason"] == "enough"
+    assert stopped["container"]["exitCode"] == 143
+
+
+def test_a_job_describes_itself_with_boto3_from_inside_its_container(
+    engine_server: ServerProcess, python_image: str
+) -> None:
+    """The job's SDK finds the server and its account's keys from the environment alone."""
+    batch = engine_server.client("batch")
+    queue = _stack(batch)
+    program = (
+        "import os, boto3\n"
+        "me = os.environ['AWS_BATCH_JOB_ID']\n"
+        "[job] = boto3.client('batch').describe_jobs(jobs=[me])['jobs']\n"
+        "print(job['jobId'] == me, job['status'], os.environ['AWS_ACCESS_KEY_ID'])\n"
+    )
+    job = _run(engine_server, queue, _definition(batch, ["python3", "-c", program], python_image))
+    assert job["status"] == "SUCCEEDED", (job, _lines(engine_server, job))
+    # In development mode a job signs with its account id, which is its own account.
+    assert _lines(engine_server, job)[1:] == ["True RUNNING 123456789012"]
+
+
+EXCHANGE = """
+import os, socket, time
+index = int(os.environ["AWS_BATCH_JOB_NODE_INDEX"])
+if index == 0:
+    listener = socket.create_server(("0.0.0.0", 7000))
+    connection, _ = listener.accept()
+    print("main got", connection.recv(100).decode())
+else:
+    main = os.environ["AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS"]
+    for _ in range(200):
+        try:
+            socket.create_connection((main, 7000), timeout=5).sendall(b"hello from 1")
+            break
+        except OSError:
+            time.sleep(0.1)
+    print("node 1 reached", main)
+"""
+
+
+def test_multinode_nodes_are_containers_that_reach_the_main_node(
+    engine_server: ServerProcess, python_image: str
+) -> None:
+    batch = engine_server.client("batch")
+    queue = _stack(batch)
+    definition = make_multinode_definition(
+        batch, ["python3", "-c", EXCHANGE], 2, container={"image": python_image}
+    )
+    job = _run(engine_server, queue, definition)
+    assert job["status"] == "SUCCEEDED", job
+    main, other = (describe(batch, f"{job['jobId']}#{i}") for i in (0, 1))
+    assert _lines(engine_server, main)[1:] == ["main got hello from 1"]
+    [reached] = _lines(engine_server, other)[1:]
+    address = reached.removeprefix("node 1 reached ")
+    assert address not in ("127.0.0.1", reached)
+    assert all(HEADER.fullmatch(_lines(engine_server, n)[0]) for n in (main, other))
+
+
+def test_a_pin_to_a_provider_the_server_lacks_makes_the_environment_invalid(
+    new_server: Callable[..., ServerProcess],
+) -> None:
+    server = new_server()
+    batch = server.client("batch")
+    pinned = f"ce-{uuid.uuid4().hex[:8]}"
+    batch.create_compute_environment(
+        computeEnvironmentName=pinned,
+        type="MANAGED",
+        computeResources=ec2_resources(maxvCpus=4),
+        tags={"batchyard:provider": "container"},
+    )
+    assert wait_ce_status(batch, pinned, "INVALID")["statusReason"] == NO_ENGINE_PIN
+    queue = make_queue(batch, [pinned])
+    job_id = submit(batch, queue, _definition(batch, ["true"]))
+    wait_for(
+        lambda: describe(batch, job_id).get("statusReason")
+        == "ACTION_REQUIRED - CE(s) associated with the job queue are invalid.",
+        timeout=30,
+        what="the job blocked on the invalid environment",
+    )
+    assert describe(batch, job_id)["status"] == "RUNNABLE"
+    # Unpinned, the environment is VALID again and the job runs as a local process.
+    batch.untag_resource(
+        resourceArn=describe_arn(batch, pinned), tagKeys=["batchyard:provider"]
+    )
+    assert wait_status(batch, job_id, timeout=30)["status"] == "SUCCEEDED"
+    unknown = f"ce-{uuid.uuid4().hex[:8]}"
+    batch.create_compute_environment(
+        computeEnvironmentName=unknown,
+        type="MANAGED",
+        computeResources=ec2_resources(maxvCpus=4),
+        tags={"batchyard:provider": "kubernetes"},
+    )
+    assert wait_ce_status(batch, unknown, "INVALID")["statusReason"] == (
+        "CLIENT_ERROR - batchyard:provider must be one of local, container, ray, not 'kubernetes'"
+    )
+
+
+def describe_arn(batch: Any, name: str) -> str:
+    """The ARN of compute environment ``name``."""
+    [found] = batch.describe_compute_environments(computeEnvironments=[name])[
+        "computeEnvironments"
+    ]
+    return str(found["computeEnvironmentArn"])
+
+
+def test_an_engine_that_does_not_answer_stops_the_server_from_starting(
+    new_server: Callable[..., ServerProcess], tmp_path: Any
+) -> None:
+    missing = f"unix://{tmp_path}/no-engine.sock"
+    with pytest.raises(AssertionError, match="no container engine answers at"):
+        new_server(env={"BATCHYARD_CONTAINER_ENGINE": missing})
