@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from tests.batch.jobs_support import describe, make_multinode_definition, submit, wait_status
 from tests.batch.resource_support import ec2_resources, make_ce, make_queue, wait_ce_status
-from tests.support.images import BUSYBOX, JOB_UID
+from tests.support.images import BUSYBOX, JOB_UID, JOB_USER
 from tests.support.job_logs import HEADER
 from tests.support.podman import PodmanService
 from tests.support.server import ServerProcess, wait_for
@@ -90,15 +90,15 @@ def test_an_untagged_environment_runs_its_jobs_in_their_images(
     ][0]["statusReason"]
     assert reason.startswith("ComputeEnvironment Healthy; each attempt runs as a container on ")
     assert "podman" in reason.lower() and reason.endswith(f"at {podman.url}")
-    script = "id -u; cat /etc/batchyard-image 2>/dev/null || ls /bin/busybox; echo $AWS_BATCH_CE_NAME"
+    script = "id -u; id -un; echo $AWS_BATCH_CE_NAME"
     job = _run(engine_server, queue, _definition(batch, ["sh", "-c", script], user=str(JOB_UID)))
     assert job["status"] == "SUCCEEDED", job
     header, *output = _lines(engine_server, job)
     attempt = job["container"]["logStreamName"].rsplit("/", 1)[1]
     assert header.startswith(f"batchyard: attempt {attempt} runs as a container on ")
     assert header.endswith(f"at {podman.url}, image {BUSYBOX}")
-    # The command ran as the image's user, with the image's own busybox, not the host's.
-    assert output == [str(JOB_UID), "/bin/busybox", environment.rsplit("/", 1)[1]]
+    # The command ran as the definition's user, whose name only the image's passwd knows.
+    assert output == [str(JOB_UID), JOB_USER, environment.rsplit("/", 1)[1]]
     assert "where jobs run: jobs run in containers on" in engine_server.log()
 
 
