@@ -194,6 +194,7 @@ class Batch:
             ordering=self._policies.ordering,
         )
         self._policies.attach(self._scheduler.wake)
+        providers.watch(partial(self._scheduler.resources_changed, RESOURCES_TOPIC, {}))
         self._retention = JobRetention(store, self._tags, retention_seconds, time_scale)
         self._sequencer = Sequencer()
         self._update_tokens: OrderedDict[str, tuple[float, tuple[str, str, int], Named]] = (

@@ -89,10 +89,12 @@ class ExitStatus:
 
 @dataclass(frozen=True)
 class HostCapacity:
-    """What the machine behind a provider can give all its attempts together."""
+    """What the machine behind a provider can give all its attempts together; ``vcpus``
+    None: as many as the compute environments' ``maxvCpus`` allow (a cluster knows its own)."""
 
     memory_mib: int
     gpus: int
+    vcpus: float | None = None
 
 
 class LaunchError(Exception):

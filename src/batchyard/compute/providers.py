@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -129,12 +129,21 @@ class Providers:
                 f"(configured: {configured}; BATCHYARD_RAY_ADDRESS sets the default one)",
             )
         where = f"a Ray task on the cluster {cluster} at {provider.address}"
+        view = provider.cluster_capacity()
+        if view is not None:
+            where += f" ({view.total.vcpus:g} vCPUs on {len(view.nodes)} nodes)"
         health = provider.health()
         if health.status is not ClusterStatus.VALID:
             return Backing(
                 ProviderKind.RAY, where, host, problem=f"INFRASTRUCTURE_ERROR - {health.reason}"
             )
         return Backing(ProviderKind.RAY, where, host, provider)
+
+    def watch(self, changed: Callable[[], None]) -> None:
+        """Call ``changed`` whenever a cluster's health or resources change, so that what
+        is planned on it is planned again."""
+        for provider in self.ray.values():
+            provider.on_change = changed
 
     def capacity(self, host: str) -> HostCapacity:
         """The memory and GPUs of ``host`` (a ``Backing.host``), for all its attempts."""

@@ -167,11 +167,11 @@ def compose_providers(settings: Settings) -> Providers:
     EngineUnavailable when a configured address does not answer) and the Ray clusters."""
     endpoint = endpoint_url(settings)
     local = LocalProvider(settings.data_dir / "attempts", endpoint_url=endpoint)
+    # Servers sharing an engine or a cluster tell their work apart by their data directory.
+    digest = hashlib.sha256(str(settings.data_dir.resolve()).encode()).hexdigest()[:12]
     choice = choose_engine(settings.container_engine)
     container = None
     if choice.engine is not None:
-        # Servers sharing an engine tell their containers apart by their data directory.
-        digest = hashlib.sha256(str(settings.data_dir.resolve()).encode()).hexdigest()[:12]
         container = ContainerProvider(
             choice.engine,
             server_id=digest,
@@ -184,7 +184,12 @@ def compose_providers(settings: Settings) -> Providers:
     if settings.ray_address:
         clusters[DEFAULT_CLUSTER] = settings.ray_address
     ray = {
-        name: RayProvider(address, name=name, log_file=settings.data_dir / f"ray-{name}.log")
+        name: RayProvider(
+            address,
+            name=name,
+            supervisor=f"batchyard-supervisor-{digest}",
+            log_file=settings.data_dir / f"ray-{name}.log",
+        )
         for name, address in clusters.items()
     }
     return Providers(local, container=container, engine_summary=choice.summary, ray=ray)

@@ -180,6 +180,7 @@ class CapacityLedger:
     def __init__(self, capacity: Callable[[str], HostCapacity]) -> None:
         self._capacity = capacity
         self._vcpus: dict[str, float] = defaultdict(float)
+        self._host_vcpus: dict[str, float] = defaultdict(float)
         self._memory: dict[str, int] = defaultdict(int)
         self._gpus: dict[str, int] = defaultdict(int)
 
@@ -192,6 +193,7 @@ class CapacityLedger:
         host = self._capacity(environment.host)
         return (
             demand.vcpus <= environment.max_vcpus
+            and (host.vcpus is None or demand.vcpus <= host.vcpus + 1e-9)
             and demand.memory <= host.memory_mib
             and demand.gpus <= host.gpus
         )
@@ -201,6 +203,7 @@ class CapacityLedger:
         host, key = self._capacity(environment.host), environment.host
         return (
             self._vcpus[environment.arn] + demand.vcpus <= environment.max_vcpus + 1e-9
+            and (host.vcpus is None or self._host_vcpus[key] + demand.vcpus <= host.vcpus + 1e-9)
             and self._memory[key] + demand.memory <= host.memory_mib
             and self._gpus[key] + demand.gpus <= host.gpus
         )
@@ -208,6 +211,7 @@ class CapacityLedger:
     def reserve(self, environment: EnvironmentView, demand: Demand) -> None:
         """Take ``demand`` from ``environment`` and its host."""
         self._vcpus[environment.arn] += demand.vcpus
+        self._host_vcpus[environment.host] += demand.vcpus
         self._memory[environment.host] += demand.memory
         self._gpus[environment.host] += demand.gpus
 
@@ -218,6 +222,7 @@ class CapacityLedger:
             self._vcpus.pop(environment.arn, None)
         else:
             self._vcpus[environment.arn] = left
+        self._host_vcpus[environment.host] -= demand.vcpus
         self._memory[environment.host] -= demand.memory
         self._gpus[environment.host] -= demand.gpus
 

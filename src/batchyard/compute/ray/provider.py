@@ -19,7 +19,7 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -306,6 +306,8 @@ class RayProvider:
         self._ids = itertools.count(1)
         self._loop: asyncio.Task[None] | None = None
         self._closed = False
+        # Called when the cluster's health or resource view changes (the scheduler replans).
+        self.on_change: Callable[[], None] | None = None
 
     # Connection -----------------------------------------------------------------------------
 
@@ -336,9 +338,9 @@ class RayProvider:
 
     @property
     def capacity(self) -> HostCapacity:
-        """The live nodes' memory and GPUs together (what ``ComputeProvider`` asks)."""
+        """The live nodes' vCPUs, memory and GPUs together (what ``ComputeProvider`` asks)."""
         total = self._cluster.total if self._cluster else Resources(0.0, 0, 0.0)
-        return HostCapacity(memory_mib=total.memory_mib, gpus=int(total.gpus))
+        return HostCapacity(memory_mib=total.memory_mib, gpus=int(total.gpus), vcpus=total.vcpus)
 
     async def aclose(self) -> None:
         """Stop the driver; the attempts run on in the cluster for a later ``reattach``."""
@@ -419,6 +421,7 @@ class RayProvider:
                     await self._ready(driver, message)
                 elif event == "capacity":
                     self._cluster = ClusterCapacity.parse(message["nodes"])
+                    self._changed()
                 elif event == "updates":
                     self._updates(driver, message["updates"])
                 elif event == "fatal":
@@ -438,6 +441,7 @@ class RayProvider:
         self._health = ClusterHealth(ClusterStatus.VALID)
         self._connected.set()
         self._settled.set()
+        self._changed()
         log.info("connected to the Ray cluster %s at %s", self.name, self.address)
         if self._attempts:
             asyncio.get_running_loop().create_task(self._attach(list(self._attempts)))
@@ -449,6 +453,11 @@ class RayProvider:
         self._connected.clear()
         self._health = ClusterHealth(ClusterStatus.INVALID, reason)
         self._settled.set()
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     # Requests --------------------------------------------------------------------------------
 

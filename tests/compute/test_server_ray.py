@@ -1,0 +1,119 @@
+"""A server given a Ray cluster runs the jobs of environments tagged ``batchyard:provider=ray``
+on it (issue 16), planning with the cluster's own resource view."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from tests.batch.jobs_support import describe, submit, wait_status
+from tests.batch.resource_support import describe_ce, ec2_resources, make_queue, wait_ce_status
+from tests.support.ray_cluster import RayCluster, ray_environment
+from tests.support.server import ServerProcess, wait_for
+
+LOG_GROUP = "/aws/batch/job"
+RAY = {"batchyard:provider": "ray"}
+
+
+@pytest.fixture(scope="module")
+def ray_server(
+    ray_cluster: RayCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """A server whose default Ray cluster is the test cluster."""
+    env = {**ray_environment(), "BATCHYARD_RAY_ADDRESS": ray_cluster.address}
+    process = ServerProcess(tmp_path_factory.mktemp("ray-server"), env=env).start()
+    yield process
+    process.stop()
+
+
+def _environment(batch: Any, tags: dict[str, str], max_vcpus: int = 16) -> str:
+    name = f"ce-{uuid.uuid4().hex[:8]}"
+    batch.create_compute_environment(
+        computeEnvironmentName=name,
+        type="MANAGED",
+        computeResources=ec2_resources(maxvCpus=max_vcpus),
+        tags=tags,
+    )
+    return name
+
+
+def _definition(batch: Any, command: list[str], vcpus: int = 1) -> str:
+    name = f"jd-{uuid.uuid4().hex[:8]}"
+    batch.register_job_definition(
+        jobDefinitionName=name,
+        type="container",
+        containerProperties={
+            "image": "busybox",
+            "command": command,
+            "resourceRequirements": [
+                {"type": "VCPU", "value": str(vcpus)},
+                {"type": "MEMORY", "value": "64"},
+            ],
+        },
+    )
+    return name
+
+
+def test_a_ray_environment_reports_the_cluster_and_runs_jobs_on_it(
+    ray_server: ServerProcess, ray_cluster: RayCluster
+) -> None:
+    batch = ray_server.client("batch")
+    name = _environment(batch, RAY)
+    valid = wait_for(
+        lambda: (found := describe_ce(batch, name)) and found["status"] == "VALID" and found,
+        timeout=120,
+        what="the Ray environment VALID once the server reached the cluster",
+    )
+    assert valid["statusReason"] == (
+        "ComputeEnvironment Healthy; each attempt runs as a Ray task on the cluster default at "
+        f"{ray_cluster.address} (4 vCPUs on 3 nodes)"
+    )
+    queue = make_queue(batch, [name])
+    job = wait_status(
+        batch,
+        submit(batch, queue, _definition(batch, ["sh", "-c", "echo ray $AWS_BATCH_JOB_ID"])),
+        timeout=120,
+    )
+    assert job["status"] == "SUCCEEDED", job
+    events = ray_server.client("logs").get_log_events(
+        logGroupName=LOG_GROUP, logStreamName=job["container"]["logStreamName"], startFromHead=True
+    )["events"]
+    header, *output = (event["message"] for event in events)
+    assert header.endswith(
+        f"runs as a Ray task on the cluster default at {ray_cluster.address} "
+        "(4 vCPUs on 3 nodes); its image busybox is not run"
+    )
+    assert output == [f"ray {job['jobId']}"]
+
+
+def test_a_job_larger_than_the_cluster_waits_with_the_blocked_reason(
+    ray_server: ServerProcess,
+) -> None:
+    """The environment allows 16 vCPUs, the cluster has 4: the cluster's view decides."""
+    batch = ray_server.client("batch")
+    name = _environment(batch, RAY)
+    wait_for(
+        lambda: describe_ce(batch, name)["status"] == "VALID", timeout=120, what="VALID"
+    )
+    queue = make_queue(batch, [name])
+    job_id = submit(batch, queue, _definition(batch, ["true"], vcpus=8))
+    wait_for(
+        lambda: describe(batch, job_id).get("statusReason", "").startswith(
+            "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT"
+        ),
+        timeout=60,
+        what="the job blocked on the cluster's size",
+    )
+    assert describe(batch, job_id)["status"] == "RUNNABLE"
+    batch.cancel_job(jobId=job_id, reason="too big")
+
+
+def test_an_unknown_cluster_makes_the_environment_invalid(ray_server: ServerProcess) -> None:
+    batch = ray_server.client("batch")
+    name = _environment(batch, {**RAY, "batchyard:ray-cluster": "elsewhere"})
+    assert wait_ce_status(batch, name, "INVALID")["statusReason"] == (
+        "CLIENT_ERROR - no Ray cluster named 'elsewhere' is configured (configured: default; "
+        "BATCHYARD_RAY_ADDRESS sets the default one)"
+    )
