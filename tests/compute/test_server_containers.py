@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,8 @@ from tests.support.images import BUSYBOX, JOB_UID, JOB_USER
 from tests.support.job_logs import HEADER
 from tests.support.podman import PodmanService
 from tests.support.server import ServerProcess, wait_for
+
+from batchyard.compute.container import LABEL_JOB
 
 LOG_GROUP = "/aws/batch/job"
 NO_ENGINE_PIN = (
@@ -224,6 +227,64 @@ def test_a_pin_to_a_provider_the_server_lacks_makes_the_environment_invalid(
     )
     assert wait_ce_status(batch, unknown, "INVALID")["statusReason"] == (
         "CLIENT_ERROR - batchyard:provider must be one of local, container, ray, not 'kubernetes'"
+    )
+
+
+def _containers_of(podman: PodmanService, job_id: str) -> list[dict[str, Any]]:
+    listed: list[dict[str, Any]] = podman.client().containers(
+        all=True, filters={"label": f"{LABEL_JOB}={job_id}"}
+    )
+    return listed
+
+
+def test_containers_outlive_a_killed_server_and_the_next_one_takes_them_over(
+    new_server: Callable[..., ServerProcess], podman: PodmanService, tmp_path: Path
+) -> None:
+    env = {
+        "BATCHYARD_CONTAINER_ENGINE": podman.url,
+        "BATCHYARD_CONTAINER_NETWORK": podman.network,
+        "BATCHYARD_CONTAINER_PULL_POLICY": "never",
+    }
+    first = new_server(env=env, data_dir=tmp_path / "data")
+    batch = first.client("batch")
+    queue = _stack(batch)
+    slow = submit(batch, queue, _definition(
+        batch, ["sh", "-c", "for i in 1 2 3 4 5 6; do echo line $i; sleep 1; done; exit 7"]
+    ))
+    quick = submit(batch, queue, _definition(batch, ["sh", "-c", "echo quick; sleep 1; exit 4"]))
+    for job_id in (slow, quick):
+        wait_status(batch, job_id, "RUNNING", timeout=60)
+    wait_for(
+        lambda: "line 2" in _lines(first, describe(batch, slow)),
+        timeout=30,
+        what="the slow job's output",
+    )
+    first.kill()
+    # The quick one ends while no server watches it; the slow one is still running.
+    wait_for(
+        lambda: [c["State"] for c in _containers_of(podman, quick)] == ["exited"],
+        timeout=30,
+        what="the quick container to exit",
+    )
+    assert [c["State"] for c in _containers_of(podman, slow)] == ["running"]
+    second = new_server(env=env, data_dir=tmp_path / "data")
+    batch = second.client("batch")
+    ended = {job_id: wait_status(batch, job_id, timeout=60) for job_id in (slow, quick)}
+    assert [ended[slow]["status"], ended[quick]["status"]] == ["FAILED", "FAILED"]
+    assert ended[slow]["container"]["exitCode"] == 7
+    assert ended[quick]["container"]["exitCode"] == 4
+    # One attempt each, not run again; every line once, after the line saying where it ran.
+    assert [len(ended[slow]["attempts"]), len(ended[quick]["attempts"])] == [1, 1]
+    header, *output = _lines(second, ended[slow])
+    assert HEADER.fullmatch(header)
+    assert output == [f"line {i}" for i in range(1, 7)]
+    assert _lines(second, ended[quick])[1:] == ["quick"]
+    assert "re-attached to the container of job" in second.log()
+    # Once their ends are committed, the containers are removed.
+    wait_for(
+        lambda: not _containers_of(podman, slow) and not _containers_of(podman, quick),
+        timeout=30,
+        what="the ended containers removed",
     )
 
 

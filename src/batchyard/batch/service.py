@@ -15,6 +15,7 @@ Job state changes and blocked queues are announced on the bus (topics and payloa
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -33,7 +34,12 @@ from batchyard.batch import events
 from batchyard.batch.errors import PAGER, TAG_RULES, client_error, page_size
 from batchyard.batch.events import RESOURCES_TOPIC
 from batchyard.batch.jobs import queries, records, submit
-from batchyard.batch.jobs.attempts import AccessFor, AttemptServices, JobLogs
+from batchyard.batch.jobs.attempts import (
+    AccessFor,
+    AttemptServices,
+    JobLogs,
+    output_callback,
+)
 from batchyard.batch.jobs.model import JOB_ID_PATTERN, Job, JobStatus, host_lost_reason
 from batchyard.batch.jobs.queries import Filters, JobSummary, ResourceJobSummary
 from batchyard.batch.jobs.retention import JobRetention
@@ -74,6 +80,7 @@ from batchyard.batch.scheduler.dispatcher import Scheduler, recover
 from batchyard.batch.scheduler.policies import SchedulingPolicies
 from batchyard.batch.secrets import LocalSecrets
 from batchyard.bus import Bus
+from batchyard.compute.provider import RunningAttempt
 from batchyard.compute.providers import Providers
 from batchyard.store import Store
 
@@ -88,6 +95,7 @@ TOKEN_SECONDS = 8 * 3600
 MAX_TOKENS = 10_000
 
 Settled = tuple[str, resource_store.Settling]
+log = logging.getLogger(__name__)
 E = TypeVar("E", ComputeEnvironment, JobQueue)
 
 
@@ -152,6 +160,7 @@ class Batch:
         self._store = store
         self._bus = bus
         self._providers = providers
+        self._logs = logs
         self._tags = ResourceTags(
             {
                 COMPUTE_ENVIRONMENT: compute_environments.exists,
@@ -215,12 +224,38 @@ class Batch:
         resources left CREATING, UPDATING or DELETING settle.
         """
         await self._providers.open()
-        await self._lifecycle.write(partial(recover, self._providers.reap, host_lost_reason()))
+        resumed = await self._reattach()
+        await self._lifecycle.write(
+            partial(
+                recover, self._providers.reap, host_lost_reason(), {j.job_id for j, _ in resumed}
+            )
+        )
         await asyncio.to_thread(self._providers.sweep)
         await self._policies.start()
-        await self._scheduler.start()
+        await self._scheduler.start(resumed)
         self._retention.sweeper.start()
         await self._settler.recover()
+
+    async def _reattach(self) -> list[tuple[Job, RunningAttempt]]:
+        """The RUNNING jobs whose containers outlived the last server, attached to again:
+        their output continues after the lines already stored, and their end is theirs."""
+        running = await self._store.read(lambda c: records.in_statuses(c, [JobStatus.RUNNING]))
+        resumed: list[tuple[Job, RunningAttempt]] = []
+        for job in running:
+            identity = job.runtime.identity or {}
+            provider = self._providers.container
+            # A node's attempt ends with its job's: multi-node jobs are recovered whole.
+            if identity.get("provider") != "container" or provider is None or job.node_details:
+                continue
+            on_line, group, stream = output_callback(self._logs, job)
+            owner = Caller(job.account_id, job.region)
+            # The first stored line is batchyard's own, not the container's.
+            delivered = max(await self._logs.stored_lines(owner, group, stream) - 1, 0)
+            attempt = await provider.reattach(dict(identity), on_line, delivered)
+            if attempt is not None:
+                log.info("re-attached to the container of job %s", job.job_id)
+                resumed.append((job, attempt))
+        return resumed
 
     async def stop(self) -> None:
         """Let resource changes in flight commit, stop purging finished jobs, scheduling and

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from batchyard.compute.container_spec import ContainerSpec
 
@@ -123,6 +123,7 @@ class RunningAttempt(Protocol):
         ...
 
 
+@runtime_checkable
 class DurableAttempt(RunningAttempt, Protocol):
     """An attempt that can outlive the server that started it."""
 

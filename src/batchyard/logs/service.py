@@ -641,6 +641,13 @@ class Logs:
         """Wait until every line queued so far for ``group``/``stream`` is committed."""
         await self._sink.drain(_key(owner, group, stream))
 
+    async def stored_lines(self, owner: Owner, group: str, stream: str) -> int:
+        """How many lines of ``group``/``stream`` are committed (a restarted server's count of
+        what an attempt that outlived the last one had already delivered)."""
+        return await self._store.read(
+            partial(store.event_count, owner=owner, group=group, name=stream)
+        )
+
     async def write_lines(
         self, owner: Owner, group: str, stream: str, lines: Sequence[tuple[int, str]]
     ) -> None:

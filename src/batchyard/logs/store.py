@@ -157,6 +157,16 @@ def _inserted(result: sa.CursorResult[Any]) -> int:
     return int(key[0])
 
 
+def event_count(conn: Connection, owner: Owner, group: str, name: str) -> int:
+    """How many events stream ``group``/``name`` holds (0 when either does not exist)."""
+    found = group_id(conn, owner, group)
+    stream = stream_id(conn, found, name) if found is not None else None
+    if stream is None:
+        return 0
+    query = sa.select(sa.func.count()).select_from(log_events)
+    return int(conn.execute(query.where(log_events.c.stream_id == stream)).scalar_one())
+
+
 def append(conn: Connection, stream: int, events: Iterable[tuple[int, str]], now: int) -> None:
     """Store ``(timestamp, message)`` events at the end of ``stream``."""
     batch = list(events)

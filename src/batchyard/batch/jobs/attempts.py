@@ -41,6 +41,7 @@ from batchyard.compute.container_spec import container_spec
 from batchyard.compute.provider import (
     AttemptSpec,
     ComputeProvider,
+    DurableAttempt,
     LaunchError,
     LineCallback,
     RunningAttempt,
@@ -73,6 +74,10 @@ class JobLogs(Protocol):
 
     async def drain(self, owner: Caller, group: str, stream: str) -> None:
         """Wait until every line queued so far for ``group``/``stream`` is committed."""
+        ...
+
+    async def stored_lines(self, owner: Caller, group: str, stream: str) -> int:
+        """How many lines of ``group``/``stream`` are committed."""
         ...
 
     def open_stream(
@@ -233,8 +238,12 @@ class AttemptRun:
             )
 
     def kill_now(self) -> None:
-        """Server shutdown: kill at once; the job is left to start-up recovery."""
-        if self._running is not None:
+        """Server shutdown: kill at once, or leave running an attempt that outlives the
+        server (a container), for the next server to take over; the job is left to
+        start-up recovery."""
+        if isinstance(self._running, DurableAttempt):
+            self._running.detach()
+        elif self._running is not None:
             self._running.kill()
 
     def _grace(self) -> float:
@@ -292,13 +301,29 @@ class AttemptRun:
         current = await services.lifecycle.write(partial(_change, self.job_id, mark))
         if self._on_running is not None:
             self._on_running(current)
+        await self._follow(running, started)
+
+    async def resume(self, running: RunningAttempt) -> None:
+        """Drive to its committed end an attempt an earlier server started and this one
+        re-attached to (the job is RUNNING since ``runtime.started_at``)."""
+        self._running = running
+        await self._follow(running, self._launch.job.runtime.started_at or now_ms())
+
+    async def _follow(self, running: RunningAttempt, started: int) -> None:
+        """Wait for the running attempt's end (stopping it at the job's timeout), commit it,
+        then let go of what is left of it."""
+        services, job = self._services, self._launch.job
+        group, stream = log_target(job, self._launch.attempt_id)
+        owner = Caller(job.account_id, job.region)
         if self._stopped_by is not None and self._stopping is None:
             self.terminate(self._stopped_by)
         waiting = asyncio.ensure_future(running.wait())
         timed_out = False
         limit = job.attempt_duration_seconds
         if limit:
-            done, _ = await asyncio.wait({waiting}, timeout=limit / services.time_scale)
+            # Counted from the start, also when a restarted server took the attempt over.
+            left = limit / services.time_scale - (now_ms() - started) / 1000
+            done, _ = await asyncio.wait({waiting}, timeout=max(left, 0))
             if not done and self._stopped_by is None:
                 timed_out = True
                 await running.stop(self._grace())
@@ -325,6 +350,9 @@ class AttemptRun:
             final=timed_out,
         )
         await self._end(partial(_finish, end))
+        if isinstance(running, DurableAttempt):
+            # Only now: a server dying before the end was committed finds it still there.
+            await running.release()
 
     async def _secret_environment(self, secrets: list[JsonObject]) -> dict[str, str]:
         try:
@@ -365,6 +393,12 @@ class _Header:
             if not self._written:
                 self._written = True
                 self._write(now_ms(), "stdout", self._text)
+
+
+def output_callback(logs: JobLogs, job: Job) -> tuple[LineCallback, str, str]:
+    """Where the output of ``job``'s current attempt goes: the callback, its group, stream."""
+    group, stream = log_target(job, job.runtime.attempt_id or "")
+    return partial(_line, logs, Caller(job.account_id, job.region), group, stream), group, stream
 
 
 def _line(

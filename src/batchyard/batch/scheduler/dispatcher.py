@@ -17,7 +17,7 @@ import itertools
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -59,6 +59,7 @@ from batchyard.batch.scheduler.placement import (
     load,
     plan,
 )
+from batchyard.compute.provider import RunningAttempt
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +105,14 @@ class Scheduler:
 
     # -- life cycle -------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Rebuild the in-memory queues from the store, then start the loop."""
+    async def start(self, resumed: Sequence[tuple[Job, RunningAttempt]] = ()) -> None:
+        """Rebuild the in-memory queues from the store, take over the ``resumed`` attempts
+        (RUNNING jobs whose attempts outlived the last server), then start the loop."""
+        if resumed:
+            self._topology = await self._store.read(self._load_topology)
+            self._topology_stale = False
+        for resumed_job, running in resumed:
+            self._adopt(resumed_job, running)
         for job in await self._store.read(lambda c: list(records.queued(c, [RUNNABLE]))):
             self._ordering_of(job.queue_arn).add(job)
         waiting = await self._store.read(lambda c: list(records.queued(c, [SUBMITTED, PENDING])))
@@ -194,9 +201,7 @@ class Scheduler:
         # so a job submitted after its environment was disabled is never placed on it.
         while self._topology_stale:
             self._topology_stale = False
-            self._topology = await self._store.read(
-                partial(load, tags=self._services.tags, providers=self._services.providers)
-            )
+            self._topology = await self._store.read(self._load_topology)
         result = plan(self._topology, self._orderings, self._ledger)
         fresh = [b for b in result.blocked if b.job.job_id not in self._blocked]
         if fresh:
@@ -258,9 +263,37 @@ class Scheduler:
         if any(job_id not in started for job_id in attempt_ids):
             self.wake()
 
-    async def _drive(self, run: AttemptRun | MultiNodeRun) -> None:
+    def _load_topology(self, conn: Connection) -> Topology:
+        return load(conn, tags=self._services.tags, providers=self._services.providers)
+
+    def _adopt(self, job: Job, running: RunningAttempt) -> None:
+        """Drive a re-attached attempt, holding its capacity on its environment as before."""
+        arn = job.runtime.compute_environment_arn or ""
+        environment = self._topology.environment(arn) or EnvironmentView(
+            arn, arn.rsplit("/", 1)[-1], float("inf"), usable=False
+        )
+        launch = Launch(
+            job,
+            job.runtime.attempt_id or "",
+            job.job_queue.rsplit("/", 1)[-1],
+            environment.name,
+            environment.backing,
+        )
+        run = AttemptRun(self._services, launch, self._ended)
+        demand = nodes.demand_of(job)
+        self._ledger.reserve(environment, demand)
+        active = _Active(environment, job.job_queue, demand, run)
+        self._active[job.job_id] = active
+        active.task = asyncio.get_running_loop().create_task(self._drive(run, running))
+
+    async def _drive(
+        self, run: AttemptRun | MultiNodeRun, resumed: RunningAttempt | None = None
+    ) -> None:
         try:
-            await run.run()
+            if resumed is not None and isinstance(run, AttemptRun):
+                await run.resume(resumed)
+            else:
+                await run.run()
         except Exception:
             log.exception("attempt of job %s failed unexpectedly", run.job_id)
             active = self._active.pop(run.job_id, None)
@@ -472,7 +505,11 @@ def _waits(conn: Connection, job: Job) -> bool:
 
 
 def recover(
-    reap: Callable[[dict[str, Any]], bool], reason: str, conn: Connection, transitions: Transitions
+    reap: Callable[[dict[str, Any]], bool],
+    reason: str,
+    resumed: Collection[str],
+    conn: Connection,
+    transitions: Transitions,
 ) -> None:
     """Settle jobs a dead server left on the host.
 
@@ -480,9 +517,12 @@ def recover(
     except the nodes of a multi-node job, which are started again only with their job.
     RUNNING attempts failed with the host: the attempt is recorded with ``reason`` and the
     job retried if its strategy allows. Leftover processes are killed first, so no attempt
-    runs twice at once.
+    runs twice at once. The ``resumed`` jobs, whose attempts this server took over, stay
+    as they are.
     """
     for job in records.in_statuses(conn, ON_HOST):
+        if job.job_id in resumed:
+            continue
         reap(job.runtime.identity or {"jobId": job.job_id})
         if job.status == STARTING and split_node(job.job_id) is None:
             transitions.requeue(job)
