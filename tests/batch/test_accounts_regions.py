@@ -20,8 +20,9 @@ from batchyard.batch.resources.compute_environments import NewComputeEnvironment
 from batchyard.batch.resources.job_queues import NewJobQueue
 from batchyard.batch.resources.model import JobDefinition
 from batchyard.bus import Bus
+from batchyard.compute.local import LocalProvider
 from batchyard.compute.provider import HostCapacity
-from batchyard.compute.providers import LOCAL_WHERE, THIS_HOST, Backing, ProviderKind
+from batchyard.compute.providers import Providers
 from batchyard.protocol.errors import ServiceError
 from batchyard.store import Store
 from batchyard.store.engine import create_store_engine
@@ -35,14 +36,6 @@ OTHER_REGION = Caller("111111111111", "us-east-1")
 CALLERS = (HOME, OTHER_ACCOUNT, OTHER_REGION)
 
 
-class _Providers:
-    def capacity(self, _host: str) -> HostCapacity:
-        return HostCapacity(memory_mib=1024, gpus=0)
-
-    def backing(self, _tags: dict[str, str]) -> Backing:
-        return Backing(ProviderKind.LOCAL, LOCAL_WHERE, THIS_HOST, problem=None)
-
-
 @pytest.fixture
 def batch(tmp_path: Path) -> Iterator[Batch]:
     store = Store(f"sqlite:///{tmp_path / 'batchyard.db'}")
@@ -50,7 +43,7 @@ def batch(tmp_path: Path) -> Iterator[Batch]:
         store,
         Bus(),
         object(),  # type: ignore[arg-type]
-        _Providers(),  # type: ignore[arg-type]
+        Providers(LocalProvider(tmp_path / "attempts", HostCapacity(memory_mib=1024, gpus=0))),
         time_scale=1.0,
         retention_seconds=3600,
         secrets_file=tmp_path / "secrets.json",

@@ -25,15 +25,13 @@ from batchyard.batch.resources.environment_rules import architecture_of, merge_u
 from batchyard.batch.resources.job_queues import NewJobQueue, QueueChange
 from batchyard.batch.resources.model import JobDefinition, State
 from batchyard.bus import Bus
+from batchyard.compute.local import LocalProvider
 from batchyard.compute.provider import HostCapacity
+from batchyard.compute.providers import Providers
 from batchyard.protocol.errors import ServiceError
 from batchyard.store import Store
 
 CALLER = Caller("111122223333", "eu-west-1")
-
-
-class _Provider:
-    capacity = HostCapacity(memory_mib=1024, gpus=0)
 
 
 class _Logs:
@@ -55,7 +53,7 @@ def service(tmp_path: Path) -> Iterator[Service]:
         store,
         bus,
         _Logs(),  # type: ignore[arg-type]
-        _Provider(),  # type: ignore[arg-type]
+        Providers(LocalProvider(tmp_path / "attempts", HostCapacity(memory_mib=1024, gpus=0))),
         time_scale=1.0,
         retention_seconds=3600,
         secrets_file=tmp_path / "secrets.json",
