@@ -16,6 +16,7 @@ from typing import Any
 
 from batchyard import __version__
 from tests.batch.jobs_support import make_definition, make_stack, wait_status
+from tests.support.job_logs import job_output
 from tests.support.server import ServerProcess, free_port
 
 
@@ -87,8 +88,8 @@ def test_submit_takes_a_command_with_options_with_or_without_dashes(
         job_id = json.loads(done.stdout)["jobId"]
         followed = run("logs", job_id, "--follow", endpoint=server.endpoint)
         assert followed.returncode == 0, followed.stderr
-        outputs.append(followed.stdout)
-    assert outputs == ["one two\n", "a\tb\n"]
+        outputs.append(job_output(followed.stdout.splitlines()))
+    assert outputs == [["one two"], ["a\tb"]]
 
 
 def test_jobs_lists_every_queue_with_counts_attempts_and_exit_codes(
@@ -121,7 +122,7 @@ def test_logs_reasons_and_follow_exit_codes(server: ServerProcess, batch: Any) -
     failing = batch.submit_job(jobName="exit4", jobQueue=queue,
                                jobDefinition=make_definition(batch, ["sh", "-c", "echo x; exit 4"]))
     followed = run("logs", failing["jobId"], "--follow", endpoint=server.endpoint)
-    assert followed.returncode == 4 and followed.stdout == "x\n"
+    assert followed.returncode == 4 and job_output(followed.stdout.splitlines()) == ["x"]
     never = batch.submit_job(jobName="never", jobQueue=queue,
                              jobDefinition=make_definition(batch, ["/no/such/program"]))
     wait_status(batch, never["jobId"])
