@@ -279,7 +279,7 @@ def test_containers_outlive_a_killed_server_and_the_next_one_takes_them_over(
     assert HEADER.fullmatch(header)
     assert output == [f"line {i}" for i in range(1, 7)]
     assert _lines(second, ended[quick])[1:] == ["quick"]
-    assert "re-attached to the container of job" in second.log()
+    assert f"re-attached to the attempt of job {slow}" in second.log()
     # Once their ends are committed, the containers are removed.
     wait_for(
         lambda: not _containers_of(podman, slow) and not _containers_of(podman, quick),

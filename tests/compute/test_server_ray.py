@@ -4,7 +4,8 @@ on it (issue 16), planning with the cluster's own resource view."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -117,3 +118,42 @@ def test_an_unknown_cluster_makes_the_environment_invalid(ray_server: ServerProc
         "CLIENT_ERROR - no Ray cluster named 'elsewhere' is configured (configured: default; "
         "BATCHYARD_RAY_ADDRESS sets the default one)"
     )
+
+
+def test_a_restarted_server_takes_over_the_attempts_running_on_the_cluster(
+    new_server: Callable[..., ServerProcess], ray_cluster: RayCluster, tmp_path: Path
+) -> None:
+    env = {**ray_environment(), "BATCHYARD_RAY_ADDRESS": ray_cluster.address}
+    first = new_server(env=env, data_dir=tmp_path / "data")
+    batch = first.client("batch")
+    name = _environment(batch, RAY)
+    wait_for(lambda: describe_ce(batch, name)["status"] == "VALID", timeout=120, what="VALID")
+    queue = make_queue(batch, [name])
+    script = "for i in 1 2 3 4 5 6; do echo r $i; sleep 1; done; exit 5"
+    job_id = submit(batch, queue, _definition(batch, ["sh", "-c", script]))
+    running = wait_status(batch, job_id, "RUNNING", timeout=60)
+    wait_for(
+        lambda: "r 2" in _output(first, running),
+        timeout=60,
+        what="the job's output",
+    )
+    first.kill()
+    second = new_server(env=env, data_dir=tmp_path / "data")
+    batch = second.client("batch")
+    job = wait_status(batch, job_id, timeout=90)
+    assert job["status"] == "FAILED"
+    assert job["container"]["exitCode"] == 5
+    assert len(job["attempts"]) == 1
+    assert f"re-attached to the attempt of job {job_id}" in second.log()
+    output = _output(second, job)
+    # Lines the killed server had taken from the cluster but not yet stored are lost; none
+    # is repeated and the rest arrive in order, through the end.
+    assert output == sorted(set(output), key=output.index)
+    assert output[:2] == ["r 1", "r 2"] and output[-1] == "r 6"
+
+
+def _output(server: ServerProcess, job: dict[str, Any]) -> list[str]:
+    events = server.client("logs").get_log_events(
+        logGroupName=LOG_GROUP, logStreamName=job["container"]["logStreamName"], startFromHead=True
+    )["events"]
+    return [event["message"] for event in events][1:]

@@ -15,6 +15,7 @@ Job state changes and blocked queues are announced on the bus (topics and payloa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -80,8 +81,9 @@ from batchyard.batch.scheduler.dispatcher import Scheduler, recover
 from batchyard.batch.scheduler.policies import SchedulingPolicies
 from batchyard.batch.secrets import LocalSecrets
 from batchyard.bus import Bus
-from batchyard.compute.provider import RunningAttempt
-from batchyard.compute.providers import Providers
+from batchyard.compute.provider import LaunchError, RunningAttempt
+from batchyard.compute.providers import DEFAULT_CLUSTER, ProviderKind, Providers
+from batchyard.compute.ray import ClusterStatus
 from batchyard.store import Store
 
 # GetJobQueueSnapshot's front of the queue, and the console's 20 busiest shares.
@@ -96,6 +98,8 @@ MAX_TOKENS = 10_000
 
 Settled = tuple[str, resource_store.Settling]
 log = logging.getLogger(__name__)
+# How long start-up waits for a Ray cluster that has attempts to take over.
+RAY_REATTACH_SECONDS = 60.0
 E = TypeVar("E", ComputeEnvironment, JobQueue)
 
 
@@ -242,20 +246,32 @@ class Batch:
         running = await self._store.read(lambda c: records.in_statuses(c, [JobStatus.RUNNING]))
         resumed: list[tuple[Job, RunningAttempt]] = []
         for job in running:
-            identity = job.runtime.identity or {}
-            provider = self._providers.container
             # A node's attempt ends with its job's: multi-node jobs are recovered whole.
-            if identity.get("provider") != "container" or provider is None or job.node_details:
-                continue
-            on_line, group, stream = output_callback(self._logs, job)
-            owner = Caller(job.account_id, job.region)
-            # The first stored line is batchyard's own, not the container's.
-            delivered = max(await self._logs.stored_lines(owner, group, stream) - 1, 0)
-            attempt = await provider.reattach(dict(identity), on_line, delivered)
-            if attempt is not None:
-                log.info("re-attached to the container of job %s", job.job_id)
-                resumed.append((job, attempt))
+            if job.node_details is None:
+                attempt = await self._reattach_one(job)
+                if attempt is not None:
+                    log.info("re-attached to the attempt of job %s", job.job_id)
+                    resumed.append((job, attempt))
         return resumed
+
+    async def _reattach_one(self, job: Job) -> RunningAttempt | None:
+        identity = dict(job.runtime.identity or {})
+        on_line, group, stream = output_callback(self._logs, job)
+        kind = identity.get("provider")
+        owner = Caller(job.account_id, job.region)
+        if kind == ProviderKind.CONTAINER and self._providers.container is not None:
+            # The first stored line is batchyard's own, not the attempt's.
+            delivered = max(await self._logs.stored_lines(owner, group, stream) - 1, 0)
+            return await self._providers.container.reattach(identity, on_line, delivered)
+        cluster = self._providers.ray.get(str(identity.get("cluster") or DEFAULT_CLUSTER))
+        if kind == ProviderKind.RAY and cluster is not None:
+            # The cluster's supervisor kept the attempt and the output no driver took yet.
+            health = await cluster.connect(timeout=RAY_REATTACH_SECONDS)
+            if health.status is ClusterStatus.VALID:
+                delivered = max(await self._logs.stored_lines(owner, group, stream) - 1, 0)
+                with contextlib.suppress(LaunchError):
+                    return await cluster.reattach(identity, on_line, delivered)
+        return None
 
     async def stop(self) -> None:
         """Let resource changes in flight commit, stop purging finished jobs, scheduling and

@@ -190,6 +190,10 @@ class RayAttempt:
                 startTicks=started["start_ticks"],
             )
 
+    def skip_to(self, delivered: int) -> None:
+        """Hand on only the lines after the first ``delivered`` (already stored elsewhere)."""
+        self._next = max(self._next, delivered)
+
     def _deliver(self, first: int, lines: list[tuple[int, str, str]]) -> int:
         """Hand new lines to the callback (skipping ones delivered before); the next seq."""
         for offset, (timestamp, stream, text) in enumerate(lines):
@@ -575,11 +579,14 @@ class RayProvider:
             raise LaunchError(failed[0])
         return attempts
 
-    async def reattach(self, identity: dict[str, Any], on_line: LineCallback) -> RayAttempt:
+    async def reattach(
+        self, identity: dict[str, Any], on_line: LineCallback, delivered: int = 0
+    ) -> RayAttempt:
         """Take over an attempt an earlier driver or server started, from its ``identity``.
 
-        Its output continues after the last line a driver acknowledged; one that ended
-        meanwhile reports its real exit. One the cluster has no record of ends with a reason.
+        Its output continues after the last line a driver acknowledged, skipping the first
+        ``delivered`` lines (those already stored); one that ended meanwhile reports its real
+        exit. One the cluster has no record of ends with a reason.
         """
         await self._ensure_connected()
         spec = AttemptSpec(
@@ -588,6 +595,7 @@ class RayProvider:
         )
         attempt = RayAttempt(self, spec, on_line)
         attempt.identity.update(identity)
+        attempt.skip_to(delivered)
         self._attempts[attempt.attempt_id] = attempt
         states = await self._request("attach", attempt_ids=[attempt.attempt_id])
         self._apply(attempt, states[attempt.attempt_id])
