@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
@@ -119,6 +119,8 @@ class Launch:
     main_address: str | None = None
 
 
+# Starts one attempt: (spec, line callback) -> the running attempt, or LaunchError.
+Starter = Callable[[AttemptSpec, LineCallback], Awaitable[RunningAttempt]]
 # Called with the job after its attempt's end (or start, for a node) is committed.
 JobCallback = Callable[[Job], None]
 # A change of one job inside a store write.
@@ -218,11 +220,15 @@ class AttemptRun:
         launch: Launch,
         on_end: JobCallback,
         on_running: JobCallback | None = None,
+        starter: Starter | None = None,
     ) -> None:
+        """``starter`` starts the attempt instead of its provider's ``start`` (the nodes of
+        a multi-node job started together)."""
         self._services = services
         self._launch = launch
         self._on_end = on_end
         self._on_running = on_running
+        self._starter = starter
         self._running: RunningAttempt | None = None
         self._stopped_by: str | None = None
         self._stopping: asyncio.Task[None] | None = None
@@ -284,7 +290,8 @@ class AttemptRun:
             # The first line of the stream says where the attempt runs, so that a job that
             # behaves differently here than on AWS shows at once whether its image ran.
             header = _Header(partial(_line, services.logs, owner, group, stream))
-            running = await provider.start(spec, header.before(self._where(spec)))
+            start = self._starter or provider.start
+            running = await start(spec, header.before(self._where(spec)))
         except LaunchError as error:
             now = now_ms()
             end = AttemptEnd(None, error.reason, FAILED_TO_START, now, started_at=now)

@@ -21,6 +21,8 @@ from batchyard.batch.jobs import nodes, records
 from batchyard.batch.jobs.attempts import AttemptRun, AttemptServices, JobCallback, Launch
 from batchyard.batch.jobs.model import MAIN_NODE_EXITED, STARTING, TIMED_OUT, Job, node_id
 from batchyard.batch.jobs.transitions import AttemptEnd, Transitions
+from batchyard.compute.provider import AttemptSpec, LaunchError, LineCallback, RunningAttempt
+from batchyard.compute.ray import RayProvider
 
 
 class MultiNodeRun:
@@ -43,6 +45,7 @@ class MultiNodeRun:
         self._main_running = asyncio.Event()
         # Where the other nodes reach the main node: the address its provider reported.
         self._main_address: str | None = None
+        self._gang: _Gang | None = None
         self._stopped_by: str | None = None
         self.job_id = launch.job.job_id
         self._count = nodes.node_count(launch.job)
@@ -85,14 +88,22 @@ class MultiNodeRun:
         self._on_end(job)
 
     async def _run_nodes(self, started: list[Job]) -> bool:
-        """Start the main node, then the others once it runs; wait until the main node and
-        then every node has ended. True when the job's timeout stopped it."""
-        self._start_node(started[self._main])
+        """Start the main node, then the others once it runs (on Ray: every node at once, as
+        one placement group); wait until the main node and then every node has ended. True
+        when the job's timeout stopped it."""
+        backing = self._launch.backing
+        provider = backing.provider if backing is not None else None
+        if isinstance(provider, RayProvider):
+            self._gang = _Gang(provider, self._launch.attempt_id, len(started), self._main)
+            for node in started:
+                self._start_node(node)
+        else:
+            self._start_node(started[self._main])
         running = asyncio.ensure_future(self._main_running.wait())
         ended = asyncio.ensure_future(self._main_ended.wait())
         await asyncio.wait({running, ended}, return_when=asyncio.FIRST_COMPLETED)
         running.cancel()
-        if self._main_running.is_set() and self._stopped_by is None:
+        if self._gang is None and self._main_running.is_set() and self._stopped_by is None:
             for node in started:
                 if node.node_details is not None and node.node_details.node_index != self._main:
                     self._start_node(node)
@@ -126,6 +137,7 @@ class MultiNodeRun:
             ),
             partial(self._node_ended, index),
             self._main_started if index == self._main else None,
+            partial(self._gang.start, index) if self._gang is not None else None,
         )
         self._runs[index] = run
         if self._stopped_by is not None:
@@ -133,6 +145,8 @@ class MultiNodeRun:
         self._tasks.append(asyncio.get_running_loop().create_task(run.run()))
 
     def _node_ended(self, index: int, node: Job) -> None:
+        if self._gang is not None:
+            self._gang.ended(index)
         self._ended[index] = node
         if index == self._main:
             self._main_ended.set()
@@ -180,3 +194,44 @@ def _finish_job(job_id: str, end: AttemptEnd, conn: Connection, transitions: Tra
     transitions.finish(job, end)
     records.save(conn, job)
     return job
+
+
+class _Gang:
+    """The nodes of one attempt started together as one Ray placement group: each node's
+    run hands in its spec, and the group starts once every node has; a node that ends
+    without handing one in (it could not start) makes the whole group fail to start."""
+
+    def __init__(self, provider: RayProvider, gang_id: str, count: int, main_index: int) -> None:
+        self._provider = provider
+        self._gang_id = gang_id
+        self._count = count
+        self._main_index = main_index
+        self._handed: dict[int, tuple[AttemptSpec, LineCallback]] = {}
+        self._started: asyncio.Future[list[RunningAttempt]] = (
+            asyncio.get_running_loop().create_future()
+        )
+
+    async def start(self, index: int, spec: AttemptSpec, on_line: LineCallback) -> RunningAttempt:
+        """Node ``index``'s attempt, once the whole group has started."""
+        self._handed[index] = (spec, on_line)
+        if len(self._handed) == self._count and not self._started.done():
+            order = [self._handed[i] for i in sorted(self._handed)]
+            try:
+                attempts = await self._provider.start_gang(
+                    self._gang_id,
+                    [spec for spec, _ in order],
+                    self._main_index,
+                    [callback for _, callback in order],
+                )
+            except LaunchError as error:
+                self._started.set_exception(error)
+            else:
+                self._started.set_result(list(attempts))
+        return (await asyncio.shield(self._started))[index]
+
+    def ended(self, index: int) -> None:
+        """Node ``index`` ended; before the group started, the group cannot start."""
+        if index not in self._handed and not self._started.done():
+            self._started.set_exception(
+                LaunchError(f"CannotStartContainerError: node {index} could not be started")
+            )
