@@ -38,11 +38,11 @@ def describe_queue(batch: Any, name: str) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
-def wait_ce_status(batch: Any, name: str, status: str) -> dict[str, Any]:
+def wait_ce_status(batch: Any, name: str, status: str, timeout: float = 10) -> dict[str, Any]:
     """Wait until compute environment ``name`` reports ``status``."""
     return wait_for(
         lambda: (ce := describe_ce(batch, name)) and ce["status"] == status and ce,
-        timeout=10,
+        timeout=timeout,
         what=f"compute environment {name} {status}",
     )
 
@@ -56,14 +56,17 @@ def wait_queue_status(batch: Any, name: str, status: str) -> dict[str, Any]:
     )
 
 
-def make_ce(batch: Any, name: str | None = None, **params: Any) -> str:
-    """Create a compute environment (EC2 by default), wait until VALID, return its name."""
+def make_ce(
+    batch: Any, name: str | None = None, status: str = "VALID", timeout: float = 10, **params: Any
+) -> str:
+    """Create a compute environment (EC2 by default), wait up to ``timeout`` s until it is
+    ``status`` (VALID unless told), return its name."""
     name = name or unique("ce")
     params.setdefault("type", "MANAGED")
     if params["type"] == "MANAGED":
         params.setdefault("computeResources", ec2_resources())
     batch.create_compute_environment(computeEnvironmentName=name, **params)
-    wait_ce_status(batch, name, "VALID")
+    wait_ce_status(batch, name, status, timeout)
     return name
 
 

@@ -3,13 +3,18 @@ each compute environment's ``batchyard:provider`` tag chooses (issue 15)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.batch.jobs_support import describe, make_multinode_definition, submit, wait_status
+from tests.batch.jobs_support import (
+    describe,
+    make_definition,
+    make_multinode_definition,
+    submit,
+    wait_status,
+)
 from tests.batch.resource_support import ec2_resources, make_ce, make_queue, wait_ce_status
 from tests.support.images import BUSYBOX, JOB_UID, JOB_USER
 from tests.support.job_logs import HEADER
@@ -51,21 +56,7 @@ def _stack(batch: Any, **tags: str) -> str:
 
 
 def _definition(batch: Any, command: list[str], image: str = BUSYBOX, **container: Any) -> str:
-    name = f"jd-{uuid.uuid4().hex[:8]}"
-    batch.register_job_definition(
-        jobDefinitionName=name,
-        type="container",
-        containerProperties={
-            "image": image,
-            "command": command,
-            "resourceRequirements": [
-                {"type": "VCPU", "value": "1"},
-                {"type": "MEMORY", "value": "128"},
-            ],
-            **container,
-        },
-    )
-    return name
+    return make_definition(batch, command, image=image, **container)
 
 
 def _lines(server: ServerProcess, job: dict[str, Any]) -> list[str]:
@@ -196,13 +187,7 @@ def test_a_pin_to_a_provider_the_server_lacks_makes_the_environment_invalid(
 ) -> None:
     server = new_server()
     batch = server.client("batch")
-    pinned = f"ce-{uuid.uuid4().hex[:8]}"
-    batch.create_compute_environment(
-        computeEnvironmentName=pinned,
-        type="MANAGED",
-        computeResources=ec2_resources(maxvCpus=4),
-        tags={"batchyard:provider": "container"},
-    )
+    pinned = make_ce(batch, status="INVALID", tags={"batchyard:provider": "container"})
     assert wait_ce_status(batch, pinned, "INVALID")["statusReason"] == NO_ENGINE_PIN
     queue = make_queue(batch, [pinned])
     job_id = submit(batch, queue, _definition(batch, ["true"]))
@@ -218,13 +203,7 @@ def test_a_pin_to_a_provider_the_server_lacks_makes_the_environment_invalid(
         resourceArn=describe_arn(batch, pinned), tagKeys=["batchyard:provider"]
     )
     assert wait_status(batch, job_id, timeout=30)["status"] == "SUCCEEDED"
-    unknown = f"ce-{uuid.uuid4().hex[:8]}"
-    batch.create_compute_environment(
-        computeEnvironmentName=unknown,
-        type="MANAGED",
-        computeResources=ec2_resources(maxvCpus=4),
-        tags={"batchyard:provider": "kubernetes"},
-    )
+    unknown = make_ce(batch, status="INVALID", tags={"batchyard:provider": "kubernetes"})
     assert wait_ce_status(batch, unknown, "INVALID")["statusReason"] == (
         "CLIENT_ERROR - batchyard:provider must be one of local, container, ray, not 'kubernetes'"
     )

@@ -5,14 +5,25 @@ from __future__ import annotations
 
 import re
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.batch.jobs_support import describe, make_multinode_definition, submit, wait_status
-from tests.batch.resource_support import describe_ce, ec2_resources, make_queue, wait_ce_status
+from tests.batch.jobs_support import (
+    describe,
+    make_definition,
+    make_multinode_definition,
+    submit,
+    wait_status,
+)
+from tests.batch.resource_support import (
+    describe_ce,
+    ec2_resources,
+    make_ce,
+    make_queue,
+    wait_ce_status,
+)
 from tests.support.ray_cluster import RayCluster, free_port, ray_environment
 from tests.support.server import ServerProcess, wait_for
 
@@ -32,31 +43,15 @@ def ray_server(
 
 
 def _environment(batch: Any, tags: dict[str, str], max_vcpus: int = 16) -> str:
-    name = f"ce-{uuid.uuid4().hex[:8]}"
-    batch.create_compute_environment(
-        computeEnvironmentName=name,
-        type="MANAGED",
-        computeResources=ec2_resources(maxvCpus=max_vcpus),
-        tags=tags,
-    )
-    return name
+    """An environment on Ray (tagged ``tags``), VALID once the server reached the cluster."""
+    status = "INVALID" if "batchyard:ray-cluster" in tags else "VALID"
+    resources = ec2_resources(maxvCpus=max_vcpus)
+    return make_ce(batch, status=status, timeout=120, computeResources=resources, tags=tags)
 
 
 def _definition(batch: Any, command: list[str], vcpus: int = 1) -> str:
-    name = f"jd-{uuid.uuid4().hex[:8]}"
-    batch.register_job_definition(
-        jobDefinitionName=name,
-        type="container",
-        containerProperties={
-            "image": "busybox",
-            "command": command,
-            "resourceRequirements": [
-                {"type": "VCPU", "value": str(vcpus)},
-                {"type": "MEMORY", "value": "64"},
-            ],
-        },
-    )
-    return name
+    resources = [{"type": "VCPU", "value": str(vcpus)}, {"type": "MEMORY", "value": "64"}]
+    return make_definition(batch, command, resourceRequirements=resources)
 
 
 def test_a_ray_environment_reports_the_cluster_and_runs_jobs_on_it(
@@ -98,9 +93,6 @@ def test_a_job_larger_than_the_cluster_waits_with_the_blocked_reason(
     """The environment allows 64 vCPUs, the cluster has a few: the cluster's view decides."""
     batch = ray_server.client("batch")
     name = _environment(batch, RAY, max_vcpus=64)
-    wait_for(
-        lambda: describe_ce(batch, name)["status"] == "VALID", timeout=120, what="VALID"
-    )
     queue = make_queue(batch, [name])
     job_id = submit(batch, queue, _definition(batch, ["true"], vcpus=32))
     wait_for(
@@ -130,7 +122,6 @@ def test_a_restarted_server_takes_over_the_attempts_running_on_the_cluster(
     first = new_server(env=env, data_dir=tmp_path / "data")
     batch = first.client("batch")
     name = _environment(batch, RAY)
-    wait_for(lambda: describe_ce(batch, name)["status"] == "VALID", timeout=120, what="VALID")
     queue = make_queue(batch, [name])
     script = "for i in 1 2 3 4 5 6; do echo r $i; sleep 1; done; exit 5"
     job_id = submit(batch, queue, _definition(batch, ["sh", "-c", script]))
@@ -188,7 +179,6 @@ def test_a_multinode_job_is_one_placement_group_whose_nodes_reach_the_main_node(
 ) -> None:
     batch = ray_server.client("batch")
     name = _environment(batch, RAY)
-    wait_for(lambda: describe_ce(batch, name)["status"] == "VALID", timeout=120, what="VALID")
     queue = make_queue(batch, [name])
     port = free_port("127.0.0.1")
     definition = make_multinode_definition(
