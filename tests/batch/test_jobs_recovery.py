@@ -76,7 +76,7 @@ def test_sigkill_while_jobs_run(new_server: Callable[..., ServerProcess], tmp_pa
         job = final[job_id]
         assert job["status"] == "SUCCEEDED"
         assert len(job["attempts"]) == 1
-    assert os.listdir(data_dir / "attempts") == []
+    assert os.listdir(tmp_path / "data-work" / "attempts") == []
 
 
 def test_clean_stop_kills_attempts_and_the_next_start_retries_them(

@@ -43,7 +43,7 @@ def test_functions_survive_a_restart(new_server: Callable[..., ServerProcess],
     assert call(lam, name, {"n": 2})[1] == {"answer": 4, "stage": "prod"}
     first.stop()
     # The unpacked code is a cache: the store holds the zip.
-    shutil.rmtree(data_dir / "functions")
+    shutil.rmtree(tmp_path / "data-work" / "functions")
 
     second = new_server(data_dir=data_dir)
     lam = second.client("lambda")

@@ -15,6 +15,7 @@ from batchyard.aws.caller import Caller
 from batchyard.batch import Batch
 from batchyard.batch import api as batch_api
 from batchyard.bus import Bus
+from batchyard.compute.identity import job_identities
 from batchyard.compute.local import LocalProvider
 from batchyard.config import Settings
 from batchyard.events import FUNCTION, JOB_QUEUE, LOG_GROUP, STATE_MACHINE, EventBridge
@@ -100,6 +101,8 @@ def compose(settings: Settings) -> Server:
     if settings.time_scale <= 0:
         raise ValueError("time_scale must be greater than 0")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # The store, secrets and logs are the server's alone; jobs work in settings.work_dir.
+    settings.data_dir.chmod(0o700)
     store = Store(settings.resolved_database_url, settings.account_id, settings.region)
     bus = Bus()
     logs = Logs(store, settings.time_scale)
@@ -107,7 +110,9 @@ def compose(settings: Settings) -> Server:
         store,
         bus,
         logs,
-        LocalProvider(settings.data_dir / "attempts"),
+        LocalProvider(
+            settings.work_dir / "attempts", identities=job_identities(settings.job_user)
+        ),
         time_scale=settings.time_scale,
         retention_seconds=settings.job_retention_days * 86400,
         secrets_file=settings.resolved_secrets_file,

@@ -36,6 +36,7 @@ from batchyard.batch.jobs.model import (
 from batchyard.batch.jobs.transitions import AttemptEnd, JobLifecycle, Transitions
 from batchyard.batch.resources.store import ResourceTags
 from batchyard.batch.secrets import LocalSecrets, SecretUnavailable
+from batchyard.compute.container_spec import container_spec
 from batchyard.compute.provider import AttemptSpec, ComputeProvider, LaunchError, RunningAttempt
 from batchyard.store import Store
 
@@ -167,6 +168,7 @@ def attempt_spec(launch: Launch) -> AttemptSpec:
         memory_mib=demand.memory or None,
         gpus=demand.gpus,
         image=container.get("image"),
+        container=container_spec(container),
     )
 
 
