@@ -127,9 +127,20 @@ def _ensure_user(name: str) -> pwd.struct_passwd:
     if useradd is None:
         raise RuntimeError(f"job user {name!r} does not exist and there is no useradd to make it")
     result = subprocess.run(
-        [useradd, "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-         "--shell", NOLOGIN, name],
-        capture_output=True, text=True, check=False,
+        [
+            useradd,
+            "--system",
+            "--user-group",
+            "--no-create-home",
+            "--home-dir",
+            "/nonexistent",
+            "--shell",
+            NOLOGIN,
+            name,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     try:
         return pwd.getpwnam(name)

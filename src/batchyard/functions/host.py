@@ -80,7 +80,9 @@ def worker_identities(settings: Settings) -> Identities | None:
         return None
     needed = {Path(sys.executable), Path(batchyard.__file__).parent,
               *(Path(sysconfig.get_paths()[k]) for k in ("stdlib", "purelib", "platlib"))}
-    unreachable = sorted(str(path) for path in needed if not reachable_by_anyone(path))
+    unreachable = sorted(
+        str(path) for path in needed if path.exists() and not reachable_by_anyone(path)
+    )
     if unreachable:
         log.warning("Lambda workers run as this server's user: their Python is not readable "
                     "by other users (%s)", ", ".join(unreachable))
