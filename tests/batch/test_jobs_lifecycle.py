@@ -3,7 +3,6 @@ logs, retries, timeouts, out-of-memory kills, cancel and terminate."""
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from tests.batch.jobs_support import (
     submit,
     wait_status,
 )
+from tests.support.python import shared_python
 from tests.support.server import ServerProcess, wait_for
 
 LOG_GROUP = "/aws/batch/job"
@@ -174,7 +174,7 @@ def test_timeout_below_aws_minimum_is_rejected(batch: Any, queue: str) -> None:
 def test_memory_limit_kill_is_reported_like_aws(batch: Any, queue: str) -> None:
     definition = make_definition(
         batch,
-        [sys.executable, "-c", "b = bytearray(512 * 1024 * 1024); print('survived')"],
+        [shared_python(), "-c", "b = bytearray(512 * 1024 * 1024); print('survived')"],
         resourceRequirements=[{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "64"}],
     )
     job = wait_status(batch, submit(batch, queue, definition))

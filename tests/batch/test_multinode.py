@@ -4,7 +4,6 @@ of the main node, node failures, terminate and node overrides."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from tests.batch.jobs_support import (
     submit,
     wait_status,
 )
+from tests.support.python import shared_python
 from tests.support.server import ServerProcess, free_port, wait_for
 
 LOG_GROUP = "/aws/batch/job"
@@ -78,7 +78,7 @@ def test_three_nodes_exchange_a_message_over_loopback(server: ServerProcess, bat
     port = free_port()
     definition = _definition(
         batch,
-        [sys.executable, "-c", EXCHANGE],
+        [shared_python(), "-c", EXCHANGE],
         environment=[{"name": "PORT", "value": str(port)}],
     )
     job_id = submit(batch, queue, definition)

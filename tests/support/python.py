@@ -9,7 +9,9 @@ can read, that sees this environment's site-packages through a .pth file.
 
 from __future__ import annotations
 
+import atexit
 import functools
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -36,6 +38,7 @@ def shared_python() -> str:
     assert SYSTEM_PYTHON.exists(), f"{SYSTEM_PYTHON} is needed where {sys.executable} is private"
     root = Path(tempfile.mkdtemp(prefix="batchyard-python-"))
     root.chmod(0o755)
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
     subprocess.run([str(SYSTEM_PYTHON), "-m", "venv", "--without-pip", str(root)], check=True)
     own_site = root / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
     (own_site / "site-packages" / "suite.pth").write_text(f"{site}\n")
