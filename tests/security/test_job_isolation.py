@@ -230,3 +230,18 @@ def test_a_lambda_handler_cannot_reach_the_store_or_the_server(isolated: ServerP
     assert found["signal"] == "Operation not permitted"
     assert found["server_vars"] == []
     assert "Lambda workers run as this server's user" not in isolated.log()
+
+
+def test_a_function_runs_below_a_directory_closed_to_it(tmp_path: Path) -> None:
+    # pytest's temporary directory is closed to other users: the worker imports its code
+    # through its working directory, and the server says jobs cannot use such paths.
+    assert not os.stat(tmp_path.parent).st_mode & 0o001
+    server = ServerProcess(tmp_path / "data", python=shared_python()).start()
+    try:
+        lam = server.client("lambda")
+        name = create(lam, "import os\ndef handler(event, context):\n    return os.getuid()\n")
+        uid = call(lam, name)[1]
+        assert isinstance(uid, int) and uid != 0, uid
+        assert "jobs cannot reach" in server.log()
+    finally:
+        server.stop()
