@@ -30,6 +30,7 @@ import shutil
 import stat
 import subprocess
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,11 +156,27 @@ def reachable_by_anyone(path: Path) -> bool:
     searchable by others, the path itself readable), judged from the mode bits."""
     try:
         resolved = path.resolve(strict=True)
-        if not resolved.stat().st_mode & stat.S_IROTH:
-            return False
-        return all(parent.stat().st_mode & stat.S_IXOTH for parent in resolved.parents)
+        return bool(resolved.stat().st_mode & stat.S_IROTH) and _searchable(resolved.parents)
     except OSError:
         return False
+
+
+def _searchable(folders: Sequence[Path]) -> bool:
+    return all(folder.stat().st_mode & stat.S_IXOTH for folder in folders)
+
+
+def warn_unless_searchable(folder: Path) -> None:
+    """Log when jobs could not reach ``folder`` by its path: a directory above it is closed
+    to other users (they still run in it, but an absolute path such as HOME fails)."""
+    existing = next(p for p in (folder.resolve(), *folder.resolve().parents) if p.exists())
+    try:
+        if _searchable([existing, *existing.parents]):
+            return
+    except OSError:
+        pass
+    log.warning(
+        "jobs cannot reach %s by its path: a directory above it is closed to other users", folder
+    )
 
 
 class Identities:

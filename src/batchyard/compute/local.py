@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from batchyard.compute.child_process import ChildProcess, Spawned, spawn
-from batchyard.compute.identity import Identities, Lease
+from batchyard.compute.identity import Identities, Lease, warn_unless_searchable
 from batchyard.compute.launcher import resolve_program, wrap
 from batchyard.compute.limits import AttemptLimits, CgroupLayout, remove_stale_groups
 from batchyard.compute.output import LineSplitter
@@ -203,6 +203,8 @@ class LocalProvider:
         self.work_root = work_root
         self._endpoint_url = endpoint_url
         self._identities = identities
+        if identities is not None and identities.switching:
+            warn_unless_searchable(work_root)
         # Read once: os.environ lookups cost more than the rest of building an environment.
         self._host_environment = {k: os.environ[k] for k in PASSED_THROUGH if k in os.environ}
         self.capacity = capacity or host_capacity()
