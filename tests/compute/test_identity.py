@@ -129,3 +129,8 @@ def test_a_server_that_is_not_root_runs_attempts_as_itself_and_says_so(
     provider = LocalProvider(tmp_path, identities=identities)
     uid, home = _run(provider, "id -u; echo $HOME", user="nobody")
     assert uid == str(os.getuid()) and home.startswith(f"{tmp_path}/")
+
+
+def test_the_job_user_cannot_be_root() -> None:
+    with pytest.raises(ValueError, match="is root"):
+        Identities("root", switching=True)

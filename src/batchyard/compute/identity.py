@@ -191,6 +191,8 @@ class Identities:
         self._name = job_user
         if switching:
             entry = _ensure_user(job_user)
+            if entry.pw_uid == 0 or entry.pw_gid == 0:
+                raise ValueError(f"job user {job_user!r} is root or in root's group")
             self._gid, self._name = entry.pw_gid, entry.pw_name
         else:
             log.warning(
