@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -32,6 +34,16 @@ def new_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     yield make
     for process in started:
         process.stop()
+
+
+@pytest.fixture
+def open_dir() -> Iterator[Path]:
+    """A directory jobs may write in (as /tmp): they run under uids of their own, and pytest's
+    temporary directories are closed to other users."""
+    folder = Path(tempfile.mkdtemp(prefix="batchyard-open-"))
+    folder.chmod(0o1777)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

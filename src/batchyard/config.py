@@ -75,6 +75,9 @@ class Settings:
     # Longest request target (path and query) and largest header block, in bytes.
     max_url_length: int = 16 * 1024
     max_header_bytes: int = 64 * 1024
+    # A server running as root runs attempts and Lambda workers in this user's group, each
+    # under a uid of its own (see batchyard.compute.identity); created when missing.
+    job_user: str = "batchyard-jobs"
 
     # --- Containers (issue 15): where jobs run in their images ---
     # The Docker Engine API jobs run on: a socket URL (unix:///run/podman/podman.sock,
@@ -104,6 +107,13 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'batchyard.db').resolve()}"
+
+    @property
+    def work_dir(self) -> Path:
+        """Where attempts' working directories and Lambda code live: beside the data directory,
+        which is private to the server, so that jobs can reach these and nothing else."""
+        data_dir = self.data_dir.resolve()
+        return data_dir.with_name(f"{data_dir.name}-work")
 
     @property
     def resolved_secrets_file(self) -> Path:

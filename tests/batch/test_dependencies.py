@@ -36,16 +36,16 @@ def _times(folder: Path, label: str, index: int | str) -> tuple[int, int]:
 
 
 def test_sequential_children_run_one_after_the_other(
-    batch: Any, queue: str, tmp_path: Path
+    batch: Any, queue: str, open_dir: Path
 ) -> None:
-    definition = _recorder(batch, tmp_path, "seq", "0.2")
+    definition = _recorder(batch, open_dir, "seq", "0.2")
     parent = submit(
         batch, queue, definition, arrayProperties={"size": 5}, dependsOn=[{"type": "SEQUENTIAL"}]
     )
     summary = describe(batch, parent)["arrayProperties"]["statusSummary"]
     assert summary["RUNNING"] + summary["STARTING"] <= 1
     assert wait_status(batch, parent)["status"] == "SUCCEEDED"
-    spans = [_times(tmp_path, "seq", i) for i in range(5)]
+    spans = [_times(open_dir, "seq", i) for i in range(5)]
     for (_, end), (start, _) in itertools.pairwise(spans):
         assert start >= end
     assert describe(batch, f"{parent}:3")["dependsOn"] == [
@@ -53,7 +53,7 @@ def test_sequential_children_run_one_after_the_other(
     ]
 
 
-def test_n_to_n_children_wait_for_their_peer_only(batch: Any, queue: str, tmp_path: Path) -> None:
+def test_n_to_n_children_wait_for_their_peer_only(batch: Any, queue: str, open_dir: Path) -> None:
     # a:0 ends only once b:3 has recorded its start (or after 20 s, failing), so b:3 cannot
     # have waited for the whole of a; a:1 to a:3 end at once. (-s: the shell creates the file
     # before date has written the time into it.)
@@ -62,46 +62,46 @@ def test_n_to_n_children_wait_for_their_peer_only(batch: Any, queue: str, tmp_pa
         [
             "sh",
             "-c",
-            f"i=$AWS_BATCH_JOB_ARRAY_INDEX; date +%s%N > {tmp_path}/a.$i.start; "
-            f"if [ $i = 0 ]; then n=0; until [ -s {tmp_path}/b.3.start ]; do "
+            f"i=$AWS_BATCH_JOB_ARRAY_INDEX; date +%s%N > {open_dir}/a.$i.start; "
+            f"if [ $i = 0 ]; then n=0; until [ -s {open_dir}/b.3.start ]; do "
             "n=$((n + 1)); [ $n -lt 2000 ] || exit 1; sleep 0.01; done; fi; "
-            f"date +%s%N > {tmp_path}/a.$i.end",
+            f"date +%s%N > {open_dir}/a.$i.end",
         ],
     )
     a = submit(batch, queue, first, arrayProperties={"size": 4})
     b = submit(
         batch,
         queue,
-        _recorder(batch, tmp_path, "b", "0"),
+        _recorder(batch, open_dir, "b", "0"),
         arrayProperties={"size": 4},
         dependsOn=[{"jobId": a, "type": "N_TO_N"}],
     )
     assert wait_status(batch, b, timeout=30)["status"] == "SUCCEEDED"
     assert describe(batch, a)["status"] == "SUCCEEDED"
     for i in range(4):
-        assert _times(tmp_path, "b", i)[0] >= _times(tmp_path, "a", i)[1]
-    assert _times(tmp_path, "b", 3)[0] < _times(tmp_path, "a", 0)[1]
+        assert _times(open_dir, "b", i)[0] >= _times(open_dir, "a", i)[1]
+    assert _times(open_dir, "b", 3)[0] < _times(open_dir, "a", 0)[1]
     assert describe(batch, f"{b}:1")["dependsOn"] == [{"jobId": f"{a}:1", "type": "N_TO_N"}]
 
 
-def test_array_on_a_job_and_a_job_on_an_array(batch: Any, queue: str, tmp_path: Path) -> None:
-    before = submit(batch, queue, _recorder(batch, tmp_path, "before", "0.3"))
+def test_array_on_a_job_and_a_job_on_an_array(batch: Any, queue: str, open_dir: Path) -> None:
+    before = submit(batch, queue, _recorder(batch, open_dir, "before", "0.3"))
     array = submit(
         batch,
         queue,
-        _recorder(batch, tmp_path, "arr", "0.2"),
+        _recorder(batch, open_dir, "arr", "0.2"),
         arrayProperties={"size": 3},
         dependsOn=[{"jobId": before}],
     )
     after = submit(
-        batch, queue, _recorder(batch, tmp_path, "after", "0"), dependsOn=[{"jobId": array}]
+        batch, queue, _recorder(batch, open_dir, "after", "0"), dependsOn=[{"jobId": array}]
     )
     assert describe(batch, array)["status"] in ("SUBMITTED", "PENDING")
     assert wait_status(batch, after, timeout=30)["status"] == "SUCCEEDED"
-    before_end = _times(tmp_path, "before", "x")[1]
-    children = [_times(tmp_path, "arr", i) for i in range(3)]
+    before_end = _times(open_dir, "before", "x")[1]
+    children = [_times(open_dir, "arr", i) for i in range(3)]
     assert all(start >= before_end for start, _ in children)
-    assert _times(tmp_path, "after", "x")[0] >= max(end for _, end in children)
+    assert _times(open_dir, "after", "x")[0] >= max(end for _, end in children)
     parent, job = describe(batch, array), describe(batch, after)
     # Woken by the event, not by a polling round: well under a second later.
     assert job["startedAt"] - parent["stoppedAt"] < 1000

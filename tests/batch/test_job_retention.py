@@ -44,14 +44,14 @@ def _gone(batch: Any, job_ids: list[str]) -> bool:
 
 
 def test_finished_jobs_are_purged_whole_after_the_retention(
-    short_lived: ServerProcess, tmp_path: Path
+    short_lived: ServerProcess, open_dir: Path
 ) -> None:
     batch = short_lived.client("batch")
     queue = make_stack(batch, max_vcpus=4)[1]
     held = make_queue(batch, [make_ce(batch, state="DISABLED")])
     waiting = submit(batch, held, make_definition(batch, ["true"]))
     plain = submit(batch, queue, make_definition(batch, ["true"]), tags={"team": "a"})
-    release = tmp_path / "release"
+    release = open_dir / "release"
     # Child 0 ends at once; child 1 runs until the test releases it.
     script = (
         f"[ $AWS_BATCH_JOB_ARRAY_INDEX = 0 ] && exit 0; n=0; until [ -e {release} ]; do "

@@ -3,7 +3,6 @@ logs, retries, timeouts, out-of-memory kills, cancel and terminate."""
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from tests.batch.jobs_support import (
     wait_status,
 )
 from tests.support.job_logs import job_output
+from tests.support.python import stdlib_python
 from tests.support.server import ServerProcess, wait_for
 
 LOG_GROUP = "/aws/batch/job"
@@ -182,7 +182,7 @@ def test_timeout_below_aws_minimum_is_rejected(batch: Any, queue: str) -> None:
 def test_memory_limit_kill_is_reported_like_aws(batch: Any, queue: str) -> None:
     definition = make_definition(
         batch,
-        [sys.executable, "-c", "b = bytearray(512 * 1024 * 1024); print('survived')"],
+        [stdlib_python(), "-c", "b = bytearray(512 * 1024 * 1024); print('survived')"],
         resourceRequirements=[{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "64"}],
     )
     job = wait_status(batch, submit(batch, queue, definition))

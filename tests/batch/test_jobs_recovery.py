@@ -18,10 +18,11 @@ def _alive(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[0] != "Z"
 
 
-def test_sigkill_while_jobs_run(new_server: Callable[..., ServerProcess], tmp_path: Path) -> None:
+def test_sigkill_while_jobs_run(
+    new_server: Callable[..., ServerProcess], tmp_path: Path, open_dir: Path
+) -> None:
     data_dir = tmp_path / "data"
-    marks = tmp_path / "marks"
-    marks.mkdir()
+    marks = open_dir
     server = new_server(data_dir=data_dir)
     batch = server.client("batch")
     queue = make_stack(batch, max_vcpus=2)[1]
@@ -76,15 +77,14 @@ def test_sigkill_while_jobs_run(new_server: Callable[..., ServerProcess], tmp_pa
         job = final[job_id]
         assert job["status"] == "SUCCEEDED"
         assert len(job["attempts"]) == 1
-    assert os.listdir(data_dir / "attempts") == []
+    assert os.listdir(tmp_path / "data-work" / "attempts") == []
 
 
 def test_clean_stop_kills_attempts_and_the_next_start_retries_them(
-    new_server: Callable[..., ServerProcess], tmp_path: Path
+    new_server: Callable[..., ServerProcess], tmp_path: Path, open_dir: Path
 ) -> None:
     data_dir = tmp_path / "data"
-    marks = tmp_path / "marks"
-    marks.mkdir()
+    marks = open_dir
     server = new_server(data_dir=data_dir)
     batch = server.client("batch")
     queue = make_stack(batch)[1]

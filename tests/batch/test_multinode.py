@@ -4,7 +4,6 @@ of the main node, node failures, terminate and node overrides."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from tests.batch.jobs_support import (
     wait_status,
 )
 from tests.support.job_logs import job_output
+from tests.support.python import stdlib_python
 from tests.support.server import ServerProcess, free_port, wait_for
 
 LOG_GROUP = "/aws/batch/job"
@@ -79,7 +79,7 @@ def test_three_nodes_exchange_a_message_over_loopback(server: ServerProcess, bat
     port = free_port()
     definition = _definition(
         batch,
-        [sys.executable, "-c", EXCHANGE],
+        [stdlib_python(), "-c", EXCHANGE],
         environment=[{"name": "PORT", "value": str(port)}],
     )
     job_id = submit(batch, queue, definition)
@@ -138,14 +138,14 @@ def test_a_job_bigger_than_its_environment_is_blocked_without_starting(batch: An
     assert wait_status(batch, job_id)["status"] == "FAILED"
 
 
-def test_result_is_the_main_nodes_and_a_dying_node_ends_alone(batch: Any, tmp_path: Path) -> None:
+def test_result_is_the_main_nodes_and_a_dying_node_ends_alone(batch: Any, open_dir: Path) -> None:
     queue = make_stack(batch, max_vcpus=4)[1]
     # Node 2 dies at once; the main node outlives it and succeeds, so the job succeeds.
     script = (
         f"case $AWS_BATCH_JOB_NODE_INDEX in 0) {OUTLIVE_LOCK};; 1) sleep 30;; "
         f"2) {HOLD_LOCK}; exit 5;; esac"
     )
-    lock = [{"name": "LOCK", "value": str(tmp_path / "lock")}]
+    lock = [{"name": "LOCK", "value": str(open_dir / "lock")}]
     job_id = submit(batch, queue, _definition(batch, ["sh", "-c", script], environment=lock))
     job = wait_status(batch, job_id, timeout=30)
     assert job["status"] == "SUCCEEDED"
@@ -203,14 +203,14 @@ def test_timeout_covers_the_whole_job(tmp_path_factory: pytest.TempPathFactory) 
         scaled.stop()
 
 
-def test_node_overrides(batch: Any, tmp_path: Path) -> None:
+def test_node_overrides(batch: Any, open_dir: Path) -> None:
     queue = make_stack(batch, max_vcpus=8)[1]
     script = (
         f"case $AWS_BATCH_JOB_NODE_INDEX in 0) {OUTLIVE_LOCK};; 3) {HOLD_LOCK};; esac; exit $EXIT"
     )
     environment = [
         {"name": "EXIT", "value": "0"},
-        {"name": "LOCK", "value": str(tmp_path / "lock")},
+        {"name": "LOCK", "value": str(open_dir / "lock")},
     ]
     definition = _definition(batch, ["sh", "-c", script], num_nodes=2, environment=environment)
     job_id = submit(

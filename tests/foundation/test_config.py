@@ -16,6 +16,7 @@ def test_defaults_match_the_documented_ones(tmp_path: Path) -> None:
     assert settings.resolved_database_url.endswith("/.batchyard/batchyard.db")
     assert settings.resolved_database_url.startswith("sqlite:///")
     assert settings.time_scale == 1.0
+    assert settings.job_user == "batchyard-jobs"
 
 
 def test_file_overrides_defaults_and_environment_overrides_file(tmp_path: Path) -> None:
@@ -36,6 +37,15 @@ def test_config_file_named_by_environment(tmp_path: Path) -> None:
     config.write_text("[batchyard]\ntime_scale = 60\n")
     settings = load_settings(environ={"BATCHYARD_CONFIG": str(config)})
     assert settings.time_scale == 60.0
+
+
+def test_job_user_and_the_work_directory_beside_the_data_directory(tmp_path: Path) -> None:
+    settings = load_settings(
+        environ={"BATCHYARD_JOB_USER": "jobs", "BATCHYARD_DATA_DIR": str(tmp_path / "d")},
+        config_file=tmp_path / "absent.toml",
+    )
+    assert settings.job_user == "jobs"
+    assert settings.work_dir == tmp_path / "d-work"
 
 
 def test_database_url_setting_wins_over_the_data_dir_default(tmp_path: Path) -> None:

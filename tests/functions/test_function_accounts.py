@@ -255,12 +255,14 @@ def test_rows_stored_before_accounts_take_theirs_from_their_functions_arn(
         store.close()
 
 
-def test_pending_events_replay_in_their_functions_account_and_region(tmp_path: Path) -> None:
+def test_pending_events_replay_in_their_functions_account_and_region(
+    tmp_path: Path, open_dir: Path
+) -> None:
     """An Event accepted before a stop runs after the next start, in the account and region
     of the function it was sent to; a request id used twice still queues two invocations."""
     store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
     settings = Settings(data_dir=tmp_path)
-    marker = tmp_path / "ran"
+    marker = open_dir
     source = (
         "import os, pathlib\n"
         "def handler(event, context):\n"
@@ -269,7 +271,6 @@ def test_pending_events_replay_in_their_functions_account_and_region(tmp_path: P
     )
 
     async def accept() -> list[str]:
-        marker.mkdir()
         service = Lambda(store, _Output(), settings)
         await service.create_function(ABROAD, "later", SETTINGS,
                                       {"ZipFile": zip_of({"app.py": source})})

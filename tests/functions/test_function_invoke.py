@@ -166,10 +166,10 @@ def test_output_reaches_the_log_group(lam: Any, server: ServerProcess) -> None:
 
 
 def test_event_invocation_answers_202_and_runs_in_the_background(
-    lam: Any, tmp_path: Path
+    lam: Any, open_dir: Path
 ) -> None:
     name = create(lam, ECHO)
-    target = tmp_path / "event.json"
+    target = open_dir / "event.json"
     response = lam.invoke(FunctionName=name, InvocationType="Event",
                           Payload=json.dumps({"write": str(target), "tag": "async"}))
     assert response["StatusCode"] == 202
@@ -321,7 +321,7 @@ def test_boto3_inside_a_handler_talks_to_this_server(lam: Any, batch: Any) -> No
     assert call(lam, name, {"queue": queue})[1] == [queue]
 
 
-def test_concurrent_invocations_run_side_by_side(lam: Any, tmp_path: Path) -> None:
+def test_concurrent_invocations_run_side_by_side(lam: Any, open_dir: Path) -> None:
     name = create(lam, """
         import os
         import time
@@ -332,7 +332,7 @@ def test_concurrent_invocations_run_side_by_side(lam: Any, tmp_path: Path) -> No
                 time.sleep(0.02)
             return os.getpid()
     """, Timeout=20)
-    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    a, b = str(open_dir / "a"), str(open_dir / "b")
     with ThreadPoolExecutor(2) as executor:
         first = executor.submit(call, lam, name, {"mine": a, "other": b})
         second = executor.submit(call, lam, name, {"mine": b, "other": a})

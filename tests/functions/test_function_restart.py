@@ -43,7 +43,7 @@ def test_functions_survive_a_restart(new_server: Callable[..., ServerProcess],
     assert call(lam, name, {"n": 2})[1] == {"answer": 4, "stage": "prod"}
     first.stop()
     # The unpacked code is a cache: the store holds the zip.
-    shutil.rmtree(data_dir / "functions")
+    shutil.rmtree(tmp_path / "data-work" / "functions")
 
     second = new_server(data_dir=data_dir)
     lam = second.client("lambda")
@@ -56,9 +56,9 @@ def test_functions_survive_a_restart(new_server: Callable[..., ServerProcess],
 
 
 def test_an_accepted_event_runs_after_a_restart(new_server: Callable[..., ServerProcess],
-                                                tmp_path: Path) -> None:
+                                                tmp_path: Path, open_dir: Path) -> None:
     data_dir = tmp_path / "data"
-    gate, output = tmp_path / "gate", tmp_path / "output.txt"
+    gate, output = open_dir / "gate", open_dir / "output.txt"
     first = new_server(data_dir=data_dir)
     lam: Any = first.client("lambda")
     name = create(lam, SOURCE, Environment={"Variables": {"STAGE": "x"}}, Timeout=60)
@@ -76,11 +76,11 @@ def test_an_accepted_event_runs_after_a_restart(new_server: Callable[..., Server
 
 
 def test_a_failing_event_is_tried_three_times_with_one_request_id(
-    new_server: Callable[..., ServerProcess], tmp_path: Path
+    new_server: Callable[..., ServerProcess], open_dir: Path
 ) -> None:
     # Lambda waits one and then two minutes between attempts; 600x makes that 0.1 s and 0.2 s.
     lam = new_server(env={"BATCHYARD_TIME_SCALE": "600"}).client("lambda")
-    attempts = tmp_path / "attempts.txt"
+    attempts = open_dir / "attempts.txt"
     name = create(lam, """
         def handler(event, context):
             with open(event["log"], "a") as out:

@@ -203,7 +203,7 @@ def test_a_state_machine_invokes_an_alias(server: ServerProcess, lam: Any) -> No
     assert json.loads(described["output"])["who"] == "one"
 
 
-def test_an_event_invocation_runs_the_version_it_was_sent_to(lam: Any, tmp_path: Path) -> None:
+def test_an_event_invocation_runs_the_version_it_was_sent_to(lam: Any, open_dir: Path) -> None:
     source = """
         import json
 
@@ -214,7 +214,7 @@ def test_an_event_invocation_runs_the_version_it_was_sent_to(lam: Any, tmp_path:
     name = create(lam, source)
     lam.publish_version(FunctionName=name)
     lam.update_function_configuration(FunctionName=name, Description="changed")
-    out = tmp_path / "out.json"
+    out = open_dir / "out.json"
     payload = json.dumps({"out": str(out)}).encode()
     assert (
         lam.invoke(FunctionName=name, Qualifier="1", InvocationType="Event", Payload=payload)[

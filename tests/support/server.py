@@ -43,9 +43,12 @@ def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.02, what
 class ServerProcess:
     """A batchyard server on its own port and data directory."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None,
+                 python: str | None = None) -> None:
+        """``python``: the interpreter the server (and so its Lambda workers) runs on."""
         self.data_dir = data_dir
         self.extra_env = env or {}
+        self.python = python or sys.executable
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "server.log"
@@ -63,7 +66,7 @@ class ServerProcess:
         env.pop("BATCHYARD_CONFIG", None)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "batchyard.cli", "server", "--port", str(self.port),
+            [self.python, "-m", "batchyard.cli", "server", "--port", str(self.port),
              "--data-dir", str(self.data_dir)],
             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.data_dir,
         )

@@ -7,6 +7,12 @@ small host programs that do the set-up and then exec the job's command in the sa
 ``setpriv`` sets the parent-death signal and ``sh`` joins the attempt's cgroups (or caps the
 address space where there are none). Their cost is paid in the child, not in the server.
 
+Switching to the job's user comes last, in a second ``setpriv``: writing to ``cgroup.procs``
+needs the server's privileges, and the kernel clears the parent-death signal whenever the
+credentials change. setpriv (util-linux 2.38) applies ``--pdeathsig`` after
+``--reuid``/``--regid`` whatever the order of its options, so the one that switches also
+arms the signal again; the first one covers the set-up before it.
+
 The program is looked up here, in the parent, so a missing one is still a launch error rather
 than the shell's exit status 127.
 """
@@ -53,10 +59,23 @@ def _cannot_start(code: int, program: str) -> LaunchError:
 
 
 def wrap(
-    command: list[str], *, cgroup_procs: list[Path], address_space_kib: int | None
+    command: list[str],
+    *,
+    cgroup_procs: list[Path],
+    address_space_kib: int | None,
+    switch: list[str] | None = None,
 ) -> list[str]:
-    """``command`` behind the set-up steps the child needs, each only when there is one."""
+    """``command`` behind the set-up steps the child needs, each only when there is one.
+
+    ``switch``: setpriv options that change the credentials, applied after the rest.
+    """
     wrapped = list(command)
+    if switch:
+        if SETPRIV is None:
+            raise LaunchError("CannotStartContainerError: setpriv is needed to switch users")
+        wrapped = [SETPRIV, *switch, "--pdeathsig", "KILL", "--", *wrapped]
+        if not (cgroup_procs or address_space_kib):
+            return wrapped
     if cgroup_procs or address_space_kib:
         limit = str(address_space_kib) if address_space_kib else "-"
         wrapped = [

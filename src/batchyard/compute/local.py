@@ -8,6 +8,10 @@ killed, as a container's processes die with it. The leader also gets a parent-de
 so a killed server does not leave it running; whatever else survives is found and killed by
 ``reap`` at the next start-up. ``launcher`` builds the command line that sets all this up in
 the child, so that starting an attempt never forks the server itself.
+
+Given ``Identities``, each attempt runs as the identity it leases there (see ``identity``):
+its working directory is made its own and private (0700), under a root others may traverse
+but not list (0711). HOME is that directory, USER and LOGNAME the identity's name.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from batchyard.compute.child_process import ChildProcess, Spawned, spawn
+from batchyard.compute.identity import Identities, Lease, warn_unless_searchable
 from batchyard.compute.launcher import resolve_program, wrap
 from batchyard.compute.limits import AttemptLimits, CgroupLayout, remove_stale_groups
 from batchyard.compute.output import LineSplitter
@@ -95,13 +100,16 @@ class _Launched:
     limits: AttemptLimits
     workdir: Path
     start_ticks: int | None
+    lease: Lease
 
 
-def _tear_down(limits: AttemptLimits, workdir: Path) -> bool:
-    """Remove an attempt's cgroups and working directory; True when it was OOM-killed."""
+def _tear_down(limits: AttemptLimits, workdir: Path, lease: Lease) -> bool:
+    """Remove an attempt's cgroups and working directory and give its identity back; True
+    when it was OOM-killed."""
     out_of_memory = limits.out_of_memory()
     limits.release()
     shutil.rmtree(workdir, ignore_errors=True)
+    lease.release()
     return out_of_memory
 
 
@@ -120,6 +128,7 @@ class LocalAttempt:
         self._process = process
         self._limits = launched.limits
         self._workdir = launched.workdir
+        self._lease = launched.lease
         self._gpus = gpus
         self._pool = pool
         self._exited = asyncio.Event()
@@ -142,7 +151,9 @@ class LocalAttempt:
         self._exited.set()
         _kill_group(self._process.pid, signal.SIGKILL)
         await asyncio.gather(*self._readers)
-        out_of_memory = await asyncio.to_thread(_tear_down, self._limits, self._workdir)
+        out_of_memory = await asyncio.to_thread(
+            _tear_down, self._limits, self._workdir, self._lease
+        )
         self._pool.give_back(self._gpus)
         if out_of_memory:
             return ExitStatus(exit_code=137, reason=OUT_OF_MEMORY_REASON, out_of_memory=True)
@@ -184,11 +195,16 @@ class LocalProvider:
         capacity: HostCapacity | None = None,
         layout: CgroupLayout | None = None,
         endpoint_url: str | None = None,
+        identities: Identities | None = None,
     ) -> None:
         """``endpoint_url``: this server's address as attempts reach it (the loopback one),
-        given to their SDKs with the credentials of each attempt's ``access``."""
+        given to their SDKs with the credentials of each attempt's ``access``;
+        ``identities``: who attempts run as (None: this process's own user)."""
         self.work_root = work_root
         self._endpoint_url = endpoint_url
+        self._identities = identities
+        if identities is not None and identities.switching:
+            warn_unless_searchable(work_root)
         # Read once: os.environ lookups cost more than the rest of building an environment.
         self._host_environment = {k: os.environ[k] for k in PASSED_THROUGH if k in os.environ}
         self.capacity = capacity or host_capacity()
@@ -207,8 +223,7 @@ class LocalProvider:
         if not spec.command:
             raise LaunchError("CannotStartContainerError: the job has no command to run")
         gpus = self._gpus.take(spec.gpus)
-        environment = dict(self._host_environment)
-        environment.update(access_environment(spec.access, self._endpoint_url))
+        environment = access_environment(spec.access, self._endpoint_url)
         environment.update(spec.environment)
         if gpus:
             environment["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, gpus))
@@ -221,9 +236,27 @@ class LocalProvider:
             raise
         return LocalAttempt(launched, gpus, self._gpus, on_line, spec.job_id)
 
-    def _launch(self, spec: AttemptSpec, environment: dict[str, str]) -> _Launched:
+    def _launch(self, spec: AttemptSpec, job_environment: dict[str, str]) -> _Launched:
+        user = spec.container.user if spec.container is not None else None
+        lease = self._identities.lease(user) if self._identities else Lease(None)
+        identity = lease.identity
         workdir = self.work_root / spec.attempt_id
-        workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.work_root.mkdir(mode=0o711, parents=True, exist_ok=True)
+            # mkdir's mode passes through the umask; these must be exact.
+            self.work_root.chmod(0o711)
+            workdir.mkdir(mode=0o700, exist_ok=True)
+            workdir.chmod(0o700)
+            if identity is not None:
+                os.chown(workdir, identity.uid, identity.gid)
+        except OSError as exc:
+            shutil.rmtree(workdir, ignore_errors=True)
+            lease.release()
+            raise LaunchError(f"CannotStartContainerError: {exc}") from None
+        environment = {**self._host_environment, "HOME": str(workdir)}
+        if identity is not None:
+            environment["USER"] = environment["LOGNAME"] = identity.name
+        environment.update(job_environment)
         limits = AttemptLimits(
             self._layout, f"{self._cgroup_prefix}{spec.attempt_id}", spec.memory_mib, spec.vcpus
         )
@@ -233,16 +266,17 @@ class LocalProvider:
                 [program, *spec.command[1:]],
                 cgroup_procs=limits.cgroup_procs(),
                 address_space_kib=limits.address_space_kib(),
+                switch=identity.setpriv_options() if identity else None,
             )
             spawned = spawn(command, cwd=workdir, env=environment)
         except LaunchError:
-            _tear_down(limits, workdir)
+            _tear_down(limits, workdir, lease)
             raise
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
-            _tear_down(limits, workdir)
+            _tear_down(limits, workdir, lease)
             raise LaunchError(f"CannotStartContainerError: {exc}") from None
         start_ticks = _process_start_ticks(spawned.popen.pid)
-        return _Launched(spawned, limits, workdir, start_ticks)
+        return _Launched(spawned, limits, workdir, start_ticks, lease)
 
     def reap(self, identity: dict[str, Any]) -> bool:
         """Kill what an earlier server started for ``identity["jobId"]``.

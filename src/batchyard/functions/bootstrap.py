@@ -145,8 +145,18 @@ def _invoke(handler: Callable[..., Any], request: dict[str, Any]) -> dict[str, A
         return {"error": payload}
 
 
+def _reach_the_code() -> None:
+    """Import the code through an open descriptor of the working directory when its path
+    cannot be walked: a worker under a uid of its own may sit below a directory closed to it
+    (a data directory in a private home), and ``python -m`` put that path on ``sys.path``."""
+    here = os.getcwd()
+    if sys.path and sys.path[0] == here and not os.access(here, os.R_OK | os.X_OK):
+        sys.path[0] = f"/proc/self/fd/{os.open('.', os.O_RDONLY | os.O_DIRECTORY)}"
+
+
 def main() -> None:
     """Take over the descriptors, initialise the handler, serve requests until EOF."""
+    _reach_the_code()
     control_in = os.fdopen(os.dup(0), "rb")
     control_out = os.fdopen(os.dup(1), "wb")
     quiet = os.open(os.devnull, os.O_RDONLY)

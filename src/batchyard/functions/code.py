@@ -1,7 +1,8 @@
 """Deployment packages: check a .zip as Lambda does and unpack it where workers run it.
 
-Unpacked code lives in ``<data_dir>/functions/<account>/<region>/<name>/<sha256 hex>/`` (the
-middle three parts are the function's key); the zip itself is kept in the store, so a missing
+Unpacked code lives in ``<work_dir>/functions/<account>/<region>/<name>/<sha256 hex>/`` (the
+middle three parts are the function's key; ``work_dir`` is the settings' one, which workers
+can reach); the zip itself is kept in the store, so a missing
 directory (a fresh replica, a cleaned disk) is unpacked again on use.
 
 A package is checked before it is stored: it must unzip, fit the unzipped limit and unpack
@@ -96,22 +97,27 @@ def check_zip(zip_bytes: bytes) -> CodeBundle:
     return CodeBundle(zip_bytes, base64.b64encode(raw.digest()).decode(), raw.hexdigest())
 
 
-def code_root(data_dir: Path) -> Path:
+def code_root(work_dir: Path) -> Path:
     """Where every function's unpacked code lives."""
-    return data_dir / "functions"
+    return work_dir / "functions"
 
 
-def code_dir(data_dir: Path, key: str, digest: str) -> Path:
+def code_dir(work_dir: Path, key: str, digest: str) -> Path:
     """The directory one version of the code of the function ``key`` is unpacked into."""
-    return code_root(data_dir) / key / digest
+    return code_root(work_dir) / key / digest
 
 
-def unpack(data_dir: Path, key: str, digest: str, zip_bytes: bytes) -> Path:
+def unpack(work_dir: Path, key: str, digest: str, zip_bytes: bytes) -> Path:
     """Unpack the code once; concurrent callers see either nothing or the whole tree."""
-    target = code_dir(data_dir, key, digest)
+    target = code_dir(work_dir, key, digest)
     if target.is_dir():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
+    # Workers (other uids) pass through to their own code but cannot list whose is there.
+    for level in [*reversed(target.parent.relative_to(work_dir).parents), target.parent]:
+        folder = work_dir / level
+        if not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
+            folder.chmod(0o711)
     staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=target.parent))
     try:
         with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
@@ -128,18 +134,18 @@ def unpack(data_dir: Path, key: str, digest: str, zip_bytes: bytes) -> Path:
     return target
 
 
-def discard(data_dir: Path, key: str) -> None:
+def discard(work_dir: Path, key: str) -> None:
     """Remove all of the unpacked code of the function ``key``."""
-    shutil.rmtree(code_root(data_dir) / key, ignore_errors=True)
+    shutil.rmtree(code_root(work_dir) / key, ignore_errors=True)
 
 
-def prune(data_dir: Path, current: dict[str, set[str]]) -> None:
+def prune(work_dir: Path, current: dict[str, set[str]]) -> None:
     """Keep only the unpacked code each function uses now (``current``: key -> digests).
 
     Anything else under the code root goes, whatever its depth: code of deleted functions
     and directories of an older layout (the store unpacks them again on use).
     """
-    root = code_root(data_dir)
+    root = code_root(work_dir)
     if not root.is_dir():
         return
     keys = {tuple(key.split("/")) for key in current}

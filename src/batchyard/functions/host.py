@@ -8,6 +8,8 @@ import hashlib
 import json
 import logging
 import os
+import sys
+import sysconfig
 import time
 import uuid
 from collections.abc import Coroutine
@@ -17,6 +19,7 @@ from typing import Any
 
 import batchyard
 from batchyard.aws.caller import Caller
+from batchyard.compute.identity import Identities, job_identities, reachable_by_anyone
 from batchyard.compute.limits import CgroupLayout, remove_stale_groups
 from batchyard.config import Settings
 from batchyard.functions import code as codes
@@ -65,6 +68,28 @@ def event_text(payload: bytes) -> str:
     return text
 
 
+def worker_identities(settings: Settings) -> Identities | None:
+    """Who workers run as: the job identities when their Python is reachable from them.
+
+    A worker runs this server's interpreter, standard library, site-packages and package;
+    an interpreter installed under a private home (pyenv in /root) cannot be run by another
+    uid, and then workers run as the server's user, which is logged once.
+    """
+    identities = job_identities(settings.job_user)
+    if not identities.switching:
+        return None
+    needed = {Path(sys.executable), Path(batchyard.__file__).parent,
+              *(Path(sysconfig.get_paths()[k]) for k in ("stdlib", "purelib", "platlib"))}
+    unreachable = sorted(
+        str(path) for path in needed if path.exists() and not reachable_by_anyone(path)
+    )
+    if unreachable:
+        log.warning("Lambda workers run as this server's user: their Python is not readable "
+                    "by other users (%s)", ", ".join(unreachable))
+        return None
+    return identities
+
+
 def _lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip("\r")]
 
@@ -86,6 +111,7 @@ class FunctionHost:
         self.aliases = Aliases(store, self.arn, self.qualified_not_found)
         self.pools = WorkerPools(pool_size)
         self.layout = CgroupLayout.detect()
+        self.identities = worker_identities(settings)
         # Servers sharing a host sweep only the worker cgroups of their own data directory.
         digest = hashlib.sha256(str(self.settings.data_dir.resolve()).encode()).hexdigest()[:10]
         self.group_prefix = f"batchyard-fn-{digest}-"
@@ -135,7 +161,7 @@ class FunctionHost:
         in it when the function changed.
         """
         current = await self.registry.digests()
-        await asyncio.to_thread(codes.prune, self.settings.data_dir, current)
+        await asyncio.to_thread(codes.prune, self.settings.work_dir, current)
         await asyncio.to_thread(remove_stale_groups, self.layout, self.group_prefix)
         for event in await self.registry.pending():
             self._spawn(self._run_event(event))
@@ -153,7 +179,7 @@ class FunctionHost:
     async def forget(self, function: Function) -> None:
         """Stop a deleted function's workers and drop its code."""
         await self.pools.retire(function.key, None)
-        await asyncio.to_thread(codes.discard, self.settings.data_dir, function.key)
+        await asyncio.to_thread(codes.discard, self.settings.work_dir, function.key)
 
     async def invoke(
         self,
@@ -230,14 +256,14 @@ class FunctionHost:
 
     async def code_dir(self, function: Function) -> Path:
         """The unpacked code of ``function``, unpacking it from the store when missing."""
-        target = codes.code_dir(self.settings.data_dir, function.key, function.digest)
+        target = codes.code_dir(self.settings.work_dir, function.key, function.digest)
         if target.is_dir():
             return target
         data = await self.registry.zip_bytes(function.owner, function.name, function.digest)
         if data is None:
             raise self.not_found(function.owner, function.name)
         return await asyncio.to_thread(
-            codes.unpack, self.settings.data_dir, function.key, function.digest, data
+            codes.unpack, self.settings.work_dir, function.key, function.digest, data
         )
 
     def endpoint(self) -> str:
@@ -290,7 +316,7 @@ class FunctionHost:
                 function.key, function.version, function.revision_id,
                 lambda: WorkerSpec(
                     folder, self.environment(function, folder), function.memory_size,
-                    self.layout, self.group_prefix,
+                    self.layout, self.group_prefix, self.identities,
                 ),
             )
             worker = await pool.acquire()

@@ -89,7 +89,7 @@ class Lambda:
     async def _unpack(self, record: Function, bundle: codes.CodeBundle) -> None:
         # The zip is committed already; a failed unpack is retried from the store on first use.
         try:
-            await asyncio.to_thread(codes.unpack, self._host.settings.data_dir, record.key,
+            await asyncio.to_thread(codes.unpack, self._host.settings.work_dir, record.key,
                                     bundle.digest, bundle.zip_bytes)
         except OSError:
             log.exception("could not unpack the code of %s", record.name)

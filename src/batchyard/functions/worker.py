@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from batchyard.compute.identity import Identities, Lease
 from batchyard.compute.launcher import wrap
 from batchyard.compute.limits import AttemptLimits, CgroupLayout
 from batchyard.functions.bootstrap import INIT_TOKEN, MARKER
@@ -43,6 +44,8 @@ class WorkerSpec:
     layout: CgroupLayout | None = None
     # The worker's cgroup is named with this prefix and a unique suffix.
     group_prefix: str = "batchyard-fn-"
+    # Who workers run as, each under an identity of its own (None: the server's user).
+    identities: Identities | None = None
 
 
 @dataclass
@@ -115,10 +118,11 @@ class Worker:
     """A started worker process."""
 
     def __init__(self, process: asyncio.subprocess.Process, stream_name: str,
-                 limits: AttemptLimits | None = None) -> None:
+                 limits: AttemptLimits | None = None, lease: Lease | None = None) -> None:
         self.process = process
         self.stream_name = stream_name
         self._limits = limits
+        self._lease = lease or Lease(None)
         self.initialized = False
         self.idle_since = time.monotonic()
         assert process.stdout is not None and process.stderr is not None
@@ -130,14 +134,23 @@ class Worker:
         """Spawn the process in its own session, so a kill takes its children too."""
         environment = {**spec.environment, "AWS_LAMBDA_LOG_STREAM_NAME": stream_name}
         command = [sys.executable, "-m", "batchyard.functions.bootstrap"]
+        lease = spec.identities.lease() if spec.identities is not None else Lease(None)
         limits = None
         if spec.memory_mib and spec.layout is not None and spec.layout.memory_parent is not None:
             limits = await asyncio.to_thread(
                 AttemptLimits, spec.layout, f"{spec.group_prefix}{uuid.uuid4().hex}",
                 spec.memory_mib, 0.0,
             )
+        identity = lease.identity
+        if limits is not None or identity is not None:
             # No address-space cap in place of the cgroup: it would break the interpreter.
-            command = wrap(command, cgroup_procs=limits.cgroup_procs(), address_space_kib=None)
+            command = wrap(
+                command, cgroup_procs=limits.cgroup_procs() if limits else [],
+                address_space_kib=None,
+                switch=identity.setpriv_options() if identity else None,
+            )
+        if identity is not None:
+            environment["USER"] = environment["LOGNAME"] = identity.name
         try:
             process = await asyncio.create_subprocess_exec(
                 *command, cwd=spec.code_dir, env=environment,
@@ -147,8 +160,9 @@ class Worker:
         except BaseException:
             if limits is not None:
                 limits.release()
+            lease.release()
             raise
-        return cls(process, stream_name, limits)
+        return cls(process, stream_name, limits, lease)
 
     @property
     def alive(self) -> bool:
@@ -227,3 +241,4 @@ class Worker:
         if self._limits is not None:
             limits, self._limits = self._limits, None
             await asyncio.to_thread(limits.release)
+        self._lease.release()

@@ -20,6 +20,7 @@ from batchyard.batch import api as batch_api
 from batchyard.bus import Bus
 from batchyard.compute.container import ContainerProvider, PullPolicy
 from batchyard.compute.engine import choose_engine
+from batchyard.compute.identity import job_identities
 from batchyard.compute.local import LocalProvider
 from batchyard.compute.provider import ServiceAccess
 from batchyard.compute.providers import DEFAULT_CLUSTER, Providers
@@ -114,6 +115,8 @@ def compose(settings: Settings) -> Server:
     if settings.time_scale <= 0:
         raise ValueError("time_scale must be greater than 0")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # The store, secrets and logs are the server's alone; jobs work in settings.work_dir.
+    settings.data_dir.chmod(0o700)
     store = Store(settings.resolved_database_url, settings.account_id, settings.region)
     bus = Bus()
     logs = Logs(store, settings.time_scale)
@@ -166,7 +169,11 @@ def compose_providers(settings: Settings) -> Providers:
     """Local processes, containers on the engine ``container_engine`` finds (raises
     EngineUnavailable when a configured address does not answer) and the Ray clusters."""
     endpoint = endpoint_url(settings)
-    local = LocalProvider(settings.data_dir / "attempts", endpoint_url=endpoint)
+    local = LocalProvider(
+        settings.work_dir / "attempts",
+        endpoint_url=endpoint,
+        identities=job_identities(settings.job_user),
+    )
     # Servers sharing an engine or a cluster tell their work apart by their data directory.
     digest = hashlib.sha256(str(settings.data_dir.resolve()).encode()).hexdigest()[:12]
     choice = choose_engine(settings.container_engine)

@@ -193,7 +193,7 @@ def attempt_spec(launch: Launch, access: ServiceAccess | None = None) -> Attempt
         memory_mib=demand.memory or None,
         gpus=demand.gpus,
         image=container.get("image"),
-        container=container_spec(container) if container.get("image") else None,
+        container=container_spec(container),
         access=access,
     )
 
