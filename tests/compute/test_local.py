@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from tests.support.server import wait_for
 
 from batchyard.compute.limits import CgroupLayout
 from batchyard.compute.local import LocalProvider
@@ -178,6 +179,13 @@ asyncio.run(main())
     server = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert server.stdout is not None
     pid = int(server.stdout.readline())
+    # setpriv arms the parent-death signal a moment after the start; a server killed before
+    # that leaves the child to the next start-up's reap. Once the command runs, it is armed.
+    wait_for(
+        lambda: Path(f"/proc/{pid}/comm").read_text().strip() == "sleep",
+        timeout=10,
+        what="the command to run",
+    )
     os.kill(server.pid, signal.SIGKILL)
     server.wait(timeout=10)
     deadline = time.monotonic() + 10

@@ -41,7 +41,11 @@ def shared_python() -> str:
     atexit.register(shutil.rmtree, root, ignore_errors=True)
     subprocess.run([str(SYSTEM_PYTHON), "-m", "venv", "--without-pip", str(root)], check=True)
     own_site = root / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
-    (own_site / "site-packages" / "suite.pth").write_text(f"{site}\n")
+    # addsitedir, not a bare path: the site's own .pth files (an editable install's finder)
+    # must run too.
+    (own_site / "site-packages" / "suite.pth").write_text(
+        f"import site; site.addsitedir({str(site)!r})\n"
+    )
     return str(root / "bin" / "python")
 
 
