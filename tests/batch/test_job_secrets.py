@@ -11,11 +11,10 @@ from typing import Any
 import pytest
 
 from tests.batch.jobs_support import make_definition, make_stack, submit, wait_status
-from tests.support.job_logs import job_output
+from tests.support.job_logs import job_messages, job_output
 from tests.support.server import ServerProcess
 
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf"
-LOG_GROUP = "/aws/batch/job"
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +32,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, secrets_file: Path) -> Iter
 
 
 def _output(server: ServerProcess, job: dict[str, Any]) -> list[str]:
-    events = server.client("logs").get_log_events(
-        logGroupName=LOG_GROUP,
-        logStreamName=job["container"]["logStreamName"],
-        startFromHead=True,
-    )["events"]
-    return job_output([event["message"] for event in events])
+    return job_output(job_messages(server, job))
 
 
 def test_secrets_become_environment_variables(server: ServerProcess, secrets_file: Path) -> None:

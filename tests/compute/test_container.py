@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from tests.support.images import BUSYBOX, ENTRYPOINT, JOB_UID
+from tests.support.images import BUSYBOX, CGROUP_LIMITS, ENTRYPOINT, JOB_UID
 from tests.support.podman import PodmanService
 from tests.support.server import ServerProcess, free_port
 
@@ -204,19 +204,6 @@ def test_user_runs_the_command_as_that_user(provider: Callable[..., ContainerPro
     assert _run(made, _shell("id -un; id -u", {"user": "jobuser"}))[1] == ["jobuser", str(JOB_UID)]
 
 
-CGROUP_LIMITS = """
-if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
-  read quota period < /sys/fs/cgroup/cpu.max; echo cpu $quota $period
-  echo memory $(cat /sys/fs/cgroup/memory.max)
-  echo swap $(cat /sys/fs/cgroup/memory.swap.max)
-else
-  echo cpu $(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)
-  echo memory $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)
-  echo swap $(( $(cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes) - \
-    $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes) ))
-  echo swappiness $(cat /sys/fs/cgroup/memory/memory.swappiness)
-fi
-"""
 
 
 def test_vcpus_and_memory_are_the_containers_cgroup_limits(

@@ -15,15 +15,21 @@ from tests.batch.jobs_support import (
     submit,
     wait_status,
 )
-from tests.batch.resource_support import ec2_resources, make_ce, make_queue, wait_ce_status
-from tests.support.images import BUSYBOX, JOB_UID, JOB_USER
-from tests.support.job_logs import HEADER
+from tests.batch.resource_support import (
+    ec2_resources,
+    fargate_resources,
+    make_ce,
+    make_queue,
+    unique,
+    wait_ce_status,
+)
+from tests.support.images import BUSYBOX, CGROUP_LIMITS, JOB_UID, JOB_USER
+from tests.support.job_logs import HEADER, job_messages
 from tests.support.podman import PodmanService
 from tests.support.server import ServerProcess, wait_for
 
 from batchyard.compute.container import LABEL_JOB
 
-LOG_GROUP = "/aws/batch/job"
 NO_ENGINE_PIN = (
     "CLIENT_ERROR - batchyard:provider is container but this server has no container engine "
     "(jobs run as local processes: container_engine is none)"
@@ -60,10 +66,7 @@ def _definition(batch: Any, command: list[str], image: str = BUSYBOX, **containe
 
 
 def _lines(server: ServerProcess, job: dict[str, Any]) -> list[str]:
-    events = server.client("logs").get_log_events(
-        logGroupName=LOG_GROUP, logStreamName=job["container"]["logStreamName"], startFromHead=True
-    )["events"]
-    return [event["message"] for event in events]
+    return job_messages(server, job)
 
 
 def _run(server: ServerProcess, queue: str, definition: str, **submit_args: Any) -> Any:
@@ -125,6 +128,35 @@ def test_exit_codes_and_terminate_reach_the_job(engine_server: ServerProcess) ->
     assert stopped["status"] == "FAILED"
     assert stopped["statusReason"] == "enough"
     assert stopped["container"]["exitCode"] == 143
+
+
+def test_a_fargate_job_runs_in_a_container_with_its_fractional_vcpus_and_memory(
+    engine_server: ServerProcess,
+) -> None:
+    batch = engine_server.client("batch")
+    ce = make_ce(batch, computeResources=fargate_resources(maxvCpus=4))
+    queue = make_queue(batch, [ce])
+    name = unique("fargate")
+    batch.register_job_definition(
+        jobDefinitionName=name,
+        type="container",
+        platformCapabilities=["FARGATE"],
+        containerProperties={
+            "image": BUSYBOX,
+            "command": ["sh", "-c", CGROUP_LIMITS],
+            "resourceRequirements": [
+                {"type": "VCPU", "value": "0.25"},
+                {"type": "MEMORY", "value": "512"},
+            ],
+            "executionRoleArn": "arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
+            "networkConfiguration": {"assignPublicIp": "ENABLED"},
+            "fargatePlatformConfiguration": {"platformVersion": "LATEST"},
+        },
+    )
+    job = _run(engine_server, queue, name)
+    assert job["status"] == "SUCCEEDED", job
+    output = job_messages(engine_server, job)[1:]
+    assert "cpu 25000 100000" in output and f"memory {512 * 1024 * 1024}" in output, output
 
 
 def test_a_job_describes_itself_with_boto3_from_inside_its_container(

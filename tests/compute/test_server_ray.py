@@ -24,10 +24,10 @@ from tests.batch.resource_support import (
     make_queue,
     wait_ce_status,
 )
+from tests.support.job_logs import job_messages
 from tests.support.ray_cluster import RayCluster, free_port, ray_environment
 from tests.support.server import ServerProcess, wait_for
 
-LOG_GROUP = "/aws/batch/job"
 RAY = {"batchyard:provider": "ray"}
 
 
@@ -78,10 +78,7 @@ def test_a_ray_environment_reports_the_cluster_and_runs_jobs_on_it(
         timeout=120,
     )
     assert job["status"] == "SUCCEEDED", job
-    events = ray_server.client("logs").get_log_events(
-        logGroupName=LOG_GROUP, logStreamName=job["container"]["logStreamName"], startFromHead=True
-    )["events"]
-    header, *output = (event["message"] for event in events)
+    header, *output = job_messages(ray_server, job)
     assert f"runs as a Ray task on the cluster default at {ray_cluster.address} (" in header
     assert header.endswith("; its image busybox is not run")
     assert output == [f"ray {job['jobId']}"]
@@ -147,10 +144,7 @@ def test_a_restarted_server_takes_over_the_attempts_running_on_the_cluster(
 
 
 def _output(server: ServerProcess, job: dict[str, Any]) -> list[str]:
-    events = server.client("logs").get_log_events(
-        logGroupName=LOG_GROUP, logStreamName=job["container"]["logStreamName"], startFromHead=True
-    )["events"]
-    return [event["message"] for event in events][1:]
+    return job_messages(server, job)[1:]
 
 
 EXCHANGE = """

@@ -18,10 +18,9 @@ import pytest
 
 from tests.batch.jobs_support import make_definition, make_stack, submit, wait_status
 from tests.functions.support import call, create
+from tests.support.job_logs import job_messages
 from tests.support.python import shared_python
 from tests.support.server import ServerProcess, wait_for
-
-LOG_GROUP = "/aws/batch/job"
 
 
 @pytest.fixture(scope="module")
@@ -50,12 +49,7 @@ def queue(isolated: ServerProcess) -> str:
 
 
 def _output(server: ServerProcess, job: dict[str, Any]) -> list[str]:
-    events = server.client("logs").get_log_events(
-        logGroupName=LOG_GROUP,
-        logStreamName=job["container"]["logStreamName"],
-        startFromHead=True,
-    )["events"]
-    return [event["message"] for event in events]
+    return job_messages(server, job)
 
 
 def _run(server: ServerProcess, queue: str, script: str, **container: Any) -> list[str]:

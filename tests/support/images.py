@@ -36,6 +36,22 @@ PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # The unprivileged user of the busybox image.
 JOB_USER, JOB_UID = "jobuser", 1234
 
+# Prints a container's CPU quota and period, memory limit and swap (cgroup v2 or v1), as
+# "cpu <quota> <period>", "memory <bytes>", "swap <bytes>" (v1 also "swappiness <n>").
+CGROUP_LIMITS = """
+if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+  read quota period < /sys/fs/cgroup/cpu.max; echo cpu $quota $period
+  echo memory $(cat /sys/fs/cgroup/memory.max)
+  echo swap $(cat /sys/fs/cgroup/memory.swap.max)
+else
+  echo cpu $(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)
+  echo memory $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)
+  echo swap $(( $(cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes) - \
+    $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes) ))
+  echo swappiness $(cat /sys/fs/cgroup/memory/memory.swappiness)
+fi
+"""
+
 DEBIAN_SUITE = "trixie"
 DEBIAN_PACKAGES = ("python3-minimal", "python3-boto3")
 # botocore's models of the services a test job calls; the other 400 are 100 MB of JSON.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 HEADER = re.compile(r"batchyard: attempt \S+ runs as (a local process on this host|.+)")
 
@@ -14,3 +15,11 @@ def job_output(messages: list[str]) -> list[str]:
         return []
     assert HEADER.fullmatch(messages[0]), messages
     return messages[1:]
+
+
+def job_messages(server: Any, job: dict[str, Any], group: str = "/aws/batch/job") -> list[str]:
+    """Every message of ``job``'s log stream on ``server`` (a ServerProcess), oldest first."""
+    events = server.client("logs").get_log_events(
+        logGroupName=group, logStreamName=job["container"]["logStreamName"], startFromHead=True
+    )["events"]
+    return [event["message"] for event in events]
