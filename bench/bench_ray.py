@@ -25,8 +25,9 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
-from harness import percentile, report
+from harness import batchyard_server, client, percentile, report
 from tests.support.ray_cluster import RayCluster, descendants
 
 from batchyard.compute.provider import AttemptSpec
@@ -125,6 +126,79 @@ async def through_provider(
     }
 
 
+def through_server(cluster: RayCluster, count: int, latency_count: int) -> dict[str, float]:
+    """Trivial jobs end to end through a server on the cluster: jobs per second from the first
+    ``createdAt`` to the last ``stoppedAt`` (all submitted at once), submit → RUNNING one at a
+    time (``startedAt - createdAt``), and the server process tree's CPU per job."""
+    env = {
+        **{k: v for k, v in cluster.env.items() if k.startswith("RAY_")},
+        "BATCHYARD_RAY_ADDRESS": cluster.address,
+    }
+    with batchyard_server(env) as server:
+        batch = client(server.endpoint, "batch")
+        batch.create_compute_environment(
+            computeEnvironmentName="ray", type="UNMANAGED", unmanagedvCpus=64,
+            tags={"batchyard:provider": "ray"},
+        )
+        deadline = time.monotonic() + 120
+        while batch.describe_compute_environments(computeEnvironments=["ray"])[
+            "computeEnvironments"
+        ][0]["status"] != "VALID":
+            assert time.monotonic() < deadline, "the Ray environment never turned VALID"
+            time.sleep(0.1)
+        batch.create_job_queue(
+            jobQueueName="ray", priority=1,
+            computeEnvironmentOrder=[{"order": 1, "computeEnvironment": "ray"}],
+        )
+        while batch.describe_job_queues(jobQueues=["ray"])["jobQueues"][0]["status"] != "VALID":
+            time.sleep(0.05)
+        batch.register_job_definition(
+            jobDefinitionName="true", type="container",
+            containerProperties={
+                "image": "busybox", "command": ["true"],
+                "resourceRequirements": [
+                    {"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "64"},
+                ],
+            },
+        )
+
+        def run_all(number: int) -> list[dict[str, Any]]:
+            ids = [
+                batch.submit_job(jobName="t", jobQueue="ray", jobDefinition="true")["jobId"]
+                for _ in range(number)
+            ]
+            done: list[dict[str, Any]] = []
+            while len(done) < number:
+                time.sleep(0.05)
+                done = [
+                    job
+                    for start in range(0, number, 100)
+                    for job in batch.describe_jobs(jobs=ids[start : start + 100])["jobs"]
+                    if job["status"] in ("SUCCEEDED", "FAILED")
+                ]
+            assert all(job["status"] == "SUCCEEDED" for job in done), done[:1]
+            return done
+
+        run_all(count // 4)  # warm the cluster's worker pool
+        assert server.process is not None
+        tree = descendants(server.process.pid)
+        cpu_before = cpu_of(tree)
+        finished = run_all(count)
+        server_cpu = (cpu_of(descendants(server.process.pid)) - cpu_before) / count * 1000
+        span = max(j["stoppedAt"] for j in finished) - min(j["createdAt"] for j in finished)
+        latencies = [
+            float(job["startedAt"] - job["createdAt"])
+            for _ in range(latency_count)
+            for job in run_all(1)
+        ]
+    return {
+        "rate": count / (span / 1000),
+        "server_cpu_ms": server_cpu,
+        "p50": percentile(latencies, 50),
+        "p99": percentile(latencies, 99),
+    }
+
+
 def main() -> None:
     """Measure both sides on one cluster and report the provider's rate against Ray's own."""
     parser = argparse.ArgumentParser()
@@ -154,6 +228,7 @@ def main() -> None:
         baseline_run.wait()
         with tempfile.TemporaryDirectory(prefix="batchyard-bench-ray-") as work_root:
             ours = asyncio.run(through_provider(cluster, work_root, count, latency_count))
+        jobs = through_server(cluster, count, latency_count // 2)
         memory_mib = cluster.memory()[1] / (1024 * 1024)
     finally:
         cluster.stop()
@@ -175,6 +250,20 @@ def main() -> None:
         ours["rate"] / baseline["rate"],
         "Ray tasks running `true`, submitted directly",
         ">= 0.5; start p50 <= 100 ms",
+    )
+    report(
+        "ray: trivial jobs end to end through the server",
+        {
+            "jobs": count,
+            "jobs_per_s": jobs["rate"],
+            "ray_tasks_per_s": baseline["rate"],
+            "submit_to_running_p50_ms": jobs["p50"],
+            "submit_to_running_p99_ms": jobs["p99"],
+            "server_cpu_ms_per_job": jobs["server_cpu_ms"],
+        },
+        jobs["rate"] / baseline["rate"],
+        "Ray tasks running `true`, submitted directly",
+        ">= 0.5; submit -> RUNNING p50 <= 100 ms",
     )
 
 
