@@ -87,6 +87,30 @@ def test_a_job_runs_as_a_uid_of_its_own(isolated: ServerProcess, queue: str) -> 
     assert "run as this server's own user" not in isolated.log()
 
 
+def test_what_a_job_leaves_running_outside_its_group_ends_with_it(
+    isolated: ServerProcess, queue: str
+) -> None:
+    """A daemon the job starts in a session of its own (``setsid``) holding the job's output
+    open: the job still ends when its command does, and the daemon with it."""
+    script = "echo uid=$(id -u); setsid sleep 300 & sleep 0.2; echo left"
+    seen = _fields(_run(isolated, queue, script))
+    assert seen["uid"] and _alive_of(int(seen["uid"])) == []
+
+
+def _alive_of(uid: int) -> list[str]:
+    """Processes of ``uid`` that are not zombies (a killed one waits for init to reap it)."""
+    alive = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and entry.stat().st_uid == uid:
+                state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
+                if state != "Z":
+                    alive.append(entry.name)
+        except OSError:
+            continue
+    return alive
+
+
 def test_a_job_cannot_reach_the_store_the_server_or_another_job(
     isolated: ServerProcess, queue: str
 ) -> None:

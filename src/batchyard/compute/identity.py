@@ -67,6 +67,12 @@ class Lease:
         self.identity = identity
         self._pool = pool
 
+    @property
+    def own_uid(self) -> int | None:
+        """The uid only this lease's process runs as (one drawn for it), None when the
+        identity is fixed (a ``containerProperties.user`` others may share, or no switch)."""
+        return self.identity.uid if self._pool is not None and self.identity else None
+
     def release(self) -> None:
         """Give the uid back (a no-op for fixed identities and a second call)."""
         if self._pool is not None and self.identity is not None:

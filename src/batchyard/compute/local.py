@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from batchyard.compute.child_process import ChildProcess, Spawned, spawn
-from batchyard.compute.identity import Identities, Lease, warn_unless_searchable
+from batchyard.compute.identity import UID_BASE, Identities, Lease, warn_unless_searchable
 from batchyard.compute.launcher import resolve_program, wrap
 from batchyard.compute.limits import AttemptLimits, CgroupLayout, remove_stale_groups
 from batchyard.compute.output import LineSplitter
@@ -54,6 +54,11 @@ def host_capacity() -> HostCapacity:
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024)
     gpus = sum(1 for p in Path("/dev").glob("nvidia[0-9]*")) if Path("/dev").is_dir() else 0
     return HostCapacity(memory_mib=int(memory), gpus=gpus)
+
+
+def _state(pid: int) -> str | None:
+    fields = _stat_fields(pid)
+    return fields[0] if fields else None
 
 
 def _process_start_ticks(pid: int) -> int | None:
@@ -103,6 +108,38 @@ class _Launched:
     lease: Lease
 
 
+def _processes_of(uid: int) -> list[int]:
+    """The processes running as ``uid``: /proc/<pid> belongs to a process's effective uid
+    (a tenth of the cost of reading every status file; a process that made itself
+    undumpable shows as root, and an attempt's uid cannot do that but by exec'ing a setuid
+    program)."""
+    found = []
+    with os.scandir("/proc") as entries:
+        for entry in entries:
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError):
+                    if entry.stat(follow_symlinks=False).st_uid == uid:
+                        found.append(int(entry.name))
+    return found
+
+
+def kill_uid(uid: int) -> bool:
+    """SIGKILL every process of ``uid`` until none is left (one may fork meanwhile); True
+    when there was one. Only for a uid that belongs to one attempt."""
+    killed = False
+    for _ in range(100):
+        # A killed process stays a zombie until whoever adopted it reaps it.
+        found = [pid for pid in _processes_of(uid) if _state(pid) not in ("Z", None)]
+        if not found:
+            break
+        killed = True
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.001)
+    return killed
+
+
 def _tear_down(limits: AttemptLimits, workdir: Path, lease: Lease) -> bool:
     """Remove an attempt's cgroups and working directory and give its identity back; True
     when it was OOM-killed."""
@@ -144,12 +181,20 @@ class LocalAttempt:
             "startTicks": launched.start_ticks,
             "jobId": job_id,
         }
+        if launched.lease.own_uid is not None:
+            self.identity["uid"] = launched.lease.own_uid
 
     async def wait(self) -> ExitStatus:
         """Wait for the leader, kill its leftovers, drain the output, clean up."""
         code = await self._process.wait()
         self._exited.set()
         _kill_group(self._process.pid, signal.SIGKILL)
+        own_uid = self._lease.own_uid
+        if own_uid is not None:
+            # What left the group (setsid, a double fork) still runs as the attempt's own
+            # uid. Killed before the output is drained: a stray holding the pipes would keep
+            # it open.
+            await asyncio.to_thread(kill_uid, own_uid)
         await asyncio.gather(*self._readers)
         out_of_memory = await asyncio.to_thread(
             _tear_down, self._limits, self._workdir, self._lease
@@ -298,7 +343,11 @@ class LocalProvider:
         groups.discard(os.getpgrp())
         for group in groups:
             _kill_group(group, signal.SIGKILL)
-        return bool(groups)
+        # What left the group (setsid) still runs as the attempt's own uid, if it had one;
+        # reaping comes before this server hands out uids, so none is anyone else's yet.
+        uid = identity.get("uid")
+        strays = isinstance(uid, int) and uid >= UID_BASE and kill_uid(uid)
+        return bool(groups) or strays
 
     def sweep(self) -> None:
         """Empty the working-directory root and drop stale attempt cgroups."""
