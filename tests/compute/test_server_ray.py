@@ -188,3 +188,21 @@ def test_a_multinode_job_is_one_placement_group_whose_nodes_reach_the_main_node(
     [reached] = _output(ray_server, other)
     # The main node's Ray node address, not this host's loopback one.
     assert reached.startswith("reached 127.0.0.") and reached != "reached 127.0.0.1"
+
+
+def test_an_unreachable_cluster_makes_the_environment_invalid_and_its_jobs_wait(
+    new_server: Callable[..., ServerProcess],
+) -> None:
+    nowhere = f"127.0.0.2:{free_port('127.0.0.2')}"
+    server = new_server(env={**ray_environment(), "BATCHYARD_RAY_ADDRESS": nowhere})
+    batch = server.client("batch")
+    name = make_ce(batch, status="INVALID", computeResources=ec2_resources(), tags=RAY)
+    assert describe_ce(batch, name)["statusReason"].startswith("INFRASTRUCTURE_ERROR - ")  # type: ignore[index]
+    job_id = submit(batch, make_queue(batch, [name]), _definition(batch, ["true"]))
+    wait_for(
+        lambda: describe(batch, job_id).get("statusReason")
+        == "ACTION_REQUIRED - CE(s) associated with the job queue are invalid.",
+        timeout=30,
+        what="the job blocked on the unreachable cluster",
+    )
+    assert describe(batch, job_id)["status"] == "RUNNABLE"
