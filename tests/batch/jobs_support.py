@@ -131,3 +131,17 @@ async def in_process_server(data_dir: Path) -> AsyncIterator[tuple[Server, Calle
         yield app.server, Caller(settings.account_id, settings.region)
     finally:
         await app.shutdown()
+
+
+ENVIRONMENTS_INVALID = "ACTION_REQUIRED - CE(s) associated with the job queue are invalid."
+
+
+def wait_blocked(batch: Any, job_id: str, reason: str, timeout: float = 30) -> dict[str, Any]:
+    """Wait until the job waits RUNNABLE with ``reason`` as its statusReason."""
+    job: dict[str, Any] = wait_for(
+        lambda: (found := describe(batch, job_id)).get("statusReason") == reason and found,
+        timeout=timeout,
+        what=f"job {job_id} blocked with {reason!r}",
+    )
+    assert job["status"] == "RUNNABLE", job
+    return job

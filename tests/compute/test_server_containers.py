@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 from tests.batch.jobs_support import (
+    ENVIRONMENTS_INVALID,
     describe,
     make_definition,
     make_multinode_definition,
     submit,
+    wait_blocked,
     wait_status,
 )
 from tests.batch.resource_support import (
@@ -223,13 +225,7 @@ def test_a_pin_to_a_provider_the_server_lacks_makes_the_environment_invalid(
     assert wait_ce_status(batch, pinned, "INVALID")["statusReason"] == NO_ENGINE_PIN
     queue = make_queue(batch, [pinned])
     job_id = submit(batch, queue, _definition(batch, ["true"]))
-    wait_for(
-        lambda: describe(batch, job_id).get("statusReason")
-        == "ACTION_REQUIRED - CE(s) associated with the job queue are invalid.",
-        timeout=30,
-        what="the job blocked on the invalid environment",
-    )
-    assert describe(batch, job_id)["status"] == "RUNNABLE"
+    wait_blocked(batch, job_id, ENVIRONMENTS_INVALID)
     # Unpinned, the environment is VALID again and the job runs as a local process.
     batch.untag_resource(
         resourceArn=describe_arn(batch, pinned), tagKeys=["batchyard:provider"]

@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 from tests.batch.jobs_support import (
+    ENVIRONMENTS_INVALID,
     describe,
     make_definition,
     make_multinode_definition,
     submit,
+    wait_blocked,
     wait_status,
 )
 from tests.batch.resource_support import (
@@ -199,10 +201,4 @@ def test_an_unreachable_cluster_makes_the_environment_invalid_and_its_jobs_wait(
     name = make_ce(batch, status="INVALID", computeResources=ec2_resources(), tags=RAY)
     assert describe_ce(batch, name)["statusReason"].startswith("INFRASTRUCTURE_ERROR - ")  # type: ignore[index]
     job_id = submit(batch, make_queue(batch, [name]), _definition(batch, ["true"]))
-    wait_for(
-        lambda: describe(batch, job_id).get("statusReason")
-        == "ACTION_REQUIRED - CE(s) associated with the job queue are invalid.",
-        timeout=30,
-        what="the job blocked on the unreachable cluster",
-    )
-    assert describe(batch, job_id)["status"] == "RUNNABLE"
+    wait_blocked(batch, job_id, ENVIRONMENTS_INVALID)
