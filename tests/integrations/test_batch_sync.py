@@ -18,6 +18,7 @@ from tests.integrations.support import (
     unique,
 )
 from tests.states_api.conftest import client
+from tests.support.python import stdlib_python
 from tests.support.server import ServerProcess, wait_for
 
 SYNC = "arn:aws:states:::batch:submitJob.sync"
@@ -172,3 +173,33 @@ def test_sync_resumed_after_a_crash_reattaches_to_its_job(
     assert [j["jobId"] for j in jobs["jobSummaryList"]] == [output["JobId"]]
     assert output["Status"] == "SUCCEEDED"
     assert len(output["Attempts"]) == 2
+
+
+ANSWER_WITH_THE_TOKEN = """
+import json, os, urllib.request
+output = json.dumps({"from": os.environ["AWS_BATCH_JOB_ID"]})
+body = json.dumps({"taskToken": os.environ["TASK_TOKEN"], "output": output}).encode()
+request = urllib.request.Request(os.environ["AWS_ENDPOINT_URL"], data=body, headers={
+    "Content-Type": "application/x-amz-json-1.0",
+    "X-Amz-Target": "AWSStepFunctions.SendTaskSuccess",
+})
+print(urllib.request.urlopen(request).status)
+"""
+
+
+def test_wait_for_task_token_hands_the_job_its_token_and_waits_for_its_answer(
+    sfn: Any, batch: Any, stack: Stack
+) -> None:
+    """The job gets ``$$.Task.Token`` through its environment and answers the task itself,
+    reaching the server through the endpoint every attempt is given."""
+    definition = stack.definition([stdlib_python(), "-c", ANSWER_WITH_THE_TOKEN])
+    described, history = task_run(sfn, submit_state(
+        stack, definition, "arn:aws:states:::batch:submitJob.waitForTaskToken",
+        ContainerOverrides={"Environment": [{"Name": "TASK_TOKEN", "Value.$": "$$.Task.Token"}]},
+    ))
+    assert described["status"] == "SUCCEEDED", described
+    job_id = json.loads(described["output"])["from"]
+    assert job_of(batch, job_id)["status"] == "SUCCEEDED"
+    scheduled = next(e for e in history if e["type"] == "TaskScheduled")
+    details = scheduled["taskScheduledEventDetails"]
+    assert (details["resourceType"], details["resource"]) == ("batch", "submitJob.waitForTaskToken")

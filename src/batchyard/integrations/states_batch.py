@@ -1,11 +1,15 @@
 """Step Functions' Batch tasks, served by the Batch facade: ``arn:aws:states:::batch:submitJob``
-and its ``.sync`` form.
+and its ``.sync`` and ``.waitForTaskToken`` forms.
 
 Parameters are SubmitJob's members in PascalCase. Request-response answers with the job's
 JobArn/JobId/JobName; ``.sync`` waits for the job to end and answers with the DescribeJobs
 job in PascalCase, failing the task with ``States.TaskFailed`` (the job as cause) when the
-job FAILED. The job id is derived from the task attempt, and the job is stored only if no job
-has that id yet, so a task resumed after a restart re-attaches to the job it submitted.
+job FAILED; ``.waitForTaskToken`` submits the job and waits for SendTaskSuccess or
+SendTaskFailure with the token (which the parameters hand the job, typically as
+``ContainerOverrides.Environment`` from ``$$.Task.Token``), whatever the job does.
+
+The job id is derived from the task attempt, and the job is stored only if no job has that id
+yet, so a task resumed after a restart re-attaches to the job it submitted.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from batchyard.states.integrations.calls import (
     task_failure,
     to_service,
 )
-from batchyard.states.integrations.waits import Children, Settle, Watch
+from batchyard.states.integrations.waits import Children, Settle, TokenWait, Watch
 
 RESOURCE = "arn:aws:states:::batch:submitJob"
 SYNC = ".sync"
@@ -57,8 +61,11 @@ def job_ended(event: dict[str, Any]) -> bool:
 class BatchSubmitJob:
     """Submit a Batch job from a Task, and for ``.sync`` wait until it ends."""
 
-    def __init__(self, batch: Batch, jobs: Watch, children: Children, settle: Settle) -> None:
+    def __init__(
+        self, batch: Batch, jobs: Watch, children: Children, settle: Settle, tokens: TokenWait
+    ) -> None:
         self.batch = batch
+        self.tokens = tokens
         self.settle = settle
         self.jobs = jobs
         self.children = children
@@ -69,13 +76,17 @@ class BatchSubmitJob:
     async def invoke(self, request: TaskRequest) -> Any:
         """Run the task: submit (once), then answer or wait."""
         pattern = pattern_of(request.resource, RESOURCE)
-        if pattern not in ("", SYNC):
+        if pattern not in ("", SYNC, self.tokens.SUFFIX):
             raise unknown_resource(request)
         params = to_service(input_shape("batch", "SubmitJob"), request.parameters)
         job_id = child_id(request)
         execution = execution_of(request)
         caller = request.caller
         await self.settle(execution)
+        if pattern == self.tokens.SUFFIX:
+            return await self.tokens.wait(
+                request, lambda: self._submit_once(caller, job_id, params)
+            )
         if pattern == "":
             job = await self._submit_once(caller, job_id, params)
             return {
@@ -118,7 +129,9 @@ class BatchSubmitJob:
 
 
 def register(states: StepFunctions, bus: Bus, batch: Batch) -> None:
-    """Serve ``batch:submitJob`` (and ``.sync``) as a Task resource of ``states``."""
+    """Serve ``batch:submitJob`` (``.sync``, ``.waitForTaskToken``) as a Task resource of
+    ``states``."""
     jobs = Watch(bus, JOB_TOPIC, lambda job: job["jobId"], job_ended)
     children = Children(bus, EXECUTION_TOPIC)
-    states.register_invoker(RESOURCE, BatchSubmitJob(batch, jobs, children, states.settle))
+    submit = BatchSubmitJob(batch, jobs, children, states.settle, TokenWait(states))
+    states.register_invoker(RESOURCE, submit)
