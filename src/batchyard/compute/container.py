@@ -494,10 +494,6 @@ class ContainerProvider:
             self.oom_log.close()
         self.engine.api.close()
 
-    def describe(self) -> str:
-        """Where this provider runs attempts, in a few words."""
-        return f"containers on {self.engine.product} at {self.engine.url}"
-
     async def start(self, spec: AttemptSpec, on_line: LineCallback) -> ContainerAttempt:
         """Pull the image as the policy says, create and start the attempt's container."""
         container = spec.container or ContainerSpec(image=spec.image or "")

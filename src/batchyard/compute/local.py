@@ -259,10 +259,6 @@ class LocalProvider:
         digest = hashlib.sha256(str(work_root.resolve()).encode()).hexdigest()[:10]
         self._cgroup_prefix = f"batchyard-{digest}-"
 
-    def describe(self) -> str:
-        """Where this provider runs attempts, in a few words."""
-        return "local processes on this host"
-
     async def start(self, spec: AttemptSpec, on_line: LineCallback) -> LocalAttempt:
         """Start ``spec`` as a process group of its own."""
         if not spec.command:
