@@ -223,7 +223,8 @@ class Batch:
     async def start(self) -> None:
         """Settle what a previous server left behind, then start scheduling.
 
-        Queued jobs are picked up where they were; attempts that were running when the server
+        Queued jobs are picked up where they were; attempts still running in a container or on
+        a Ray cluster are taken over; the other attempts that were running when the server
         died are failed with a host-lost reason and retried when their strategy allows;
         resources left CREATING, UPDATING or DELETING settle.
         """
@@ -241,8 +242,9 @@ class Batch:
         await self._settler.recover()
 
     async def _reattach(self) -> list[tuple[Job, RunningAttempt]]:
-        """The RUNNING jobs whose containers outlived the last server, attached to again:
-        their output continues after the lines already stored, and their end is theirs."""
+        """The RUNNING jobs whose attempts (containers, Ray tasks) outlived the last server,
+        attached to again: their output continues after the lines already stored, and their
+        end is their own."""
         running = await self._store.read(lambda c: records.in_statuses(c, [JobStatus.RUNNING]))
         resumed: list[tuple[Job, RunningAttempt]] = []
         for job in running:
