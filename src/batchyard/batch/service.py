@@ -258,9 +258,8 @@ class Batch:
 
     async def _reattach_one(self, job: Job) -> RunningAttempt | None:
         identity = dict(job.runtime.identity or {})
-        on_line, group, stream = output_callback(self._logs, job)
+        on_line, owner, group, stream = output_callback(self._logs, job)
         kind = identity.get("provider")
-        owner = Caller(job.account_id, job.region)
         if kind == ProviderKind.CONTAINER and self._providers.container is not None:
             # The first stored line is batchyard's own, not the attempt's.
             delivered = max(await self._logs.stored_lines(owner, group, stream) - 1, 0)

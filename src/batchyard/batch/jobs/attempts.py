@@ -144,6 +144,13 @@ def log_target(job: Job, attempt_id: str) -> tuple[str, str]:
     return group, f"{prefix}/default/{attempt_id}"
 
 
+def log_destination(job: Job, attempt_id: str) -> tuple[Caller, str, str]:
+    """(owner, log group, log stream) of an attempt: whose account and region its output
+    belongs to, and where it goes."""
+    group, stream = log_target(job, attempt_id)
+    return Caller(job.account_id, job.region), group, stream
+
+
 def member_environment(job: Job, main_address: str | None = None) -> dict[str, str]:
     """The variables of an array child (its index, the array's size) or of a multi-node
     node (its index, the node count, the main node and, on other nodes, its address:
@@ -263,8 +270,11 @@ class AttemptRun:
 
     def _where(self, spec: AttemptSpec) -> str:
         backing = self._launch.backing
-        where = LOCAL_WHERE if backing is None or backing.provider is None else backing.where
-        if backing is not None and backing.provider and backing.kind is ProviderKind.CONTAINER:
+        if backing is None or backing.provider is None:
+            where, kind = LOCAL_WHERE, ProviderKind.LOCAL
+        else:
+            where, kind = backing.where, backing.kind
+        if kind is ProviderKind.CONTAINER:
             return f"batchyard: attempt {spec.attempt_id} runs as {where}, image {spec.image}"
         image = f"its image {spec.image} is not run" if spec.image else "it has no image"
         return f"batchyard: attempt {spec.attempt_id} runs as {where}; {image}"
@@ -278,8 +288,7 @@ class AttemptRun:
             if refused is not None:
                 await self._end(partial(_refuse, refused))
                 return
-        group, stream = log_target(job, attempt_id)
-        owner = Caller(job.account_id, job.region)
+        owner, group, stream = log_destination(job, attempt_id)
         spec = attempt_spec(launch, services.access(owner))
         provider = self._provider()
         try:
@@ -320,8 +329,7 @@ class AttemptRun:
         """Wait for the running attempt's end (stopping it at the job's timeout), commit it,
         then let go of what is left of it."""
         services, job = self._services, self._launch.job
-        group, stream = log_target(job, self._launch.attempt_id)
-        owner = Caller(job.account_id, job.region)
+        owner, group, stream = log_destination(job, self._launch.attempt_id)
         if self._stopped_by is not None and self._stopping is None:
             self.terminate(self._stopped_by)
         waiting = asyncio.ensure_future(running.wait())
@@ -402,10 +410,11 @@ class _Header:
                 self._write(now_ms(), "stdout", self._text)
 
 
-def output_callback(logs: JobLogs, job: Job) -> tuple[LineCallback, str, str]:
-    """Where the output of ``job``'s current attempt goes: the callback, its group, stream."""
-    group, stream = log_target(job, job.runtime.attempt_id or "")
-    return partial(_line, logs, Caller(job.account_id, job.region), group, stream), group, stream
+def output_callback(logs: JobLogs, job: Job) -> tuple[LineCallback, Caller, str, str]:
+    """Where the output of ``job``'s current attempt goes: the callback, and the owner, group
+    and stream it writes to."""
+    owner, group, stream = log_destination(job, job.runtime.attempt_id or "")
+    return partial(_line, logs, owner, group, stream), owner, group, stream
 
 
 def _line(
