@@ -227,7 +227,23 @@ def test_a_restarted_driver_takes_over_running_and_ended_attempts_once(
     assert ray_harness.run(a.wait()).exit_code == 5
     # Lines not acknowledged by the dead driver come again; none after it is lost.
     assert a_lines.texts()[-1] == "a-second" and set(a_lines.texts()) <= {"a-first", "a-second"}
-    # Asking again for an attempt whose exit is recorded gives that exit, and nothing reruns.
+    # Asking again for an attempt whose exit is recorded gives that exit, and nothing reruns:
+    # from this server, and from another one (a new driver, asking the supervisor).
     again = ray_harness.run(ray_harness.provider.reattach(identities[b_id], Lines()))
     assert ray_harness.run(again.wait()).exit_code == 4
+    assert ray_harness.run(_exit_from_new_driver(ray_harness, identities[b_id])) == 4
     assert sorted(runs.read_text().split()) == ["a", "b"]
+
+
+async def _exit_from_new_driver(harness: ProviderHarness, identity: dict[str, object]) -> int | None:
+    """The exit code another server's provider gets when it takes over ``identity``."""
+    provider = RayProvider(
+        harness.provider.address, work_root=str(harness.work_root), log_file=harness.log_file,
+        connect_timeout=60,
+    )
+    try:
+        assert (await provider.connect(timeout=90)).status is ClusterStatus.VALID
+        attempt = await provider.reattach(dict(identity), Lines())
+        return (await asyncio.wait_for(attempt.wait(), 60)).exit_code
+    finally:
+        await provider.aclose()

@@ -513,7 +513,7 @@ class Supervisor:
             if attempt_id in self._records:
                 self._records[attempt_id].acknowledge(upto)
         for attempt_id in released:
-            self._release(attempt_id)
+            self._release(session, attempt_id)
         changed = self._changed.setdefault(session, asyncio.Event())
         if not any(r.session == session and r.pending() for r in self._records.values()):
             changed.clear()
@@ -527,9 +527,11 @@ class Supervisor:
     def _take(self, session: str) -> list[Update]:
         return [r.take() for r in self._records.values() if r.session == session and r.pending()]
 
-    def _release(self, attempt_id: str) -> None:
+    def _release(self, session: str, attempt_id: str) -> None:
         record = self._records.get(attempt_id)
-        if record is None or record.exit is None:
+        # A release from a session the attempt has since been attached away from is stale:
+        # the new session is still owed the exit.
+        if record is None or record.exit is None or record.session != session:
             return
         del self._records[attempt_id]
         self._remembered[attempt_id] = record.exit

@@ -19,6 +19,7 @@ import os
 import socket
 import subprocess
 import sys
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -41,6 +42,8 @@ MIB = 1024 * 1024
 # Pauses between attempts to (re)connect a driver, in seconds.
 BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 DEFAULT_WORK_ROOT = "/tmp/batchyard-attempts"
+# How many exits a provider keeps after telling the supervisor it has recorded them.
+RELEASED_REMEMBERED = 20_000
 
 
 class ClusterStatus(StrEnum):
@@ -307,6 +310,9 @@ class RayProvider:
         # Set when a connection attempt has come to an end, either way.
         self._settled = asyncio.Event()
         self._attempts: dict[str, RayAttempt] = {}
+        # Exits this provider released: asked for again, they are answered from here, since the
+        # supervisor may be handling the release and a new attach in either order.
+        self._released: OrderedDict[str, ExitStatus] = OrderedDict()
         self._ids = itertools.count(1)
         self._loop: asyncio.Task[None] | None = None
         self._closed = False
@@ -588,13 +594,17 @@ class RayProvider:
         ``delivered`` lines (those already stored); one that ended meanwhile reports its real
         exit. One the cluster has no record of ends with a reason.
         """
-        await self._ensure_connected()
         spec = AttemptSpec(
             attempt_id=identity["attemptId"], job_id=identity.get("jobId", ""), command=[],
             environment={},
         )
         attempt = RayAttempt(self, spec, on_line)
         attempt.identity.update(identity)
+        released = self._released.get(attempt.attempt_id)
+        if released is not None:
+            attempt._end(released)
+            return attempt
+        await self._ensure_connected()
         attempt.skip_to(delivered)
         self._attempts[attempt.attempt_id] = attempt
         states = await self._request("attach", attempt_ids=[attempt.attempt_id])
@@ -641,9 +651,13 @@ class RayProvider:
                 attempt._started(started)
             acks[attempt_id] = attempt._deliver(first, lines)
             if exit_ is not None:
-                attempt._end(_exit_status(exit_))
+                status = _exit_status(exit_)
+                attempt._end(status)
                 self._attempts.pop(attempt_id, None)
                 released.append(attempt_id)
+                self._released[attempt_id] = status
+                while len(self._released) > RELEASED_REMEMBERED:
+                    self._released.popitem(last=False)
         driver.send({"op": "ack", "acks": acks, "released": released})
 
     async def attempts(self) -> list[str]:
