@@ -235,7 +235,9 @@ def test_a_restarted_driver_takes_over_running_and_ended_attempts_once(
     assert sorted(runs.read_text().split()) == ["a", "b"]
 
 
-async def _exit_from_new_driver(harness: ProviderHarness, identity: dict[str, object]) -> int | None:
+async def _exit_from_new_driver(
+    harness: ProviderHarness, identity: dict[str, object]
+) -> int | None:
     """The exit code another server's provider gets when it takes over ``identity``."""
     provider = RayProvider(
         harness.provider.address, work_root=str(harness.work_root), log_file=harness.log_file,
