@@ -196,7 +196,7 @@ def test_node_ranges_with_overrides_and_the_gang_demand() -> None:
         ("3:3", ["z"]),
     ]
     job = _job("j", node_properties=properties, retry_strategy={"attempts": 2})
-    assert nodes.demand_of(job) == Demand(8.0, 0, 0)
+    assert nodes.demand_of(job) == Demand(8.0, 0, 0, nodes=4)
     node = nodes.node_job(job, 2, []).to_document()
     assert node["jobId"] == "j#2"
     assert node["nodeDetails"] == {"nodeIndex": 2, "isMainNode": False}

@@ -13,7 +13,7 @@ from batchyard.batch.scheduler.placement import (
     Topology,
     plan,
 )
-from batchyard.compute.provider import HostCapacity
+from batchyard.compute.provider import HostCapacity, Resources
 
 ONE = Demand(1.0, 0, 0)
 
@@ -81,6 +81,25 @@ def test_host_memory_and_gpus_bound_every_environment() -> None:
     assert plan(Topology((queue,)), {queue.arn: gpu}, _ledger()).blocked[0].reason == (
         BLOCKED_BY_REQUIREMENT
     )
+
+
+def test_on_a_cluster_a_job_must_fit_one_node_and_a_multinode_job_enough_nodes() -> None:
+    """Two nodes of 2 vCPUs and 1 GiB (and a head without vCPUs, with much memory): a job of
+    3 vCPUs or 1.5 GiB fits the cluster's sum but no node, and waits blocked."""
+    nodes = (Resources(0.0, 16384, 0.0), Resources(2.0, 1024, 0.0), Resources(2.0, 1024, 0.0))
+    cluster = HostCapacity(memory_mib=18432, gpus=0, vcpus=4.0, nodes=nodes)
+    queue = _queue("q", 1, _env("ray", 16))
+    for too_big in (Demand(3.0, 0, 0), Demand(1.0, 1536, 0), Demand(3.0, 0, 0, nodes=3)):
+        result = plan(
+            Topology((queue,)), {queue.arn: _fifo(queue, too_big)},
+            CapacityLedger(lambda _host: cluster),
+        )
+        assert result.placements == [], too_big
+        assert [b.reason for b in result.blocked] == [BLOCKED_BY_REQUIREMENT], too_big
+    fitting = _fifo(queue, Demand(2.0, 1024, 0), Demand(4.0, 0, 0, nodes=2))
+    result = plan(Topology((queue,)), {queue.arn: fitting}, CapacityLedger(lambda _h: cluster))
+    assert [p.job.job_id for p in result.placements] == ["q-0"]
+    assert result.blocked == []  # the gang waits for the node the first job holds
 
 
 def test_released_capacity_is_offered_again() -> None:

@@ -105,6 +105,25 @@ def test_a_job_larger_than_the_cluster_waits_with_the_blocked_reason(
     batch.cancel_job(jobId=job_id, reason="too big")
 
 
+def test_a_job_that_fits_the_cluster_but_no_node_waits_with_the_blocked_reason(
+    ray_server: ServerProcess,
+) -> None:
+    """The worker nodes have 1 GiB each, the head no vCPUs: 1.5 GiB fits their sum, no node."""
+    batch = ray_server.client("batch")
+    queue = make_queue(batch, [_environment(batch, RAY)])
+    resources = [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "1536"}]
+    job_id = submit(batch, queue, make_definition(batch, ["true"], resourceRequirements=resources))
+    wait_for(
+        lambda: describe(batch, job_id).get("statusReason", "").startswith(
+            "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT"
+        ),
+        timeout=60,
+        what="the job blocked on the size of the cluster's nodes",
+    )
+    assert describe(batch, job_id)["status"] == "RUNNABLE"
+    batch.cancel_job(jobId=job_id, reason="too big for any node")
+
+
 def test_an_unknown_cluster_makes_the_environment_invalid(ray_server: ServerProcess) -> None:
     batch = ray_server.client("batch")
     name = _environment(batch, {**RAY, "batchyard:ray-cluster": "elsewhere"})

@@ -87,14 +87,35 @@ class ExitStatus:
     out_of_memory: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """An amount of vCPUs, MiB of memory and GPUs (what one node of a cluster has)."""
+
+    vcpus: float
+    memory_mib: int
+    gpus: float
+
+    def holds(self, vcpus: float, memory_mib: int, gpus: float) -> bool:
+        """Whether this much covers the request."""
+        return (
+            vcpus <= self.vcpus + 1e-9 and memory_mib <= self.memory_mib and gpus <= self.gpus
+        )
+
+
 @dataclass(frozen=True)
 class HostCapacity:
     """What the machine behind a provider can give all its attempts together; ``vcpus``
-    None: as many as the compute environments' ``maxvCpus`` allow (a cluster knows its own)."""
+    None: as many as the compute environments' ``maxvCpus`` allow (a cluster knows its own).
+
+    ``nodes``: the separate machines of a cluster, each attempt running on one of them (a
+    single-node job must fit one node, a multi-node job needs as many nodes); empty for one
+    machine.
+    """
 
     memory_mib: int
     gpus: int
     vcpus: float | None = None
+    nodes: tuple[Resources, ...] = ()
 
 
 class LaunchError(Exception):

@@ -115,11 +115,13 @@ def owner_id(job_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Demand:
-    """What one attempt of a job reserves while placed: vCPUs, MiB of memory, GPUs."""
+    """What one attempt of a job reserves while placed: vCPUs, MiB of memory, GPUs, and on
+    how many nodes at once (a multi-node job's demand is its nodes' sum)."""
 
     vcpus: float
     memory: int
     gpus: int
+    nodes: int = 1
 
     @classmethod
     def of(cls, container: JsonObject | None) -> Demand:

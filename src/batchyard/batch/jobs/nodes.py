@@ -92,6 +92,7 @@ def demand_of(job: Job) -> Demand:
         vcpus=sum(d.vcpus for d in demands),
         memory=sum(d.memory for d in demands),
         gpus=sum(d.gpus for d in demands),
+        nodes=len(demands),
     )
 
 

@@ -66,6 +66,7 @@ def insert(conn: Connection, job: Job, demand: Demand) -> None:
             "vcpus": demand.vcpus,
             "memory": demand.memory,
             "gpus": demand.gpus,
+            "nodes": demand.nodes,
             "document": job.to_document(),
             "runtime": job.runtime.to_document(),
             "stopped_at": job.stopped_at if job.status in TERMINAL else None,
@@ -166,16 +167,17 @@ def queued(conn: Connection, statuses: Iterable[JobStatus]) -> Iterator[QueuedJo
     """
     query = (
         sa.select(
-            jobs.c.job_id, jobs.c.queue_arn, jobs.c.seq, jobs.c.vcpus, jobs.c.memory, jobs.c.gpus
+            jobs.c.job_id, jobs.c.queue_arn, jobs.c.seq, jobs.c.vcpus, jobs.c.memory,
+            jobs.c.gpus, jobs.c.nodes,
         )
         .where(jobs.c.status.in_([status.value for status in statuses]))
         .order_by(jobs.c.seq)
     )
     arns: dict[str, str] = {}
-    demands: dict[tuple[float, int, int], Demand] = {}
-    for job_id, queue_arn, seq, vcpus, memory, gpus in conn.execute(query):
-        key = (vcpus, memory, gpus)
-        demand = demands.get(key) or demands.setdefault(key, Demand(vcpus, memory, gpus))
+    demands: dict[tuple[float, int, int, int], Demand] = {}
+    for job_id, queue_arn, seq, vcpus, memory, gpus, nodes in conn.execute(query):
+        key = (vcpus, memory, gpus, nodes)
+        demand = demands.get(key) or demands.setdefault(key, Demand(vcpus, memory, gpus, nodes))
         yield QueuedJob(job_id, arns.setdefault(queue_arn, queue_arn), seq, demand)
 
 

@@ -170,6 +170,17 @@ def never_placeable(demand: Demand, environments: Iterable[EnvironmentView]) -> 
     return JOB_RESOURCE_REQUIREMENT
 
 
+def _nodes_could_hold(demand: Demand, host: HostCapacity) -> bool:
+    """Whether a cluster's nodes could ever hold ``demand``: a single-node job on one node,
+    a multi-node job on as many nodes with vCPUs (its nodes' own sizes are not kept here;
+    the provider checks them at launch)."""
+    if not host.nodes:
+        return True
+    if demand.nodes == 1:
+        return any(node.holds(demand.vcpus, demand.memory, demand.gpus) for node in host.nodes)
+    return sum(1 for node in host.nodes if node.vcpus > 0) >= demand.nodes
+
+
 class CapacityLedger:
     """Reservations of placed attempts against environment and host limits.
 
@@ -196,6 +207,7 @@ class CapacityLedger:
             and (host.vcpus is None or demand.vcpus <= host.vcpus + 1e-9)
             and demand.memory <= host.memory_mib
             and demand.gpus <= host.gpus
+            and _nodes_could_hold(demand, host)
         )
 
     def fits(self, environment: EnvironmentView, demand: Demand) -> bool:
@@ -206,6 +218,7 @@ class CapacityLedger:
             and (host.vcpus is None or self._host_vcpus[key] + demand.vcpus <= host.vcpus + 1e-9)
             and self._memory[key] + demand.memory <= host.memory_mib
             and self._gpus[key] + demand.gpus <= host.gpus
+            and _nodes_could_hold(demand, host)
         )
 
     def reserve(self, environment: EnvironmentView, demand: Demand) -> None:

@@ -11,7 +11,6 @@ from batchyard.compute.ray.provider import (
     NodeView,
     RayAttempt,
     RayProvider,
-    Resources,
 )
 
 __all__ = [
@@ -21,5 +20,4 @@ __all__ = [
     "NodeView",
     "RayAttempt",
     "RayProvider",
-    "Resources",
 ]

@@ -33,6 +33,7 @@ from batchyard.compute.provider import (
     HostCapacity,
     LaunchError,
     LineCallback,
+    Resources,
 )
 from batchyard.compute.ray import framing
 
@@ -61,28 +62,13 @@ class ClusterHealth:
     reason: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Resources:
-    """An amount of Ray's resources in Batch's units."""
-
-    vcpus: float
-    memory_mib: int
-    gpus: float
-
-    @classmethod
-    def of(cls, ray_resources: dict[str, float]) -> Resources:
-        """From Ray's resource dict (``CPU``, ``memory`` in bytes, ``GPU``)."""
-        return cls(
-            vcpus=float(ray_resources.get("CPU", 0.0)),
-            memory_mib=int(ray_resources.get("memory", 0.0) // MIB),
-            gpus=float(ray_resources.get("GPU", 0.0)),
-        )
-
-    def holds(self, vcpus: float, memory_mib: int, gpus: float) -> bool:
-        """Whether this much covers the request."""
-        return (
-            vcpus <= self.vcpus + 1e-9 and memory_mib <= self.memory_mib and gpus <= self.gpus
-        )
+def _resources(ray_resources: dict[str, float]) -> Resources:
+    """From Ray's resource dict (``CPU``, ``memory`` in bytes, ``GPU``)."""
+    return Resources(
+        vcpus=float(ray_resources.get("CPU", 0.0)),
+        memory_mib=int(ray_resources.get("memory", 0.0) // MIB),
+        gpus=float(ray_resources.get("GPU", 0.0)),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +117,8 @@ class ClusterCapacity:
                 NodeView(
                     node_id=entry["node_id"],
                     ip=entry["ip"],
-                    total=Resources.of(entry["total"]),
-                    available=Resources.of(entry["available"]),
+                    total=_resources(entry["total"]),
+                    available=_resources(entry["available"]),
                 )
                 for entry in nodes
             )
@@ -349,8 +335,15 @@ class RayProvider:
     @property
     def capacity(self) -> HostCapacity:
         """The live nodes' vCPUs, memory and GPUs together (what ``ComputeProvider`` asks)."""
-        total = self._cluster.total if self._cluster else Resources(0.0, 0, 0.0)
-        return HostCapacity(memory_mib=total.memory_mib, gpus=int(total.gpus), vcpus=total.vcpus)
+        if self._cluster is None:
+            return HostCapacity(memory_mib=0, gpus=0, vcpus=0.0)
+        total = self._cluster.total
+        return HostCapacity(
+            memory_mib=total.memory_mib,
+            gpus=int(total.gpus),
+            vcpus=total.vcpus,
+            nodes=tuple(node.total for node in self._cluster.nodes),
+        )
 
     async def aclose(self) -> None:
         """Stop the driver; the attempts run on in the cluster for a later ``reattach``."""

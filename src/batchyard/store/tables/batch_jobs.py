@@ -32,6 +32,7 @@ jobs = Table(
     Column("vcpus", Float, nullable=False),
     Column("memory", Integer, nullable=False),
     Column("gpus", Integer, nullable=False),
+    Column("nodes", Integer, nullable=False, server_default="1"),
     Column("document", JSON, nullable=False),
     Column("runtime", JSON, nullable=True),
     Column("stopped_at", BigInteger, nullable=True),
