@@ -117,6 +117,8 @@ def test_terminate_jobs_of_array_parents_and_children(batch: Any, held_queue: st
 def test_bulk_limits_are_client_errors(batch: Any, held_queue: str, operation: str) -> None:
     call = getattr(batch, operation)
     job = submit(batch, held_queue, make_definition(batch, ["true"]))
+    # Waits where nothing moves it on: after the refused calls it must still be there.
+    wait_status(batch, job, "RUNNABLE")
     too_many = [str(uuid.uuid4()) for _ in range(51)]
     for kwargs in (
         {"jobs": [job, *too_many[:50]], "reason": "x"},

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import http.server
+import ipaddress
 import threading
 import time
 import uuid
@@ -31,6 +32,7 @@ from batchyard.compute.container import (
 )
 from batchyard.compute.container_spec import container_spec
 from batchyard.compute.engine import EngineUnavailable, choose_engine, connect
+from batchyard.compute.group_networks import LABEL_GROUP, network_name
 from batchyard.compute.output import MAX_LINE_BYTES
 from batchyard.compute.provider import (
     OUT_OF_MEMORY_REASON,
@@ -574,6 +576,53 @@ def test_reap_and_sweep_find_containers_by_their_labels(
     assert identity["containerId"] not in remaining
     assert leftover not in remaining
     assert others in remaining, "another server's containers are not swept"
+
+
+def test_a_groups_nodes_share_a_network_of_their_own_until_the_last_is_released(
+    provider: Callable[..., ContainerProvider], podman: PodmanService
+) -> None:
+    made = provider()
+    group = uuid.uuid4().hex
+    name = network_name(made.server_id, group)
+    client = podman.client()
+
+    def networks() -> list[str]:
+        return [n["Name"] for n in client.networks(filters={"label": f"{LABEL_GROUP}={group}"})]
+
+    async def scenario() -> None:
+        first, second = [
+            await made.start(_shell("echo up; sleep 60", group=group), Output()) for _ in "12"
+        ]
+        assert networks() == [name]
+        inside = client.inspect_network(name)["IPAM"]["Config"][0]["Subnet"]
+        address = first.identity["privateIpv4Address"]
+        assert ipaddress.IPv4Address(address) in ipaddress.IPv4Network(inside)
+        # The second node reaches the first on the group's network.
+        probe = _shell(f"ping -c 1 -W 5 {address} >/dev/null && echo reached", group=group)
+        output = Output()
+        prober = await made.start(probe, output)
+        assert (await _within(prober.wait())).exit_code == 0
+        assert output.texts == ["reached"]
+        await prober.release()
+        for attempt in (first, second):
+            await attempt.stop(0)
+            await _within(attempt.wait())
+        await first.release()
+        assert networks() == [name], "the network stays while a node's container is left"
+        await second.release()
+        assert networks() == []
+        # A server killed with a node running leaves the network; the next one sweeps it.
+        left = await made.start(_shell("sleep 60", group=group), Output())
+        left.detach()
+        later = provider(server_id=made.server_id)
+        assert later.reap(left.identity)
+        later.sweep()
+        assert networks() == []
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        client.close()
 
 
 async def _detached_start(made: ContainerProvider) -> str:

@@ -3,6 +3,7 @@ each compute environment's ``batchyard:provider`` tag chooses (issue 15)."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from tests.support.podman import PodmanService
 from tests.support.server import ServerProcess, wait_for
 
 from batchyard.compute.container import LABEL_JOB
+from batchyard.compute.group_networks import LABEL_GROUP
 
 NO_ENGINE_PIN = (
     "CLIENT_ERROR - batchyard:provider is container but this server has no container engine "
@@ -198,8 +200,8 @@ else:
 """
 
 
-def test_multinode_nodes_are_containers_that_reach_the_main_node(
-    engine_server: ServerProcess, python_image: str
+def test_multinode_nodes_are_containers_on_a_network_of_their_own(
+    engine_server: ServerProcess, python_image: str, podman: PodmanService
 ) -> None:
     batch = engine_server.client("batch")
     queue = _stack(batch)
@@ -213,7 +215,21 @@ def test_multinode_nodes_are_containers_that_reach_the_main_node(
     [reached] = _lines(engine_server, other)[1:]
     address = reached.removeprefix("node 1 reached ")
     assert address not in ("127.0.0.1", reached)
+    # The main node was reached on the job's own network, not the one all containers share.
+    assert ipaddress.IPv4Address(address) not in podman.subnet
     assert all(HEADER.fullmatch(_lines(engine_server, n)[0]) for n in (main, other))
+    # The network goes with the job's last node.
+    task = main["attempts"][0]["container"]["taskArn"].rsplit("/", 1)[1]
+    group = task.rsplit("-", 1)[0]
+    client = podman.client()
+    try:
+        wait_for(
+            lambda: not client.networks(filters={"label": f"{LABEL_GROUP}={group}"}),
+            timeout=30,
+            what="the job's network to be removed after its nodes ended",
+        )
+    finally:
+        client.close()
 
 
 def test_a_pin_to_a_provider_the_server_lacks_makes_the_environment_invalid(

@@ -38,6 +38,7 @@ from docker.utils import parse_repository_tag
 
 from batchyard.compute.container_spec import ContainerSpec
 from batchyard.compute.engine import Engine, engine_host, engine_process_limits
+from batchyard.compute.group_networks import LABEL_GROUP, GroupNetworks
 from batchyard.compute.oom_log import OomLog
 from batchyard.compute.output import LineSplitter
 from batchyard.compute.provider import (
@@ -283,9 +284,13 @@ class ContainerAttempt:
             self._result.cancel()
 
     async def release(self) -> None:
-        """Remove the ended container and the volumes the engine made for it."""
+        """Remove the ended container and the volumes the engine made for it (and its
+        multi-node job's network after its last node)."""
         self._provider._forget(self)
         await asyncio.to_thread(self._remove)
+        group = self.identity.get("group")
+        if isinstance(group, str):
+            await self._provider.networks.leave(group, str(self.identity.get("attemptId")))
 
     def _remove(self) -> None:
         discard(self._api, self.container_id)
@@ -452,6 +457,7 @@ class ContainerProvider:
         self._pulls: dict[str, asyncio.Task[None]] = {}
         self._attached: dict[str, ContainerAttempt] = {}
         self._engine_limits: dict[str, tuple[int, int]] | None = None
+        self.networks = GroupNetworks(engine, server_id, LABEL_SERVER, network)
 
     async def open(self) -> None:
         """Start the relay that lets containers reach ``endpoint_url`` (once; ``start``
@@ -501,6 +507,9 @@ class ContainerProvider:
             raise LaunchError("CannotStartContainerError: the job has no image to run")
         await self._ensure_image(container.image)
         await self.open()
+        group_network = None
+        if spec.group is not None:
+            group_network = await self.networks.join(spec.group, spec.attempt_id)
         gpus = self.gpu_pool.take(spec.gpus)
         try:
             labels = {
@@ -508,6 +517,8 @@ class ContainerProvider:
                 LABEL_JOB: spec.job_id,
                 LABEL_SERVER: self.server_id,
             }
+            if spec.group is not None:
+                labels[LABEL_GROUP] = spec.group
             config, host = create_arguments(
                 spec,
                 container,
@@ -519,31 +530,38 @@ class ContainerProvider:
                 ulimit_defaults=self._ulimit_defaults(container),
                 host_cpus=self.host_cpus,
             )
-            container_id = await asyncio.to_thread(self._create_and_start, config, host)
+            container_id = await asyncio.to_thread(
+                self._create_and_start, config, host, group_network
+            )
         except BaseException:
             self.gpu_pool.give_back(gpus)
+            if spec.group is not None:
+                await self.networks.leave(spec.group, spec.attempt_id)
             raise
-        identity = {
+        identity: dict[str, Any] = {
             "provider": "container",
             "containerId": container_id,
             "attemptId": spec.attempt_id,
             "jobId": spec.job_id,
             "gpus": gpus,
         }
-        address = await asyncio.to_thread(self._address, container_id)
+        if spec.group is not None:
+            identity["group"] = spec.group
+        address = await asyncio.to_thread(self._address, container_id, group_network)
         if address:
             identity["privateIpv4Address"] = address
         return self._attach(container_id, identity, gpus, on_line, delivered=0)
 
-    def _address(self, container_id: str) -> str | None:
-        """The container's IPv4 address on its network (how other nodes of a multi-node job
-        reach it); None when the engine reports none."""
+    def _address(self, container_id: str, group_network: str | None) -> str | None:
+        """The container's IPv4 address on its multi-node job's network, else on its own
+        (how other nodes of a multi-node job reach it); None when the engine reports none."""
         try:
             settings = self.engine.api.inspect_container(container_id).get("NetworkSettings")
         except (DockerException, requests.RequestException):
             return None
         networks = (settings or {}).get("Networks") or {}
-        for network in [networks.get(self.network or ""), *networks.values()]:
+        preferred = [networks.get(name or "") for name in (group_network, self.network)]
+        for network in [*preferred, *networks.values()]:
             if network and network.get("IPAddress"):
                 return str(network["IPAddress"])
         return (settings or {}).get("IPAddress") or None
@@ -561,7 +579,9 @@ class ContainerProvider:
             )
         return self._engine_limits
 
-    def _create_and_start(self, config: dict[str, Any], host: dict[str, Any]) -> str:
+    def _create_and_start(
+        self, config: dict[str, Any], host: dict[str, Any], group_network: str | None
+    ) -> str:
         api = self.engine.api
         try:
             created = api.create_container(**config, host_config=api.create_host_config(**host))
@@ -569,6 +589,8 @@ class ContainerProvider:
             raise LaunchError(_reason("CannotCreateContainerError", error)) from None
         container_id = str(created["Id"])
         try:
+            if group_network is not None:
+                api.connect_container_to_network(container_id, group_network)
             api.start(container_id)
         except (DockerException, requests.RequestException) as error:
             with contextlib.suppress(DockerException, requests.RequestException):
@@ -641,6 +663,9 @@ class ContainerProvider:
         container_id, _running = found
         gpus = [int(g) for g in identity.get("gpus") or []]
         self.gpu_pool.in_use.update(gpus)
+        group, attempt_id = identity.get("group"), identity.get("attemptId")
+        if isinstance(group, str) and isinstance(attempt_id, str):
+            self.networks.rejoin(group, attempt_id)
         return self._attach(container_id, dict(identity), gpus, on_line, delivered)
 
     def _find(self, identity: dict[str, Any]) -> tuple[str, bool] | None:
@@ -681,11 +706,13 @@ class ContainerProvider:
         return running
 
     def sweep(self) -> None:
-        """Remove this server's containers that no attempt of this provider is attached to
-        (call it after re-attaching to the attempts that are still wanted)."""
+        """Remove this server's containers that no attempt of this provider is attached to,
+        and the multi-node jobs' networks none uses (call it after re-attaching to the
+        attempts that are still wanted)."""
         api = self.engine.api
         for listed in api.containers(
             all=True, filters={"label": f"{LABEL_SERVER}={self.server_id}"}
         ):
             if listed["Id"] not in self._attached:
                 discard(api, listed["Id"])
+        self.networks.sweep()

@@ -39,7 +39,9 @@ class AttemptSpec:
 
     ``environment`` is the whole environment the job defines (its own variables, secrets,
     ``AWS_BATCH_*``); ``container`` the rest of its container properties, for providers that
-    run images (None: only ``image`` is known); ``access`` the credentials its SDKs get.
+    run images (None: only ``image`` is known); ``access`` the credentials its SDKs get;
+    ``group`` the attempt of the multi-node job this is a node of (its nodes get a network
+    of their own where the provider makes networks).
     """
 
     attempt_id: str
@@ -52,6 +54,7 @@ class AttemptSpec:
     image: str | None = None
     container: ContainerSpec | None = None
     access: ServiceAccess | None = None
+    group: str | None = None
 
 
 def access_environment(access: ServiceAccess | None, endpoint_url: str | None) -> dict[str, str]:

@@ -109,7 +109,8 @@ class AttemptServices:
 class Launch:
     """What one attempt is started with: the job as placed, the attempt's id, the names of
     the queue and compute environment it runs from (its environment says them), what runs
-    it (None: local processes) and, for a multi-node node, the main node's address."""
+    it (None: local processes) and, for a multi-node node, the main node's address and the
+    multi-node attempt it belongs to."""
 
     job: Job
     attempt_id: str
@@ -117,6 +118,7 @@ class Launch:
     environment_name: str
     backing: Backing | None = None
     main_address: str | None = None
+    group: str | None = None
 
 
 # Starts one attempt: (spec, line callback) -> the running attempt, or LaunchError.
@@ -202,6 +204,7 @@ def attempt_spec(launch: Launch, access: ServiceAccess | None = None) -> Attempt
         image=container.get("image"),
         container=container_spec(container),
         access=access,
+        group=launch.group,
     )
 
 

@@ -134,6 +134,7 @@ class MultiNodeRun:
                 job=node,
                 attempt_id=f"{self._launch.attempt_id}-{index}",
                 main_address=self._main_address,
+                group=self._launch.attempt_id,
             ),
             partial(self._node_ended, index),
             self._main_started if index == self._main else None,
