@@ -174,6 +174,18 @@ def test_cloudwatchlogs_create_log_group_then_describe_log_groups(
     assert [(g["logGroupName"], g["arn"]) for g in direct] == [(group, found["Arn"])]
 
 
+def test_jsonata_arguments_name_the_members_too(fast: ServerProcess, sfn: Any) -> None:
+    group = f"/sdk/{unique('jsonata')}"
+    fast.client("logs").create_log_group(logGroupName=group)
+    described = run(sfn, {"QueryLanguage": "JSONata", "StartAt": "Describe", "States": {
+        "Describe": {
+            "Type": "Task", "Resource": f"{SDK}cloudwatchlogs:describeLogGroups",
+            "Arguments": {"LogGroupNamePrefix": "{% $states.input.prefix %}"},
+            "Output": "{% $states.result.LogGroups.LogGroupName %}", "End": True},
+    }}, {"prefix": group})
+    assert output_of(described) == group
+
+
 def catching(error: str, task: dict[str, Any]) -> dict[str, Any]:
     return {"StartAt": "Call", "States": {
         "Call": {**task, "Catch": [{"ErrorEquals": [error], "ResultPath": "$.error",

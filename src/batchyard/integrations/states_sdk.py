@@ -18,8 +18,8 @@ A failed call fails the task with ``<Service>.<Exception>``: the service as AWS'
 names its client (``Batch``, ``Sfn``, ``Lambda``, ``EventBridge``, ``CloudWatchLogs``) and the
 exception class of the error the model declares (``Batch.ClientException``,
 ``Sfn.ExecutionDoesNotExistException``), or the service's base exception for one it does not
-declare (``Sfn.SfnException`` for an operation this server does not implement). The cause is
-the SDK's message: ``<message> (Service: Batch, Status Code: 400, Request ID: <id>)``.
+declare (``Lambda.LambdaException`` for an operation this server does not implement). The
+cause is the SDK's message: ``<message> (Service: Batch, Status Code: 400, Request ID: <id>)``.
 
 CreateStateMachine refuses a resource that names no operation: an unknown service or action,
 an operation that streams (SDK integrations offer none) or ``.sync``, which SDK integrations
