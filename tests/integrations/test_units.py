@@ -1,15 +1,25 @@
-"""Plain-Python tests of the integration helpers: casing, Lambda errors, ids, bus waits."""
+"""Plain-Python tests of the integration helpers: casing, Lambda errors, ids, bus waits, the
+SDK integrations' names, timestamps and parameters."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from batchyard.bus import Bus
 from batchyard.functions.invocation import InvocationResult
 from batchyard.integrations.states_lambda import function_error
+from batchyard.integrations.states_sdk import (
+    exception_name,
+    instant,
+    java_name,
+    sdk_input,
+    sdk_name,
+)
+from batchyard.protocol.service import load_model
 from batchyard.states import RuntimeFailure, TaskRequest
 from batchyard.states.integrations.calls import (
     child_id,
@@ -139,3 +149,36 @@ def test_a_cancelled_wait_leaves_its_child_to_the_executions_fate() -> None:
 
     asyncio.run(scenario())
     assert stopped == ["job"]
+
+
+def test_sdk_names_follow_the_java_sdk() -> None:
+    names = {service: sdk_name(load_model(service))
+             for service in ("batch", "stepfunctions", "lambda", "events", "logs")}
+    assert names == {"batch": "batch", "stepfunctions": "sfn", "lambda": "lambda",
+                     "events": "eventbridge", "logs": "cloudwatchlogs"}
+    assert [java_name(n) for n in ("Batch", "SFN", "CloudWatch Logs", "EventBridge", "ACM PCA",
+                                   "DynamoDB")] == [
+        "Batch", "Sfn", "CloudWatchLogs", "EventBridge", "AcmPca", "DynamoDb"]
+    assert [exception_name(n) for n in ("ExecutionDoesNotExist", "ClientException",
+                                        "EC2ThrottledException", "EFSIOException")] == [
+        "ExecutionDoesNotExistException", "ClientException", "Ec2ThrottledException",
+        "EfsioException"]
+
+
+def test_sdk_timestamps_read_like_java_instants() -> None:
+    assert instant(1700000000) == "2023-11-14T22:13:20Z"
+    assert instant(1700000000.25) == "2023-11-14T22:13:20.250Z"
+    assert instant(datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)) == (
+        "2024-01-02T03:04:05.123456Z")
+
+
+def test_sdk_parameters_send_json_values_of_text_members_as_json_text() -> None:
+    start = load_model("stepfunctions").operation_model("StartExecution")
+    assert sdk_input(start, {"StateMachineArn": "arn", "Input": {"a": [1]}}) == {
+        "stateMachineArn": "arn", "input": '{"a":[1]}'}
+    invoke = load_model("lambda").operation_model("Invoke")
+    assert sdk_input(invoke, {"FunctionName": "f", "Payload": {"k": "v"}}) == {
+        "FunctionName": "f", "Payload": b'{"k":"v"}'}
+    assert sdk_input(invoke, {"FunctionName": "f", "Payload": "raw"})["Payload"] == b"raw"
+    with pytest.raises(RuntimeFailure, match="'Bogus'"):
+        sdk_input(start, {"StateMachineArn": "arn", "Bogus": 1})

@@ -32,6 +32,11 @@ class UnknownOperation(ServiceError):
         super().__init__("UnknownOperationException", message, status=status)
 
 
+def unsupported_operation(operation: str) -> UnknownOperation:
+    """What this server answers for an operation of a service's model it does not implement."""
+    return UnknownOperation(f"Operation {operation} is not supported by this server")
+
+
 class ValidationFailure(ServiceError):
     """Input that does not satisfy the operation's input shape.
 

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs
 from batchyard.aws.caller import Caller
 from batchyard.compute.engine import EngineUnavailable
 from batchyard.config import Settings
-from batchyard.protocol.errors import ServiceError, ValidationFailure
+from batchyard.protocol.errors import ServiceError, ValidationFailure, unsupported_operation
 from batchyard.protocol.service import ServiceApi
 from batchyard.protocol.wire import (
     MalformedRequest,
@@ -193,14 +193,14 @@ class BatchyardApp:
             # An operation this server lacks is refused unread, once the signature (if it is
             # checked) has been verified.
             if handler is None and pending.signed is None:
-                raise _unsupported(operation.name)
+                raise unsupported_operation(operation.name)
             limit, limit_message = service.body_limit(operation.name)
             body = await _read_body(receive, headers, limit, limit_message)
             if pending.signed is not None:
                 pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
                 self.auth.verify(pending, scope["method"], raw_path, query_string, pairs, body)
             if handler is None:
-                raise _unsupported(operation.name)
+                raise unsupported_operation(operation.name)
             params = parse_request(
                 operation, body, path_params=route.path_params, query=query, headers=headers,
                 case_insensitive_enums=service.case_insensitive_enums,
@@ -259,13 +259,6 @@ class BatchyardApp:
                 await self.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
-
-def _unsupported(operation: str) -> ServiceError:
-    return ServiceError(
-        "UnknownOperationException", f"Operation {operation} is not supported by this server",
-        status=400,
-    )
 
 
 async def _read_body(receive: Receive, headers: dict[str, str], limit: int, message: str) -> bytes:

@@ -30,7 +30,7 @@ from batchyard.events import FUNCTION, JOB_QUEUE, LOG_GROUP, STATE_MACHINE, Even
 from batchyard.events import api as events_api
 from batchyard.functions import Lambda
 from batchyard.functions import api as functions_api
-from batchyard.integrations import states_batch, states_lambda
+from batchyard.integrations import states_batch, states_lambda, states_sdk
 from batchyard.integrations.batch_events import BatchEvents
 from batchyard.integrations.events_targets import (
     FunctionTarget,
@@ -153,6 +153,8 @@ def compose(settings: Settings) -> Server:
         functions_api.api(functions),
         states_api.api(states),
     ]
+    # aws-sdk tasks call the same operation handlers as the HTTP API.
+    states_sdk.register(states, apis)
     return Server(
         settings, store, bus, providers, logs, events, batch_events, batch, functions, states, apis
     )

@@ -32,7 +32,7 @@ from batchyard.states.arns import (
     machine_does_not_exist,
     resource_not_found,
 )
-from batchyard.states.asl import InvalidDefinitionError, TaskInvoker, TaskRequest, load_definition
+from batchyard.states.asl import InvalidDefinitionError, TaskInvoker, TaskRequest, parse_definition
 from batchyard.states.asl.errors import RuntimeFailure
 from batchyard.states.executions import Executions
 from batchyard.states.machines import AliasCreated, Created, Updated
@@ -112,10 +112,11 @@ class Redriven:
     redrive_date: float
 
 
-def check_definition(definition: str) -> None:
-    """Raise AWS's InvalidDefinition unless ``definition`` is a valid ASL document."""
+def check_definition(definition: str, recognizes: Callable[[str], bool]) -> None:
+    """Raise AWS's InvalidDefinition unless ``definition`` is a valid ASL document whose Task
+    resources ``recognizes`` all."""
     try:
-        load_definition(definition)
+        parse_definition(definition, recognizes)
     except InvalidDefinitionError as exc:
         raise ServiceError("InvalidDefinition", exc.message) from None
 
@@ -184,7 +185,7 @@ class StepFunctions:
         version_description: str | None = None,
     ) -> Created:
         """CreateStateMachine: idempotent for an identical request (not publishing)."""
-        check_definition(definition)
+        check_definition(definition, self._executions.invokers.recognizes)
         check_role(role_arn)
         config = machines.configured(logging, tracing, encryption)
         return await self._store.write(partial(
@@ -215,7 +216,7 @@ class StepFunctions:
         arns.owned(caller, arn, machine_does_not_exist, "stateMachine")
         arns.split_qualified(arn)
         if definition is not None:
-            check_definition(definition)
+            check_definition(definition, self._executions.invokers.recognizes)
         if role_arn is not None:
             check_role(role_arn)
         return await self._store.write(partial(
@@ -486,7 +487,7 @@ class StepFunctions:
         self, _caller: Caller, definition: str, max_results: int | None = None
     ) -> Validation:
         """ValidateStateMachineDefinition: every problem of ``definition``."""
-        return tools.validate(definition, max_results)
+        return tools.validate(definition, max_results, self._executions.invokers.recognizes)
 
     async def test_state(self, caller: Caller, test: StateTest) -> StateTestResult:
         """TestState: one state run on its own, its tasks calling the real integrations

@@ -38,7 +38,7 @@ from batchyard.states.asl import (
     TaskRequest,
 )
 from batchyard.states.asl.errors import STATES_RUNTIME
-from batchyard.states.asl.runtime import SchedulingCheck
+from batchyard.states.asl.runtime import ResourceCheck, SchedulingCheck
 
 # AWS holds a GetActivityTask poll open for up to 60 seconds.
 POLL_SECONDS = 60.0
@@ -75,6 +75,12 @@ class InvokerRegistry:
         if invoker is None:
             raise unknown_resource(request)
         return await invoker.invoke(request)
+
+    def recognizes(self, resource: str) -> bool:
+        """Whether a definition may name ``resource``: False only when the integration that
+        owns it knows it names nothing (an SDK action no service has)."""
+        invoker: object = self.route(resource)
+        return not isinstance(invoker, ResourceCheck) or invoker.recognizes(resource)
 
     async def unschedulable(self, request: TaskRequest) -> FailureError | None:
         """Why the task's integration cannot schedule it, if that integration can tell."""

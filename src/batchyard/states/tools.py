@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -58,10 +59,13 @@ class Validation:
     truncated: bool
 
 
-def validate(definition: str, max_results: int | None) -> Validation:
-    """The answer of ValidateStateMachineDefinition for ``definition``."""
+def validate(
+    definition: str, max_results: int | None, recognizes: Callable[[str], bool] | None = None
+) -> Validation:
+    """The answer of ValidateStateMachineDefinition for ``definition``; ``recognizes`` tells
+    which Task resources exist."""
     try:
-        parse_definition(definition)
+        parse_definition(definition, recognizes)
     except InvalidDefinitionError as exc:
         found = _problems(exc.message)
     else:

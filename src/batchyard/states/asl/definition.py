@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from batchyard.states.asl.errors import InvalidDefinitionError, error_matches, is_terminal
-from batchyard.states.asl.validate import validate_definition
+from batchyard.states.asl.validate import Recognizes, validate_definition
 from batchyard.states.asl.values import JSONATA, JSONPATH, MISSING, JsonTextError, loads
 
 # Distinct definitions whose parsed form is kept (each version of each machine has one).
@@ -322,11 +322,14 @@ def _build_machine(raw: dict[str, Any], parent_ql: str) -> StateMachine:
     )
 
 
-def parse_definition(text: str | dict[str, Any]) -> StateMachine:
+def parse_definition(
+    text: str | dict[str, Any], recognizes: Recognizes | None = None
+) -> StateMachine:
     """Parse and statically validate a definition (JSON text or an already-decoded dict).
 
     Raises :class:`InvalidDefinitionError` with AWS's ``Invalid State Machine Definition: ...``
-    message when CreateStateMachine would reject it.
+    message when CreateStateMachine would reject it; ``recognizes`` tells which Task resources
+    exist (unchecked without it).
     """
     if isinstance(text, str):
         try:
@@ -341,7 +344,7 @@ def parse_definition(text: str | dict[str, Any]) -> StateMachine:
             ) from exc
     else:
         raw = text
-    validate_definition(raw)
+    validate_definition(raw, recognizes)
     return _build_machine(raw, raw.get("QueryLanguage", JSONPATH))
 
 

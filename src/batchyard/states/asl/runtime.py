@@ -127,6 +127,15 @@ class SchedulingCheck(Protocol):
         """The failure of a task whose resource cannot be scheduled, None when it can."""
 
 
+@runtime_checkable
+class ResourceCheck(Protocol):
+    """An invoker that knows which of the resources it is routed are real: CreateStateMachine
+    refuses a definition with a Task whose resource it does not recognize, as AWS does."""
+
+    def recognizes(self, resource: str) -> bool:
+        """Whether ``resource`` names something this invoker can run."""
+
+
 # -- the Map Run port ------------------------------------------------------------------------
 class ItemStatus(StrEnum):
     """What became of one item's child execution of a distributed Map."""

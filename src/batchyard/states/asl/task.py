@@ -58,6 +58,10 @@ def resource_parts(arn: str) -> tuple[str, str]:
     parts = arn.split(":")
     if len(parts) >= 6 and parts[2] == "states" and parts[3] == "" and parts[4] == "":
         service, _, action = ":".join(parts[5:]).partition(":")
+        if service == "aws-sdk":
+            # An SDK integration's type names the service too: aws-sdk:batch, submitJob.
+            sdk_service, _, action = action.partition(":")
+            return f"{service}:{sdk_service}", action
         return service, action
     if len(parts) >= 3:
         return parts[2], arn

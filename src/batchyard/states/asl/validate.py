@@ -7,7 +7,7 @@ Every problem found is reported, joined the way AWS joins them inside one
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeGuard
 
 from batchyard.states.asl.errors import InvalidDefinitionError
@@ -121,9 +121,18 @@ _JSONATA_ONLY = {"Arguments", "Output", "Items"}
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+# Whether a Task's resource names something that exists (CreateStateMachine's check).
+Recognizes = Callable[[str], bool]
+NOT_RECOGNIZED = (
+    "The resource provided {} is not recognized. The value is not a valid resource ARN, or "
+    "the resource is not available in this region."
+)
+
+
 class _Collector:
-    def __init__(self) -> None:
+    def __init__(self, recognizes: Recognizes | None = None) -> None:
         self.errors: list[str] = []
+        self.recognizes = recognizes
 
     def schema(self, detail: str, where: str) -> None:
         self.errors.append(f"SCHEMA_VALIDATION_FAILED: {detail} at {where}")
@@ -132,9 +141,12 @@ class _Collector:
         self.errors.append(f"{code}: {detail} at {where}")
 
 
-def validate_definition(raw: Any) -> None:
-    """Raise :class:`InvalidDefinitionError` when ``raw`` is not a valid definition."""
-    col = _Collector()
+def validate_definition(raw: Any, recognizes: Recognizes | None = None) -> None:
+    """Raise :class:`InvalidDefinitionError` when ``raw`` is not a valid definition.
+
+    With ``recognizes``, a Task whose resource it does not recognize is invalid too.
+    """
+    col = _Collector(recognizes)
     if not isinstance(raw, dict):
         raise InvalidDefinitionError(
             "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: "
@@ -262,8 +274,11 @@ def _state(
     elif t == "Choice":
         _choice(col, st, spath, ql, states)
     elif t == "Task":
-        if not isinstance(st.get("Resource"), str):
+        resource = st.get("Resource")
+        if not isinstance(resource, str):
             col.schema("These fields are required: [Resource]", spath)
+        elif col.recognizes is not None and not col.recognizes(resource):
+            col.schema(NOT_RECOGNIZED.format(resource), f"{spath}/Resource")
         for a, b in (
             ("TimeoutSeconds", "TimeoutSecondsPath"),
             ("HeartbeatSeconds", "HeartbeatSecondsPath"),
