@@ -102,3 +102,36 @@ def test_a_template_value_that_is_neither_path_nor_intrinsic_is_rejected(value: 
 def test_a_filter_with_blanks_is_a_valid_path() -> None:
     data = {"users": [{"status": 0}, {"status": 1}]}
     assert _select("$.users[?(@.status == 0)]", data) == [{"status": 0}]
+
+
+@pytest.mark.parametrize(("rule", "field"), [
+    ({"Variable": "value", "IsPresent": True}, "Variable"),
+    ({"Variable": "$.value", "StringEqualsPath": "other"}, "StringEqualsPath"),
+])
+def test_a_choice_rule_path_that_is_no_path_is_rejected_at_create_time(
+    rule: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidDefinitionError) as info:
+        parse_definition({
+            "StartAt": "C",
+            "States": {
+                "C": {"Type": "Choice", "Choices": [{**rule, "Next": "D"}], "Default": "D"},
+                "D": {"Type": "Succeed"},
+            },
+        })
+    assert info.value.message == (
+        "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: The value for the field "
+        f"'{field}' must be a valid JSONPath at /States/C/Choices[0]/{field}'"
+    )
+
+
+def test_a_choice_rule_may_compare_with_a_variable_or_the_context_object() -> None:
+    parse_definition({
+        "StartAt": "C",
+        "States": {
+            "C": {"Type": "Choice", "Choices": [
+                {"Variable": "$$.Execution.Name", "StringEqualsPath": "$expected", "Next": "D"},
+            ], "Default": "D"},
+            "D": {"Type": "Succeed"},
+        },
+    })

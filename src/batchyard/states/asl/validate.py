@@ -404,6 +404,14 @@ def _rule(col: _Collector, rule: dict[str, Any], where: str) -> None:
             _rule(col, rule[op], f"{where}/Not")
     elif "Variable" not in rule:
         col.schema("These fields are required: [Variable]", where)
+    else:
+        # The rule's Variable, and the operand of a *Path comparator, are paths.
+        for key in ("Variable", op) if op.endswith("Path") else ("Variable",):
+            value = rule[key]
+            if isinstance(value, str) and not check_path(value):
+                col.schema(
+                    f"The value for the field '{key}' must be a valid JSONPath", f"{where}/{key}"
+                )
 
 
 def _map(col: _Collector, st: dict[str, Any], spath: str, ql: str) -> None:
