@@ -76,6 +76,15 @@ _MAP_RUN_EXIT_DRIFT = (
 # on the old recordings without them just the same. Keying the old ids on a trait of these
 # five would contradict other recordings; the engine produces the newer ids. LocalStack's own
 # suite skips the previousEventId check on the newer recordings.
+# Within the corpus alone one trait does split them: every old-rule case has its Map as the
+# machine's StartAt, every new-rule case has it after a Pass. Outside it, one template proves
+# that trait a coincidence of when the tests were written: MAP_STATE_CONFIG_DISTRIBUTED_
+# REENTRANT_LAMBDA (Map after two Passes) recorded on 2024-05-03 as
+# scenarios/test_base_scenarios::test_map_state_config_distributed_reentrant_lambda points
+# both MapStateExited at MapRunSucceeded (11 -> 9, 21 -> 19), and recorded on 2025-10-28 as
+# local_mocking/test_base_scenarios::test_map_state_lambda (only the first Pass's Values and
+# the function differ) points them at MapRunStarted (11 -> 8, 21 -> 18). The reverse holds at
+# StartAt: test_map_item_reader_base_json_max_items_jsonata (2024-11-13) has the new ids.
 _SCN = "scenarios.test_base_scenarios::"
 KNOWN_GAPS: dict[str, str] = {
     f"{_SCN}test_map_state_label": _MAP_RUN_EXIT_DRIFT,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 from typing import Any
 
 from batchyard.states.asl import jsonata, paths
@@ -98,6 +99,10 @@ def _shown(value: Any) -> str:
     return value if isinstance(value, str) else dumps(value)
 
 
+_INTEGER_TEXT = re.compile(r"-?\d+")
+_NUMBER_TEXT = re.compile(r"-?\d+(?:\.\d+)?")
+
+
 def _int_field(run: StateRun, value: Any, path: Any, name: str) -> int | None:
     st = run.state
     if value is not MISSING:
@@ -109,6 +114,9 @@ def _int_field(run: StateRun, value: Any, path: Any, name: str) -> int | None:
     if path is MISSING:
         return None
     got = paths.resolve_field(path, run.raw_input, run.scope(), f"{name}Path")
+    # AWS reads the value as a number even when it is a JSON string of one ("1").
+    if isinstance(got, str) and _INTEGER_TEXT.fullmatch(got):
+        got = int(got)
     if (
         isinstance(got, bool)
         or not isinstance(got, int | float)
@@ -133,6 +141,8 @@ def _percentage(run: StateRun) -> float | None:
         got = paths.resolve_field(
             path, run.raw_input, run.scope(), "ToleratedFailurePercentagePath"
         )
+        if isinstance(got, str) and _NUMBER_TEXT.fullmatch(got):
+            got = float(got)
         if isinstance(got, bool) or not isinstance(got, int | float):
             raise RuntimeFailure(
                 f'The ToleratedFailurePercentagePath field refers to value "{_shown(got)}" '
@@ -204,6 +214,8 @@ async def run_map(run: StateRun) -> Outcome:
             data = paths.input_path(st.input_path, run.raw_input, run.scope())
             run.note("afterInputPath", data)
         max_conc = _int_field(run, st.max_concurrency, st.max_concurrency_path, "MaxConcurrency")
+        if max_conc is not None and max_conc < 0:
+            raise RuntimeFailure("MaxConcurrency cannot be negative.")
         run.note("maxConcurrency", max_conc or 0)
         try:
             items = _items(run, data)

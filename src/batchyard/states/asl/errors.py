@@ -160,9 +160,14 @@ class QueryEvaluationError(RuntimeFailure):
     ``location`` is the field AWS names in the EvaluationFailed event (e.g. ``Output/result``).
     """
 
-    def __init__(self, message: str, location: str | None = None) -> None:
+    def __init__(
+        self, message: str, location: str | None = None, after_entry: bool = False
+    ) -> None:
         super().__init__(message, STATES_QUERY_EVALUATION_ERROR)
         self.location = location
+        # AWS links the EvaluationFailed of a value checked while the state runs (a Wait's
+        # timestamp) to the state's entered event, and of an expression to the event before it.
+        self.after_entry = after_entry
 
 
 class IntrinsicFailure(RuntimeFailure):

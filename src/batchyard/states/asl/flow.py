@@ -109,6 +109,30 @@ def _is_long(v: Any) -> bool:
     return isinstance(v, int) or (isinstance(v, float) and v.is_integer())
 
 
+# AWS keeps a Wait's delay in a signed 32-bit count of seconds: a longer one fails the state.
+MAX_WAIT_SECONDS = 2**31 - 1
+
+
+def _shown(value: Any) -> str:
+    return value if isinstance(value, str) else dumps(value)
+
+
+def _bounded(start: datetime, until: datetime) -> datetime:
+    if (until - start).total_seconds() > MAX_WAIT_SECONDS:
+        raise RuntimeFailure("Wait state delay is too long.")
+    return until
+
+
+def _wait_path(run: StateRun, path: str, field: str) -> Any:
+    """The value a Wait's SecondsPath or TimestampPath selects; AWS words a miss its own way."""
+    try:
+        return paths.resolve(path, run.raw_input, run.scope())
+    except paths.PathNotFound:
+        raise RuntimeFailure(
+            f"The {field} parameter does not reference an input value: {path}"
+        ) from None
+
+
 def _deadline(run: StateRun) -> datetime:
     st = run.state
     assert isinstance(st, WaitState)
@@ -122,25 +146,25 @@ def _deadline(run: StateRun) -> datetime:
                     f"returned an unexpected result: {dumps(secs)}",
                     "Seconds",
                 )
-            return start + timedelta(seconds=int(secs))
+            return _bounded(start, start + timedelta(seconds=int(secs)))
         text = run.jsonata(st.timestamp, "Timestamp")
         when = parse_timestamp(text) if isinstance(text, str) else None
         if when is None:
             raise QueryEvaluationError(
-                f"The JSONata expression '{st.timestamp}' specified for the field 'Timestamp' "
-                f"returned an invalid timestamp: {dumps(text)}",
+                "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time "
+                f"format string: {_shown(text)}",
                 "Timestamp",
+                after_entry=True,
             )
-        return when
+        return _bounded(start, when)
     if st.seconds is not MISSING:
-        return start + timedelta(seconds=int(st.seconds))
+        return _bounded(start, start + timedelta(seconds=int(st.seconds)))
     if st.timestamp is not MISSING:
         when = parse_timestamp(st.timestamp)
         assert when is not None  # validated at create time
-        return when
-    scope = run.scope()
+        return _bounded(start, when)
     if st.seconds_path is not MISSING:
-        value = paths.resolve_field(st.seconds_path, run.raw_input, scope, "SecondsPath")
+        value = _wait_path(run, st.seconds_path, "SecondsPath")
         shown = f"{st.seconds_path} == {dumps(value)}"
         if not _is_long(value):
             raise RuntimeFailure(
@@ -148,16 +172,15 @@ def _deadline(run: StateRun) -> datetime:
             )
         if value < 0:
             raise RuntimeFailure(f"The SecondsPath parameter references a negative value: {shown}")
-        return start + timedelta(seconds=int(value))
-    value = paths.resolve_field(st.timestamp_path, run.raw_input, scope, "TimestampPath")
+        return _bounded(start, start + timedelta(seconds=int(value)))
+    value = _wait_path(run, st.timestamp_path, "TimestampPath")
     when = parse_timestamp(value) if isinstance(value, str) else None
     if when is None:
-        shown = value if isinstance(value, str) else dumps(value)
         raise RuntimeFailure(
             "The TimestampPath parameter does not reference a valid ISO-8601 extended offset "
-            f"date-time format string: {st.timestamp_path} == {shown}"
+            f"date-time format string: {st.timestamp_path} == {_shown(value)}"
         )
-    return when
+    return _bounded(start, when)
 
 
 async def run_wait(run: StateRun) -> Outcome:

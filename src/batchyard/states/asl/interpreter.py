@@ -294,7 +294,7 @@ class Interpreter:
             run.frame,
             "EvaluationFailed",
             {"evaluationFailedEventDetails": details},
-            prev=run.entry_prev,
+            prev=run.entered_event_id if exc.after_entry else run.entry_prev,
         )
         exc.reported = True
 

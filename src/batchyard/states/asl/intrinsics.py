@@ -55,6 +55,11 @@ _MAX_BASE64_INPUT = 10_000
 _MAX_ARRAY_RANGE = 1000
 
 
+# The only characters a backslash may escape in an intrinsic's string literal (AWS rejects
+# the definition for any other, "\\"" included).
+_ESCAPABLE = frozenset("'{}\\")
+
+
 def is_intrinsic(text: str) -> bool:
     """True when a ``.$`` value is an intrinsic function call rather than a path."""
     return isinstance(text, str) and text.startswith("States.")
@@ -142,6 +147,8 @@ class _Parser:
             ch = self.text[self.pos]
             if ch == "\\" and self.pos + 1 < len(self.text):
                 nxt = self.text[self.pos + 1]
+                if nxt not in _ESCAPABLE:
+                    raise self.fail(f"illegal escape '\\{nxt}'")
                 out.append("\\" + nxt if nxt in "{}" else nxt)
                 self.pos += 2
                 continue

@@ -91,6 +91,10 @@ def _to_jsonata(value: Any) -> Any:
     return Utils.NULL_VALUE if value is None else value
 
 
+class _Unsupported(Exception):
+    """The result holds a value JSON cannot carry (a function or lambda)."""
+
+
 def _plain(value: Any) -> Any:
     if value is Utils.NULL_VALUE:
         return None
@@ -98,9 +102,10 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
-    if callable(value) or isinstance(value, Jsonata.JLambda | Jsonata.JFunction):
-        raise QueryEvaluationError("The expression returned a function")
-    return value
+    if value is None or isinstance(value, str | int | float):
+        return value
+    # Functions and lambdas come back as the library's own objects, not all of them callable.
+    raise _Unsupported
 
 
 def evaluate(
@@ -143,7 +148,14 @@ def evaluate(
             "nothing (undefined).",
             field,
         )
-    return _plain(result)
+    try:
+        return _plain(result)
+    except _Unsupported:
+        raise QueryEvaluationError(
+            f"The JSONata expression '{body}' specified for the field '{field}' returned an "
+            "unsupported result type.",
+            field,
+        ) from None
 
 
 def evaluate_template(

@@ -22,7 +22,6 @@ from batchyard.states.asl.errors import RuntimeFailure
 from batchyard.states.asl.values import MISSING, dumps
 
 _VAR_PATH = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)(.*)$", re.DOTALL)
-_INDEFINITE = re.compile(r"\*|\.\.|\?\(|:|,")
 
 
 class Scope:
@@ -59,6 +58,68 @@ class PathNotFound(Exception):
     """The path is well-formed but selects nothing in the data."""
 
 
+# The steps of a definite path as Jayway reads them: a dot name runs to the next '.' or '['
+# (a blank in it is an error, '*' is a wildcard, '(' a function); a bracketed name keeps its
+# text as written, a backslash only stopping the next quote from closing it.
+_DOT_NAME = re.compile(r"\.([^.\[\]()]+)")
+_QUOTED = re.compile(r"\[\s*(?:'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\")\s*\]")
+_INDEX = re.compile(r"\[\s*(-?\d+)\s*\]")
+
+
+def _definite_steps(path: str) -> list[str | int] | None:
+    """The names and indexes of a definite input path (``$`` first), None for another."""
+    steps: list[str | int] = []
+    pos = 1
+    while pos < len(path):
+        m = _DOT_NAME.match(path, pos)
+        if m is not None:
+            name = m.group(1)
+            if name == "*" or " " in name:
+                return None
+            steps.append(name)
+        elif (m := _QUOTED.match(path, pos)) is not None:
+            steps.append(m.group(1) if m.group(1) is not None else m.group(2))
+        elif (m := _INDEX.match(path, pos)) is not None:
+            steps.append(int(m.group(1)))
+        else:
+            return None
+        pos = m.end()
+    return steps
+
+
+def _walk(steps: list[str | int], data: Any) -> Any:
+    node = data
+    for step in steps:
+        named = isinstance(step, str) and isinstance(node, dict) and step in node
+        indexed = (
+            isinstance(step, int) and isinstance(node, list) and -len(node) <= step < len(node)
+        )
+        if not (named or indexed):
+            raise PathNotFound(step)
+        node = node[step]
+    return node
+
+
+def _blank_dot_name(path: str) -> bool:
+    """Whether a dot name outside brackets holds a blank, which Jayway refuses ("use bracket
+    notation"); a filter's own blanks are fine."""
+    depth = 0
+    name: str | None = None
+    for ch in path:
+        if depth == 0 and name is not None:
+            if ch in ".[(":
+                name = None
+            elif ch == " ":
+                return True
+        if ch in "[(":
+            depth += 1
+        elif ch in "])":
+            depth -= 1
+        elif ch == "." and depth == 0:
+            name = ""
+    return False
+
+
 @lru_cache(maxsize=4096)
 def _compile(expr: str) -> JSONPath:
     # jsonpath-ng wants "$" alone for the root and rejects Jayway's "$[...]" less often than
@@ -71,6 +132,10 @@ def check_path(expr: str) -> bool:
     if not isinstance(expr, str) or not expr.startswith("$"):
         return False
     rest = _split_root(expr)[1]
+    if _definite_steps(rest) is not None:
+        return True
+    if _blank_dot_name(rest):
+        return False
     try:
         _compile(rest)
     except (JsonPathParserError, JsonPathLexerError, Exception):
@@ -82,14 +147,14 @@ def check_reference_path(expr: str) -> bool:
     """True for a Reference Path: a definite input path, which ResultPath requires."""
     if not isinstance(expr, str) or not expr.startswith("$") or expr.startswith("$$"):
         return False
-    if _VAR_PATH.match(expr) or _INDEFINITE.search(expr):
+    if _VAR_PATH.match(expr):
         return False
-    return check_path(expr)
+    return _definite_steps(expr) is not None
 
 
 def is_definite(expr: str) -> bool:
     """A definite path selects at most one node, so Jayway returns it unwrapped."""
-    return _INDEFINITE.search(expr) is None
+    return _definite_steps(expr) is not None
 
 
 def _split_root(expr: str) -> tuple[str, str]:
@@ -106,14 +171,13 @@ def find(expr: str, data: Any) -> Any:
     """Evaluate an input path on ``data``; raise :class:`PathNotFound` when nothing matches."""
     if expr == "$":
         return data
+    steps = _definite_steps(expr)
+    if steps is not None:
+        return _walk(steps, data)
     try:
         matches = _compile(expr).find(data)
     except (JsonPathParserError, JsonPathLexerError) as exc:
         raise PathNotFound(expr) from exc
-    if is_definite(expr):
-        if not matches:
-            raise PathNotFound(expr)
-        return matches[0].value
     return [m.value for m in matches]
 
 
@@ -148,28 +212,6 @@ def resolve_field(expr: str, data: Any, scope: Scope, field: str) -> Any:
     except PathNotFound:
         where = scope.context if expr.startswith("$$") else data
         raise RuntimeFailure(not_found_message(expr, field, where)) from None
-
-
-_STEP = re.compile(
-    r"\.([^.\[\]]+)|\[\s*'((?:[^'\\]|\\.)*)'\s*\]|\[\s*\"((?:[^\"\\]|\\.)*)\"\s*\]"
-    r"|\[\s*(-?\d+)\s*\]"
-)
-
-
-def _definite_steps(path: str) -> list[str | int] | None:
-    """The names and indexes of a definite input path (``$`` first), None for another."""
-    steps: list[str | int] = []
-    pos = 1
-    while pos < len(path):
-        m = _STEP.match(path, pos)
-        if m is None:
-            return None
-        name = m.group(1) if m.group(1) is not None else m.group(2)
-        if name is None:
-            name = m.group(3)
-        steps.append(int(m.group(4)) if name is None else name)
-        pos = m.end()
-    return steps
 
 
 def _shown(steps: list[str | int]) -> str:
@@ -224,23 +266,10 @@ def output_path(expr: Any, data: Any, scope: Scope) -> Any:
     return input_path(expr, data, scope)
 
 
-_TOKEN = re.compile(r"\.([^.\[\]]+)|\['((?:[^'\\]|\\.)*)'\]|\[(-?\d+)\]")
-
-
 def _reference_steps(expr: str) -> list[str | int]:
-    steps: list[str | int] = []
-    pos = 1
-    while pos < len(expr):
-        m = _TOKEN.match(expr, pos)
-        if not m:
-            raise RuntimeFailure(f"Invalid ResultPath '{expr}'")
-        if m.group(1) is not None:
-            steps.append(m.group(1))
-        elif m.group(2) is not None:
-            steps.append(m.group(2))
-        else:
-            steps.append(int(m.group(3)))
-        pos = m.end()
+    steps = _definite_steps(expr)
+    if steps is None:
+        raise RuntimeFailure(f"Invalid ResultPath '{expr}'")
     return steps
 
 

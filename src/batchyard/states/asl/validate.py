@@ -10,7 +10,8 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, TypeGuard
 
-from batchyard.states.asl.errors import InvalidDefinitionError
+from batchyard.states.asl.errors import FailureError, InvalidDefinitionError
+from batchyard.states.asl.intrinsics import is_intrinsic, parse_intrinsic
 from batchyard.states.asl.jsonata import is_expr as is_jsonata_expr
 from batchyard.states.asl.paths import check_path, check_reference_path
 from batchyard.states.asl.timestamps import valid_rfc3339
@@ -418,6 +419,14 @@ def _rule(col: _Collector, rule: dict[str, Any], where: str) -> None:
             _rule(col, rule[op], f"{where}/Not")
     elif "Variable" not in rule:
         col.schema("These fields are required: [Variable]", where)
+    else:
+        # The rule's Variable, and the operand of a *Path comparator, are paths.
+        for key in ("Variable", op) if op.endswith("Path") else ("Variable",):
+            value = rule[key]
+            if isinstance(value, str) and not check_path(value):
+                col.schema(
+                    f"The value for the field '{key}' must be a valid JSONPath", f"{where}/{key}"
+                )
 
 
 def _map(col: _Collector, st: dict[str, Any], spath: str, ql: str) -> None:
@@ -493,13 +502,66 @@ def _retrier(col: _Collector, item: dict[str, Any], where: str) -> None:
         col.schema(f'"{js}" is not a valid value for JitterStrategy', f"{where}/JitterStrategy")
 
 
+# Fields whose value is a path that may start at the input, the context object or a variable.
+_PATH_FIELDS = (
+    "InputPath", "OutputPath", "ItemsPath", "SecondsPath", "TimestampPath",
+    "TimeoutSecondsPath", "HeartbeatSecondsPath", "MaxConcurrencyPath",
+    "ToleratedFailureCountPath", "ToleratedFailurePercentagePath",
+)
+# Fail's fields that take a path or an intrinsic function.
+_PATH_OR_INTRINSIC_FIELDS = ("ErrorPath", "CausePath")
+_TEMPLATE_FIELDS = ("Parameters", "ResultSelector", "ItemSelector")
+
+
+def _valid_intrinsic(text: str) -> bool:
+    try:
+        parse_intrinsic(text)
+    except FailureError:
+        return False
+    return True
+
+
+def _path_or_intrinsic(value: str) -> bool:
+    return _valid_intrinsic(value) if is_intrinsic(value) else check_path(value)
+
+
+def _template(col: _Collector, template: Any, where: str) -> None:
+    """Every ``.$`` value of a payload template must be a path or an intrinsic call."""
+    if isinstance(template, list):
+        for i, item in enumerate(template):
+            _template(col, item, f"{where}[{i}]")
+        return
+    if not isinstance(template, dict):
+        return
+    for key, value in template.items():
+        if key.endswith(".$") and isinstance(value, str):
+            if not _path_or_intrinsic(value):
+                col.schema(
+                    f"The value for the field '{key}' must be a valid JSONPath or a valid "
+                    "intrinsic function call",
+                    where,
+                )
+        else:
+            _template(col, value, f"{where}/{key}")
+
+
 def _paths(col: _Collector, st: dict[str, Any], spath: str) -> None:
-    for key in ("InputPath", "OutputPath"):
+    for key in _PATH_FIELDS:
         v = st.get(key)
         if isinstance(v, str) and not check_path(v):
             col.schema(
                 f"The value for the field '{key}' must be a valid JSONPath", f"{spath}/{key}"
             )
+    for key in _PATH_OR_INTRINSIC_FIELDS:
+        v = st.get(key)
+        if isinstance(v, str) and not _path_or_intrinsic(v):
+            col.schema(
+                f"The value for the field '{key}' must be a valid JSONPath or a valid "
+                "intrinsic function call",
+                f"{spath}/{key}",
+            )
+    for key in _TEMPLATE_FIELDS:
+        _template(col, st.get(key), f"{spath}/{key}")
     rp = st.get("ResultPath")
     if isinstance(rp, str) and not check_reference_path(rp):
         col.schema(
