@@ -162,6 +162,15 @@ def test_fargate_definition(batch) -> None:
     name = unique("jd")
     register(batch, name, platformCapabilities=["FARGATE"], containerProperties=FARGATE)
     assert describe(batch, jobDefinitions=[f"{name}:1"])[0]["platformCapabilities"] == ["FARGATE"]
+    platform = {
+        **FARGATE,
+        "runtimePlatform": {"operatingSystemFamily": "LINUX", "cpuArchitecture": "ARM64"},
+        "ephemeralStorage": {"sizeInGiB": 200},
+    }
+    register(batch, name, platformCapabilities=["FARGATE"], containerProperties=platform)
+    stored = describe(batch, jobDefinitions=[f"{name}:2"])[0]["containerProperties"]
+    assert stored["runtimePlatform"] == platform["runtimePlatform"]
+    assert stored["ephemeralStorage"] == {"sizeInGiB": 200}
 
 
 def test_multinode_definition(batch) -> None:
@@ -373,6 +382,56 @@ INVALID = [
         },
         "privileged",
     ),
+    *[
+        (
+            case,
+            {
+                "platformCapabilities": ["FARGATE"],
+                "containerProperties": {**FARGATE, **extra},
+            },
+            fragment,
+        )
+        for case, extra, fragment in (
+            ("ephemeral storage too small", {"ephemeralStorage": {"sizeInGiB": 20}}, "21 and 200"),
+            ("ephemeral storage too big", {"ephemeralStorage": {"sizeInGiB": 201}}, "21 and 200"),
+            (
+                "unknown os family",
+                {"runtimePlatform": {"operatingSystemFamily": "MACOS"}},
+                "operatingSystemFamily MACOS",
+            ),
+            (
+                "unknown cpu",
+                {"runtimePlatform": {"cpuArchitecture": "RISCV"}},
+                "cpuArchitecture RISCV",
+            ),
+            (
+                "windows on arm",
+                {
+                    "runtimePlatform": {
+                        "operatingSystemFamily": "WINDOWS_SERVER_2019_CORE",
+                        "cpuArchitecture": "ARM64",
+                    }
+                },
+                "must be X86_64 for Windows",
+            ),
+            (
+                "windows with a user",
+                {
+                    "runtimePlatform": {"operatingSystemFamily": "WINDOWS_SERVER_2022_FULL"},
+                    "user": "nobody",
+                },
+                "user can't be set for Windows",
+            ),
+            (
+                "windows with linux parameters",
+                {
+                    "runtimePlatform": {"operatingSystemFamily": "WINDOWS_SERVER_2022_FULL"},
+                    "linuxParameters": {"initProcessEnabled": True},
+                },
+                "linuxParameters can't be set for Windows",
+            ),
+        )
+    ],
     (
         "fargate multinode",
         {

@@ -4,6 +4,7 @@ each compute environment's ``batchyard:provider`` tag chooses (issue 15)."""
 from __future__ import annotations
 
 import ipaddress
+import platform
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,9 @@ from tests.support.server import ServerProcess, wait_for
 from batchyard.compute.container import LABEL_JOB
 from batchyard.compute.group_networks import LABEL_GROUP
 
+# This machine's CPU architecture as Batch names it, and the other one Batch knows.
+HOST_CPU = "ARM64" if platform.machine() in ("aarch64", "arm64") else "X86_64"
+OTHER_CPU = "X86_64" if HOST_CPU == "ARM64" else "ARM64"
 NO_ENGINE_PIN = (
     "CLIENT_ERROR - batchyard:provider is container but this server has no container engine "
     "(jobs run as local processes: container_engine is none)"
@@ -155,12 +159,57 @@ def test_a_fargate_job_runs_in_a_container_with_its_fractional_vcpus_and_memory(
             "executionRoleArn": "arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
             "networkConfiguration": {"assignPublicIp": "ENABLED"},
             "fargatePlatformConfiguration": {"platformVersion": "LATEST"},
+            "runtimePlatform": {"operatingSystemFamily": "LINUX", "cpuArchitecture": HOST_CPU},
+            "ephemeralStorage": {"sizeInGiB": 30},
         },
     )
     job = _run(engine_server, queue, name)
     assert job["status"] == "SUCCEEDED", job
-    output = job_messages(engine_server, job)[1:]
+    header, *output = job_messages(engine_server, job)
     assert "cpu 25000 100000" in output and f"memory {512 * 1024 * 1024}" in output, output
+    # What this server cannot give the job is said where the job's own output begins.
+    assert header.endswith("; its ephemeralStorage of 30 GiB is not enforced"), header
+
+
+@pytest.mark.parametrize(
+    ("runtime_platform", "needs"),
+    [
+        (
+            {"cpuArchitecture": OTHER_CPU},
+            f"the job needs the {OTHER_CPU} CPU architecture; the host of ",
+        ),
+        (
+            {"operatingSystemFamily": "WINDOWS_SERVER_2022_CORE"},
+            "the job needs a WINDOWS_SERVER_2022_CORE container; ",
+        ),
+    ],
+)
+def test_a_runtime_platform_the_engine_host_is_not_fails_to_start_saying_so(
+    engine_server: ServerProcess, runtime_platform: dict[str, str], needs: str
+) -> None:
+    """The engine reports its host's architecture; it runs Linux containers only."""
+    batch = engine_server.client("batch")
+    queue = make_queue(batch, [make_ce(batch, computeResources=fargate_resources(maxvCpus=4))])
+    name = unique("platform")
+    batch.register_job_definition(
+        jobDefinitionName=name,
+        type="container",
+        platformCapabilities=["FARGATE"],
+        containerProperties={
+            "image": BUSYBOX,
+            "command": ["true"],
+            "resourceRequirements": [
+                {"type": "VCPU", "value": "0.25"},
+                {"type": "MEMORY", "value": "512"},
+            ],
+            "executionRoleArn": "arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
+            "runtimePlatform": runtime_platform,
+        },
+    )
+    job = _run(engine_server, queue, name)
+    assert job["status"] == "FAILED", job
+    reason = job["attempts"][-1]["container"]["reason"]
+    assert reason.startswith(f"CannotStartContainerError: {needs}"), reason
 
 
 def test_a_job_describes_itself_with_boto3_from_inside_its_container(

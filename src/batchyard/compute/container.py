@@ -505,6 +505,7 @@ class ContainerProvider:
         container = spec.container or ContainerSpec(image=spec.image or "")
         if not container.image:
             raise LaunchError("CannotStartContainerError: the job has no image to run")
+        self._check_platform(container)
         await self._ensure_image(container.image)
         await self.open()
         group_network = None
@@ -551,6 +552,25 @@ class ContainerProvider:
         if address:
             identity["privateIpv4Address"] = address
         return self._attach(container_id, identity, gpus, on_line, delivered=0)
+
+    def _check_platform(self, container: ContainerSpec) -> None:
+        """Refuse a ``runtimePlatform`` this engine's host is not: the attempt would fail
+        later and less clearly (an exec format error), or never run as the job asks."""
+        platform, engine = container.platform, self.engine
+        if platform is None:
+            return
+        if platform.operating_system_family != "LINUX":
+            raise LaunchError(
+                f"CannotStartContainerError: the job needs a "
+                f"{platform.operating_system_family} container; {engine.product} at "
+                f"{engine.url} runs Linux containers only"
+            )
+        if engine.architecture and platform.cpu_architecture != engine.architecture:
+            raise LaunchError(
+                f"CannotStartContainerError: the job needs the {platform.cpu_architecture} "
+                f"CPU architecture; the host of {engine.product} at {engine.url} is "
+                f"{engine.architecture}"
+            )
 
     def _address(self, container_id: str, group_network: str | None) -> str | None:
         """The container's IPv4 address on its multi-node job's network, else on its own

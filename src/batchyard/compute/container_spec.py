@@ -86,6 +86,15 @@ class MountPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class RuntimePlatform:
+    """The operating system and CPU architecture the job's container needs (Fargate's
+    ``runtimePlatform``, with AWS's defaults)."""
+
+    operating_system_family: str = "LINUX"
+    cpu_architecture: str = "X86_64"
+
+
+@dataclass(frozen=True, slots=True)
 class ContainerSpec:
     """How to run the job's image, everything but command, environment and resources."""
 
@@ -100,6 +109,9 @@ class ContainerSpec:
     linux: LinuxParameters = field(default_factory=LinuxParameters)
     volumes: tuple[Volume, ...] = ()
     mount_points: tuple[MountPoint, ...] = ()
+    # None: whatever the engine's host is (EC2 jobs, and Fargate jobs that do not say).
+    platform: RuntimePlatform | None = None
+    ephemeral_storage_gib: int | None = None
 
 
 def container_spec(properties: JsonObject) -> ContainerSpec:
@@ -131,6 +143,19 @@ def container_spec(properties: JsonObject) -> ContainerSpec:
             for m in properties.get("mountPoints") or []
             if m.get("containerPath") and m.get("sourceVolume")
         ),
+        platform=_platform(properties.get("runtimePlatform")),
+        ephemeral_storage_gib=_optional_int(
+            (properties.get("ephemeralStorage") or {}).get("sizeInGiB")
+        ),
+    )
+
+
+def _platform(document: JsonObject | None) -> RuntimePlatform | None:
+    if not document:
+        return None
+    return RuntimePlatform(
+        operating_system_family=document.get("operatingSystemFamily") or "LINUX",
+        cpu_architecture=document.get("cpuArchitecture") or "X86_64",
     )
 
 

@@ -31,6 +31,10 @@ PING_TIMEOUT_SECONDS = 10
 API_TIMEOUT_SECONDS = 60
 
 
+# The engines' names of CPU architectures (Go's and the kernel's) in Batch's terms.
+ARCHITECTURES = {"amd64": "X86_64", "x86_64": "X86_64", "arm64": "ARM64", "aarch64": "ARM64"}
+
+
 class EngineUnavailable(Exception):
     """No engine answers at the configured address."""
 
@@ -42,6 +46,8 @@ class Engine:
     url: str
     api: docker.APIClient
     product: str
+    # The host's CPU architecture as Batch names it (X86_64, ARM64), "" when not reported.
+    architecture: str = ""
 
     @property
     def podman(self) -> bool:
@@ -75,7 +81,12 @@ def connect(url: str, timeout: int = PING_TIMEOUT_SECONDS) -> Engine:
     product = next((n for n in names if "podman" in n.lower()), None)
     if product is None:
         product = (version.get("Platform") or {}).get("Name") or "Docker Engine"
-    return Engine(url=url, api=api, product=f"{product} {version.get('Version', '')}".strip())
+    return Engine(
+        url=url,
+        api=api,
+        product=f"{product} {version.get('Version', '')}".strip(),
+        architecture=ARCHITECTURES.get(str(version.get("Arch") or "").lower(), ""),
+    )
 
 
 def standard_sockets(environ: dict[str, str] | None = None) -> list[str]:

@@ -278,7 +278,13 @@ class AttemptRun:
         else:
             where, kind = backing.where, backing.kind
         if kind is ProviderKind.CONTAINER:
-            return f"batchyard: attempt {spec.attempt_id} runs as {where}, image {spec.image}"
+            line = f"batchyard: attempt {spec.attempt_id} runs as {where}, image {spec.image}"
+            storage = spec.container.ephemeral_storage_gib if spec.container else None
+            if storage is not None:
+                # The engine's storage drivers cap a writable layer only on some file
+                # systems (overlay on xfs with project quotas); nothing here asks for it.
+                line += f"; its ephemeralStorage of {storage} GiB is not enforced"
+            return line
         image = f"its image {spec.image} is not run" if spec.image else "it has no image"
         return f"batchyard: attempt {spec.attempt_id} runs as {where}; {image}"
 

@@ -211,6 +211,26 @@ def _check_linux(parameters: dict[str, Any], *, fargate: bool) -> None:
             raise client_error("tmpfs size must be greater than 0.")
 
 
+# Fargate's ephemeral storage, in GiB (20 GiB when not given).
+MIN_EPHEMERAL_GIB, MAX_EPHEMERAL_GIB = 21, 200
+OPERATING_SYSTEM_FAMILIES = (
+    "LINUX",
+    "WINDOWS_SERVER_2019_CORE",
+    "WINDOWS_SERVER_2019_FULL",
+    "WINDOWS_SERVER_2022_CORE",
+    "WINDOWS_SERVER_2022_FULL",
+)
+CPU_ARCHITECTURES = ("X86_64", "ARM64")
+WINDOWS_FORBIDDEN = (
+    "linuxParameters",
+    "privileged",
+    "user",
+    "ulimits",
+    "readonlyRootFilesystem",
+    "efsVolumeConfiguration",
+)
+
+
 def check_container(container: dict[str, Any], *, fargate: bool, node_range: bool = False) -> None:
     """All ``containerProperties`` rules for one container."""
     image = container.get("image")
@@ -252,6 +272,45 @@ def check_container(container: dict[str, Any], *, fargate: bool, node_range: boo
     version = (container.get("fargatePlatformConfiguration") or {}).get("platformVersion")
     if version is not None and version not in ("LATEST", "1.3.0", "1.4.0"):
         raise client_error(f"Invalid Fargate platformVersion {version}.")
+    storage = (container.get("ephemeralStorage") or {}).get("sizeInGiB")
+    if storage is not None and not MIN_EPHEMERAL_GIB <= storage <= MAX_EPHEMERAL_GIB:
+        raise client_error(
+            f"ephemeralStorage.sizeInGiB must be between {MIN_EPHEMERAL_GIB} and "
+            f"{MAX_EPHEMERAL_GIB}."
+        )
+    if container.get("runtimePlatform") is not None:
+        _check_runtime_platform(container)
+
+
+def _check_runtime_platform(container: dict[str, Any]) -> None:
+    """``runtimePlatform``: the values AWS lists; Windows only on X86_64 and without the
+    parameters Windows containers cannot have."""
+    platform = container["runtimePlatform"]
+    family = platform.get("operatingSystemFamily") or "LINUX"
+    architecture = platform.get("cpuArchitecture") or "X86_64"
+    if family not in OPERATING_SYSTEM_FAMILIES:
+        raise client_error(
+            f"Invalid runtimePlatform.operatingSystemFamily {family}: valid values are "
+            f"{', '.join(OPERATING_SYSTEM_FAMILIES)}."
+        )
+    if architecture not in CPU_ARCHITECTURES:
+        raise client_error(
+            f"Invalid runtimePlatform.cpuArchitecture {architecture}: valid values are "
+            f"{', '.join(CPU_ARCHITECTURES)}."
+        )
+    if family == "LINUX":
+        return
+    if architecture != "X86_64":
+        raise client_error("runtimePlatform.cpuArchitecture must be X86_64 for Windows containers.")
+    volumes = container.get("volumes") or []
+    for field in WINDOWS_FORBIDDEN:
+        present = (
+            any(v.get("efsVolumeConfiguration") for v in volumes)
+            if field == "efsVolumeConfiguration"
+            else container.get(field) not in (None, False, [], {})
+        )
+        if present:
+            raise client_error(f"{field} can't be set for Windows containers.")
 
 
 def check_retry_strategy(strategy: dict[str, Any]) -> None:
