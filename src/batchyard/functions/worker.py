@@ -21,7 +21,7 @@ from typing import Any
 from batchyard.compute.identity import Identities, Lease
 from batchyard.compute.launcher import wrap
 from batchyard.compute.limits import AttemptLimits, CgroupLayout
-from batchyard.functions.bootstrap import INIT_TOKEN, MARKER
+from batchyard.functions.bootstrap import INIT_TOKEN, MARKER, OPT_OPTION
 
 # A handler that prints without end keeps only its latest output; the tail is what Lambda's
 # Tail and a reader most need.
@@ -46,6 +46,8 @@ class WorkerSpec:
     group_prefix: str = "batchyard-fn-"
     # Who workers run as, each under an identity of its own (None: the server's user).
     identities: Identities | None = None
+    # The function's layers, unpacked (Lambda's /opt); None when it has none.
+    opt_dir: Path | None = None
 
 
 @dataclass
@@ -134,6 +136,13 @@ class Worker:
         """Spawn the process in its own session, so a kill takes its children too."""
         environment = {**spec.environment, "AWS_LAMBDA_LOG_STREAM_NAME": stream_name}
         command = [sys.executable, "-m", "batchyard.functions.bootstrap"]
+        inherited: tuple[int, ...] = ()
+        if spec.opt_dir is not None:
+            # Its path may lie below a directory closed to the worker's uid; the open
+            # descriptor reaches it all the same (see bootstrap).
+            layers_fd = os.open(spec.opt_dir, os.O_RDONLY | os.O_DIRECTORY)
+            inherited = (layers_fd,)
+            command += [OPT_OPTION, str(spec.opt_dir), str(layers_fd)]
         lease = spec.identities.lease() if spec.identities is not None else Lease(None)
         limits = None
         if spec.memory_mib and spec.layout is not None and spec.layout.memory_parent is not None:
@@ -156,12 +165,16 @@ class Worker:
                 *command, cwd=spec.code_dir, env=environment,
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE, start_new_session=True, limit=_LINE_LIMIT,
+                pass_fds=inherited,
             )
         except BaseException:
             if limits is not None:
                 limits.release()
             lease.release()
             raise
+        finally:
+            for descriptor in inherited:
+                os.close(descriptor)
         return cls(process, stream_name, limits, lease)
 
     @property
