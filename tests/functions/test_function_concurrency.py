@@ -88,6 +88,9 @@ def test_concurrency_of_a_missing_function_is_not_found(lam: Any) -> None:
     for attempt in (
         lambda: lam.put_function_concurrency(FunctionName="no-such-function",
                                              ReservedConcurrentExecutions=1),
+        # Missing comes before too large.
+        lambda: lam.put_function_concurrency(FunctionName="no-such-function",
+                                             ReservedConcurrentExecutions=5000),
         lambda: lam.get_function_concurrency(FunctionName="no-such-function"),
         lambda: lam.delete_function_concurrency(FunctionName="no-such-function"),
     ):

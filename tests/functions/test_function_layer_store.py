@@ -1,11 +1,14 @@
-"""What the store keeps of layers across a restart, and the migration that brought them: a
-function keeps the content of a deleted layer version it uses, content nothing uses is
-dropped at start, and configurations stored before layers existed lose the ARNs they echoed."""
+"""What the server keeps of layers: across a restart a function keeps the content of a
+deleted layer version it uses and content nothing uses is dropped; configurations stored
+before layers existed lose the ARNs they echoed; and how layers merge on disk."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import stat
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ from batchyard.aws.caller import Caller
 from batchyard.config import Settings
 from batchyard.functions import Lambda
 from batchyard.functions.code import check_zip
+from batchyard.functions.opt import assemble, opt_dir
 from batchyard.store import Store
 from batchyard.store.engine import create_store_engine
 from batchyard.store.migrate import alembic_config
@@ -118,3 +122,41 @@ def test_layer_arns_stored_before_layers_existed_are_dropped(
     assert "Layers" not in described
     assert concurrency == {}
     assert json.loads(payload) == "ran"
+
+
+def _zip_with_modes(entries: dict[str, tuple[str, int]]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path, (text, mode) in entries.items():
+            info = zipfile.ZipInfo(path)
+            info.external_attr = (mode | (0o040000 if path.endswith("/") else 0o100000)) << 16
+            archive.writestr(info, text)
+    return buffer.getvalue()
+
+
+def test_a_later_layer_replaces_files_and_folders_of_an_earlier_one(tmp_path: Path) -> None:
+    first = _zip_with_modes({
+        "python/mod.py": ("first", 0o644),
+        "python/pkg/": ("", 0o777),
+        "python/pkg/inner.py": ("first inner", 0o666),
+        "bin/tool": ("#!/bin/sh\n", 0o755),
+    })
+    # A folder where the first has a file, and a file where the first has a folder.
+    second = _zip_with_modes({
+        "python/mod.py/": ("", 0o755),
+        "python/mod.py/x.py": ("second", 0o644),
+        "python/pkg": ("now a file", 0o644),
+    })
+    digests = [check_zip(first).digest, check_zip(second).digest]
+    root = assemble(tmp_path, digests, [first, second])
+    assert root == opt_dir(tmp_path, digests)
+    assert (root / "python" / "mod.py" / "x.py").read_text() == "second"
+    assert (root / "python" / "pkg").read_text() == "now a file"
+    # Modes are the server's, whatever the zip asked for, but executables stay executable.
+    assert stat.S_IMODE((root / "bin" / "tool").stat().st_mode) == 0o755
+    assert stat.S_IMODE((root / "python" / "pkg").stat().st_mode) == 0o644
+    assert stat.S_IMODE((root / "python" / "mod.py").stat().st_mode) == 0o755
+    assert stat.S_IMODE(root.parent.stat().st_mode) == 0o711
+    # The other order is another directory.
+    assert opt_dir(tmp_path, digests[::-1]) != root
+    assert assemble(tmp_path, digests, [first, second]) == root

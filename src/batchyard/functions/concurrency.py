@@ -66,6 +66,11 @@ class Reservations:
         leave the account less than its unreserved minimum."""
 
         def write(connection: Connection) -> None:
+            exists = connection.execute(
+                sa.select(functions.c.name).where(owned(functions, owner, name))
+            ).first()
+            if exists is None:
+                raise self.missing(owner, name)
             if reserved is not None:
                 others = _reserved_elsewhere(connection, owner, name)
                 if others + reserved > ACCOUNT_CONCURRENCY - MIN_UNRESERVED:
@@ -74,12 +79,10 @@ class Reservations:
                         "account's UnreservedConcurrentExecution below its minimum value of "
                         f"[{MIN_UNRESERVED}]."
                     )
-            updated = connection.execute(
+            connection.execute(
                 functions.update().where(owned(functions, owner, name))
                 .values(reserved_concurrency=reserved)
             )
-            if updated.rowcount == 0:
-                raise self.missing(owner, name)
 
         await self.store.write(write)
 
