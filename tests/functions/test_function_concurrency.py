@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -220,3 +221,22 @@ def test_a_reservation_of_zero_throttles_everything_until_it_is_lifted(
     lam.delete_function_concurrency(FunctionName=name)
     wait_for(written.exists, timeout=30, what="the throttled Event to run")
     assert call(lam, name, {})[1] == "done"
+
+
+def test_an_event_throttled_past_the_event_age_is_dropped(
+    new_server: Callable[..., ServerProcess], open_dir: Path
+) -> None:
+    # The time scale turns Lambda's six hours into one second.
+    server = new_server(env={"BATCHYARD_TIME_SCALE": "21600"})
+    lam = server.client("lambda")
+    name = create(lam, BLOCKING)
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    written = open_dir / "event"
+    accepted = lam.invoke(FunctionName=name, InvocationType="Event",
+                          Payload=json.dumps({"write": str(written)}))
+    request_id = accepted["ResponseMetadata"]["RequestId"]
+    wait_for(lambda: f"Event invocation {request_id} of {name} dropped" in server.log(),
+             timeout=30, what="the throttled Event to expire")
+    lam.delete_function_concurrency(FunctionName=name)
+    assert call(lam, name, {})[1] == "done"
+    assert not written.exists()
