@@ -136,13 +136,6 @@ class Worker:
         """Spawn the process in its own session, so a kill takes its children too."""
         environment = {**spec.environment, "AWS_LAMBDA_LOG_STREAM_NAME": stream_name}
         command = [sys.executable, "-m", "batchyard.functions.bootstrap"]
-        inherited: tuple[int, ...] = ()
-        if spec.opt_dir is not None:
-            # Its path may lie below a directory closed to the worker's uid; the open
-            # descriptor reaches it all the same (see bootstrap).
-            layers_fd = os.open(spec.opt_dir, os.O_RDONLY | os.O_DIRECTORY)
-            inherited = (layers_fd,)
-            command += [OPT_OPTION, str(spec.opt_dir), str(layers_fd)]
         lease = spec.identities.lease() if spec.identities is not None else Lease(None)
         limits = None
         if spec.memory_mib and spec.layout is not None and spec.layout.memory_parent is not None:
@@ -160,7 +153,15 @@ class Worker:
             )
         if identity is not None:
             environment["USER"] = environment["LOGNAME"] = identity.name
+        inherited: tuple[int, ...] = ()
         try:
+            if spec.opt_dir is not None:
+                # Its path may lie below a directory closed to the worker's uid; the open
+                # descriptor reaches it all the same (see bootstrap). The bootstrap's own
+                # arguments come last whatever wraps it.
+                layers_fd = os.open(spec.opt_dir, os.O_RDONLY | os.O_DIRECTORY)
+                inherited = (layers_fd,)
+                command = [*command, OPT_OPTION, str(spec.opt_dir), str(layers_fd)]
             process = await asyncio.create_subprocess_exec(
                 *command, cwd=spec.code_dir, env=environment,
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
