@@ -180,3 +180,19 @@ def test_lambda_tasks_invoke_the_function_of_the_executions_region(fast: ServerP
     assert described["status"] == "FAILED"
     assert "ResourceNotFoundException" in described.get("cause", "") + described.get(
         "error", "")
+
+
+def test_a_throttled_function_fails_the_task_with_lambdas_throttling_error(
+    lam: Any, sfn: Any
+) -> None:
+    name = create(lam, ECHO)
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    described, _ = task_run(sfn, {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": name, "Payload.$": "$"},
+    }, {})
+    assert described["status"] == "FAILED"
+    # The name AWS's samples retry on.
+    assert described["error"] == "Lambda.TooManyRequestsException"
+    assert "Rate Exceeded." in described["cause"]
+    assert "Status Code: 429" in described["cause"]

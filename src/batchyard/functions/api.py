@@ -3,10 +3,12 @@ it, handed to the :class:`Lambda` facade."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from batchyard.aws.caller import Caller
 from batchyard.functions.invocation import InvocationType
+from batchyard.functions.layers import DOCUMENT_MEMBERS
 from batchyard.functions.service import Lambda
 from batchyard.protocol.service import Handler, Params, ServiceApi
 
@@ -56,6 +58,14 @@ def _delete_function(functions: Lambda) -> Handler:
         return {"StatusCode": 204}
 
     return delete
+
+
+def _no_content(call: Callable[[Caller, Params], Awaitable[None]]) -> Handler:
+    # Operations whose model gives no output shape answer 204 with an empty body.
+    async def run(caller: Caller, params: Params) -> None:
+        await call(caller, params)
+
+    return run
 
 
 def _list_tags(functions: Lambda) -> Handler:
@@ -116,6 +126,50 @@ def api(functions: Lambda) -> ServiceApi:
             "ListAliases": lambda c, p: functions.list_aliases(
                 c, p["FunctionName"], p.get("FunctionVersion"), p.get("Marker"),
                 p.get("MaxItems"),
+            ),
+            "PutFunctionConcurrency": lambda c, p: functions.put_function_concurrency(
+                c, p["FunctionName"], p["ReservedConcurrentExecutions"]
+            ),
+            "GetFunctionConcurrency": lambda c, p: functions.get_function_concurrency(
+                c, p["FunctionName"]
+            ),
+            "DeleteFunctionConcurrency": _no_content(
+                lambda c, p: functions.delete_function_concurrency(c, p["FunctionName"])
+            ),
+            "GetAccountSettings": lambda c, p: functions.get_account_settings(c),
+            "PublishLayerVersion": lambda c, p: functions.publish_layer_version(
+                c, p["LayerName"], p["Content"], _members(p, *DOCUMENT_MEMBERS)
+            ),
+            "GetLayerVersion": lambda c, p: functions.get_layer_version(
+                c, p["LayerName"], p["VersionNumber"]
+            ),
+            "GetLayerVersionByArn": lambda c, p: functions.get_layer_version_by_arn(
+                c, p["Arn"]
+            ),
+            "ListLayers": lambda c, p: functions.list_layers(
+                c, p.get("CompatibleRuntime"), p.get("CompatibleArchitecture"),
+                p.get("Marker"), p.get("MaxItems"),
+            ),
+            "ListLayerVersions": lambda c, p: functions.list_layer_versions(
+                c, p["LayerName"], p.get("CompatibleRuntime"), p.get("CompatibleArchitecture"),
+                p.get("Marker"), p.get("MaxItems"),
+            ),
+            "DeleteLayerVersion": _no_content(
+                lambda c, p: functions.delete_layer_version(c, p["LayerName"],
+                                                            p["VersionNumber"])
+            ),
+            "AddLayerVersionPermission": lambda c, p: functions.add_layer_version_permission(
+                c, p["LayerName"], p["VersionNumber"], p["StatementId"], p["Principal"],
+                p.get("OrganizationId"), p.get("RevisionId"),
+            ),
+            "GetLayerVersionPolicy": lambda c, p: functions.get_layer_version_policy(
+                c, p["LayerName"], p["VersionNumber"]
+            ),
+            "RemoveLayerVersionPermission": _no_content(
+                lambda c, p: functions.remove_layer_version_permission(
+                    c, p["LayerName"], p["VersionNumber"], p["StatementId"],
+                    p.get("RevisionId"),
+                )
             ),
         },
         body_limits={

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import resource
+import site
 import sys
 import time
 import traceback
@@ -25,6 +26,8 @@ from batchyard.functions.context import LambdaContext
 
 MARKER = "\x1e{}\x1e\n"
 INIT_TOKEN = "init"
+# ``--opt <path> <descriptor>``: the function's layers, unpacked.
+OPT_OPTION = "--opt"
 
 _current_request = {"id": ""}
 
@@ -154,9 +157,34 @@ def _reach_the_code() -> None:
         sys.path[0] = f"/proc/self/fd/{os.open('.', os.O_RDONLY | os.O_DIRECTORY)}"
 
 
+def _add_layers(argv: list[str]) -> None:
+    """Put the function's layers (Lambda's ``/opt``) on ``sys.path`` after its own code and
+    ahead of the runtime's: ``python/lib/<runtime>/site-packages`` (a site directory, whose
+    .pth files are read), then ``python``, as Lambda's Python runtimes do.
+
+    The server passes the directory's path and an open descriptor of it; the descriptor is
+    the way in when a directory above the path is closed to this worker's uid.
+    """
+    if argv[:1] != [OPT_OPTION]:
+        return
+    path, descriptor = argv[1], int(argv[2])
+    if os.access(path, os.R_OK | os.X_OK):
+        os.close(descriptor)
+        root = path
+    else:
+        root = f"/proc/self/fd/{descriptor}"
+    runtime = os.environ.get("AWS_EXECUTION_ENV", "").removeprefix("AWS_Lambda_")
+    before = list(sys.path)
+    site.addsitedir(os.path.join(root, "python", "lib", runtime, "site-packages"))
+    added = [entry for entry in sys.path if entry not in before]
+    sys.path[:] = [*before[:1], *added, os.path.join(root, "python"), *before[1:]]
+
+
 def main() -> None:
     """Take over the descriptors, initialise the handler, serve requests until EOF."""
     _reach_the_code()
+    _add_layers(sys.argv[1:])
+    del sys.argv[1:]
     control_in = os.fdopen(os.dup(0), "rb")
     control_out = os.fdopen(os.dup(1), "wb")
     quiet = os.open(os.devnull, os.O_RDONLY)

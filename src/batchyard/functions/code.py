@@ -49,8 +49,9 @@ class CodeBundle:
         return {"sha256": self.sha256, "digest": self.digest, "size": self.size}
 
 
-def _parts(name: str) -> tuple[str, ...]:
-    # The path an entry is extracted to, as zipfile sanitizes it (leading "/", "." and "..").
+def entry_parts(name: str) -> tuple[str, ...]:
+    """The path a zip entry is extracted to, as zipfile sanitizes it (leading "/", "." and
+    "..")."""
     return tuple(part for part in name.split("/") if part not in ("", ".", ".."))
 
 
@@ -59,7 +60,7 @@ def layout_problem(entries: list[zipfile.ZipInfo]) -> str | None:
     files: dict[tuple[str, ...], str] = {}
     folders: set[tuple[str, ...]] = set()
     for entry in entries:
-        parts = _parts(entry.filename)
+        parts = entry_parts(entry.filename)
         encoded = [part.encode("utf-8", "surrogateescape") for part in parts]
         if any(len(part) > MAX_NAME_BYTES for part in encoded):
             return f"The name of entry '{entry.filename}' is longer than {MAX_NAME_BYTES} bytes."

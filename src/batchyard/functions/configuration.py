@@ -31,7 +31,7 @@ RESERVED_VARIABLES = frozenset({
 })
 
 # Settings accepted and echoed back unchanged; they change nothing about how code runs here.
-_PASSTHROUGH = ("VpcConfig", "DeadLetterConfig", "KMSKeyArn", "TracingConfig", "Layers",
+_PASSTHROUGH = ("VpcConfig", "DeadLetterConfig", "KMSKeyArn", "TracingConfig",
                 "FileSystemConfigs", "ImageConfig", "SnapStart")
 
 
@@ -172,4 +172,15 @@ def describe(name: str, arn: str, config: dict[str, Any], code: dict[str, Any],
     })
     if not (config.get("Environment") or {}).get("Variables"):
         out.pop("Environment", None)
+    if config.get("Layers"):
+        out["Layers"] = [{"Arn": layer["Arn"], "CodeSize": layer["CodeSize"]}
+                         for layer in config["Layers"]]
     return out
+
+
+def with_layers(config: dict[str, Any], references: list[dict[str, Any]]) -> dict[str, Any]:
+    """``config`` using the layer ``references`` (none: no ``Layers`` member)."""
+    changed = {k: v for k, v in config.items() if k != "Layers"}
+    if references:
+        changed["Layers"] = references
+    return changed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import json
 import logging
@@ -24,8 +25,16 @@ from batchyard.compute.limits import CgroupLayout, remove_stale_groups
 from batchyard.config import Settings
 from batchyard.functions import code as codes
 from batchyard.functions import invocation as inv
+from batchyard.functions import opt
 from batchyard.functions.aliases import Aliases, pick_version
+from batchyard.functions.concurrency import (
+    MAX_EVENT_AGE_SECONDS,
+    ConcurrencyGate,
+    Reservations,
+    throttled,
+)
 from batchyard.functions.invocation import InvocationResult, InvocationType
+from batchyard.functions.layers import Layers
 from batchyard.functions.names import LATEST, FunctionRef, function_arn, parse_function_name
 from batchyard.functions.names import not_found as not_found_error
 from batchyard.functions.output import FunctionOutput
@@ -109,6 +118,9 @@ class FunctionHost:
         self.registry = FunctionRegistry(store, self.not_found)
         self.versions = Versions(store, self.qualified_not_found)
         self.aliases = Aliases(store, self.arn, self.qualified_not_found)
+        self.layers = Layers(store)
+        self.reservations = Reservations(store, self.not_found)
+        self.gate = ConcurrencyGate()
         self.pools = WorkerPools(pool_size)
         self.layout = CgroupLayout.detect()
         self.identities = worker_identities(settings)
@@ -162,6 +174,8 @@ class FunctionHost:
         """
         current = await self.registry.digests()
         await asyncio.to_thread(codes.prune, self.settings.work_dir, current)
+        await asyncio.to_thread(opt.discard_all, self.settings.work_dir)
+        await self.layers.sweep()
         await asyncio.to_thread(remove_stale_groups, self.layout, self.group_prefix)
         for event in await self.registry.pending():
             self._spawn(self._run_event(event))
@@ -178,6 +192,7 @@ class FunctionHost:
 
     async def forget(self, function: Function) -> None:
         """Stop a deleted function's workers and drop its code."""
+        self.gate.changed(function.key)
         await self.pools.retire(function.key, None)
         await asyncio.to_thread(codes.discard, self.settings.work_dir, function.key)
 
@@ -218,7 +233,12 @@ class FunctionHost:
             request_id = event.request_id
             self._spawn(self._run_event(event))
             return InvocationResult(202, b"", None, "", request_id, executed_version=None)
-        return await self._run(function, invoked_arn, text, request_id)
+        if not self.gate.enter(function.key, function.reserved_concurrency):
+            raise throttled()
+        try:
+            return await self._run(function, invoked_arn, text, request_id)
+        finally:
+            self.gate.leave(function.key)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -233,15 +253,16 @@ class FunctionHost:
                 if attempts:
                     delay = EVENT_RETRY_DELAYS[attempts - 1] / self.settings.time_scale
                     await asyncio.sleep(delay)
-                try:
-                    ref = FunctionRef(event.function_name, event.qualifier)
-                    function = await self.version_of(event.owner, ref, routed=True)
-                except ServiceError:
+                function = await self._admitted(event)
+                if function is None:
                     break
-                result = await self._run(
-                    function, self.arn(event.owner, function.name, event.qualifier),
-                    event.payload.decode(), event.request_id,
-                )
+                try:
+                    result = await self._run(
+                        function, self.arn(event.owner, function.name, event.qualifier),
+                        event.payload.decode(), event.request_id,
+                    )
+                finally:
+                    self.gate.leave(function.key)
                 attempts += 1
                 if not result.function_error:
                     break
@@ -253,6 +274,42 @@ class FunctionHost:
             log.exception("Event invocation %s of %s failed", event.request_id,
                           event.function_name)
         await self.registry.remove_pending(event.request_id)
+
+    async def _admitted(self, event: PendingEvent) -> Function | None:
+        """The version ``event`` runs on, once its function's reserved concurrency has room
+        for it (counted in the gate); None when the function is gone or the event has waited
+        longer than Lambda keeps a throttled event."""
+        deadline = event.accepted + MAX_EVENT_AGE_SECONDS / self.settings.time_scale
+        while True:
+            try:
+                ref = FunctionRef(event.function_name, event.qualifier)
+                function = await self.version_of(event.owner, ref, routed=True)
+            except ServiceError:
+                return None
+            if self.gate.enter(function.key, function.reserved_concurrency):
+                return function
+            remaining = deadline - time.time()
+            if remaining <= 0:
+                log.warning("Event invocation %s of %s dropped: throttled for longer than the "
+                            "maximum event age", event.request_id, function.name)
+                return None
+            await self.gate.wait(function.key, remaining)
+
+    async def opt_dir(self, function: Function) -> Path | None:
+        """The function's layers unpacked (its ``/opt``), None when it has none."""
+        digests = function.layer_digests
+        if not digests:
+            return None
+        target = opt.opt_dir(self.settings.work_dir, digests)
+        if target.is_dir():
+            return target
+        stored = await self.layers.contents(digests)
+        missing = [digest for digest in digests if digest not in stored]
+        if missing:
+            raise FileNotFoundError(errno.ENOENT, "the content of a layer is missing", missing[0])
+        return await asyncio.to_thread(
+            opt.assemble, self.settings.work_dir, digests, [stored[d] for d in digests]
+        )
 
     async def code_dir(self, function: Function) -> Path:
         """The unpacked code of ``function``, unpacking it from the store when missing."""
@@ -312,11 +369,12 @@ class FunctionHost:
                    request_id: str) -> InvocationResult:
         try:
             folder = await self.code_dir(function)
+            layers = await self.opt_dir(function)
             pool = await self.pools.pool_for(
                 function.key, function.version, function.revision_id,
                 lambda: WorkerSpec(
                     folder, self.environment(function, folder), function.memory_size,
-                    self.layout, self.group_prefix, self.identities,
+                    self.layout, self.group_prefix, self.identities, layers,
                 ),
             )
             worker = await pool.acquire()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -59,6 +59,8 @@ class Function:
     last_modified: str
     # "$LATEST", or the number of a published version (whose config and code never change).
     version: str = LATEST
+    # The function's ReservedConcurrentExecutions, shared by all its versions (None: unset).
+    reserved_concurrency: int | None = None
 
     @property
     def key(self) -> str:
@@ -94,6 +96,11 @@ class Function:
         return str(self.code["digest"])
 
     @property
+    def layer_digests(self) -> list[str]:
+        """The contents of the function's layers, in the order it lists them."""
+        return [str(layer["digest"]) for layer in self.config.get("Layers") or []]
+
+    @property
     def qualified_arn(self) -> str:
         """The ARN naming this version (unqualified for ``$LATEST``)."""
         return self.arn if self.version == LATEST else f"{self.arn}:{self.version}"
@@ -114,6 +121,9 @@ class PendingEvent:
     payload: bytes
     attempts: int = 0
     qualifier: str | None = None
+    # When it was accepted (epoch seconds): a throttled event is kept for the event age from
+    # then.
+    accepted: float = field(default_factory=time.time)
 
 
 def _row(row: Any) -> Function:
@@ -121,6 +131,7 @@ def _row(row: Any) -> Function:
         owner=Caller(row.account_id, row.region), name=row.name, arn=row.arn,
         config=dict(row.config), code=dict(row.code),
         tags=dict(row.tags), revision_id=row.revision_id, last_modified=row.last_modified,
+        reserved_concurrency=row.reserved_concurrency,
     )
 
 
@@ -223,6 +234,7 @@ class FunctionRegistry:
             record = Function(
                 owner, name, current.arn, changed.config, changed.code, changed.tags,
                 str(uuid.uuid4()), modified or current.last_modified,
+                reserved_concurrency=current.reserved_concurrency,
             )
             connection.execute(functions.update().where(owned(functions, owner, name)).values(
                 config=record.config, code=record.code, tags=record.tags,
@@ -251,6 +263,21 @@ class FunctionRegistry:
             return current
 
         return await self.store.write(write)
+
+    async def usage(self, owner: Caller) -> tuple[int, int]:
+        """How many functions ``owner`` has, and the bytes of their code and versions."""
+
+        def read(connection: Connection) -> tuple[int, int]:
+            count, size = 0, 0
+            for table in (functions, versions):
+                query = sa.select(table.c.code).where(table.c.account_id == owner.account_id,
+                                                      table.c.region == owner.region)
+                for (summary,) in connection.execute(query):
+                    count += table is functions
+                    size += int(summary["size"])
+            return count, size
+
+        return await self.store.read(read)
 
     async def digests(self) -> dict[str, set[str]]:
         """The code digests each function (by its :func:`function_key`) still uses: its
@@ -293,7 +320,7 @@ class FunctionRegistry:
                 pending_events.insert().values(
                     **scoped(event.owner), request_id=event.request_id,
                     function_name=event.function_name, payload=event.payload,
-                    accepted=time.time(), qualifier=event.qualifier,
+                    accepted=event.accepted, qualifier=event.qualifier,
                 )
             ))
         except IntegrityError:
@@ -321,7 +348,8 @@ class FunctionRegistry:
                 sa.select(pending_events).order_by(pending_events.c.accepted)
             )
             return [PendingEvent(r.request_id, Caller(r.account_id, r.region, r.request_id),
-                                 r.function_name, bytes(r.payload), r.attempts, r.qualifier)
+                                 r.function_name, bytes(r.payload), r.attempts, r.qualifier,
+                                 r.accepted)
                     for r in rows]
 
         return await self.store.read(read)

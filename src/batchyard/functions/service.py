@@ -13,6 +13,7 @@ those member names, so the answer is the document plus what is derived from it.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
@@ -22,14 +23,18 @@ from batchyard.aws.caller import Caller
 from batchyard.aws.pagination import Pager
 from batchyard.config import Settings
 from batchyard.functions import code as codes
+from batchyard.functions.concurrency import ACCOUNT_CONCURRENCY
 from batchyard.functions.configuration import (
     invalid,
     new_configuration,
     timestamp,
     updated_configuration,
+    with_layers,
 )
 from batchyard.functions.host import FunctionHost
 from batchyard.functions.invocation import InvocationResult, InvocationType
+from batchyard.functions.layers import DOCUMENT_MEMBERS, LayerVersion, parse_layer_name
+from batchyard.functions.layers import not_found as layer_not_found
 from batchyard.functions.names import LATEST
 from batchyard.functions.output import FunctionOutput
 from batchyard.functions.pool import POOL_SIZE
@@ -108,6 +113,9 @@ class Lambda:
         host = self._host
         ref = host.resolve(caller, function_name)
         config = new_configuration(dict(settings))
+        if "Layers" in settings:
+            config = with_layers(config, await host.layers.references(caller,
+                                                                      settings["Layers"]))
         bundle = await self._bundle(code)
         arn = host.arn(caller, ref.name)
         record = await host.registry.create(caller, ref.name, arn, config, bundle,
@@ -127,6 +135,8 @@ class Lambda:
         }
         if record.tags:
             answer["Tags"] = record.tags
+        if record.reserved_concurrency is not None:
+            answer["Concurrency"] = {"ReservedConcurrentExecutions": record.reserved_concurrency}
         return answer
 
     async def get_function_configuration(self, caller: Caller, function_name: str,
@@ -186,13 +196,17 @@ class Lambda:
         ``changes``); its warm workers are retired."""
         host = self._host
         ref = host.resolve(caller, function_name)
-        record = await host.registry.update(
-            caller, ref.name,
-            lambda current: replace(
-                current, config=updated_configuration(current.config, dict(changes))
-            ),
-            revision_id, modified=timestamp(),
-        )
+        layers = None
+        if "Layers" in changes:
+            layers = await host.layers.references(caller, changes["Layers"])
+
+        def change(current: Function) -> Function:
+            config = updated_configuration(current.config, dict(changes))
+            return replace(current, config=config if layers is None
+                           else with_layers(config, layers))
+
+        record = await host.registry.update(caller, ref.name, change, revision_id,
+                                            modified=timestamp())
         await host.pools.retire(record.key)
         return record.configuration()
 
@@ -313,3 +327,136 @@ class Lambda:
         ref = self._host.resolve(caller, function_name)
         found = await self._host.aliases.listing(caller, ref.name, function_version)
         return _page(f"aliases/{ref.name}", found, marker, max_items, "Aliases")
+
+    def _unqualified(self, caller: Caller, function_name: str) -> str:
+        ref = self._host.resolve(caller, function_name)
+        if ref.qualifier is not None:
+            raise invalid("Reserved concurrency applies to a whole function: name it without "
+                          "a version or alias qualifier.")
+        return ref.name
+
+    async def put_function_concurrency(self, caller: Caller, function_name: str,
+                                       reserved: int) -> dict[str, int]:
+        """Reserve ``reserved`` concurrent executions for a function (0 throttles it)."""
+        name = self._unqualified(caller, function_name)
+        await self._host.reservations.put(caller, name, reserved)
+        self._host.gate.changed(function_key(caller, name))
+        return {"ReservedConcurrentExecutions": reserved}
+
+    async def get_function_concurrency(self, caller: Caller, function_name: str
+                                       ) -> dict[str, int]:
+        """The function's reservation; empty when it has none."""
+        record = await self._host.registry.get(caller, self._unqualified(caller, function_name))
+        if record.reserved_concurrency is None:
+            return {}
+        return {"ReservedConcurrentExecutions": record.reserved_concurrency}
+
+    async def delete_function_concurrency(self, caller: Caller, function_name: str) -> None:
+        """Remove the function's reservation: it draws on the unreserved pool again."""
+        name = self._unqualified(caller, function_name)
+        await self._host.reservations.put(caller, name, None)
+        self._host.gate.changed(function_key(caller, name))
+
+    async def get_account_settings(self, caller: Caller) -> dict[str, Any]:
+        """The account's limits (AWS's defaults) and what its functions and layers use."""
+        host = self._host
+        count, code_size = await host.registry.usage(caller)
+        code_size += await host.layers.code_size(caller)
+        return {
+            "AccountLimit": {
+                "TotalCodeSize": 80_530_636_800,
+                "CodeSizeUnzipped": codes.MAX_UNZIPPED_BYTES,
+                "CodeSizeZipped": 52_428_800,
+                "ConcurrentExecutions": ACCOUNT_CONCURRENCY,
+                "UnreservedConcurrentExecutions": await host.reservations.unreserved(caller),
+            },
+            "AccountUsage": {"TotalCodeSize": code_size, "FunctionCount": count},
+        }
+
+    async def publish_layer_version(self, caller: Caller, layer_name: str,
+                                    content: Mapping[str, Any],
+                                    settings: Mapping[str, Any]) -> dict[str, Any]:
+        """Store a .zip (``content``: ZipFile) as the next version of a layer; ``settings``
+        are Description, CompatibleRuntimes, CompatibleArchitectures and LicenseInfo."""
+        zip_bytes = content.get("ZipFile")
+        if zip_bytes is None:
+            if content.get("S3Bucket") or content.get("S3Key"):
+                raise invalid("Only Content.ZipFile is supported by this server; upload the "
+                              ".zip file directly")
+            raise invalid("Please provide a source for the layer content: Content.ZipFile.")
+        bundle = await asyncio.to_thread(codes.check_zip, bytes(zip_bytes))
+        document = {k: settings[k] for k in DOCUMENT_MEMBERS if k in settings}
+        ref = parse_layer_name(caller, layer_name)
+        version = await self._host.layers.publish(caller, ref, document, bundle)
+        return version.description()
+
+    async def _layer_version(self, caller: Caller, layer_name: str, version: int
+                             ) -> LayerVersion:
+        return await self._host.layers.get(caller, parse_layer_name(caller, layer_name),
+                                           version)
+
+    async def get_layer_version(self, caller: Caller, layer_name: str, version: int
+                                ) -> dict[str, Any]:
+        """One version of a layer (``layer_name``: a name, or a layer ARN of an account
+        whose policy lets the caller read it)."""
+        return (await self._layer_version(caller, layer_name, version)).description()
+
+    async def get_layer_version_by_arn(self, caller: Caller, arn: str) -> dict[str, Any]:
+        """The layer version ``arn`` names."""
+        layer, _, number = arn.rpartition(":")
+        if not number.isdigit():
+            raise layer_not_found()
+        return await self.get_layer_version(caller, layer, int(number))
+
+    async def list_layers(self, caller: Caller, runtime: str | None = None,
+                          architecture: str | None = None, marker: str | None = None,
+                          max_items: int | None = None) -> dict[str, Any]:
+        """The caller's layers by name, each with its newest version matching the runtime and
+        architecture (when given)."""
+        newest = await self._host.layers.latest(caller, runtime, architecture)
+        items = [{"LayerName": v.name, "LayerArn": v.layer_arn,
+                  "LatestMatchingVersion": v.list_item()} for v in newest]
+        return _page(f"layers/{runtime}/{architecture}", items, marker, max_items, "Layers")
+
+    async def list_layer_versions(
+        self, caller: Caller, layer_name: str, runtime: str | None = None,
+        architecture: str | None = None, marker: str | None = None,
+        max_items: int | None = None,
+    ) -> dict[str, Any]:
+        """A layer's versions, newest first (none for a layer that has none)."""
+        ref = parse_layer_name(caller, layer_name)
+        found = await self._host.layers.listing(caller, ref, runtime, architecture)
+        return _page(f"layer-versions/{ref.name}/{runtime}/{architecture}",
+                     [v.list_item() for v in found], marker, max_items, "LayerVersions")
+
+    async def delete_layer_version(self, caller: Caller, layer_name: str, version: int) -> None:
+        """Delete a layer version; functions that use it keep a copy."""
+        await self._host.layers.delete(caller, parse_layer_name(caller, layer_name), version)
+
+    async def add_layer_version_permission(
+        self, caller: Caller, layer_name: str, version: int, statement_id: str,
+        principal: str, organization_id: str | None = None, revision_id: str | None = None,
+    ) -> dict[str, str]:
+        """Grant an account (or ``*``: every account) ``lambda:GetLayerVersion`` on a
+        version."""
+        statement, revision = await self._host.layers.add_permission(
+            caller, parse_layer_name(caller, layer_name), version, statement_id, principal,
+            organization_id, revision_id,
+        )
+        return {"Statement": json.dumps(statement, separators=(",", ":")),
+                "RevisionId": revision}
+
+    async def get_layer_version_policy(self, caller: Caller, layer_name: str, version: int
+                                       ) -> dict[str, str]:
+        """A version's resource-based policy."""
+        policy, revision = await self._host.layers.policy(
+            caller, parse_layer_name(caller, layer_name), version)
+        return {"Policy": policy, "RevisionId": revision}
+
+    async def remove_layer_version_permission(
+        self, caller: Caller, layer_name: str, version: int, statement_id: str,
+        revision_id: str | None = None,
+    ) -> None:
+        """Remove a statement from a version's policy."""
+        await self._host.layers.remove_permission(
+            caller, parse_layer_name(caller, layer_name), version, statement_id, revision_id)

@@ -33,6 +33,7 @@ def _version(function: Any, values: Mapping[str, Any] | sa.RowMapping) -> Functi
         arn=function.arn, config=dict(values["config"]),
         code=dict(values["code"]), tags=dict(function.tags), revision_id=values["revision_id"],
         last_modified=values["last_modified"], version=str(values["version"]),
+        reserved_concurrency=function.reserved_concurrency,
     )
 
 

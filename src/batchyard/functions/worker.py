@@ -21,7 +21,7 @@ from typing import Any
 from batchyard.compute.identity import Identities, Lease
 from batchyard.compute.launcher import wrap
 from batchyard.compute.limits import AttemptLimits, CgroupLayout
-from batchyard.functions.bootstrap import INIT_TOKEN, MARKER
+from batchyard.functions.bootstrap import INIT_TOKEN, MARKER, OPT_OPTION
 
 # A handler that prints without end keeps only its latest output; the tail is what Lambda's
 # Tail and a reader most need.
@@ -46,6 +46,8 @@ class WorkerSpec:
     group_prefix: str = "batchyard-fn-"
     # Who workers run as, each under an identity of its own (None: the server's user).
     identities: Identities | None = None
+    # The function's layers, unpacked (Lambda's /opt); None when it has none.
+    opt_dir: Path | None = None
 
 
 @dataclass
@@ -151,17 +153,29 @@ class Worker:
             )
         if identity is not None:
             environment["USER"] = environment["LOGNAME"] = identity.name
+        inherited: tuple[int, ...] = ()
         try:
+            if spec.opt_dir is not None:
+                # Its path may lie below a directory closed to the worker's uid; the open
+                # descriptor reaches it all the same (see bootstrap). The bootstrap's own
+                # arguments come last whatever wraps it.
+                layers_fd = os.open(spec.opt_dir, os.O_RDONLY | os.O_DIRECTORY)
+                inherited = (layers_fd,)
+                command = [*command, OPT_OPTION, str(spec.opt_dir), str(layers_fd)]
             process = await asyncio.create_subprocess_exec(
                 *command, cwd=spec.code_dir, env=environment,
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE, start_new_session=True, limit=_LINE_LIMIT,
+                pass_fds=inherited,
             )
         except BaseException:
             if limits is not None:
                 limits.release()
             lease.release()
             raise
+        finally:
+            for descriptor in inherited:
+                os.close(descriptor)
         return cls(process, stream_name, limits, lease)
 
     @property

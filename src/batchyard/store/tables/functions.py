@@ -34,6 +34,8 @@ functions = sa.Table(
     sa.Column("last_modified", sa.String(32), nullable=False),
     # The last version number published; numbers are never reused, even after a deletion.
     sa.Column("last_version", sa.Integer, nullable=False, server_default="0"),
+    # ReservedConcurrentExecutions; None when the function draws on the unreserved pool.
+    sa.Column("reserved_concurrency", sa.Integer, nullable=True),
 )
 
 # Published versions: an immutable copy of the configuration and the code at publication.
@@ -85,4 +87,39 @@ pending_events = sa.Table(
     # Attempts already made; Lambda retries an Event whose handler failed twice more.
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Index("ix_lambda_pending_events_function", "account_id", "region", "function_name"),
+)
+
+# A layer's name, and the last version number it published (never reused).
+layers = sa.Table(
+    "lambda_layers",
+    metadata,
+    *scope(),
+    sa.Column("name", sa.String(140), primary_key=True),
+    sa.Column("last_version", sa.Integer, nullable=False),
+)
+
+layer_versions = sa.Table(
+    "lambda_layer_versions",
+    metadata,
+    *scope(),
+    sa.Column("name", sa.String(140), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    # Description, CompatibleRuntimes, CompatibleArchitectures, LicenseInfo, CreatedDate.
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    # The resource-based policy's statements (None: no policy) and its revision.
+    sa.Column("policy", sa.JSON, nullable=True),
+    sa.Column("policy_revision", sa.String(64), nullable=True),
+)
+
+# Layer zips by the hex sha256 of their bytes. A function keeps using a layer version after
+# the version is deleted (as in Lambda), so the content outlives its version row until no
+# function or version refers to it.
+layer_content = sa.Table(
+    "lambda_layer_content",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("zip", sa.LargeBinary, nullable=False),
 )
