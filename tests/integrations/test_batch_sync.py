@@ -199,6 +199,12 @@ def test_wait_for_task_token_hands_the_job_its_token_and_waits_for_its_answer(
     ))
     assert described["status"] == "SUCCEEDED", described
     job_id = json.loads(described["output"])["from"]
+    # The job answers before it exits: its own end comes a little after the task's.
+    wait_for(
+        lambda: job_of(batch, job_id)["status"] in ("SUCCEEDED", "FAILED"),
+        timeout=60,
+        what="the job that answered the task to end",
+    )
     assert job_of(batch, job_id)["status"] == "SUCCEEDED"
     scheduled = next(e for e in history if e["type"] == "TaskScheduled")
     details = scheduled["taskScheduledEventDetails"]
