@@ -19,7 +19,6 @@ import pytest
 from tests.batch.jobs_support import make_definition, make_stack, submit, wait_status
 from tests.functions.support import call, create
 from tests.support.job_logs import job_messages
-from tests.support.python import shared_python
 from tests.support.server import ServerProcess, wait_for
 
 
@@ -35,10 +34,10 @@ def root() -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def isolated(root: Path) -> Iterator[ServerProcess]:
-    """A server whose interpreter other users can run, so its Lambda workers switch too."""
-    server = ServerProcess(
-        root / "data", env={"BATCHYARD_LOG_LEVEL": "info"}, python=shared_python()
-    ).start()
+    """A server on the suite's own interpreter: where other users cannot run it (pyenv in a
+    private home, as on the development machines), its Lambda workers switch all the same, on
+    the system's interpreter of the same version."""
+    server = ServerProcess(root / "data", env={"BATCHYARD_LOG_LEVEL": "info"}).start()
     yield server
     server.stop()
 
@@ -254,7 +253,7 @@ def test_a_function_runs_below_a_directory_closed_to_it(tmp_path: Path) -> None:
     # pytest's temporary directory is closed to other users: the worker imports its code
     # through its working directory, and the server says jobs cannot use such paths.
     assert not os.stat(tmp_path.parent).st_mode & 0o001
-    server = ServerProcess(tmp_path / "data", python=shared_python()).start()
+    server = ServerProcess(tmp_path / "data").start()
     try:
         lam = server.client("lambda")
         name = create(lam, "import os\ndef handler(event, context):\n    return os.getuid()\n")

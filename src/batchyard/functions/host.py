@@ -9,8 +9,6 @@ import hashlib
 import json
 import logging
 import os
-import sys
-import sysconfig
 import time
 import uuid
 from collections.abc import Coroutine
@@ -20,7 +18,6 @@ from typing import Any
 
 import batchyard
 from batchyard.aws.caller import Caller
-from batchyard.compute.identity import Identities, job_identities, reachable_by_anyone
 from batchyard.compute.limits import CgroupLayout, remove_stale_groups
 from batchyard.config import Settings
 from batchyard.functions import code as codes
@@ -33,6 +30,7 @@ from batchyard.functions.concurrency import (
     Reservations,
     throttled,
 )
+from batchyard.functions.interpreter import worker_runtime
 from batchyard.functions.invocation import InvocationResult, InvocationType
 from batchyard.functions.layers import Layers
 from batchyard.functions.names import LATEST, FunctionRef, function_arn, parse_function_name
@@ -77,28 +75,6 @@ def event_text(payload: bytes) -> str:
     return text
 
 
-def worker_identities(settings: Settings) -> Identities | None:
-    """Who workers run as: the job identities when their Python is reachable from them.
-
-    A worker runs this server's interpreter, standard library, site-packages and package;
-    an interpreter installed under a private home (pyenv in /root) cannot be run by another
-    uid, and then workers run as the server's user, which is logged once.
-    """
-    identities = job_identities(settings.job_user)
-    if not identities.switching:
-        return None
-    needed = {Path(sys.executable), Path(batchyard.__file__).parent,
-              *(Path(sysconfig.get_paths()[k]) for k in ("stdlib", "purelib", "platlib"))}
-    unreachable = sorted(
-        str(path) for path in needed if path.exists() and not reachable_by_anyone(path)
-    )
-    if unreachable:
-        log.warning("Lambda workers run as this server's user: their Python is not readable "
-                    "by other users (%s)", ", ".join(unreachable))
-        return None
-    return identities
-
-
 def _lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip("\r")]
 
@@ -123,7 +99,7 @@ class FunctionHost:
         self.gate = ConcurrencyGate()
         self.pools = WorkerPools(pool_size)
         self.layout = CgroupLayout.detect()
-        self.identities = worker_identities(settings)
+        self.runtime = worker_runtime(settings)
         # Servers sharing a host sweep only the worker cgroups of their own data directory.
         digest = hashlib.sha256(str(self.settings.data_dir.resolve()).encode()).hexdigest()[:10]
         self.group_prefix = f"batchyard-fn-{digest}-"
@@ -374,7 +350,7 @@ class FunctionHost:
                 function.key, function.version, function.revision_id,
                 lambda: WorkerSpec(
                     folder, self.environment(function, folder), function.memory_size,
-                    self.layout, self.group_prefix, self.identities, layers,
+                    self.layout, self.group_prefix, self.runtime, layers,
                 ),
             )
             worker = await pool.acquire()

@@ -11,17 +11,17 @@ import contextlib
 import json
 import os
 import signal
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from batchyard.compute.identity import Identities, Lease
+from batchyard.compute.identity import Lease
 from batchyard.compute.launcher import wrap
 from batchyard.compute.limits import AttemptLimits, CgroupLayout
 from batchyard.functions.bootstrap import INIT_TOKEN, MARKER, OPT_OPTION
+from batchyard.functions.interpreter import AS_SERVER, WorkerRuntime
 
 # A handler that prints without end keeps only its latest output; the tail is what Lambda's
 # Tail and a reader most need.
@@ -44,8 +44,8 @@ class WorkerSpec:
     layout: CgroupLayout | None = None
     # The worker's cgroup is named with this prefix and a unique suffix.
     group_prefix: str = "batchyard-fn-"
-    # Who workers run as, each under an identity of its own (None: the server's user).
-    identities: Identities | None = None
+    # The worker's interpreter, and who workers run as, each under an identity of its own.
+    runtime: WorkerRuntime = AS_SERVER
     # The function's layers, unpacked (Lambda's /opt); None when it has none.
     opt_dir: Path | None = None
 
@@ -135,8 +135,9 @@ class Worker:
     async def start(cls, spec: WorkerSpec, stream_name: str) -> Worker:
         """Spawn the process in its own session, so a kill takes its children too."""
         environment = {**spec.environment, "AWS_LAMBDA_LOG_STREAM_NAME": stream_name}
-        command = [sys.executable, "-m", "batchyard.functions.bootstrap"]
-        lease = spec.identities.lease() if spec.identities is not None else Lease(None)
+        command = list(spec.runtime.command)
+        identities = spec.runtime.identities
+        lease = identities.lease() if identities is not None else Lease(None)
         limits = None
         if spec.memory_mib and spec.layout is not None and spec.layout.memory_parent is not None:
             limits = await asyncio.to_thread(
