@@ -214,3 +214,53 @@ def test_the_attempts_sdks_are_pointed_at_the_server_as_the_jobs_account(tmp_pat
         0,
         [("stdout", "http://127.0.0.1:4580 job-wins eu-west-1 AKIDEXAMPLE secret token")],
     )
+
+
+def test_the_exit_status_is_recorded_until_released_and_found_by_a_later_server(
+    tmp_path: Path,
+) -> None:
+    exits = tmp_path / "exits"
+    provider = LocalProvider(tmp_path / "work", exits_dir=exits)
+    spec = _spec(["sh", "-c", "exit 3"])
+    never_ended = _spec(["true"])
+
+    async def scenario() -> None:
+        attempt = await provider.start(spec, lambda *_: None)
+        assert (await attempt.wait()).exit_code == 3
+        assert (exits / spec.attempt_id).read_text() == "3\n"
+        # A server killed now, before committing the end, leaves the record to the next one.
+        later = LocalProvider(tmp_path / "work", exits_dir=exits)
+        found = await later.reattach(dict(attempt.identity), lambda *_: None, 0)
+        assert found is not None and (await found.wait()).exit_code == 3
+        missing = {**attempt.identity, "attemptId": never_ended.attempt_id}
+        assert await later.reattach(missing, lambda *_: None, 0) is None
+        await found.release()
+        assert not (exits / spec.attempt_id).exists()
+
+    asyncio.run(scenario())
+    # Records no attempt was taken over for are swept at start-up.
+    (exits / "stale").write_text("0\n")
+    LocalProvider(tmp_path / "work", exits_dir=exits).sweep()
+    assert list(exits.iterdir()) == []
+
+
+def test_a_stopped_command_that_handles_sigterm_ends_with_its_own_exit_code(
+    tmp_path: Path,
+) -> None:
+    exits = tmp_path / "exits"
+    provider = LocalProvider(tmp_path / "work", exits_dir=exits)
+    ready = tmp_path / "ready"
+    spec = _spec(["sh", "-c", f"trap 'exit 7' TERM; touch {ready}; while :; do sleep 0.05; done"])
+
+    async def scenario() -> int | None:
+        attempt = await provider.start(spec, lambda *_: None)
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            assert time.monotonic() < deadline, "the command did not start"
+            await asyncio.sleep(0.02)
+        await attempt.stop(10)
+        code = (await attempt.wait()).exit_code
+        assert (exits / spec.attempt_id).read_text() == f"{code}\n"
+        return code
+
+    assert asyncio.run(scenario()) == 7

@@ -181,9 +181,13 @@ def test_a_job_dies_with_the_server_after_switching_user(root: Path) -> None:
         for entry in Path("/proc").iterdir():
             try:
                 environ = (entry / "environ").read_bytes()
+                # The job's command, not the root launcher that waits to record its exit.
+                program = (entry / "cmdline").read_bytes().split(b"\0")[0]
             except OSError:
                 continue
-            if f"AWS_BATCH_JOB_ID={job}".encode() in environ.split(b"\0"):
+            if f"AWS_BATCH_JOB_ID={job}".encode() in environ.split(b"\0") and program.endswith(
+                b"sleep"
+            ):
                 return int(entry.name)
         return None
 

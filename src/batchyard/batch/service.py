@@ -259,7 +259,10 @@ class Batch:
     async def _reattach_one(self, job: Job) -> RunningAttempt | None:
         identity = dict(job.runtime.identity or {})
         on_line, owner, group, stream = output_callback(self._logs, job)
-        kind = identity.get("provider")
+        kind = identity.get("provider") or ProviderKind.LOCAL
+        if kind == ProviderKind.LOCAL:
+            # Local processes die with the server; one that ended first recorded its exit.
+            return await self._providers.local.reattach(identity, on_line, 0)
         if kind == ProviderKind.CONTAINER and self._providers.container is not None:
             # The first stored line is batchyard's own, not the attempt's.
             delivered = max(await self._logs.stored_lines(owner, group, stream) - 1, 0)

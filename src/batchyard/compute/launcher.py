@@ -15,6 +15,13 @@ arms the signal again; the first one covers the set-up before it.
 
 The program is looked up here, in the parent, so a missing one is still a launch error rather
 than the shell's exit status 127.
+
+Given a file to record the exit in, the shell does not exec the command but waits for it and
+writes its exit status there before exiting with it: a server killed after the command ended
+but before it committed the end then finds the real exit status on restart, instead of
+taking the attempt for one its host cut off and running the job again. The shell traps TERM
+(a trap with a command is not inherited, unlike an ignored signal), so a stop reaches the
+command and the shell still records how it ended; SIGKILL ends both, which needs no record.
 """
 
 from __future__ import annotations
@@ -30,10 +37,13 @@ SETPRIV = shutil.which("setpriv")
 SHELL = shutil.which("sh") or "/bin/sh"
 # The shell's set-up failing is reported the way env(1) and chroot(1) report theirs.
 SETUP_FAILED = 125
-# $1: address-space cap in KiB or "-"; then cgroup.procs files up to "--"; then the command.
+# $1: address-space cap in KiB or "-"; $2: the file to record the exit status in, or "-";
+# then cgroup.procs files up to "--"; then the command.
 ENTER = (
-    'if [ "$1" != - ]; then ulimit -v "$1" || exit 125; fi; shift; '
-    'while [ "$1" != -- ]; do echo 0 >"$1" || exit 125; shift; done; shift; exec "$@"'
+    'if [ "$1" != - ]; then ulimit -v "$1" || exit 125; fi; record=$2; shift 2; '
+    'while [ "$1" != -- ]; do echo 0 >"$1" || exit 125; shift; done; shift; '
+    'if [ "$record" = - ]; then exec "$@"; fi; '
+    'trap : TERM; "$@"; status=$?; { echo "$status" >"$record"; } 2>/dev/null; exit "$status"'
 )
 
 
@@ -64,19 +74,21 @@ def wrap(
     cgroup_procs: list[Path],
     address_space_kib: int | None,
     switch: list[str] | None = None,
+    record_exit: Path | None = None,
 ) -> list[str]:
     """``command`` behind the set-up steps the child needs, each only when there is one.
 
-    ``switch``: setpriv options that change the credentials, applied after the rest.
+    ``switch``: setpriv options that change the credentials, applied after the rest;
+    ``record_exit``: where the exit status is written once the command has ended.
     """
     wrapped = list(command)
     if switch:
         if SETPRIV is None:
             raise LaunchError("CannotStartContainerError: setpriv is needed to switch users")
         wrapped = [SETPRIV, *switch, "--pdeathsig", "KILL", "--", *wrapped]
-        if not (cgroup_procs or address_space_kib):
+        if not (cgroup_procs or address_space_kib or record_exit):
             return wrapped
-    if cgroup_procs or address_space_kib:
+    if cgroup_procs or address_space_kib or record_exit:
         limit = str(address_space_kib) if address_space_kib else "-"
         wrapped = [
             SHELL,
@@ -84,6 +96,7 @@ def wrap(
             ENTER,
             "batchyard-attempt",
             limit,
+            str(record_exit) if record_exit else "-",
             *map(str, cgroup_procs),
             "--",
             *wrapped,

@@ -12,6 +12,11 @@ the child, so that starting an attempt never forks the server itself.
 Given ``Identities``, each attempt runs as the identity it leases there (see ``identity``):
 its working directory is made its own and private (0700), under a root others may traverse
 but not list (0711). HOME is that directory, USER and LOGNAME the identity's name.
+
+Given an ``exits_dir`` (private to the server), each attempt's exit status is written there
+by its launcher as soon as the command ends, and removed once its end is committed
+(``release``): a server killed in between finds it with ``reattach`` and records that exit
+rather than failing the attempt as one its host cut off (and running the job again).
 """
 
 from __future__ import annotations
@@ -106,6 +111,7 @@ class _Launched:
     workdir: Path
     start_ticks: int | None
     lease: Lease
+    exit_record: Path | None = None
 
 
 def _processes_of(uid: int) -> list[int]:
@@ -183,6 +189,9 @@ class LocalAttempt:
         }
         if launched.lease.own_uid is not None:
             self.identity["uid"] = launched.lease.own_uid
+        if launched.exit_record is not None:
+            self.identity["attemptId"] = launched.exit_record.name
+        self._exit_record = launched.exit_record
 
     async def wait(self) -> ExitStatus:
         """Wait for the leader, kill its leftovers, drain the output, clean up."""
@@ -208,6 +217,10 @@ class LocalAttempt:
         """SIGKILL the whole group now."""
         _kill_group(self._process.pid, signal.SIGKILL)
 
+    async def release(self) -> None:
+        """Forget the recorded exit status: the attempt's end is committed."""
+        _forget(self._exit_record)
+
     async def stop(self, grace_seconds: float) -> None:
         """SIGTERM the whole group, SIGKILL it if the leader outlives ``grace_seconds``."""
         if self._exited.is_set():
@@ -217,6 +230,45 @@ class LocalAttempt:
             await asyncio.wait_for(self._exited.wait(), timeout=grace_seconds)
         except TimeoutError:
             _kill_group(self._process.pid, signal.SIGKILL)
+
+
+def _forget(record: Path | None) -> None:
+    if record is not None:
+        with contextlib.suppress(FileNotFoundError):
+            record.unlink()
+
+
+class RecordedAttempt:
+    """An attempt that ended while no server watched it, as its launcher recorded the end."""
+
+    def __init__(self, identity: dict[str, Any], status: ExitStatus, record: Path) -> None:
+        self.identity = identity
+        self._status = status
+        self._record = record
+
+    async def wait(self) -> ExitStatus:
+        """The recorded exit status."""
+        return self._status
+
+    async def stop(self, grace_seconds: float) -> None:
+        """Nothing runs any more."""
+
+    def kill(self) -> None:
+        """Nothing runs any more."""
+
+    async def release(self) -> None:
+        """Forget the record: the attempt's end is committed."""
+        _forget(self._record)
+
+
+def _recorded_status(record: Path) -> ExitStatus | None:
+    """The exit status the launcher wrote in ``record``; None when there is none (the
+    attempt was cut off, or the server died before its command ended)."""
+    try:
+        text = record.read_text().strip()
+    except OSError:
+        return None
+    return ExitStatus(exit_code=int(text)) if text.isdigit() else None
 
 
 async def _pump(stream: asyncio.StreamReader, name: str, on_line: LineCallback) -> None:
@@ -241,11 +293,18 @@ class LocalProvider:
         layout: CgroupLayout | None = None,
         endpoint_url: str | None = None,
         identities: Identities | None = None,
+        exits_dir: Path | None = None,
     ) -> None:
         """``endpoint_url``: this server's address as attempts reach it (the loopback one),
         given to their SDKs with the credentials of each attempt's ``access``;
-        ``identities``: who attempts run as (None: this process's own user)."""
+        ``identities``: who attempts run as (None: this process's own user); ``exits_dir``:
+        where launchers record exit statuses (None: nowhere)."""
         self.work_root = work_root
+        self._exits_dir = exits_dir
+        if exits_dir is not None:
+            exits_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Records of ended attempts taken over by ``reattach``, kept from ``sweep``.
+        self._claimed: set[str] = set()
         self._endpoint_url = endpoint_url
         self._identities = identities
         if identities is not None and identities.switching:
@@ -301,6 +360,7 @@ class LocalProvider:
         limits = AttemptLimits(
             self._layout, f"{self._cgroup_prefix}{spec.attempt_id}", spec.memory_mib, spec.vcpus
         )
+        record = self._exit_record(spec.attempt_id)
         try:
             program = resolve_program(spec.command[0], workdir, environment.get("PATH"))
             command = wrap(
@@ -308,6 +368,7 @@ class LocalProvider:
                 cgroup_procs=limits.cgroup_procs(),
                 address_space_kib=limits.address_space_kib(),
                 switch=identity.setpriv_options() if identity else None,
+                record_exit=record,
             )
             spawned = spawn(command, cwd=workdir, env=environment)
         except LaunchError:
@@ -317,7 +378,32 @@ class LocalProvider:
             _tear_down(limits, workdir, lease)
             raise LaunchError(f"CannotStartContainerError: {exc}") from None
         start_ticks = _process_start_ticks(spawned.popen.pid)
-        return _Launched(spawned, limits, workdir, start_ticks, lease)
+        return _Launched(spawned, limits, workdir, start_ticks, lease, record)
+
+    def _exit_record(self, attempt_id: str) -> Path | None:
+        if self._exits_dir is None:
+            return None
+        record = self._exits_dir / attempt_id
+        _forget(record)
+        return record
+
+    async def reattach(
+        self, identity: dict[str, Any], on_line: LineCallback, delivered: int
+    ) -> RecordedAttempt | None:
+        """The attempt an earlier server started as ``identity``, if its launcher recorded its
+        end; None when it was cut off (its host, the server, died while it ran). Local
+        processes never outlive the server, so there is no output left to follow."""
+        attempt_id = identity.get("attemptId")
+        if self._exits_dir is None or not isinstance(attempt_id, str) or "/" in attempt_id:
+            return None
+        record = self._exits_dir / attempt_id
+        status = await asyncio.to_thread(_recorded_status, record)
+        if status is None:
+            return None
+        # Whatever it left running (outside its group) goes before its end is recorded.
+        await asyncio.to_thread(self.reap, identity)
+        self._claimed.add(attempt_id)
+        return RecordedAttempt(dict(identity), status, record)
 
     def reap(self, identity: dict[str, Any]) -> bool:
         """Kill what an earlier server started for ``identity["jobId"]``.
@@ -350,4 +436,8 @@ class LocalProvider:
         if self.work_root.is_dir():
             for leftover in self.work_root.iterdir():
                 shutil.rmtree(leftover, ignore_errors=True)
+        if self._exits_dir is not None and self._exits_dir.is_dir():
+            for record in self._exits_dir.iterdir():
+                if record.name not in self._claimed:
+                    _forget(record)
         remove_stale_groups(self._layout, self._cgroup_prefix)

@@ -148,17 +148,23 @@ class RunningAttempt(Protocol):
 
 
 @runtime_checkable
-class DurableAttempt(RunningAttempt, Protocol):
+class ReleasedAttempt(RunningAttempt, Protocol):
+    """An attempt that leaves something behind until its end is committed: its container,
+    or the record of its exit status."""
+
+    async def release(self) -> None:
+        """Remove what is left of the ended attempt; call it once its end is committed, so
+        that a server dying in between still finds the real exit status."""
+        ...
+
+
+@runtime_checkable
+class DurableAttempt(ReleasedAttempt, Protocol):
     """An attempt that can outlive the server that started it."""
 
     def detach(self) -> None:
         """Stop watching the attempt and leave it running (server shutdown); its ``wait``
         is cancelled. A later server re-attaches with ``Reattaching.reattach``."""
-        ...
-
-    async def release(self) -> None:
-        """Remove what is left of the ended attempt; call it once its end is committed, so
-        that a server dying in between still finds the real exit status."""
         ...
 
 

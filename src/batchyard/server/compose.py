@@ -175,6 +175,8 @@ def compose_providers(settings: Settings) -> Providers:
         settings.work_dir / "attempts",
         endpoint_url=endpoint,
         identities=job_identities(settings.job_user),
+        # Private to the server: a job must not write its own exit status.
+        exits_dir=settings.data_dir / "attempt-exits",
     )
     # Servers sharing an engine or a cluster tell their work apart by their data directory.
     digest = hashlib.sha256(str(settings.data_dir.resolve()).encode()).hexdigest()[:12]

@@ -44,6 +44,7 @@ from batchyard.compute.provider import (
     DurableAttempt,
     LaunchError,
     LineCallback,
+    ReleasedAttempt,
     RunningAttempt,
     ServiceAccess,
 )
@@ -374,7 +375,7 @@ class AttemptRun:
             final=timed_out,
         )
         await self._end(partial(_finish, end))
-        if isinstance(running, DurableAttempt):
+        if isinstance(running, ReleasedAttempt):
             # Only now: a server dying before the end was committed finds it still there.
             await running.release()
 
