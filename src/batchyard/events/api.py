@@ -46,7 +46,22 @@ def api(events: EventBridge) -> ServiceApi:
             "DeleteRule": lambda c, p: events.delete_rule(c, p["Name"], p.get("EventBusName")),
             "EnableRule": lambda c, p: events.enable_rule(c, p["Name"], p.get("EventBusName")),
             "DisableRule": lambda c, p: events.disable_rule(c, p["Name"], p.get("EventBusName")),
+            "CreateEventBus": lambda c, p: events.create_event_bus(
+                c, p["Name"], event_source_name=p.get("EventSourceName"),
+                description=p.get("Description"), kms_key_identifier=p.get("KmsKeyIdentifier"),
+                dead_letter_config=p.get("DeadLetterConfig"), log_config=p.get("LogConfig"),
+                tags=_tags(p),
+            ),
             "DescribeEventBus": lambda c, p: events.describe_event_bus(c, p.get("Name")),
+            "UpdateEventBus": lambda c, p: events.update_event_bus(
+                c, p.get("Name"), description=p.get("Description"),
+                kms_key_identifier=p.get("KmsKeyIdentifier"),
+                dead_letter_config=p.get("DeadLetterConfig"), log_config=p.get("LogConfig"),
+            ),
+            "DeleteEventBus": lambda c, p: events.delete_event_bus(c, p["Name"]),
+            "ListEventBuses": lambda c, p: events.list_event_buses(
+                c, p.get("NamePrefix"), p.get("NextToken"), p.get("Limit")
+            ),
             "TestEventPattern": lambda c, p: events.test_event_pattern(
                 c, p["EventPattern"], p["Event"]
             ),

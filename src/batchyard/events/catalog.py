@@ -1,9 +1,11 @@
-"""The rules of this server in memory, compiled, for matching events and running schedules.
+"""The buses and rules of this server in memory, compiled, for matching events and running
+schedules.
 
 The store is the record; the catalog is loaded from it at start-up and updated by the facade
-after each committed change, so matching an event never touches the database. Rules are
-keyed by their account, region, bus and name: an event only meets the rules of the bus it
-was put on, in its own account and region.
+after each committed change, so putting an event never touches the database for its bus or
+its rules. Rules are keyed by their account, region, bus and name: an event only meets the
+rules of the bus it was put on, in its own account and region. Every account and region has
+its default bus; the catalog holds the custom ones.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from batchyard.aws.caller import Caller
-from batchyard.events.model import Rule, Target
+from batchyard.events.model import DEFAULT_BUS, Rule, Target
 from batchyard.events.patterns import Pattern, compile_pattern, matches
 from batchyard.events.records import StoredRule
 from batchyard.events.schedule import Schedule, parse_schedule
@@ -77,13 +79,27 @@ class RuleCatalog:
 
     def __init__(self) -> None:
         self._rules: dict[RuleKey, ActiveRule] = {}
+        self._buses: set[BusKey] = set()
         self._listeners: list[Callable[[], None]] = []
         self._matching_buses: frozenset[BusKey] = frozenset()
 
-    def load(self, stored: list[StoredRule]) -> None:
-        """Replace the catalog's content with ``stored``."""
+    def load(self, stored: list[StoredRule], buses: list[BusKey]) -> None:
+        """Replace the catalog's content with ``stored`` rules and custom ``buses``."""
         self._rules = {rule.key: ActiveRule.compile(rule) for rule in stored}
+        self._buses = set(buses)
         self._changed()
+
+    def has_bus(self, bus: BusKey) -> bool:
+        """Whether the bus exists (the default bus of every account and region does)."""
+        return bus[2] == DEFAULT_BUS or bus in self._buses
+
+    def add_bus(self, bus: BusKey) -> None:
+        """Know a custom bus after its creation was committed."""
+        self._buses.add(bus)
+
+    def remove_bus(self, bus: BusKey) -> None:
+        """Forget a deleted custom bus."""
+        self._buses.discard(bus)
 
     def put(self, stored: StoredRule) -> None:
         """Add or replace one rule after its change was committed."""
@@ -99,14 +115,18 @@ class RuleCatalog:
         """Whether any enabled rule of ``bus`` could match an event (a cheap early check)."""
         return bus in self._matching_buses
 
-    def matching(self, bus: BusKey, event: dict[str, Any]) -> list[ActiveRule]:
-        """The enabled pattern rules of ``bus`` that ``event`` matches."""
+    def matching(
+        self, bus: BusKey, event: dict[str, Any], only: frozenset[str] | None = None
+    ) -> list[ActiveRule]:
+        """The enabled pattern rules of ``bus`` that ``event`` matches; only those whose ARN is
+        in ``only`` when given (a replay's FilterArns)."""
         return [
             rule
             for rule in self._rules.values()
             if rule.bus == bus
             and rule.enabled
             and rule.pattern is not None
+            and (only is None or rule.arn in only)
             and matches(rule.pattern, event)
         ]
 

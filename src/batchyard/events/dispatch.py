@@ -56,9 +56,12 @@ class Dispatcher:
         self._loop = asyncio.get_running_loop()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def publish(self, bus: BusKey, event: dict[str, Any]) -> None:
-        """Send ``event`` to every target of every enabled rule on ``bus`` it matches."""
-        for rule in self.catalog.matching(bus, event):
+    def publish(
+        self, bus: BusKey, event: dict[str, Any], only: frozenset[str] | None = None
+    ) -> None:
+        """Send ``event`` to every target of every enabled rule on ``bus`` it matches (of the
+        rules whose ARN is in ``only``, when given)."""
+        for rule in self.catalog.matching(bus, event, only):
             self.fire(rule, event)
 
     def fire(self, rule: ActiveRule, event: dict[str, Any]) -> None:

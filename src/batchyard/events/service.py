@@ -1,13 +1,14 @@
-"""EventBridge: the facade of rules, targets, the default event bus and the events put on it.
+"""EventBridge: the facade of event buses, rules, targets and the events put on the buses.
 
 The API's operations and what other code needs (putting events from a Step Functions task,
 an AWS service's events on an account's default bus, registering who delivers to a kind of
 target) are methods of :class:`EventBridge`; the rest of this package is its private
 implementation.
 
-Every rule belongs to the caller's account and region, on that account's ``default`` bus
-(the only bus this server has). At start-up the rules are loaded from the store into the
-in-memory catalog that matching and schedules use; each committed change updates it.
+Every bus and rule belongs to the caller's account and region; each account and region has
+its ``default`` bus (where AWS services put their events) and the custom buses it creates. At
+start-up the buses and rules are loaded from the store into the in-memory catalog that
+matching and schedules use; each committed change updates it.
 
 PutTargets: a target configuration that cannot work (a malformed ARN, more than one input
 option, an input transformer with undefined placeholders, a Batch target without
@@ -17,6 +18,7 @@ registered deliverer serves comes back in FailedEntries while the other targets 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -36,7 +38,9 @@ from batchyard.events.dispatch import Dispatcher
 from batchyard.events.envelopes import EntryError, put_events_entry, service_event
 from batchyard.events.model import (
     DEFAULT_BUS,
+    CreateEventBusResult,
     EventBus,
+    EventBuses,
     FailedTarget,
     PatternResult,
     PutEventsEntry,
@@ -115,7 +119,10 @@ class EventBridge:
 
     async def start(self) -> None:
         """Load the rules, then start delivering and scheduling."""
-        self._catalog.load(await self._store.read(records.all_rules))
+        self._catalog.load(
+            await self._store.read(records.all_rules),
+            await self._store.read(records.custom_buses),
+        )
         self._dispatcher = Dispatcher(
             self._store, self._catalog, self._deliverers, self._time_scale
         )
@@ -156,8 +163,8 @@ class EventBridge:
 
     # -- buses ---------------------------------------------------------------------------
     def _bus(self, caller: Caller, name_or_arn: str | None) -> str:
-        """The bus a request names (by name or ARN); ResourceNotFoundException unless it is
-        the caller's default bus."""
+        """The bus a request names (by name or ARN); ResourceNotFoundException unless the
+        caller has it."""
         name = name_or_arn or DEFAULT_BUS
         if arns.is_arn(name):
             parsed = arns.parse(name, "events")
@@ -165,15 +172,110 @@ class EventBridge:
             if parsed is None or parsed.resource_type != "event-bus" or not caller.owns(
                 str(parsed)
             ):
-                raise ServiceError("ResourceNotFoundException", f"Event bus {name} does not exist.")
-        if name != DEFAULT_BUS:
-            raise ServiceError("ResourceNotFoundException", f"Event bus {name} does not exist.")
+                raise records.bus_not_found(name)
+        if not self._catalog.has_bus(bus_key(caller, name)):
+            raise records.bus_not_found(name)
         return name
 
+    def _default_bus(self, caller: Caller) -> EventBus:
+        return EventBus(DEFAULT_BUS, caller.arn("events", f"event-bus/{DEFAULT_BUS}"))
+
+    async def create_event_bus(
+        self,
+        caller: Caller,
+        name: str,
+        *,
+        event_source_name: str | None = None,
+        description: str | None = None,
+        kms_key_identifier: str | None = None,
+        dead_letter_config: JsonObject | None = None,
+        log_config: JsonObject | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> CreateEventBusResult:
+        """Create a custom bus (partner buses need partner event sources, which this server
+        has none of)."""
+        if event_source_name is not None:
+            raise ServiceError(
+                "ResourceNotFoundException", f"Event source {event_source_name} does not exist."
+            )
+        if name == DEFAULT_BUS:
+            raise ServiceError(
+                "ResourceAlreadyExistsException", f"Event bus {name} already exists."
+            )
+        if "/" in name:
+            raise invalid("Event bus name must not contain '/'.")
+        now = datetime.now(UTC)
+        bus = EventBus(
+            name, caller.arn("events", f"event-bus/{name}"), description,
+            kms_key_identifier, dead_letter_config, log_config, now, now,
+        )
+        _tag_rules.check(bus.arn, tags or {})
+        await self._store.write(
+            partial(records.create_bus, owner=caller, bus=bus, tags=tags or {})
+        )
+        self._catalog.add_bus(bus_key(caller, name))
+        return CreateEventBusResult(
+            bus.arn, description, kms_key_identifier, dead_letter_config, log_config
+        )
+
     async def describe_event_bus(self, caller: Caller, name: str | None = None) -> EventBus:
-        """The caller's default bus (the only one this server has)."""
+        """One of the caller's buses, the default one when ``name`` is None."""
         bus = self._bus(caller, name)
-        return EventBus(bus, caller.arn("events", f"event-bus/{bus}"))
+        found = await self._store.read(partial(records.get_bus, owner=caller, name=bus))
+        return found or self._default_bus(caller)
+
+    async def update_event_bus(
+        self,
+        caller: Caller,
+        name: str | None = None,
+        *,
+        description: str | None = None,
+        kms_key_identifier: str | None = None,
+        dead_letter_config: JsonObject | None = None,
+        log_config: JsonObject | None = None,
+    ) -> EventBus:
+        """Change what a bus says about itself; members not given keep their values."""
+        bus = self._bus(caller, name)
+
+        def write(conn: Connection) -> EventBus:
+            found = records.get_bus(conn, caller, bus) or self._default_bus(caller)
+            updated = dataclasses.replace(
+                found,
+                description=found.description if description is None else description,
+                kms_key_identifier=kms_key_identifier or found.kms_key_identifier,
+                dead_letter_config=dead_letter_config or found.dead_letter_config,
+                log_config=log_config or found.log_config,
+                last_modified_time=datetime.now(UTC),
+            )
+            records.save_bus(conn, caller, updated)
+            return updated
+
+        return await self._store.write(write)
+
+    async def delete_event_bus(self, caller: Caller, name: str) -> None:
+        """Delete a custom bus without rules; a missing one is not an error."""
+        if name == DEFAULT_BUS:
+            raise invalid("Cannot delete event bus default.")
+        await self._store.write(partial(records.delete_bus, owner=caller, name=name))
+        self._catalog.remove_bus(bus_key(caller, name))
+
+    async def list_event_buses(
+        self,
+        caller: Caller,
+        name_prefix: str | None = None,
+        next_token: str | None = None,
+        limit: int | None = None,
+    ) -> EventBuses:
+        """The caller's buses, the default one among them, in name order, a page at a time."""
+        default = self._default_bus(caller)
+        page, token = await self._by_name(
+            "event-buses", next_token, limit,
+            lambda conn, after, size: records.list_buses(
+                conn, caller, name_prefix, after, size, default
+            ),
+            lambda bus: bus.name,
+        )
+        return EventBuses(page, token)
 
     # -- rules ---------------------------------------------------------------------------
     async def put_rule(
@@ -203,7 +305,7 @@ class EventBridge:
                 raise invalid("Parameter ScheduleExpression is not valid.") from None
         rule = Rule(
             name,
-            caller.arn("events", f"rule/{name}"),
+            caller.arn("events", f"rule/{name}" if bus == DEFAULT_BUS else f"rule/{bus}/{name}"),
             bus,
             caller.account_id,
             state,
@@ -403,29 +505,29 @@ class EventBridge:
 
     # -- tags ----------------------------------------------------------------------------
     async def tag_resource(self, caller: Caller, arn: str, tags: dict[str, str]) -> None:
-        """Add or update tags on a rule of the caller's."""
+        """Add or update tags on a rule or an event bus of the caller's."""
 
         def write(conn: Connection) -> None:
-            records.require_rule_arn(conn, caller, arn)
+            records.require_taggable(conn, caller, arn)
             _tag_rules.check(arn, tags, records.TAGS.get(conn, arn))
             records.TAGS.put(conn, arn, tags)
 
         await self._store.write(write)
 
     async def untag_resource(self, caller: Caller, arn: str, keys: list[str]) -> None:
-        """Remove tags from a rule of the caller's by key."""
+        """Remove tags from a rule or an event bus of the caller's by key."""
 
         def write(conn: Connection) -> None:
-            records.require_rule_arn(conn, caller, arn)
+            records.require_taggable(conn, caller, arn)
             records.TAGS.remove(conn, arn, keys)
 
         await self._store.write(write)
 
     async def list_tags_for_resource(self, caller: Caller, arn: str) -> TagList:
-        """The tags of a rule of the caller's."""
+        """The tags of a rule or an event bus of the caller's."""
 
         def read(conn: Connection) -> dict[str, str]:
-            records.require_rule_arn(conn, caller, arn)
+            records.require_taggable(conn, caller, arn)
             return records.TAGS.get(conn, arn)
 
         found = await self._store.read(read)
