@@ -3,6 +3,7 @@ checked it (PascalCase members), handed to the :class:`EventBridge` facade."""
 
 from __future__ import annotations
 
+from batchyard.events.archives import ReplayDestination
 from batchyard.events.model import PutEventsEntry, RuleState, Target
 from batchyard.events.service import EventBridge
 from batchyard.protocol.service import Params, ServiceApi
@@ -86,5 +87,32 @@ def api(events: EventBridge) -> ServiceApi:
                 c, p["ResourceARN"]
             ),
             "PutEvents": lambda c, p: events.put_events(c, [_entry(e) for e in p["Entries"]]),
+            "CreateArchive": lambda c, p: events.create_archive(
+                c, p["ArchiveName"], p["EventSourceArn"], description=p.get("Description"),
+                event_pattern=p.get("EventPattern"), retention_days=p.get("RetentionDays"),
+                kms_key_identifier=p.get("KmsKeyIdentifier"),
+            ),
+            "DescribeArchive": lambda c, p: events.describe_archive(c, p["ArchiveName"]),
+            "UpdateArchive": lambda c, p: events.update_archive(
+                c, p["ArchiveName"], description=p.get("Description"),
+                event_pattern=p.get("EventPattern"), retention_days=p.get("RetentionDays"),
+                kms_key_identifier=p.get("KmsKeyIdentifier"),
+            ),
+            "DeleteArchive": lambda c, p: events.delete_archive(c, p["ArchiveName"]),
+            "ListArchives": lambda c, p: events.list_archives(
+                c, p.get("NamePrefix"), p.get("EventSourceArn"), p.get("State"),
+                p.get("NextToken"), p.get("Limit"),
+            ),
+            "StartReplay": lambda c, p: events.start_replay(
+                c, p["ReplayName"], p["EventSourceArn"], p["EventStartTime"], p["EventEndTime"],
+                ReplayDestination(p["Destination"]["Arn"], p["Destination"].get("FilterArns")),
+                p.get("Description"),
+            ),
+            "DescribeReplay": lambda c, p: events.describe_replay(c, p["ReplayName"]),
+            "CancelReplay": lambda c, p: events.cancel_replay(c, p["ReplayName"]),
+            "ListReplays": lambda c, p: events.list_replays(
+                c, p.get("NamePrefix"), p.get("State"), p.get("EventSourceArn"),
+                p.get("NextToken"), p.get("Limit"),
+            ),
         },
     )

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -73,6 +74,20 @@ class Dispatcher:
                 work()
             else:
                 self._loop.call_soon_threadsafe(work)
+
+    def later(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work()`` as a task of the dispatcher's loop (safe to call from any thread);
+        :meth:`settled` waits for it too."""
+        start = partial(self._track, work)
+        if _on_loop(self._loop):
+            start()
+        else:
+            self._loop.call_soon_threadsafe(start)
+
+    def _track(self, work: Callable[[], Awaitable[None]]) -> None:
+        task = self._loop.create_task(_logged(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def settled(self) -> None:
         """Return once every delivery started so far has ended (tests, shutdown)."""
@@ -154,6 +169,13 @@ class Dispatcher:
             await self.store.write(partial(records.record_failure, failure=failure))
         except Exception:
             log.exception("could not record a failed delivery of rule %s", rule.arn)
+
+
+async def _logged(work: Callable[[], Awaitable[None]]) -> None:
+    try:
+        await work()
+    except Exception:
+        log.exception("background work of the dispatcher failed")
 
 
 def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:

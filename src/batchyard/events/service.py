@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
@@ -32,10 +33,22 @@ from batchyard.aws.caller import Caller
 from batchyard.aws.documents import JsonObject
 from batchyard.aws.pagination import Pager
 from batchyard.aws.tags import TagRules
-from batchyard.events import records
-from batchyard.events.catalog import RuleCatalog, bus_key
+from batchyard.events import archive_records, records
+from batchyard.events.archives import (
+    CANCELLABLE,
+    Archive,
+    ArchiveResult,
+    Archives,
+    CancelReplayResult,
+    Replay,
+    ReplayDestination,
+    Replays,
+    ReplayState,
+    StartReplayResult,
+)
+from batchyard.events.catalog import BusKey, RuleCatalog, bus_key
 from batchyard.events.dispatch import Dispatcher
-from batchyard.events.envelopes import EntryError, put_events_entry, service_event
+from batchyard.events.envelopes import EntryError, epoch_of, put_events_entry, service_event
 from batchyard.events.model import (
     DEFAULT_BUS,
     CreateEventBusResult,
@@ -59,6 +72,7 @@ from batchyard.events.model import (
     TargetsResult,
 )
 from batchyard.events.patterns import InvalidEventPattern, compile_pattern, matches
+from batchyard.events.replays import Replayer
 from batchyard.events.schedule import InvalidSchedule, parse_schedule
 from batchyard.events.scheduler import ScheduleRunner
 from batchyard.events.targets import JOB_QUEUE, Deliverer, Deliverers, kind_of
@@ -68,6 +82,8 @@ from batchyard.store import Store
 
 T = TypeVar("T")
 DEFAULT_LIMIT = 100
+# EventBridge's quota of replays at a time per account and region.
+MAX_ACTIVE_REPLAYS = 10
 # TestEventPattern only accepts events that carry the envelope EventBridge always sets.
 _ENVELOPE_FIELDS = ("id", "account", "source", "time", "region", "detail-type")
 
@@ -111,6 +127,7 @@ class EventBridge:
         self._deliverers = Deliverers()
         self._dispatcher: Dispatcher | None = None
         self._scheduler: ScheduleRunner | None = None
+        self._replayer: Replayer | None = None
 
     def register_target(self, kind: str, deliverer: Deliverer) -> None:
         """Deliver events to targets whose ARN is of ``kind`` (``batch:job-queue`` ...) with
@@ -118,26 +135,34 @@ class EventBridge:
         self._deliverers.register(kind, deliverer)
 
     async def start(self) -> None:
-        """Load the rules, then start delivering and scheduling."""
+        """Load the buses, rules and archives, then start delivering, scheduling and the
+        replays a previous process left unfinished."""
         self._catalog.load(
             await self._store.read(records.all_rules),
             await self._store.read(records.custom_buses),
+            await self._store.read(archive_records.all_archives),
         )
         self._dispatcher = Dispatcher(
             self._store, self._catalog, self._deliverers, self._time_scale
         )
         self._scheduler = ScheduleRunner(self._catalog, self._dispatcher, self._time_scale)
         self._scheduler.start()
+        self._replayer = Replayer(self._store, self._catalog, self._dispatcher)
+        await self._replayer.resume()
 
     async def stop(self) -> None:
-        """Stop scheduling and delivering."""
+        """Stop scheduling, replaying and delivering."""
         if self._scheduler is not None:
             await self._scheduler.stop()
+        if self._replayer is not None:
+            await self._replayer.stop()
         if self._dispatcher is not None:
             await self._dispatcher.close()
 
     async def settled(self) -> None:
-        """Return once every delivery started so far has ended (or given up)."""
+        """Return once every replay and delivery started so far has ended (or given up)."""
+        if self._replayer is not None:
+            await self._replayer.settled()
         await self._running.settled()
 
     @property
@@ -533,13 +558,223 @@ class EventBridge:
         found = await self._store.read(read)
         return TagList([Tag(key, value) for key, value in found.items()])
 
+    # -- archives ------------------------------------------------------------------------
+    def _archive_source(self, caller: Caller, arn: str) -> str:
+        """The bus an archive's EventSourceArn names; AWS's errors unless it is the
+        caller's."""
+        parsed = arns.parse(arn, "events")
+        if parsed is None or parsed.resource_type != "event-bus" or not parsed.resource_id:
+            raise invalid(
+                "Parameter EventSourceArn is not valid. Reason: Provided Arn is not in correct "
+                "format."
+            )
+        if parsed.account == caller.account_id and parsed.region != caller.region:
+            raise invalid(
+                "Parameter EventSourceArn is not valid. Reason: Creating cross-region archive "
+                "is not permitted."
+            )
+        if not caller.owns(arn) or not self._catalog.has_bus(
+            bus_key(caller, parsed.resource_id)
+        ):
+            raise records.bus_not_found(parsed.resource_id)
+        return parsed.resource_id
+
+    async def create_archive(
+        self,
+        caller: Caller,
+        name: str,
+        event_source_arn: str,
+        *,
+        description: str | None = None,
+        event_pattern: str | None = None,
+        retention_days: int | None = None,
+        kms_key_identifier: str | None = None,
+    ) -> ArchiveResult:
+        """Start keeping the events of a bus (those matching ``event_pattern``)."""
+        self._archive_source(caller, event_source_arn)
+        if event_pattern:
+            _check_pattern(event_pattern)
+        archive = Archive(
+            name, caller.arn("events", f"archive/{name}"), event_source_arn,
+            datetime.now(UTC), description or None, event_pattern or None,
+            retention_days or 0, kms_key_identifier,
+        )
+        stored = await self._store.write(
+            partial(archive_records.create_archive, owner=caller, archive=archive)
+        )
+        self._catalog.put_archive(stored)
+        return ArchiveResult(archive.archive_arn, archive.state, archive.creation_time)
+
+    async def describe_archive(self, caller: Caller, name: str) -> Archive:
+        """An archive of the caller's, with the number and size of the events it keeps."""
+        return await self._store.read(
+            partial(archive_records.describe_archive, owner=caller, name=name, now=time.time())
+        )
+
+    async def update_archive(
+        self,
+        caller: Caller,
+        name: str,
+        *,
+        description: str | None = None,
+        event_pattern: str | None = None,
+        retention_days: int | None = None,
+        kms_key_identifier: str | None = None,
+    ) -> ArchiveResult:
+        """Change an archive; members not given keep their values."""
+        if event_pattern:
+            _check_pattern(event_pattern)
+        given = {
+            "Description": description,
+            "EventPattern": event_pattern,
+            "RetentionDays": retention_days,
+            "KmsKeyIdentifier": kms_key_identifier,
+        }
+        changes = {key: value for key, value in given.items() if value is not None}
+        archive, stored = await self._store.write(
+            partial(
+                archive_records.update_archive, owner=caller, name=name, changes=changes,
+                now=time.time(),
+            )
+        )
+        self._catalog.put_archive(stored)
+        return ArchiveResult(archive.archive_arn, archive.state, archive.creation_time)
+
+    async def delete_archive(self, caller: Caller, name: str) -> None:
+        """Delete an archive and the events it keeps."""
+        arn = await self._store.write(
+            partial(archive_records.delete_archive, owner=caller, name=name)
+        )
+        self._catalog.remove_archive(arn)
+
+    async def list_archives(
+        self,
+        caller: Caller,
+        name_prefix: str | None = None,
+        event_source_arn: str | None = None,
+        state: str | None = None,
+        next_token: str | None = None,
+        limit: int | None = None,
+    ) -> Archives:
+        """The caller's archives in name order, filtered, a page at a time."""
+        now = time.time()
+        page, token = await self._by_name(
+            "archives", next_token, limit,
+            lambda conn, after, size: archive_records.list_archives(
+                conn, caller, name_prefix, event_source_arn, state, after, size, now
+            ),
+            lambda archive: archive.archive_name,
+        )
+        return Archives(page, token)
+
+    # -- replays -------------------------------------------------------------------------
+    async def start_replay(
+        self,
+        caller: Caller,
+        name: str,
+        event_source_arn: str,
+        event_start_time: datetime,
+        event_end_time: datetime,
+        destination: ReplayDestination,
+        description: str | None = None,
+    ) -> StartReplayResult:
+        """Replay the events an archive kept from a time range onto its bus (STARTING now,
+        RUNNING and COMPLETED moments later)."""
+        if event_end_time <= event_start_time:
+            raise invalid(
+                "Parameter EventEndTime is not valid. Reason: EventStartTime must be before "
+                "EventEndTime."
+            )
+        archive = self._catalog.archive(event_source_arn) if caller.owns(event_source_arn) else None
+        if archive is None:
+            archive_name = event_source_arn.rsplit("/", 1)[-1]
+            raise invalid(
+                f"Parameter EventSourceArn is not valid. Reason: Archive {archive_name} does "
+                "not exist."
+            )
+        parsed = arns.parse(destination.arn, "events")
+        if parsed is None or parsed.resource_type != "event-bus" or not parsed.resource_id:
+            raise invalid(
+                "Parameter Destination.Arn is not valid. Reason: Must contain an event bus ARN."
+            )
+        target = (parsed.account, parsed.region, parsed.resource_id)
+        if target != archive.bus:
+            if caller.owns(destination.arn) and self._catalog.has_bus(target):
+                raise invalid(
+                    "Parameter Destination.Arn is not valid. Reason: Cross event bus replay is "
+                    "not permitted."
+                )
+            raise records.bus_not_found(parsed.resource_id)
+        replay = Replay(
+            name, caller.arn("events", f"replay/{name}"), event_source_arn, destination,
+            event_start_time, event_end_time, datetime.now(UTC), description=description,
+        )
+        await self._store.write(
+            partial(
+                archive_records.create_replay, owner=caller, replay=replay,
+                quota=MAX_ACTIVE_REPLAYS,
+            )
+        )
+        self._active_replays.start(caller, name)
+        return StartReplayResult(replay.replay_arn, replay.state, replay.replay_start_time)
+
+    async def describe_replay(self, caller: Caller, name: str) -> Replay:
+        """A replay of the caller's: its state and how far it has got."""
+        return await self._store.read(
+            partial(archive_records.get_replay, owner=caller, name=name)
+        )
+
+    async def cancel_replay(self, caller: Caller, name: str) -> CancelReplayResult:
+        """Ask a STARTING or RUNNING replay to stop (CANCELLING, then CANCELLED)."""
+
+        def write(conn: Connection) -> Replay:
+            replay = archive_records.get_replay(conn, caller, name)
+            if replay.state not in CANCELLABLE:
+                raise ServiceError(
+                    "IllegalStatusException",
+                    f"Replay {name} is not in a valid state for this operation.",
+                )
+            cancelling = dataclasses.replace(replay, state=ReplayState.CANCELLING)
+            archive_records.save_replay(conn, caller, cancelling)
+            return cancelling
+
+        replay = await self._store.write(write)
+        return CancelReplayResult(replay.replay_arn, replay.state)
+
+    async def list_replays(
+        self,
+        caller: Caller,
+        name_prefix: str | None = None,
+        state: str | None = None,
+        event_source_arn: str | None = None,
+        next_token: str | None = None,
+        limit: int | None = None,
+    ) -> Replays:
+        """The caller's replays in name order, filtered, a page at a time."""
+        page, token = await self._by_name(
+            "replays", next_token, limit,
+            lambda conn, after, size: archive_records.list_replays(
+                conn, caller, name_prefix, state, event_source_arn, after, size
+            ),
+            lambda replay: replay.replay_name,
+        )
+        return Replays(page, token)
+
+    @property
+    def _active_replays(self) -> Replayer:
+        if self._replayer is None:
+            raise RuntimeError("EventBridge has not been started")
+        return self._replayer
+
     # -- events --------------------------------------------------------------------------
     async def put_events(self, caller: Caller, entries: list[PutEventsEntry]) -> PutEventsResult:
-        """Put events on the caller's bus; each entry succeeds or fails on its own (the API,
-        and Step Functions' ``events:putEvents`` tasks)."""
+        """Put events on the caller's buses; each entry succeeds or fails on its own (the API,
+        and Step Functions' ``events:putEvents`` tasks). The events archives keep are
+        committed before the answer."""
         dispatcher = self._running
         now = datetime.now(UTC)
         results: list[PutEventsResultEntry] = []
+        accepted: list[tuple[BusKey, JsonObject]] = []
         for entry in entries:
             try:
                 bus = self._bus(caller, entry.event_bus_name)
@@ -549,19 +784,43 @@ class EventBridge:
             except (ServiceError, EntryError) as error:
                 results.append(PutEventsResultEntry(None, error.code, error.message))
                 continue
-            dispatcher.publish(bus_key(caller, bus), event)
+            accepted.append((bus_key(caller, bus), event))
             results.append(PutEventsResultEntry(event["id"]))
+        kept = self._archived(accepted)
+        if kept:
+            await self._store.write(
+                partial(archive_records.archive_events, entries=kept, now=time.time())
+            )
+        for key, event in accepted:
+            dispatcher.publish(key, event)
         return PutEventsResult(results)
 
+    def _archived(
+        self, events: list[tuple[BusKey, JsonObject]]
+    ) -> list[tuple[int, float, JsonObject, int]]:
+        """What the archives of the events' buses keep of them: (archive, time, event, size)."""
+        kept = []
+        for key, event in events:
+            for archive in self._catalog.archiving(key, event):
+                size = len(json.dumps(event, separators=(",", ":")).encode())
+                kept.append((archive.seq, epoch_of(event), event, size))
+        return kept
+
     def listens(self, caller: Caller) -> bool:
-        """Whether any enabled rule on the caller's default bus could match an event: a
-        service with nothing to say to a rule can skip building its events."""
-        return self._catalog.has_pattern_rules(bus_key(caller, DEFAULT_BUS))
+        """Whether any enabled rule on the caller's default bus could match an event, or an
+        archive keeps its events: a service with nothing to say can skip building them."""
+        key = bus_key(caller, DEFAULT_BUS)
+        return self._catalog.has_pattern_rules(key) or self._catalog.has_archives(key)
 
     def publish(self, caller: Caller, event: ServiceEvent) -> None:
         """Put an AWS service's event on the caller's default bus (no checks: AWS sources
-        are the server's own)."""
+        are the server's own); the archives keep it moments later."""
         document: JsonObject = service_event(
             event, account=caller.account_id, region=caller.region, time=datetime.now(UTC)
         )
-        self._running.publish(bus_key(caller, DEFAULT_BUS), document)
+        key = bus_key(caller, DEFAULT_BUS)
+        kept = self._archived([(key, document)])
+        if kept:
+            write = partial(archive_records.archive_events, entries=kept, now=time.time())
+            self._running.later(partial(self._store.write, write))
+        self._running.publish(key, document)
