@@ -4,6 +4,7 @@ checked it (PascalCase members), handed to the :class:`EventBridge` facade."""
 from __future__ import annotations
 
 from batchyard.events.archives import ReplayDestination
+from batchyard.events.connections import AuthorizationType
 from batchyard.events.model import PutEventsEntry, RuleState, Target
 from batchyard.events.service import EventBridge
 from batchyard.protocol.service import Params, ServiceApi
@@ -11,6 +12,10 @@ from batchyard.protocol.service import Params, ServiceApi
 
 def _tags(params: Params) -> dict[str, str]:
     return {tag["Key"]: tag["Value"] for tag in params.get("Tags") or ()}
+
+
+def _authorization(value: str | None) -> AuthorizationType | None:
+    return AuthorizationType(value) if value is not None else None
 
 
 def _entry(entry: Params) -> PutEventsEntry:
@@ -107,6 +112,43 @@ def api(events: EventBridge) -> ServiceApi:
                 c, p["ReplayName"], p["EventSourceArn"], p["EventStartTime"], p["EventEndTime"],
                 ReplayDestination(p["Destination"]["Arn"], p["Destination"].get("FilterArns")),
                 p.get("Description"),
+            ),
+            "CreateConnection": lambda c, p: events.create_connection(
+                c, p["Name"], AuthorizationType(p["AuthorizationType"]), p["AuthParameters"],
+                description=p.get("Description"),
+                invocation_connectivity_parameters=p.get("InvocationConnectivityParameters"),
+                kms_key_identifier=p.get("KmsKeyIdentifier"),
+            ),
+            "DescribeConnection": lambda c, p: events.describe_connection(c, p["Name"]),
+            "UpdateConnection": lambda c, p: events.update_connection(
+                c, p["Name"], description=p.get("Description"),
+                authorization_type=_authorization(p.get("AuthorizationType")),
+                auth_parameters=p.get("AuthParameters"),
+                invocation_connectivity_parameters=p.get("InvocationConnectivityParameters"),
+                kms_key_identifier=p.get("KmsKeyIdentifier"),
+            ),
+            "DeauthorizeConnection": lambda c, p: events.deauthorize_connection(c, p["Name"]),
+            "DeleteConnection": lambda c, p: events.delete_connection(c, p["Name"]),
+            "ListConnections": lambda c, p: events.list_connections(
+                c, p.get("NamePrefix"), p.get("ConnectionState"), p.get("NextToken"),
+                p.get("Limit"),
+            ),
+            "CreateApiDestination": lambda c, p: events.create_api_destination(
+                c, p["Name"], p["ConnectionArn"], p["InvocationEndpoint"], p["HttpMethod"],
+                description=p.get("Description"),
+                invocation_rate_limit_per_second=p.get("InvocationRateLimitPerSecond"),
+            ),
+            "DescribeApiDestination": lambda c, p: events.describe_api_destination(c, p["Name"]),
+            "UpdateApiDestination": lambda c, p: events.update_api_destination(
+                c, p["Name"], description=p.get("Description"),
+                connection_arn=p.get("ConnectionArn"),
+                invocation_endpoint=p.get("InvocationEndpoint"), http_method=p.get("HttpMethod"),
+                invocation_rate_limit_per_second=p.get("InvocationRateLimitPerSecond"),
+            ),
+            "DeleteApiDestination": lambda c, p: events.delete_api_destination(c, p["Name"]),
+            "ListApiDestinations": lambda c, p: events.list_api_destinations(
+                c, p.get("NamePrefix"), p.get("ConnectionArn"), p.get("NextToken"),
+                p.get("Limit"),
             ),
             "DescribeReplay": lambda c, p: events.describe_replay(c, p["ReplayName"]),
             "CancelReplay": lambda c, p: events.cancel_replay(c, p["ReplayName"]),

@@ -3,10 +3,10 @@
 Each (rule, target, event) delivery runs as its own task: the target's input is built, the
 deliverer registered for its kind called on behalf of the rule's account and region, and a
 failure recorded in ``events_delivery_failures``. A retryable failure is tried again after an
-exponential back-off with jitter until the target's RetryPolicy runs out
-(MaximumRetryAttempts, default 185; MaximumEventAgeInSeconds, default 86400); waits are
-divided by the time scale. Nothing a target does can reach the caller: publishing only starts
-tasks.
+exponential back-off with jitter (or the longer wait the target asked for) until the target's
+RetryPolicy runs out (MaximumRetryAttempts, default 185; MaximumEventAgeInSeconds, default
+86400); back-offs are divided by the time scale. Nothing a target does can reach the
+caller: publishing only starts tasks.
 """
 
 from __future__ import annotations
@@ -130,15 +130,18 @@ class Dispatcher:
         attempt = 0
         while True:
             attempt += 1
+            asked = 0.0
             try:
                 await self.deliverers.deliver(rule.owner, target, delivery)
                 return
             except TargetError as error:
                 code, message, retryable = error.code, error.message, error.retryable
+                asked = error.retry_after or 0.0
             except Exception as exc:
                 log.exception("delivery to %s failed", target.arn)
                 code, message, retryable = "InternalException", str(exc), True
-            delay = backoff(attempt)
+            # A target's Retry-After is real time: never wait less, whatever the time scale.
+            delay = max(backoff(attempt), asked * scale)
             age = (time.monotonic() - started) * scale
             final = not retryable or attempt > retries or age + delay > max_age
             await self._record(rule, target, event, text, attempt, final, code, message)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
@@ -30,10 +31,15 @@ from sqlalchemy import Connection
 
 from batchyard.aws import arns
 from batchyard.aws.caller import Caller
-from batchyard.aws.documents import JsonObject
+from batchyard.aws.documents import JsonObject, copy_json
 from batchyard.aws.pagination import Pager
 from batchyard.aws.tags import TagRules
-from batchyard.events import archive_records, records
+from batchyard.events import archive_records, connection_records, records
+from batchyard.events.api_destinations import (
+    API_DESTINATION,
+    ApiDestinationTarget,
+    AuthorizationFailed,
+)
 from batchyard.events.archives import (
     CANCELLABLE,
     Archive,
@@ -47,6 +53,23 @@ from batchyard.events.archives import (
     StartReplayResult,
 )
 from batchyard.events.catalog import BusKey, RuleCatalog, bus_key
+from batchyard.events.connections import (
+    DEFAULT_RATE_LIMIT,
+    ApiDestination,
+    ApiDestinationResult,
+    ApiDestinations,
+    AuthorizationType,
+    ConnectionResult,
+    Connections,
+    ConnectionState,
+    InvalidAuth,
+    check,
+    merged,
+    shown,
+)
+from batchyard.events.connections import (
+    Connection as EventsConnection,
+)
 from batchyard.events.dispatch import Dispatcher
 from batchyard.events.envelopes import EntryError, epoch_of, put_events_entry, service_event
 from batchyard.events.model import (
@@ -110,6 +133,22 @@ def _after(listing: str, token: str | None) -> str | None:
     return position
 
 
+def _check_endpoint(endpoint: str) -> None:
+    # Deliveries are HTTP(S) requests; AWS takes HTTPS only, a local server takes both.
+    if not endpoint.startswith(("https://", "http://")):
+        raise invalid(
+            f"Parameter InvocationEndpoint is not valid. Reason: {endpoint} is not an HTTP "
+            "or HTTPS URL."
+        )
+
+
+def _destination_result(destination: ApiDestination) -> ApiDestinationResult:
+    return ApiDestinationResult(
+        destination.api_destination_arn, destination.api_destination_state,
+        destination.creation_time, destination.last_modified_time,
+    )
+
+
 def _check_pattern(pattern: str) -> None:
     try:
         compile_pattern(pattern)
@@ -128,6 +167,8 @@ class EventBridge:
         self._dispatcher: Dispatcher | None = None
         self._scheduler: ScheduleRunner | None = None
         self._replayer: Replayer | None = None
+        self._http = ApiDestinationTarget(store)
+        self._deliverers.register(API_DESTINATION, self._http)
 
     def register_target(self, kind: str, deliverer: Deliverer) -> None:
         """Deliver events to targets whose ARN is of ``kind`` (``batch:job-queue`` ...) with
@@ -149,6 +190,8 @@ class EventBridge:
         self._scheduler.start()
         self._replayer = Replayer(self._store, self._catalog, self._dispatcher)
         await self._replayer.resume()
+        for owner, name in await self._store.read(connection_records.authorizing):
+            self._authorize_later(owner, name)
 
     async def stop(self) -> None:
         """Stop scheduling, replaying and delivering."""
@@ -158,6 +201,7 @@ class EventBridge:
             await self._replayer.stop()
         if self._dispatcher is not None:
             await self._dispatcher.close()
+        await self._http.close()
 
     async def settled(self) -> None:
         """Return once every replay and delivery started so far has ended (or given up)."""
@@ -765,6 +809,284 @@ class EventBridge:
         if self._replayer is None:
             raise RuntimeError("EventBridge has not been started")
         return self._replayer
+
+    # -- connections ---------------------------------------------------------------------
+    def _checked_auth(self, authorization: AuthorizationType, auth: JsonObject) -> None:
+        try:
+            check(authorization, auth)
+        except InvalidAuth as error:
+            raise invalid(f"Parameter AuthParameters is not valid. Reason: {error}.") from None
+
+    def _authorized(
+        self, connection: EventsConnection, auth: JsonObject, now: datetime
+    ) -> EventsConnection:
+        """``connection`` with new credentials: AUTHORIZED at once, or AUTHORIZING until an
+        OAuth token is got."""
+        oauth = connection.authorization_type == AuthorizationType.OAUTH_CLIENT_CREDENTIALS
+        return dataclasses.replace(
+            connection,
+            connection_state=ConnectionState.AUTHORIZING if oauth else ConnectionState.AUTHORIZED,
+            state_reason=None,
+            last_authorized_time=connection.last_authorized_time if oauth else now,
+            last_modified_time=now,
+            auth_parameters=shown(auth),
+        )
+
+    async def create_connection(
+        self,
+        caller: Caller,
+        name: str,
+        authorization_type: AuthorizationType,
+        auth_parameters: JsonObject,
+        *,
+        description: str | None = None,
+        invocation_connectivity_parameters: JsonObject | None = None,
+        kms_key_identifier: str | None = None,
+    ) -> ConnectionResult:
+        """Create a connection holding the credentials of ``authorization_type``."""
+        self._checked_auth(authorization_type, auth_parameters)
+        now = datetime.now(UTC)
+        connection = self._authorized(
+            EventsConnection(
+                name, caller.arn("events", f"connection/{name}/{uuid.uuid4()}"),
+                authorization_type, ConnectionState.CREATING, now, now, description,
+                invocation_connectivity_parameters=invocation_connectivity_parameters,
+                kms_key_identifier=kms_key_identifier,
+            ),
+            auth_parameters,
+            now,
+        )
+        await self._store.write(
+            partial(
+                connection_records.create_connection, owner=caller, connection=connection,
+                secret=copy_json(auth_parameters),
+            )
+        )
+        if connection.connection_state == ConnectionState.AUTHORIZING:
+            self._authorize_later(caller, name)
+        return ConnectionResult.of(connection)
+
+    async def describe_connection(self, caller: Caller, name: str) -> EventsConnection:
+        """A connection of the caller's, without its secrets."""
+        found = await self._store.read(
+            partial(connection_records.credentials, owner=caller, name=name)
+        )
+        return found.connection
+
+    async def update_connection(
+        self,
+        caller: Caller,
+        name: str,
+        *,
+        description: str | None = None,
+        authorization_type: AuthorizationType | None = None,
+        auth_parameters: JsonObject | None = None,
+        invocation_connectivity_parameters: JsonObject | None = None,
+        kms_key_identifier: str | None = None,
+    ) -> ConnectionResult:
+        """Change a connection; new credentials (merged into the old ones member by member)
+        authorize it again."""
+
+        def write(conn: Connection) -> EventsConnection:
+            found = connection_records.credentials(conn, caller, name)
+            now = datetime.now(UTC)
+            connection = dataclasses.replace(
+                found.connection,
+                description=found.connection.description if description is None else description,
+                invocation_connectivity_parameters=(
+                    invocation_connectivity_parameters
+                    or found.connection.invocation_connectivity_parameters
+                ),
+                kms_key_identifier=kms_key_identifier or found.connection.kms_key_identifier,
+                last_modified_time=now,
+            )
+            secret = found.auth
+            if authorization_type is not None or auth_parameters is not None:
+                kind = authorization_type or connection.authorization_type
+                secret = merged(kind, found.auth, auth_parameters)
+                self._checked_auth(kind, secret)
+                connection = self._authorized(
+                    dataclasses.replace(connection, authorization_type=kind), secret, now
+                )
+            connection_records.save_connection(conn, caller, connection, secret)
+            return connection
+
+        connection = await self._store.write(write)
+        self._http.forget(connection.connection_arn)
+        if connection.connection_state == ConnectionState.AUTHORIZING:
+            self._authorize_later(caller, name)
+        return ConnectionResult.of(connection)
+
+    async def deauthorize_connection(self, caller: Caller, name: str) -> ConnectionResult:
+        """Remove a connection's credentials (DEAUTHORIZING, then DEAUTHORIZED)."""
+
+        def write(conn: Connection) -> EventsConnection:
+            found = connection_records.credentials(conn, caller, name).connection
+            connection = dataclasses.replace(
+                found, connection_state=ConnectionState.DEAUTHORIZED, state_reason=None,
+                auth_parameters=None, last_modified_time=datetime.now(UTC),
+            )
+            connection_records.save_connection(conn, caller, connection, None)
+            return connection
+
+        connection = await self._store.write(write)
+        self._http.forget(connection.connection_arn)
+        return ConnectionResult.of(connection, ConnectionState.DEAUTHORIZING)
+
+    async def delete_connection(self, caller: Caller, name: str) -> ConnectionResult:
+        """Delete a connection and its credentials (DELETING, then gone)."""
+        connection = await self._store.write(
+            partial(connection_records.delete_connection, owner=caller, name=name)
+        )
+        self._http.forget(connection.connection_arn)
+        return ConnectionResult.of(connection, ConnectionState.DELETING)
+
+    async def list_connections(
+        self,
+        caller: Caller,
+        name_prefix: str | None = None,
+        connection_state: str | None = None,
+        next_token: str | None = None,
+        limit: int | None = None,
+    ) -> Connections:
+        """The caller's connections in name order, filtered, a page at a time."""
+        page, token = await self._by_name(
+            "connections", next_token, limit,
+            lambda conn, after, size: connection_records.list_connections(
+                conn, caller, name_prefix, connection_state, after, size
+            ),
+            lambda connection: connection.name,
+        )
+        return Connections(page, token)
+
+    def _authorize_later(self, owner: Caller, name: str) -> None:
+        self._running.later(partial(self._authorize, owner, name))
+
+    async def _authorize(self, owner: Caller, name: str) -> None:
+        """Get an OAuth connection its first token: AUTHORIZED, or DEAUTHORIZED with the
+        reason the authorization endpoint gave none."""
+        found = await self._store.read(
+            partial(connection_records.credentials, owner=owner, name=name)
+        )
+        if found.connection.connection_state != ConnectionState.AUTHORIZING or not found.auth:
+            return
+        arn = found.connection.connection_arn
+        try:
+            await self._http.authorize(arn, found.auth)
+            state, reason = ConnectionState.AUTHORIZED, None
+        except AuthorizationFailed as error:
+            state, reason = ConnectionState.DEAUTHORIZED, str(error)
+
+        def write(conn: Connection) -> None:
+            current = connection_records.credentials(conn, owner, name)
+            # Changed meanwhile (updated, deauthorized, replaced): that change decides.
+            if (
+                current.connection.connection_arn != arn
+                or current.connection.connection_state != ConnectionState.AUTHORIZING
+                or current.auth != found.auth
+            ):
+                return
+            now = datetime.now(UTC)
+            connection = dataclasses.replace(
+                current.connection, connection_state=state, state_reason=reason,
+                last_authorized_time=now if reason is None else None,
+            )
+            connection_records.save_connection(conn, owner, connection, current.auth)
+
+        try:
+            await self._store.write(write)
+        except ServiceError:
+            return  # deleted meanwhile
+
+    # -- API destinations ----------------------------------------------------------------
+    async def create_api_destination(
+        self,
+        caller: Caller,
+        name: str,
+        connection_arn: str,
+        invocation_endpoint: str,
+        http_method: str,
+        *,
+        description: str | None = None,
+        invocation_rate_limit_per_second: int | None = None,
+    ) -> ApiDestinationResult:
+        """Create an HTTP endpoint that rules can have as a target, through a connection."""
+        _check_endpoint(invocation_endpoint)
+        now = datetime.now(UTC)
+        destination = ApiDestination(
+            name, caller.arn("events", f"api-destination/{name}/{uuid.uuid4()}"),
+            connection_arn, invocation_endpoint, http_method, now, now,
+            invocation_rate_limit_per_second or DEFAULT_RATE_LIMIT, description=description,
+        )
+        await self._store.write(
+            partial(connection_records.create_destination, owner=caller, destination=destination)
+        )
+        return _destination_result(destination)
+
+    async def describe_api_destination(self, caller: Caller, name: str) -> ApiDestination:
+        """An API destination of the caller's."""
+        return await self._store.read(
+            partial(connection_records.get_destination, owner=caller, name=name)
+        )
+
+    async def update_api_destination(
+        self,
+        caller: Caller,
+        name: str,
+        *,
+        description: str | None = None,
+        connection_arn: str | None = None,
+        invocation_endpoint: str | None = None,
+        http_method: str | None = None,
+        invocation_rate_limit_per_second: int | None = None,
+    ) -> ApiDestinationResult:
+        """Change an API destination; members not given keep their values."""
+        if invocation_endpoint is not None:
+            _check_endpoint(invocation_endpoint)
+
+        def write(conn: Connection) -> ApiDestination:
+            found = connection_records.get_destination(conn, caller, name)
+            if connection_arn is not None:
+                connection_records.require_connection_arn(conn, caller, connection_arn)
+            updated = dataclasses.replace(
+                found,
+                description=found.description if description is None else description,
+                connection_arn=connection_arn or found.connection_arn,
+                invocation_endpoint=invocation_endpoint or found.invocation_endpoint,
+                http_method=http_method or found.http_method,
+                invocation_rate_limit_per_second=(
+                    invocation_rate_limit_per_second or found.invocation_rate_limit_per_second
+                ),
+                last_modified_time=datetime.now(UTC),
+            )
+            connection_records.save_destination(conn, caller, updated)
+            return updated
+
+        return _destination_result(await self._store.write(write))
+
+    async def delete_api_destination(self, caller: Caller, name: str) -> None:
+        """Delete an API destination (rules that target it fail to deliver)."""
+        await self._store.write(
+            partial(connection_records.delete_destination, owner=caller, name=name)
+        )
+
+    async def list_api_destinations(
+        self,
+        caller: Caller,
+        name_prefix: str | None = None,
+        connection_arn: str | None = None,
+        next_token: str | None = None,
+        limit: int | None = None,
+    ) -> ApiDestinations:
+        """The caller's API destinations in name order, filtered, a page at a time."""
+        page, token = await self._by_name(
+            "api-destinations", next_token, limit,
+            lambda conn, after, size: connection_records.list_destinations(
+                conn, caller, name_prefix, connection_arn, after, size
+            ),
+            lambda destination: destination.name,
+        )
+        return ApiDestinations(page, token)
 
     # -- events --------------------------------------------------------------------------
     async def put_events(self, caller: Caller, entries: list[PutEventsEntry]) -> PutEventsResult:
