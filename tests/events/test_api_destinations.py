@@ -446,7 +446,7 @@ def test_an_oauth_connection_gets_its_token_and_a_new_one_on_401(
     assert not any("s3cret" in body for body in answers)
 
 
-def test_429_is_retried_after_retry_after_and_400_is_not_retried(
+def test_429_is_retried_after_retry_after_and_400_or_a_negative_retry_after_is_not(
     server: ServerProcess, endpoint: _Endpoint
 ) -> None:
     events = server.client("events")
@@ -470,6 +470,17 @@ def test_429_is_retried_after_retry_after_and_400_is_not_retried(
     ]
     assert "k-123" not in failures[0]["input"]
     assert len(endpoint.at("/refuses")) == 1
+
+    endpoint.answer("/gives-up", 503, Retry_After="-1")
+    giving_up = _destination(events, connection, f"{endpoint.url}/gives-up")
+    source, rule = _target_rule(events, giving_up)
+    _put(events, source, {"n": 3})
+    rule_arn = events.describe_rule(Name=rule)["Arn"]
+    failures = wait_for(lambda: _failures(server, rule_arn), timeout=10)
+    assert [(f["attempt"], f["final"], f["error_code"]) for f in failures] == [
+        (1, True, "RetryableHttpError")
+    ]
+    assert len(endpoint.at("/gives-up")) == 1
 
 
 def test_invocation_rate_limit_spaces_the_requests(events: Any, endpoint: _Endpoint) -> None:
