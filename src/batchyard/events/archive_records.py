@@ -174,11 +174,15 @@ def list_archives(
         query = query.where(archives.c.source_arn == source_arn)
     if after is not None:
         query = query.where(archives.c.name > after)
-    found = [
-        _archive(conn, row.seq, row.document, now)
-        for row in conn.execute(query.order_by(archives.c.name)).all()
-    ]
-    return [archive for archive in found if state is None or archive.state == state][:limit]
+    query = query.order_by(archives.c.name)
+    if state is None:
+        query = query.limit(limit)
+    # The state lives in the document: filtering by it reads the archives past the page.
+    rows = [
+        row for row in conn.execute(query).all()
+        if state is None or row.document.get("State") == state
+    ][:limit]
+    return [_archive(conn, row.seq, row.document, now) for row in rows]
 
 
 def all_archives(conn: Connection) -> list[StoredArchive]:

@@ -8,7 +8,11 @@ implementation.
 Every bus and rule belongs to the caller's account and region; each account and region has
 its ``default`` bus (where AWS services put their events) and the custom buses it creates. At
 start-up the buses and rules are loaded from the store into the in-memory catalog that
-matching and schedules use; each committed change updates it.
+matching and schedules use; each committed change updates it. Archives are in the catalog
+too, so an event is matched against them in memory and written only when one keeps it.
+Replays run in :mod:`replays`; API destinations are a target kind of this service's own,
+delivered over HTTP by :mod:`api_destinations` with their connection's credentials, which
+leave the store only in those requests.
 
 PutTargets: a target configuration that cannot work (a malformed ARN, more than one input
 option, an input transformer with undefined placeholders, a Batch target without
