@@ -1,104 +1,38 @@
 """Connections and API destinations through boto3 against a live server, delivering to a
 local HTTP server the test starts: the API_KEY, BASIC and OAUTH_CLIENT_CREDENTIALS
 authorizations, HttpParameters and input transformers applied, retries as AWS does them,
-InvocationRateLimitPerSecond, and no secret in any answer."""
+InvocationRateLimitPerSecond, and no secret in any answer; and, on the facade, an OAuth
+connection a stopped server left AUTHORIZING."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import itertools
 import json
-import threading
-import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import sqlalchemy as sa
 from botocore.exceptions import ClientError
 
-from batchyard.events import records
+from batchyard.aws.caller import Caller
+from batchyard.events import EventBridge, connection_records, records
+from batchyard.events.connections import AuthorizationType, ConnectionState, shown
+from batchyard.events.connections import Connection as EventsConnection
+from batchyard.store import Store
 from batchyard.store.tables.events import connections
+from tests.support.http_endpoint import Endpoint
 from tests.support.server import ServerProcess, wait_for
 
 ACCOUNT = "123456789012"
 PREFIX = f"arn:aws:events:us-east-1:{ACCOUNT}:"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/events"
-
-
-@dataclass
-class _Request:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: str
-    at: float
-
-
-@dataclass
-class _Endpoint:
-    """A local HTTP server that records every request and answers from a script per path
-    (200 with ``{}`` once a path's script is used up)."""
-
-    url: str = ""
-    requests: list[_Request] = field(default_factory=list)
-    script: dict[str, list[tuple[int, dict[str, str], str]]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def answer(self, path: str, status: int, body: str = "{}", **headers: str) -> None:
-        with self.lock:
-            self.script.setdefault(path, []).append((status, headers, body))
-
-    def at(self, path: str) -> list[_Request]:
-        with self.lock:
-            return [request for request in self.requests if request.path == path]
-
-
-@pytest.fixture
-def endpoint() -> Iterator[_Endpoint]:
-    recorded = _Endpoint()
-
-    class Handler(BaseHTTPRequestHandler):
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length).decode() if length else ""
-            parts = urlsplit(self.path)
-            with recorded.lock:
-                recorded.requests.append(
-                    _Request(
-                        self.command, parts.path, dict(parse_qsl(parts.query)),
-                        {key.lower(): value for key, value in self.headers.items()}, body,
-                        time.monotonic(),
-                    )
-                )
-                script = recorded.script.get(parts.path) or []
-                status, headers, answer = script.pop(0) if script else (200, {}, "{}")
-            self.send_response(status)
-            for key, value in headers.items():
-                self.send_header(key.replace("_", "-"), value)
-            self.send_header("Content-Length", str(len(answer.encode())))
-            self.end_headers()
-            self.wfile.write(answer.encode())
-
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    recorded.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield recorded
-    server.shutdown()
-    server.server_close()
-    thread.join()
 
 
 @pytest.fixture(scope="module")
@@ -279,7 +213,7 @@ def test_connection_errors(events: Any) -> None:
 
 
 def test_an_api_destination_is_created_described_listed_updated_and_deleted(
-    events: Any, endpoint: _Endpoint
+    events: Any, endpoint: Endpoint
 ) -> None:
     connection = _api_key_connection(events)
     name = _name("dest")
@@ -312,7 +246,7 @@ def test_an_api_destination_is_created_described_listed_updated_and_deleted(
     }
 
 
-def test_api_destination_errors(events: Any, endpoint: _Endpoint) -> None:
+def test_api_destination_errors(events: Any, endpoint: Endpoint) -> None:
     connection = _api_key_connection(events)
     name = _name("dest")
     kwargs = {"ConnectionArn": connection, "InvocationEndpoint": endpoint.url, "HttpMethod": "POST"}
@@ -339,7 +273,7 @@ def test_api_destination_errors(events: Any, endpoint: _Endpoint) -> None:
 
 
 def test_an_api_key_target_posts_the_transformed_event(
-    events: Any, endpoint: _Endpoint
+    events: Any, endpoint: Endpoint
 ) -> None:
     connection = _api_key_connection(
         events,
@@ -371,7 +305,7 @@ def test_an_api_key_target_posts_the_transformed_event(
 
 
 def test_a_basic_target_carries_the_connection_parameters(
-    events: Any, endpoint: _Endpoint
+    events: Any, endpoint: Endpoint
 ) -> None:
     connection = events.create_connection(
         Name=_name("basic"), AuthorizationType="BASIC",
@@ -394,7 +328,7 @@ def test_a_basic_target_carries_the_connection_parameters(
 
 
 def test_an_oauth_connection_gets_its_token_and_a_new_one_on_401(
-    server: ServerProcess, endpoint: _Endpoint
+    server: ServerProcess, endpoint: Endpoint
 ) -> None:
     events = server.client("events")
     answers = _raw_answers(events)
@@ -447,7 +381,7 @@ def test_an_oauth_connection_gets_its_token_and_a_new_one_on_401(
 
 
 def test_429_is_retried_after_retry_after_and_400_or_a_negative_retry_after_is_not(
-    server: ServerProcess, endpoint: _Endpoint
+    server: ServerProcess, endpoint: Endpoint
 ) -> None:
     events = server.client("events")
     connection = _api_key_connection(events)
@@ -483,7 +417,7 @@ def test_429_is_retried_after_retry_after_and_400_or_a_negative_retry_after_is_n
     assert len(endpoint.at("/gives-up")) == 1
 
 
-def test_invocation_rate_limit_spaces_the_requests(events: Any, endpoint: _Endpoint) -> None:
+def test_invocation_rate_limit_spaces_the_requests(events: Any, endpoint: Endpoint) -> None:
     connection = _api_key_connection(events)
     destination = _destination(
         events, connection, f"{endpoint.url}/paced", InvocationRateLimitPerSecond=4
@@ -496,3 +430,53 @@ def test_invocation_rate_limit_spaces_the_requests(events: Any, endpoint: _Endpo
     assert min(gaps) >= 0.2, gaps
     assert times[-1] - times[0] >= 7 * 0.25 - 0.05
     assert sorted(json.loads(r.body)["detail"]["n"] for r in arrived) == list(range(8))
+
+
+def test_an_oauth_connection_left_authorizing_is_authorized_at_start_up(
+    tmp_path: Path, endpoint: Endpoint
+) -> None:
+    endpoint.answer("/token", 200, json.dumps({"access_token": "t"}))
+    endpoint.answer("/refusing-token", 400)
+    owner = Caller(ACCOUNT, "us-east-1")
+
+    def oauth(path: str) -> dict[str, Any]:
+        return {
+            "OAuthParameters": {
+                "ClientParameters": {"ClientID": "c", "ClientSecret": "s"},
+                "AuthorizationEndpoint": f"{endpoint.url}{path}", "HttpMethod": "POST",
+            }
+        }
+
+    async def scenario() -> dict[str, EventsConnection]:
+        store = Store(f"sqlite:///{tmp_path / 'batchyard.db'}")
+        try:
+            now = datetime.now(UTC)
+            for name, path in (("left", "/token"), ("refused", "/refusing-token")):
+                auth = oauth(path)
+                connection = EventsConnection(
+                    name, owner.arn("events", f"connection/{name}/{uuid.uuid4()}"),
+                    AuthorizationType.OAUTH_CLIENT_CREDENTIALS, ConnectionState.AUTHORIZING,
+                    now, now, auth_parameters=shown(auth),
+                )
+                await store.write(
+                    partial(
+                        connection_records.create_connection, owner=owner,
+                        connection=connection, secret=auth,
+                    )
+                )
+            events = EventBridge(store)
+            await events.start()
+            await asyncio.wait_for(events.settled(), timeout=20)
+            found = {name: await events.describe_connection(owner, name)
+                     for name in ("left", "refused")}
+            await events.stop()
+            return found
+        finally:
+            store.close()
+
+    found = asyncio.run(scenario())
+    assert found["left"].connection_state == ConnectionState.AUTHORIZED
+    assert found["left"].last_authorized_time is not None
+    assert found["refused"].connection_state == ConnectionState.DEAUTHORIZED
+    assert found["refused"].state_reason == "The authorization endpoint answered 400."
+    assert len(endpoint.at("/token")) == len(endpoint.at("/refusing-token")) == 1
