@@ -1,6 +1,7 @@
-"""Replays and archives on the EventBridge facade over a real store: a replay goes STARTING ->
-RUNNING and stops CANCELLING -> CANCELLED when cancelled; one left RUNNING by a stopped
-server resumes after the last event it put; an archive's retention drops old events."""
+"""Replays and archives on the EventBridge facade over a real store (SQLite and PostgreSQL):
+a replay goes STARTING -> RUNNING and stops CANCELLING -> CANCELLED when cancelled; one left
+RUNNING by a stopped server resumes after the last event it put; an archive's retention drops
+old events."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from batchyard.events.archives import Replay, ReplayDestination, ReplayState
 from batchyard.protocol.errors import ServiceError
 from batchyard.store import Store
 from batchyard.store.tables.events import archived_events
+from tests.support.postgres import PostgresServer
 
 OWNER = Caller("123456789012", "us-east-1")
 BUS = "arn:aws:events:us-east-1:123456789012:event-bus/default"
@@ -41,11 +43,21 @@ class _Sink:
             await on_first()
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    store = Store(f"sqlite:///{tmp_path / 'batchyard.db'}")
-    yield store
-    store.close()
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A store of either backend."""
+    if request.param == "sqlite":
+        store = Store(f"sqlite:///{tmp_path / 'batchyard.db'}")
+        yield store
+        store.close()
+        return
+    server = PostgresServer().start()
+    try:
+        store = Store(server.database())
+        yield store
+        store.close()
+    finally:
+        server.stop()
 
 
 async def _started(store: Store, sink: _Sink) -> EventBridge:
