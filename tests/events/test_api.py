@@ -147,7 +147,7 @@ def test_put_rule_validation(events: Any) -> None:
     assert _error(events.describe_rule, Name=name)["Code"] == "ResourceNotFoundException"
 
 
-def test_only_the_default_bus(events: Any) -> None:
+def test_the_default_bus_and_a_bus_that_does_not_exist(events: Any) -> None:
     bus = events.describe_event_bus()
     assert bus["Name"] == "default"
     assert bus["Arn"] == f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/default"

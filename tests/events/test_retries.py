@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,11 @@ from batchyard.store import Store
 RULE_ARN = "arn:aws:events:us-east-1:123456789012:rule/flaky"
 FLAKY_ARN = "arn:aws:test:us-east-1:123456789012:flaky/target"
 REFUSING_ARN = "arn:aws:test:us-east-1:123456789012:refusing/target"
+PATIENT_ARN = "arn:aws:test:us-east-1:123456789012:patient/target"
 
 outcomes: list[str] = []
 received: list[str] = []
+attempts: list[float] = []
 
 
 class _Flaky:
@@ -35,6 +38,16 @@ class _Flaky:
         received.append(event.input)
 
 
+class _AsksToWait:
+    """Refuses its first delivery asking for a wait of 0.3 s (an HTTP Retry-After)."""
+
+    async def deliver(self, caller: Caller, target: Target, event: TargetEvent) -> None:
+        attempts.append(time.monotonic())
+        if len(attempts) == 1:
+            raise TargetError("Throttled", "later", retryable=True, retry_after=0.3)
+        received.append(event.input)
+
+
 class _Refusing:
     async def deliver(self, caller: Caller, target: Target, event: TargetEvent) -> None:
         raise TargetError("AccessDenied", "no")
@@ -44,6 +57,7 @@ def _deliverers() -> Deliverers:
     deliverers = Deliverers()
     deliverers.register("test:flaky", _Flaky())
     deliverers.register("test:refusing", _Refusing())
+    deliverers.register("test:patient", _AsksToWait())
     return deliverers
 
 
@@ -120,3 +134,15 @@ def test_refusals_are_not_retried(tmp_path: Path) -> None:
     assert [(f["attempt"], f["error_code"], f["final"]) for f in failures] == [
         (1, "AccessDenied", True)
     ]
+
+
+def test_a_retry_waits_at_least_what_the_target_asked_for(tmp_path: Path) -> None:
+    attempts.clear()
+    rule = _rule({"Id": "t", "Arn": PATIENT_ARN, "Input": '"late"'})
+    failures = _run(tmp_path, lambda dispatcher: dispatcher.fire(rule, {"id": "e5"}))
+    assert received == ['"late"']
+    assert [(f["attempt"], f["error_code"], f["final"]) for f in failures] == [
+        (1, "Throttled", False)
+    ]
+    # at 10000x the back-off alone would be well under a millisecond
+    assert attempts[1] - attempts[0] >= 0.3

@@ -78,6 +78,10 @@ def make_known(server: ServerProcess) -> Known:
     states.create_activity(name=f"{KNOWN}-activity", tags=[{"key": "k", "value": "v"}])
     events = client(server, "events", key=None)
     bus = events.describe_event_bus(Name="default")["Arn"]
+    # UpdateEventBus without a Name changes the default bus, as on AWS: the custom bus is the
+    # one no variant may change.
+    events.create_event_bus(Name=f"{KNOWN}-bus", Description="known",
+                            Tags=[{"Key": "k", "Value": "v"}])
     events.put_rule(Name=f"{KNOWN}-rule", EventPattern='{"source": ["known-source"]}')
     logs = client(server, "logs", key=None)
     logs.create_log_group(logGroupName=f"{KNOWN}-group")
@@ -117,7 +121,7 @@ def snapshot(server: ServerProcess) -> dict[str, Any]:
         "machine": states.describe_state_machine(stateMachineArn=_machine_arn(states)),
         "activity": [a for a in states.list_activities()["activities"]
                      if a["name"] == f"{KNOWN}-activity"],
-        "bus": events.describe_event_bus(Name="default"),
+        "bus": events.describe_event_bus(Name=f"{KNOWN}-bus"),
         "rule": events.describe_rule(Name=f"{KNOWN}-rule"),
         "targets": events.list_targets_by_rule(Rule=f"{KNOWN}-rule"),
         "group": [g for g in logs.describe_log_groups(logGroupNamePrefix=f"{KNOWN}-group")[

@@ -3,10 +3,10 @@
 Each (rule, target, event) delivery runs as its own task: the target's input is built, the
 deliverer registered for its kind called on behalf of the rule's account and region, and a
 failure recorded in ``events_delivery_failures``. A retryable failure is tried again after an
-exponential back-off with jitter until the target's RetryPolicy runs out
-(MaximumRetryAttempts, default 185; MaximumEventAgeInSeconds, default 86400); waits are
-divided by the time scale. Nothing a target does can reach the caller: publishing only starts
-tasks.
+exponential back-off with jitter (or the longer wait the target asked for) until the target's
+RetryPolicy runs out (MaximumRetryAttempts, default 185; MaximumEventAgeInSeconds, default
+86400); back-offs are divided by the time scale. Nothing a target does can reach the
+caller: publishing only starts tasks.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -56,9 +57,12 @@ class Dispatcher:
         self._loop = asyncio.get_running_loop()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def publish(self, bus: BusKey, event: dict[str, Any]) -> None:
-        """Send ``event`` to every target of every enabled rule on ``bus`` it matches."""
-        for rule in self.catalog.matching(bus, event):
+    def publish(
+        self, bus: BusKey, event: dict[str, Any], only: frozenset[str] | None = None
+    ) -> None:
+        """Send ``event`` to every target of every enabled rule on ``bus`` it matches (of the
+        rules whose ARN is in ``only``, when given)."""
+        for rule in self.catalog.matching(bus, event, only):
             self.fire(rule, event)
 
     def fire(self, rule: ActiveRule, event: dict[str, Any]) -> None:
@@ -70,6 +74,20 @@ class Dispatcher:
                 work()
             else:
                 self._loop.call_soon_threadsafe(work)
+
+    def later(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work()`` as a task of the dispatcher's loop (safe to call from any thread);
+        :meth:`settled` waits for it too."""
+        start = partial(self._track, work)
+        if _on_loop(self._loop):
+            start()
+        else:
+            self._loop.call_soon_threadsafe(start)
+
+    def _track(self, work: Callable[[], Awaitable[None]]) -> None:
+        task = self._loop.create_task(_logged(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def settled(self) -> None:
         """Return once every delivery started so far has ended (tests, shutdown)."""
@@ -112,15 +130,18 @@ class Dispatcher:
         attempt = 0
         while True:
             attempt += 1
+            asked = 0.0
             try:
                 await self.deliverers.deliver(rule.owner, target, delivery)
                 return
             except TargetError as error:
                 code, message, retryable = error.code, error.message, error.retryable
+                asked = error.retry_after or 0.0
             except Exception as exc:
                 log.exception("delivery to %s failed", target.arn)
                 code, message, retryable = "InternalException", str(exc), True
-            delay = backoff(attempt)
+            # A target's Retry-After is real time: never wait less, whatever the time scale.
+            delay = max(backoff(attempt), asked * scale)
             age = (time.monotonic() - started) * scale
             final = not retryable or attempt > retries or age + delay > max_age
             await self._record(rule, target, event, text, attempt, final, code, message)
@@ -151,6 +172,13 @@ class Dispatcher:
             await self.store.write(partial(records.record_failure, failure=failure))
         except Exception:
             log.exception("could not record a failed delivery of rule %s", rule.arn)
+
+
+async def _logged(work: Callable[[], Awaitable[None]]) -> None:
+    try:
+        await work()
+    except Exception:
+        log.exception("background work of the dispatcher failed")
 
 
 def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:

@@ -28,6 +28,11 @@ def event_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def epoch_of(event: dict[str, Any]) -> float:
+    """The time in an event's envelope as seconds since the epoch (what archives index)."""
+    return datetime.strptime(event["time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+
+
 def envelope(
     *,
     source: str,

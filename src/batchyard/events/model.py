@@ -9,7 +9,7 @@ dataclasses as they are. The store keeps rules and targets as their API document
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -200,12 +200,76 @@ def _batch_parameters(document: JsonObject) -> BatchParameters:
     )
 
 
+def epoch(moment: datetime | None) -> float | None:
+    """``moment`` as seconds since the epoch, as the store keeps times in documents."""
+    return moment.timestamp() if moment is not None else None
+
+
+def moment(seconds: float | None) -> datetime | None:
+    """The time a document keeps as seconds since the epoch."""
+    return datetime.fromtimestamp(seconds, UTC) if seconds is not None else None
+
+
 @dataclass(frozen=True, slots=True)
 class EventBus:
-    """An event bus as DescribeEventBus shows it."""
+    """An event bus as DescribeEventBus (and ListEventBuses, UpdateEventBus) shows it; the
+    default bus of an account and region has no times until UpdateEventBus changes it."""
 
     name: str
     arn: str
+    description: str | None = None
+    kms_key_identifier: str | None = None
+    dead_letter_config: JsonObject | None = None
+    log_config: JsonObject | None = None
+    creation_time: datetime | None = None
+    last_modified_time: datetime | None = None
+
+    def document(self) -> JsonObject:
+        """The bus as the store keeps it (times as seconds since the epoch)."""
+        document: JsonObject = {
+            "Name": self.name,
+            "Arn": self.arn,
+            "Description": self.description,
+            "KmsKeyIdentifier": self.kms_key_identifier,
+            "DeadLetterConfig": copy_json(self.dead_letter_config),
+            "LogConfig": copy_json(self.log_config),
+            "CreationTime": epoch(self.creation_time),
+            "LastModifiedTime": epoch(self.last_modified_time),
+        }
+        return {key: value for key, value in document.items() if value is not None}
+
+    @classmethod
+    def from_document(cls, document: JsonObject) -> EventBus:
+        """The bus stored as ``document``."""
+        return cls(
+            document["Name"],
+            document["Arn"],
+            document.get("Description"),
+            document.get("KmsKeyIdentifier"),
+            document.get("DeadLetterConfig"),
+            document.get("LogConfig"),
+            moment(document.get("CreationTime")),
+            moment(document.get("LastModifiedTime")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CreateEventBusResult:
+    """What CreateEventBus answers."""
+
+    event_bus_arn: str
+    description: str | None = None
+    kms_key_identifier: str | None = None
+    dead_letter_config: JsonObject | None = None
+    log_config: JsonObject | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventBuses:
+    """A page of ListEventBuses."""
+
+    event_buses: list[EventBus]
+    next_token: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

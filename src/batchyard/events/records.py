@@ -1,4 +1,4 @@
-"""Rules, targets, tags and failed deliveries on a store connection.
+"""Event buses, rules, targets, tags and failed deliveries on a store connection.
 
 Every function takes a SQLAlchemy Connection so callers choose ``Store.read`` or
 ``Store.write``, and the caller whose account and region the rules belong to (a rule of
@@ -17,15 +17,20 @@ from sqlalchemy import ColumnElement, Connection
 from batchyard.aws import arns
 from batchyard.aws.caller import Caller
 from batchyard.aws.tags import TagTable
-from batchyard.events.model import DEFAULT_BUS, Rule, RuleState, Target
+from batchyard.events.model import DEFAULT_BUS, EventBus, Rule, RuleState, Target
 from batchyard.protocol.errors import ServiceError
-from batchyard.store.tables.events import delivery_failures, rules, targets
+from batchyard.store.tables.events import buses, delivery_failures, rules, targets
 from batchyard.store.tables.events import tags as tag_rows
 
 # EventBridge's default quota of targets per rule.
 MAX_TARGETS_PER_RULE = 5
 
 TAGS = TagTable(tag_rows)
+
+
+def bus_not_found(name: str) -> ServiceError:
+    """AWS's answer for an event bus that does not exist."""
+    return ServiceError("ResourceNotFoundException", f"Event bus {name} does not exist.")
 
 
 def rule_not_found(name: str, bus: str) -> ServiceError:
@@ -104,6 +109,8 @@ def require_rule(conn: Connection, owner: Caller, bus: str, name: str) -> Rule:
 def put_rule(conn: Connection, owner: Caller, rule: Rule, tags: dict[str, str]) -> StoredRule:
     """Create or replace a rule; a new rule gets ``tags``, an existing one keeps its own."""
     where = _rule_row(owner, rule.event_bus_name, rule.name)
+    if not bus_exists(conn, owner, rule.event_bus_name):
+        raise bus_not_found(rule.event_bus_name)
     if get_rule(conn, owner, rule.event_bus_name, rule.name) is None:
         conn.execute(
             rules.insert().values(
@@ -244,8 +251,16 @@ def failures(conn: Connection, rule_arn: str) -> list[DeliveryFailure]:
     return [DeliveryFailure(*row) for row in rows]
 
 
-def require_rule_arn(conn: Connection, owner: Caller, arn: str) -> None:
-    """ResourceNotFoundException unless ``arn`` names a rule of ``owner``."""
+def require_taggable(conn: Connection, owner: Caller, arn: str) -> None:
+    """ResourceNotFoundException unless ``arn`` names a rule or an event bus of ``owner``
+    (what EventBridge tags)."""
+    parsed = arns.parse(arn, "events")
+    kind = parsed.resource_type if parsed is not None else ""
+    name = parsed.resource_id if parsed is not None else arn
+    if kind == "event-bus":
+        if parsed is None or not owner.owns(arn) or not bus_exists(conn, owner, name):
+            raise bus_not_found(name)
+        return
     found = conn.execute(
         sa.select(rules.c.seq).where(
             rules.c.arn == arn,
@@ -254,8 +269,8 @@ def require_rule_arn(conn: Connection, owner: Caller, arn: str) -> None:
         )
     ).first()
     if found is None:
-        parsed = arns.parse(arn, "events")
-        raise rule_not_found(parsed.resource_id if parsed else arn, DEFAULT_BUS)
+        bus, _, rule = name.rpartition("/")
+        raise rule_not_found(rule, bus or DEFAULT_BUS)
 
 
 def rule_names_by_target(
@@ -274,3 +289,110 @@ def rule_names_by_target(
         }
     )
     return [name for name in names if after is None or name > after][:limit]
+
+
+def _bus_row(owner: Caller, name: str) -> ColumnElement[bool]:
+    return sa.and_(
+        buses.c.account_id == owner.account_id,
+        buses.c.region == owner.region,
+        buses.c.name == name,
+    )
+
+
+def get_bus(conn: Connection, owner: Caller, name: str) -> EventBus | None:
+    """The stored bus ``name`` (the default bus has a row only once it was updated)."""
+    row = conn.execute(sa.select(buses.c.document).where(_bus_row(owner, name))).first()
+    return EventBus.from_document(row.document) if row else None
+
+
+def bus_exists(conn: Connection, owner: Caller, name: str) -> bool:
+    """Whether ``owner`` has the bus ``name`` (every account and region has its default)."""
+    return name == DEFAULT_BUS or get_bus(conn, owner, name) is not None
+
+
+def create_bus(conn: Connection, owner: Caller, bus: EventBus, tags: dict[str, str]) -> None:
+    """Add a custom bus; ResourceAlreadyExistsException when the name is taken."""
+    if bus_exists(conn, owner, bus.name):
+        raise ServiceError(
+            "ResourceAlreadyExistsException", f"Event bus {bus.name} already exists."
+        )
+    conn.execute(
+        buses.insert().values(
+            account_id=owner.account_id,
+            region=owner.region,
+            name=bus.name,
+            arn=bus.arn,
+            document=bus.document(),
+        )
+    )
+    TAGS.put(conn, bus.arn, tags)
+
+
+def save_bus(conn: Connection, owner: Caller, bus: EventBus) -> None:
+    """Store what UpdateEventBus changed (the default bus gets its row here)."""
+    if get_bus(conn, owner, bus.name) is None:
+        conn.execute(
+            buses.insert().values(
+                account_id=owner.account_id,
+                region=owner.region,
+                name=bus.name,
+                arn=bus.arn,
+                document=bus.document(),
+            )
+        )
+    else:
+        conn.execute(
+            buses.update().where(_bus_row(owner, bus.name)).values(document=bus.document())
+        )
+
+
+def delete_bus(conn: Connection, owner: Caller, name: str) -> bool:
+    """Delete a custom bus that has no rules; False when there was none (not an error)."""
+    found = get_bus(conn, owner, name)
+    if found is None:
+        return False
+    has_rules = conn.execute(
+        sa.select(rules.c.seq).where(_on_bus(rules, owner, name)).limit(1)
+    ).first()
+    if has_rules is not None:
+        raise ServiceError("ValidationException", "EventBus can't be deleted since it has rules.")
+    conn.execute(buses.delete().where(_bus_row(owner, name)))
+    TAGS.drop(conn, found.arn)
+    return True
+
+
+def list_buses(
+    conn: Connection,
+    owner: Caller,
+    prefix: str | None,
+    after: str | None,
+    limit: int,
+    default: EventBus,
+) -> list[EventBus]:
+    """Up to ``limit`` buses in name order after the name ``after``; ``default`` stands for
+    the default bus while it has no row."""
+    query = sa.select(buses.c.document).where(
+        buses.c.account_id == owner.account_id, buses.c.region == owner.region
+    )
+    if prefix:
+        query = query.where(buses.c.name.startswith(prefix, autoescape=True))
+    if after is not None:
+        query = query.where(buses.c.name > after)
+    found = [
+        EventBus.from_document(row.document)
+        for row in conn.execute(query.order_by(buses.c.name).limit(limit)).all()
+    ]
+    if (
+        all(bus.name != DEFAULT_BUS for bus in found)
+        and default.name.startswith(prefix or "")
+        and (after is None or default.name > after)
+        and get_bus(conn, owner, DEFAULT_BUS) is None
+    ):
+        found.append(default)
+    return sorted(found, key=lambda bus: bus.name)[:limit]
+
+
+def custom_buses(conn: Connection) -> list[tuple[str, str, str]]:
+    """(account, region, name) of every stored bus (start-up loads them)."""
+    rows = conn.execute(sa.select(buses.c.account_id, buses.c.region, buses.c.name)).all()
+    return [(row.account_id, row.region, row.name) for row in rows]

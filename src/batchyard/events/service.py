@@ -1,13 +1,18 @@
-"""EventBridge: the facade of rules, targets, the default event bus and the events put on it.
+"""EventBridge: the facade of event buses, rules, targets and the events put on the buses.
 
 The API's operations and what other code needs (putting events from a Step Functions task,
 an AWS service's events on an account's default bus, registering who delivers to a kind of
 target) are methods of :class:`EventBridge`; the rest of this package is its private
 implementation.
 
-Every rule belongs to the caller's account and region, on that account's ``default`` bus
-(the only bus this server has). At start-up the rules are loaded from the store into the
-in-memory catalog that matching and schedules use; each committed change updates it.
+Every bus and rule belongs to the caller's account and region; each account and region has
+its ``default`` bus (where AWS services put their events) and the custom buses it creates. At
+start-up the buses and rules are loaded from the store into the in-memory catalog that
+matching and schedules use; each committed change updates it. Archives are in the catalog
+too, so an event is matched against them in memory and written only when one keeps it.
+Replays run in :mod:`replays`; API destinations are a target kind of this service's own,
+delivered over HTTP by :mod:`api_destinations` with their connection's credentials, which
+leave the store only in those requests.
 
 PutTargets: a target configuration that cannot work (a malformed ARN, more than one input
 option, an input transformer with undefined placeholders, a Batch target without
@@ -17,7 +22,10 @@ registered deliverer serves comes back in FailedEntries while the other targets 
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
@@ -27,16 +35,52 @@ from sqlalchemy import Connection
 
 from batchyard.aws import arns
 from batchyard.aws.caller import Caller
-from batchyard.aws.documents import JsonObject
+from batchyard.aws.documents import JsonObject, copy_json
 from batchyard.aws.pagination import Pager
 from batchyard.aws.tags import TagRules
-from batchyard.events import records
-from batchyard.events.catalog import RuleCatalog, bus_key
+from batchyard.events import archive_records, connection_records, records
+from batchyard.events.api_destinations import (
+    API_DESTINATION,
+    ApiDestinationTarget,
+    AuthorizationFailed,
+)
+from batchyard.events.archives import (
+    CANCELLABLE,
+    Archive,
+    ArchiveResult,
+    Archives,
+    CancelReplayResult,
+    Replay,
+    ReplayDestination,
+    Replays,
+    ReplayState,
+    StartReplayResult,
+)
+from batchyard.events.catalog import BusKey, RuleCatalog, bus_key
+from batchyard.events.connections import (
+    DEFAULT_RATE_LIMIT,
+    ApiDestination,
+    ApiDestinationResult,
+    ApiDestinations,
+    AuthorizationType,
+    ConnectionResult,
+    Connections,
+    ConnectionState,
+    InvalidAuth,
+    check,
+    merged,
+    shown,
+)
+from batchyard.events.connections import (
+    Connection as EventsConnection,
+)
 from batchyard.events.dispatch import Dispatcher
-from batchyard.events.envelopes import EntryError, put_events_entry, service_event
+from batchyard.events.envelopes import EntryError, epoch_of, put_events_entry, service_event
 from batchyard.events.model import (
     DEFAULT_BUS,
+    CreateEventBusResult,
     EventBus,
+    EventBuses,
     FailedTarget,
     PatternResult,
     PutEventsEntry,
@@ -55,6 +99,7 @@ from batchyard.events.model import (
     TargetsResult,
 )
 from batchyard.events.patterns import InvalidEventPattern, compile_pattern, matches
+from batchyard.events.replays import Replayer
 from batchyard.events.schedule import InvalidSchedule, parse_schedule
 from batchyard.events.scheduler import ScheduleRunner
 from batchyard.events.targets import JOB_QUEUE, Deliverer, Deliverers, kind_of
@@ -64,6 +109,8 @@ from batchyard.store import Store
 
 T = TypeVar("T")
 DEFAULT_LIMIT = 100
+# EventBridge's quota of replays at a time per account and region.
+MAX_ACTIVE_REPLAYS = 10
 # TestEventPattern only accepts events that carry the envelope EventBridge always sets.
 _ENVELOPE_FIELDS = ("id", "account", "source", "time", "region", "detail-type")
 
@@ -90,6 +137,22 @@ def _after(listing: str, token: str | None) -> str | None:
     return position
 
 
+def _check_endpoint(endpoint: str) -> None:
+    # Deliveries are HTTP(S) requests; AWS takes HTTPS only, a local server takes both.
+    if not endpoint.startswith(("https://", "http://")):
+        raise invalid(
+            f"Parameter InvocationEndpoint is not valid. Reason: {endpoint} is not an HTTP "
+            "or HTTPS URL."
+        )
+
+
+def _destination_result(destination: ApiDestination) -> ApiDestinationResult:
+    return ApiDestinationResult(
+        destination.api_destination_arn, destination.api_destination_state,
+        destination.creation_time, destination.last_modified_time,
+    )
+
+
 def _check_pattern(pattern: str) -> None:
     try:
         compile_pattern(pattern)
@@ -107,6 +170,9 @@ class EventBridge:
         self._deliverers = Deliverers()
         self._dispatcher: Dispatcher | None = None
         self._scheduler: ScheduleRunner | None = None
+        self._replayer: Replayer | None = None
+        self._http = ApiDestinationTarget(store)
+        self._deliverers.register(API_DESTINATION, self._http)
 
     def register_target(self, kind: str, deliverer: Deliverer) -> None:
         """Deliver events to targets whose ARN is of ``kind`` (``batch:job-queue`` ...) with
@@ -114,23 +180,37 @@ class EventBridge:
         self._deliverers.register(kind, deliverer)
 
     async def start(self) -> None:
-        """Load the rules, then start delivering and scheduling."""
-        self._catalog.load(await self._store.read(records.all_rules))
+        """Load the buses, rules and archives, then start delivering, scheduling and the
+        replays a previous process left unfinished."""
+        self._catalog.load(
+            await self._store.read(records.all_rules),
+            await self._store.read(records.custom_buses),
+            await self._store.read(archive_records.all_archives),
+        )
         self._dispatcher = Dispatcher(
             self._store, self._catalog, self._deliverers, self._time_scale
         )
         self._scheduler = ScheduleRunner(self._catalog, self._dispatcher, self._time_scale)
         self._scheduler.start()
+        self._replayer = Replayer(self._store, self._catalog, self._dispatcher)
+        await self._replayer.resume()
+        for owner, name in await self._store.read(connection_records.authorizing):
+            self._authorize_later(owner, name)
 
     async def stop(self) -> None:
-        """Stop scheduling and delivering."""
+        """Stop scheduling, replaying and delivering."""
         if self._scheduler is not None:
             await self._scheduler.stop()
+        if self._replayer is not None:
+            await self._replayer.stop()
         if self._dispatcher is not None:
             await self._dispatcher.close()
+        await self._http.close()
 
     async def settled(self) -> None:
-        """Return once every delivery started so far has ended (or given up)."""
+        """Return once every replay and delivery started so far has ended (or given up)."""
+        if self._replayer is not None:
+            await self._replayer.settled()
         await self._running.settled()
 
     @property
@@ -156,8 +236,8 @@ class EventBridge:
 
     # -- buses ---------------------------------------------------------------------------
     def _bus(self, caller: Caller, name_or_arn: str | None) -> str:
-        """The bus a request names (by name or ARN); ResourceNotFoundException unless it is
-        the caller's default bus."""
+        """The bus a request names (by name or ARN); ResourceNotFoundException unless the
+        caller has it."""
         name = name_or_arn or DEFAULT_BUS
         if arns.is_arn(name):
             parsed = arns.parse(name, "events")
@@ -165,15 +245,110 @@ class EventBridge:
             if parsed is None or parsed.resource_type != "event-bus" or not caller.owns(
                 str(parsed)
             ):
-                raise ServiceError("ResourceNotFoundException", f"Event bus {name} does not exist.")
-        if name != DEFAULT_BUS:
-            raise ServiceError("ResourceNotFoundException", f"Event bus {name} does not exist.")
+                raise records.bus_not_found(name)
+        if not self._catalog.has_bus(bus_key(caller, name)):
+            raise records.bus_not_found(name)
         return name
 
+    def _default_bus(self, caller: Caller) -> EventBus:
+        return EventBus(DEFAULT_BUS, caller.arn("events", f"event-bus/{DEFAULT_BUS}"))
+
+    async def create_event_bus(
+        self,
+        caller: Caller,
+        name: str,
+        *,
+        event_source_name: str | None = None,
+        description: str | None = None,
+        kms_key_identifier: str | None = None,
+        dead_letter_config: JsonObject | None = None,
+        log_config: JsonObject | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> CreateEventBusResult:
+        """Create a custom bus (partner buses need partner event sources, which this server
+        has none of)."""
+        if event_source_name is not None:
+            raise ServiceError(
+                "ResourceNotFoundException", f"Event source {event_source_name} does not exist."
+            )
+        if name == DEFAULT_BUS:
+            raise ServiceError(
+                "ResourceAlreadyExistsException", f"Event bus {name} already exists."
+            )
+        if "/" in name:
+            raise invalid("Event bus name must not contain '/'.")
+        now = datetime.now(UTC)
+        bus = EventBus(
+            name, caller.arn("events", f"event-bus/{name}"), description,
+            kms_key_identifier, dead_letter_config, log_config, now, now,
+        )
+        _tag_rules.check(bus.arn, tags or {})
+        await self._store.write(
+            partial(records.create_bus, owner=caller, bus=bus, tags=tags or {})
+        )
+        self._catalog.add_bus(bus_key(caller, name))
+        return CreateEventBusResult(
+            bus.arn, description, kms_key_identifier, dead_letter_config, log_config
+        )
+
     async def describe_event_bus(self, caller: Caller, name: str | None = None) -> EventBus:
-        """The caller's default bus (the only one this server has)."""
+        """One of the caller's buses, the default one when ``name`` is None."""
         bus = self._bus(caller, name)
-        return EventBus(bus, caller.arn("events", f"event-bus/{bus}"))
+        found = await self._store.read(partial(records.get_bus, owner=caller, name=bus))
+        return found or self._default_bus(caller)
+
+    async def update_event_bus(
+        self,
+        caller: Caller,
+        name: str | None = None,
+        *,
+        description: str | None = None,
+        kms_key_identifier: str | None = None,
+        dead_letter_config: JsonObject | None = None,
+        log_config: JsonObject | None = None,
+    ) -> EventBus:
+        """Change what a bus says about itself; members not given keep their values."""
+        bus = self._bus(caller, name)
+
+        def write(conn: Connection) -> EventBus:
+            found = records.get_bus(conn, caller, bus) or self._default_bus(caller)
+            updated = dataclasses.replace(
+                found,
+                description=found.description if description is None else description,
+                kms_key_identifier=kms_key_identifier or found.kms_key_identifier,
+                dead_letter_config=dead_letter_config or found.dead_letter_config,
+                log_config=log_config or found.log_config,
+                last_modified_time=datetime.now(UTC),
+            )
+            records.save_bus(conn, caller, updated)
+            return updated
+
+        return await self._store.write(write)
+
+    async def delete_event_bus(self, caller: Caller, name: str) -> None:
+        """Delete a custom bus without rules; a missing one is not an error."""
+        if name == DEFAULT_BUS:
+            raise invalid("Cannot delete event bus default.")
+        await self._store.write(partial(records.delete_bus, owner=caller, name=name))
+        self._catalog.remove_bus(bus_key(caller, name))
+
+    async def list_event_buses(
+        self,
+        caller: Caller,
+        name_prefix: str | None = None,
+        next_token: str | None = None,
+        limit: int | None = None,
+    ) -> EventBuses:
+        """The caller's buses, the default one among them, in name order, a page at a time."""
+        default = self._default_bus(caller)
+        page, token = await self._by_name(
+            "event-buses", next_token, limit,
+            lambda conn, after, size: records.list_buses(
+                conn, caller, name_prefix, after, size, default
+            ),
+            lambda bus: bus.name,
+        )
+        return EventBuses(page, token)
 
     # -- rules ---------------------------------------------------------------------------
     async def put_rule(
@@ -203,7 +378,7 @@ class EventBridge:
                 raise invalid("Parameter ScheduleExpression is not valid.") from None
         rule = Rule(
             name,
-            caller.arn("events", f"rule/{name}"),
+            caller.arn("events", f"rule/{name}" if bus == DEFAULT_BUS else f"rule/{bus}/{name}"),
             bus,
             caller.account_id,
             state,
@@ -403,41 +578,529 @@ class EventBridge:
 
     # -- tags ----------------------------------------------------------------------------
     async def tag_resource(self, caller: Caller, arn: str, tags: dict[str, str]) -> None:
-        """Add or update tags on a rule of the caller's."""
+        """Add or update tags on a rule or an event bus of the caller's."""
 
         def write(conn: Connection) -> None:
-            records.require_rule_arn(conn, caller, arn)
+            records.require_taggable(conn, caller, arn)
             _tag_rules.check(arn, tags, records.TAGS.get(conn, arn))
             records.TAGS.put(conn, arn, tags)
 
         await self._store.write(write)
 
     async def untag_resource(self, caller: Caller, arn: str, keys: list[str]) -> None:
-        """Remove tags from a rule of the caller's by key."""
+        """Remove tags from a rule or an event bus of the caller's by key."""
 
         def write(conn: Connection) -> None:
-            records.require_rule_arn(conn, caller, arn)
+            records.require_taggable(conn, caller, arn)
             records.TAGS.remove(conn, arn, keys)
 
         await self._store.write(write)
 
     async def list_tags_for_resource(self, caller: Caller, arn: str) -> TagList:
-        """The tags of a rule of the caller's."""
+        """The tags of a rule or an event bus of the caller's."""
 
         def read(conn: Connection) -> dict[str, str]:
-            records.require_rule_arn(conn, caller, arn)
+            records.require_taggable(conn, caller, arn)
             return records.TAGS.get(conn, arn)
 
         found = await self._store.read(read)
         return TagList([Tag(key, value) for key, value in found.items()])
 
+    # -- archives ------------------------------------------------------------------------
+    def _archive_source(self, caller: Caller, arn: str) -> str:
+        """The bus an archive's EventSourceArn names; AWS's errors unless it is the
+        caller's."""
+        parsed = arns.parse(arn, "events")
+        if parsed is None or parsed.resource_type != "event-bus" or not parsed.resource_id:
+            raise invalid(
+                "Parameter EventSourceArn is not valid. Reason: Provided Arn is not in correct "
+                "format."
+            )
+        if parsed.account == caller.account_id and parsed.region != caller.region:
+            raise invalid(
+                "Parameter EventSourceArn is not valid. Reason: Creating cross-region archive "
+                "is not permitted."
+            )
+        if not caller.owns(arn) or not self._catalog.has_bus(
+            bus_key(caller, parsed.resource_id)
+        ):
+            raise records.bus_not_found(parsed.resource_id)
+        return parsed.resource_id
+
+    async def create_archive(
+        self,
+        caller: Caller,
+        name: str,
+        event_source_arn: str,
+        *,
+        description: str | None = None,
+        event_pattern: str | None = None,
+        retention_days: int | None = None,
+        kms_key_identifier: str | None = None,
+    ) -> ArchiveResult:
+        """Start keeping the events of a bus (those matching ``event_pattern``)."""
+        self._archive_source(caller, event_source_arn)
+        if event_pattern:
+            _check_pattern(event_pattern)
+        archive = Archive(
+            name, caller.arn("events", f"archive/{name}"), event_source_arn,
+            datetime.now(UTC), description or None, event_pattern or None,
+            retention_days or 0, kms_key_identifier,
+        )
+        stored = await self._store.write(
+            partial(archive_records.create_archive, owner=caller, archive=archive)
+        )
+        self._catalog.put_archive(stored)
+        return ArchiveResult(archive.archive_arn, archive.state, archive.creation_time)
+
+    async def describe_archive(self, caller: Caller, name: str) -> Archive:
+        """An archive of the caller's, with the number and size of the events it keeps."""
+        return await self._store.read(
+            partial(archive_records.describe_archive, owner=caller, name=name, now=time.time())
+        )
+
+    async def update_archive(
+        self,
+        caller: Caller,
+        name: str,
+        *,
+        description: str | None = None,
+        event_pattern: str | None = None,
+        retention_days: int | None = None,
+        kms_key_identifier: str | None = None,
+    ) -> ArchiveResult:
+        """Change an archive; members not given keep their values."""
+        if event_pattern:
+            _check_pattern(event_pattern)
+        given = {
+            "Description": description,
+            "EventPattern": event_pattern,
+            "RetentionDays": retention_days,
+            "KmsKeyIdentifier": kms_key_identifier,
+        }
+        changes = {key: value for key, value in given.items() if value is not None}
+        archive, stored = await self._store.write(
+            partial(
+                archive_records.update_archive, owner=caller, name=name, changes=changes,
+                now=time.time(),
+            )
+        )
+        self._catalog.put_archive(stored)
+        return ArchiveResult(archive.archive_arn, archive.state, archive.creation_time)
+
+    async def delete_archive(self, caller: Caller, name: str) -> None:
+        """Delete an archive and the events it keeps."""
+        arn = await self._store.write(
+            partial(archive_records.delete_archive, owner=caller, name=name)
+        )
+        self._catalog.remove_archive(arn)
+
+    async def list_archives(
+        self,
+        caller: Caller,
+        name_prefix: str | None = None,
+        event_source_arn: str | None = None,
+        state: str | None = None,
+        next_token: str | None = None,
+        limit: int | None = None,
+    ) -> Archives:
+        """The caller's archives in name order, filtered, a page at a time."""
+        now = time.time()
+        page, token = await self._by_name(
+            "archives", next_token, limit,
+            lambda conn, after, size: archive_records.list_archives(
+                conn, caller, name_prefix, event_source_arn, state, after, size, now
+            ),
+            lambda archive: archive.archive_name,
+        )
+        return Archives(page, token)
+
+    # -- replays -------------------------------------------------------------------------
+    async def start_replay(
+        self,
+        caller: Caller,
+        name: str,
+        event_source_arn: str,
+        event_start_time: datetime,
+        event_end_time: datetime,
+        destination: ReplayDestination,
+        description: str | None = None,
+    ) -> StartReplayResult:
+        """Replay the events an archive kept from a time range onto its bus (STARTING now,
+        RUNNING and COMPLETED moments later)."""
+        if event_end_time <= event_start_time:
+            raise invalid(
+                "Parameter EventEndTime is not valid. Reason: EventStartTime must be before "
+                "EventEndTime."
+            )
+        archive = self._catalog.archive(event_source_arn) if caller.owns(event_source_arn) else None
+        if archive is None:
+            archive_name = event_source_arn.rsplit("/", 1)[-1]
+            raise invalid(
+                f"Parameter EventSourceArn is not valid. Reason: Archive {archive_name} does "
+                "not exist."
+            )
+        parsed = arns.parse(destination.arn, "events")
+        if parsed is None or parsed.resource_type != "event-bus" or not parsed.resource_id:
+            raise invalid(
+                "Parameter Destination.Arn is not valid. Reason: Must contain an event bus ARN."
+            )
+        target = (parsed.account, parsed.region, parsed.resource_id)
+        if target != archive.bus:
+            if caller.owns(destination.arn) and self._catalog.has_bus(target):
+                raise invalid(
+                    "Parameter Destination.Arn is not valid. Reason: Cross event bus replay is "
+                    "not permitted."
+                )
+            raise records.bus_not_found(parsed.resource_id)
+        replay = Replay(
+            name, caller.arn("events", f"replay/{name}"), event_source_arn, destination,
+            event_start_time, event_end_time, datetime.now(UTC), description=description,
+        )
+        await self._store.write(
+            partial(
+                archive_records.create_replay, owner=caller, replay=replay,
+                quota=MAX_ACTIVE_REPLAYS,
+            )
+        )
+        self._active_replays.start(caller, name)
+        return StartReplayResult(replay.replay_arn, replay.state, replay.replay_start_time)
+
+    async def describe_replay(self, caller: Caller, name: str) -> Replay:
+        """A replay of the caller's: its state and how far it has got."""
+        return await self._store.read(
+            partial(archive_records.get_replay, owner=caller, name=name)
+        )
+
+    async def cancel_replay(self, caller: Caller, name: str) -> CancelReplayResult:
+        """Ask a STARTING or RUNNING replay to stop (CANCELLING, then CANCELLED)."""
+
+        def write(conn: Connection) -> Replay:
+            replay = archive_records.get_replay(conn, caller, name)
+            if replay.state not in CANCELLABLE:
+                raise ServiceError(
+                    "IllegalStatusException",
+                    f"Replay {name} is not in a valid state for this operation.",
+                )
+            cancelling = dataclasses.replace(replay, state=ReplayState.CANCELLING)
+            archive_records.save_replay(conn, caller, cancelling)
+            return cancelling
+
+        replay = await self._store.write(write)
+        return CancelReplayResult(replay.replay_arn, replay.state)
+
+    async def list_replays(
+        self,
+        caller: Caller,
+        name_prefix: str | None = None,
+        state: str | None = None,
+        event_source_arn: str | None = None,
+        next_token: str | None = None,
+        limit: int | None = None,
+    ) -> Replays:
+        """The caller's replays in name order, filtered, a page at a time."""
+        page, token = await self._by_name(
+            "replays", next_token, limit,
+            lambda conn, after, size: archive_records.list_replays(
+                conn, caller, name_prefix, state, event_source_arn, after, size
+            ),
+            lambda replay: replay.replay_name,
+        )
+        return Replays(page, token)
+
+    @property
+    def _active_replays(self) -> Replayer:
+        if self._replayer is None:
+            raise RuntimeError("EventBridge has not been started")
+        return self._replayer
+
+    # -- connections ---------------------------------------------------------------------
+    def _checked_auth(self, authorization: AuthorizationType, auth: JsonObject) -> None:
+        try:
+            check(authorization, auth)
+        except InvalidAuth as error:
+            raise invalid(f"Parameter AuthParameters is not valid. Reason: {error}.") from None
+
+    def _authorized(
+        self, connection: EventsConnection, auth: JsonObject, now: datetime
+    ) -> EventsConnection:
+        """``connection`` with new credentials: AUTHORIZED at once, or AUTHORIZING until an
+        OAuth token is got."""
+        oauth = connection.authorization_type == AuthorizationType.OAUTH_CLIENT_CREDENTIALS
+        return dataclasses.replace(
+            connection,
+            connection_state=ConnectionState.AUTHORIZING if oauth else ConnectionState.AUTHORIZED,
+            state_reason=None,
+            last_authorized_time=connection.last_authorized_time if oauth else now,
+            last_modified_time=now,
+            auth_parameters=shown(auth),
+        )
+
+    async def create_connection(
+        self,
+        caller: Caller,
+        name: str,
+        authorization_type: AuthorizationType,
+        auth_parameters: JsonObject,
+        *,
+        description: str | None = None,
+        invocation_connectivity_parameters: JsonObject | None = None,
+        kms_key_identifier: str | None = None,
+    ) -> ConnectionResult:
+        """Create a connection holding the credentials of ``authorization_type``."""
+        self._checked_auth(authorization_type, auth_parameters)
+        now = datetime.now(UTC)
+        connection = self._authorized(
+            EventsConnection(
+                name, caller.arn("events", f"connection/{name}/{uuid.uuid4()}"),
+                authorization_type, ConnectionState.CREATING, now, now, description,
+                invocation_connectivity_parameters=invocation_connectivity_parameters,
+                kms_key_identifier=kms_key_identifier,
+            ),
+            auth_parameters,
+            now,
+        )
+        await self._store.write(
+            partial(
+                connection_records.create_connection, owner=caller, connection=connection,
+                secret=copy_json(auth_parameters),
+            )
+        )
+        if connection.connection_state == ConnectionState.AUTHORIZING:
+            self._authorize_later(caller, name)
+        return ConnectionResult.of(connection)
+
+    async def describe_connection(self, caller: Caller, name: str) -> EventsConnection:
+        """A connection of the caller's, without its secrets."""
+        found = await self._store.read(
+            partial(connection_records.credentials, owner=caller, name=name)
+        )
+        return found.connection
+
+    async def update_connection(
+        self,
+        caller: Caller,
+        name: str,
+        *,
+        description: str | None = None,
+        authorization_type: AuthorizationType | None = None,
+        auth_parameters: JsonObject | None = None,
+        invocation_connectivity_parameters: JsonObject | None = None,
+        kms_key_identifier: str | None = None,
+    ) -> ConnectionResult:
+        """Change a connection; new credentials (merged into the old ones member by member)
+        authorize it again."""
+
+        def write(conn: Connection) -> EventsConnection:
+            found = connection_records.credentials(conn, caller, name)
+            now = datetime.now(UTC)
+            connection = dataclasses.replace(
+                found.connection,
+                description=found.connection.description if description is None else description,
+                invocation_connectivity_parameters=(
+                    invocation_connectivity_parameters
+                    or found.connection.invocation_connectivity_parameters
+                ),
+                kms_key_identifier=kms_key_identifier or found.connection.kms_key_identifier,
+                last_modified_time=now,
+            )
+            secret = found.auth
+            if authorization_type is not None or auth_parameters is not None:
+                kind = authorization_type or connection.authorization_type
+                secret = merged(kind, found.auth, auth_parameters)
+                self._checked_auth(kind, secret)
+                connection = self._authorized(
+                    dataclasses.replace(connection, authorization_type=kind), secret, now
+                )
+            connection_records.save_connection(conn, caller, connection, secret)
+            return connection
+
+        connection = await self._store.write(write)
+        self._http.forget(connection.connection_arn)
+        if connection.connection_state == ConnectionState.AUTHORIZING:
+            self._authorize_later(caller, name)
+        return ConnectionResult.of(connection)
+
+    async def deauthorize_connection(self, caller: Caller, name: str) -> ConnectionResult:
+        """Remove a connection's credentials (DEAUTHORIZING, then DEAUTHORIZED)."""
+
+        def write(conn: Connection) -> EventsConnection:
+            found = connection_records.credentials(conn, caller, name).connection
+            connection = dataclasses.replace(
+                found, connection_state=ConnectionState.DEAUTHORIZED, state_reason=None,
+                auth_parameters=None, last_modified_time=datetime.now(UTC),
+            )
+            connection_records.save_connection(conn, caller, connection, None)
+            return connection
+
+        connection = await self._store.write(write)
+        self._http.forget(connection.connection_arn)
+        return ConnectionResult.of(connection, ConnectionState.DEAUTHORIZING)
+
+    async def delete_connection(self, caller: Caller, name: str) -> ConnectionResult:
+        """Delete a connection and its credentials (DELETING, then gone)."""
+        connection = await self._store.write(
+            partial(connection_records.delete_connection, owner=caller, name=name)
+        )
+        self._http.forget(connection.connection_arn)
+        return ConnectionResult.of(connection, ConnectionState.DELETING)
+
+    async def list_connections(
+        self,
+        caller: Caller,
+        name_prefix: str | None = None,
+        connection_state: str | None = None,
+        next_token: str | None = None,
+        limit: int | None = None,
+    ) -> Connections:
+        """The caller's connections in name order, filtered, a page at a time."""
+        page, token = await self._by_name(
+            "connections", next_token, limit,
+            lambda conn, after, size: connection_records.list_connections(
+                conn, caller, name_prefix, connection_state, after, size
+            ),
+            lambda connection: connection.name,
+        )
+        return Connections(page, token)
+
+    def _authorize_later(self, owner: Caller, name: str) -> None:
+        self._running.later(partial(self._authorize, owner, name))
+
+    async def _authorize(self, owner: Caller, name: str) -> None:
+        """Get an OAuth connection its first token: AUTHORIZED, or DEAUTHORIZED with the
+        reason the authorization endpoint gave none."""
+        found = await self._store.read(
+            partial(connection_records.credentials, owner=owner, name=name)
+        )
+        if found.connection.connection_state != ConnectionState.AUTHORIZING or not found.auth:
+            return
+        arn = found.connection.connection_arn
+        try:
+            await self._http.authorize(arn, found.auth)
+            state, reason = ConnectionState.AUTHORIZED, None
+        except AuthorizationFailed as error:
+            state, reason = ConnectionState.DEAUTHORIZED, str(error)
+
+        def write(conn: Connection) -> None:
+            current = connection_records.credentials(conn, owner, name)
+            # Changed meanwhile (updated, deauthorized, replaced): that change decides.
+            if (
+                current.connection.connection_arn != arn
+                or current.connection.connection_state != ConnectionState.AUTHORIZING
+                or current.auth != found.auth
+            ):
+                return
+            now = datetime.now(UTC)
+            connection = dataclasses.replace(
+                current.connection, connection_state=state, state_reason=reason,
+                last_authorized_time=now if reason is None else None,
+            )
+            connection_records.save_connection(conn, owner, connection, current.auth)
+
+        try:
+            await self._store.write(write)
+        except ServiceError:
+            return  # deleted meanwhile
+
+    # -- API destinations ----------------------------------------------------------------
+    async def create_api_destination(
+        self,
+        caller: Caller,
+        name: str,
+        connection_arn: str,
+        invocation_endpoint: str,
+        http_method: str,
+        *,
+        description: str | None = None,
+        invocation_rate_limit_per_second: int | None = None,
+    ) -> ApiDestinationResult:
+        """Create an HTTP endpoint that rules can have as a target, through a connection."""
+        _check_endpoint(invocation_endpoint)
+        now = datetime.now(UTC)
+        destination = ApiDestination(
+            name, caller.arn("events", f"api-destination/{name}/{uuid.uuid4()}"),
+            connection_arn, invocation_endpoint, http_method, now, now,
+            invocation_rate_limit_per_second or DEFAULT_RATE_LIMIT, description=description,
+        )
+        await self._store.write(
+            partial(connection_records.create_destination, owner=caller, destination=destination)
+        )
+        return _destination_result(destination)
+
+    async def describe_api_destination(self, caller: Caller, name: str) -> ApiDestination:
+        """An API destination of the caller's."""
+        return await self._store.read(
+            partial(connection_records.get_destination, owner=caller, name=name)
+        )
+
+    async def update_api_destination(
+        self,
+        caller: Caller,
+        name: str,
+        *,
+        description: str | None = None,
+        connection_arn: str | None = None,
+        invocation_endpoint: str | None = None,
+        http_method: str | None = None,
+        invocation_rate_limit_per_second: int | None = None,
+    ) -> ApiDestinationResult:
+        """Change an API destination; members not given keep their values."""
+        if invocation_endpoint is not None:
+            _check_endpoint(invocation_endpoint)
+
+        def write(conn: Connection) -> ApiDestination:
+            found = connection_records.get_destination(conn, caller, name)
+            if connection_arn is not None:
+                connection_records.require_connection_arn(conn, caller, connection_arn)
+            updated = dataclasses.replace(
+                found,
+                description=found.description if description is None else description,
+                connection_arn=connection_arn or found.connection_arn,
+                invocation_endpoint=invocation_endpoint or found.invocation_endpoint,
+                http_method=http_method or found.http_method,
+                invocation_rate_limit_per_second=(
+                    invocation_rate_limit_per_second or found.invocation_rate_limit_per_second
+                ),
+                last_modified_time=datetime.now(UTC),
+            )
+            connection_records.save_destination(conn, caller, updated)
+            return updated
+
+        return _destination_result(await self._store.write(write))
+
+    async def delete_api_destination(self, caller: Caller, name: str) -> None:
+        """Delete an API destination (rules that target it fail to deliver)."""
+        await self._store.write(
+            partial(connection_records.delete_destination, owner=caller, name=name)
+        )
+
+    async def list_api_destinations(
+        self,
+        caller: Caller,
+        name_prefix: str | None = None,
+        connection_arn: str | None = None,
+        next_token: str | None = None,
+        limit: int | None = None,
+    ) -> ApiDestinations:
+        """The caller's API destinations in name order, filtered, a page at a time."""
+        page, token = await self._by_name(
+            "api-destinations", next_token, limit,
+            lambda conn, after, size: connection_records.list_destinations(
+                conn, caller, name_prefix, connection_arn, after, size
+            ),
+            lambda destination: destination.name,
+        )
+        return ApiDestinations(page, token)
+
     # -- events --------------------------------------------------------------------------
     async def put_events(self, caller: Caller, entries: list[PutEventsEntry]) -> PutEventsResult:
-        """Put events on the caller's bus; each entry succeeds or fails on its own (the API,
-        and Step Functions' ``events:putEvents`` tasks)."""
+        """Put events on the caller's buses; each entry succeeds or fails on its own (the API,
+        and Step Functions' ``events:putEvents`` tasks). The events archives keep are
+        committed before the answer."""
         dispatcher = self._running
         now = datetime.now(UTC)
         results: list[PutEventsResultEntry] = []
+        accepted: list[tuple[BusKey, JsonObject]] = []
         for entry in entries:
             try:
                 bus = self._bus(caller, entry.event_bus_name)
@@ -447,19 +1110,43 @@ class EventBridge:
             except (ServiceError, EntryError) as error:
                 results.append(PutEventsResultEntry(None, error.code, error.message))
                 continue
-            dispatcher.publish(bus_key(caller, bus), event)
+            accepted.append((bus_key(caller, bus), event))
             results.append(PutEventsResultEntry(event["id"]))
+        kept = self._archived(accepted)
+        if kept:
+            await self._store.write(
+                partial(archive_records.archive_events, entries=kept, now=time.time())
+            )
+        for key, event in accepted:
+            dispatcher.publish(key, event)
         return PutEventsResult(results)
 
+    def _archived(
+        self, events: list[tuple[BusKey, JsonObject]]
+    ) -> list[tuple[int, float, JsonObject, int]]:
+        """What the archives of the events' buses keep of them: (archive, time, event, size)."""
+        kept = []
+        for key, event in events:
+            for archive in self._catalog.archiving(key, event):
+                size = len(json.dumps(event, separators=(",", ":")).encode())
+                kept.append((archive.seq, epoch_of(event), event, size))
+        return kept
+
     def listens(self, caller: Caller) -> bool:
-        """Whether any enabled rule on the caller's default bus could match an event: a
-        service with nothing to say to a rule can skip building its events."""
-        return self._catalog.has_pattern_rules(bus_key(caller, DEFAULT_BUS))
+        """Whether any enabled rule on the caller's default bus could match an event, or an
+        archive keeps its events: a service with nothing to say can skip building them."""
+        key = bus_key(caller, DEFAULT_BUS)
+        return self._catalog.has_pattern_rules(key) or self._catalog.has_archives(key)
 
     def publish(self, caller: Caller, event: ServiceEvent) -> None:
         """Put an AWS service's event on the caller's default bus (no checks: AWS sources
-        are the server's own)."""
+        are the server's own); the archives keep it moments later."""
         document: JsonObject = service_event(
             event, account=caller.account_id, region=caller.region, time=datetime.now(UTC)
         )
-        self._running.publish(bus_key(caller, DEFAULT_BUS), document)
+        key = bus_key(caller, DEFAULT_BUS)
+        kept = self._archived([(key, document)])
+        if kept:
+            write = partial(archive_records.archive_events, entries=kept, now=time.time())
+            self._running.later(partial(self._store.write, write))
+        self._running.publish(key, document)

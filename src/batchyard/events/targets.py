@@ -37,13 +37,22 @@ class TargetEvent:
 
 
 class TargetError(Exception):
-    """A delivery the target refused; ``retryable`` says whether EventBridge tries again."""
+    """A delivery the target refused; ``retryable`` says whether EventBridge tries again, and
+    ``retry_after`` how many (real) seconds the target asked it to wait first."""
 
-    def __init__(self, code: str, message: str, *, retryable: bool = False) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.retryable = retryable
+        self.retry_after = retry_after
 
 
 class Deliverer(Protocol):
