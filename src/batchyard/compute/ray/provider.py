@@ -256,8 +256,10 @@ def _launch(
     image = None
     if images is not None:
         # The environment travels beside it (a gang's supervisor adds to it); the keys stay
-        # here: jobs on Ray are not given this server's address to use them with.
-        bare = replace(spec, environment={}, access=None)
+        # here: jobs on Ray are not given this server's address to use them with. A
+        # multi-node job's nodes are on separate Ray nodes and meet on the nodes' network,
+        # not on a network of their own as on one engine.
+        bare = replace(spec, environment={}, access=None, group=None)
         image = {
             "engine": images.engine,
             "pull_policy": images.pull_policy,
