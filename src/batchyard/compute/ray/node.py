@@ -393,7 +393,9 @@ def signal_attempt(started: Started, signum: int) -> bool:
     if started["container_id"] and started["engine"]:
         from batchyard.compute.ray import node_container
 
-        return node_container.signal_container(started["engine"], started["container_id"], signum)
+        return node_container.signal_container(
+            started["engine"], started["container_id"], signum, started["node_ip"]
+        )
     return signal_group(started["pid"], started["start_ticks"], signum)
 
 

@@ -10,6 +10,11 @@ verdict) with two differences that come from running on a Ray node: it joins the
 network (``host``), as a plain Ray attempt's command does, so a multi-node job's nodes reach
 the main node at its Ray node address; and its GPUs are the ones Ray assigned the task.
 
+Finding the engine costs Podman's ``/version`` and ``/info`` (about a second on the test
+machine), so a Ray worker process, which runs one attempt after another, keeps the engine it
+found (checked with a ping before each reuse), that engine host's facts and one reader of
+the kernel's out-of-memory records.
+
 The provider is asyncio-based and a Ray task is a plain generator, so each attempt runs the
 provider on an event loop in a thread of its own and hands what happens to the task through
 a queue: ``("started", container id)`` or ``("failed", reason)``, then ``("line", (epoch ms,
@@ -26,7 +31,7 @@ import queue
 import signal
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +39,15 @@ import requests
 from docker.errors import APIError, DockerException
 
 from batchyard.compute.container import ContainerProvider, container_name, discard
-from batchyard.compute.engine import Engine, EngineUnavailable, connect, standard_sockets
-from batchyard.compute.provider import AttemptSpec, LaunchError
+from batchyard.compute.engine import (
+    Engine,
+    EngineUnavailable,
+    connect,
+    engine_host,
+    standard_sockets,
+)
+from batchyard.compute.oom_log import OomLog
+from batchyard.compute.provider import AttemptSpec, HostCapacity, LaunchError
 
 # The node's network: what a plain Ray attempt's command has, and where the other nodes of
 # a multi-node job find the main node (at its Ray node address).
@@ -65,6 +77,54 @@ def find_engine(setting: str, node_ip: str) -> Engine:
         f"CannotStartContainerError: the Ray node {node_ip} has no container engine: no "
         f"Docker or Podman answered at {', '.join(tried)}"
     )
+
+
+@dataclass(frozen=True)
+class NodeEngine:
+    """An engine of this node as attempts share it: the client, what ``engine_host`` said
+    of its host, and the kernel log reader (None when the engine is not on this host)."""
+
+    engine: Engine
+    host: tuple[HostCapacity, int]
+    oom_log: OomLog | None
+
+
+_found: dict[str, NodeEngine] = {}
+_finding = threading.Lock()
+
+
+def node_engine(setting: str, node_ip: str) -> NodeEngine:
+    """The engine ``setting`` names on this node, found once per worker process and pinged
+    before each reuse (one that stopped answering is looked for again, as ``find_engine``
+    does). Raises LaunchError naming the node when none answers."""
+    with _finding:
+        known = _found.pop(setting, None)
+        if known is not None:
+            try:
+                known.engine.api.ping()
+            except (DockerException, requests.RequestException, OSError):
+                _close(known)
+            else:
+                _found[setting] = known
+                return known
+        engine = find_engine(setting, node_ip)
+        try:
+            host = engine_host(engine)
+        except (DockerException, requests.RequestException) as error:
+            engine.api.close()
+            raise LaunchError(
+                f"CannotStartContainerError: the container engine of the Ray node {node_ip} "
+                f"at {engine.url} failed: {error}"
+            ) from None
+        found = NodeEngine(engine, host, OomLog() if engine.local else None)
+        _found[setting] = found
+        return found
+
+
+def _close(known: NodeEngine) -> None:
+    known.engine.api.close()
+    if known.oom_log is not None:
+        known.oom_log.close()
 
 
 class ImageAttempt:
@@ -110,18 +170,17 @@ class ImageAttempt:
     async def _main(self) -> None:
         started = False
         try:
+            # Not closed after the attempt: its client and kernel log reader are the worker
+            # process's (``node_engine``), and it has no relay to stop.
             provider = await asyncio.to_thread(self._provider)
-            try:
-                attempt = await provider.start(self._spec, self._line)
-                started = True
-                self.events.put(("started", attempt.container_id))
-                status = await attempt.wait()
-                # Removed now, not once the server has committed the end as the container
-                # provider does: the supervisor keeps the exit until the server has it.
-                await attempt.release()
-                self._gone.set()
-            finally:
-                await provider.close()
+            attempt = await provider.start(self._spec, self._line)
+            started = True
+            self.events.put(("started", attempt.container_id))
+            status = await attempt.wait()
+            # Removed now, not once the server has committed the end as the container
+            # provider does: the supervisor keeps the exit until the server has it.
+            await attempt.release()
+            self._gone.set()
             self.events.put(("exit", (status.exit_code, status.reason, status.out_of_memory)))
         except LaunchError as error:
             # The provider leaves nothing behind when its start fails.
@@ -132,46 +191,35 @@ class ImageAttempt:
             self.events.put(("exit", (None, reason, False)) if started else ("failed", reason))
 
     def _provider(self) -> ContainerProvider:
-        engine = find_engine(self._image["engine"], self._node_ip)
-        self.engine_url = engine.url
+        found = node_engine(self._image["engine"], self._node_ip)
+        self.engine_url = found.engine.url
         efs_root = self._image.get("efs_root")
-        try:
-            return ContainerProvider(
-                engine,
-                server_id=self._image["server"],
-                network=NETWORK,
-                pull_policy=self._image["pull_policy"],
-                efs_root=Path(efs_root) if efs_root else None,
-                gpus=self._gpus,
-            )
-        except (DockerException, requests.RequestException) as error:
-            engine.api.close()
-            raise LaunchError(
-                f"CannotStartContainerError: the container engine of the Ray node "
-                f"{self._node_ip} at {engine.url} failed: {error}"
-            ) from None
+        return ContainerProvider(
+            found.engine,
+            server_id=self._image["server"],
+            network=NETWORK,
+            pull_policy=self._image["pull_policy"],
+            efs_root=Path(efs_root) if efs_root else None,
+            oom_log=found.oom_log,
+            gpus=self._gpus,
+            host=found.host,
+        )
 
     def _line(self, timestamp: int, stream: str, text: str) -> None:
         self.events.put(("line", (timestamp, stream, text)))
 
 
-def signal_container(engine_url: str, container_id: str, signum: int) -> bool:
+def signal_container(engine_url: str, container_id: str, signum: int, node_ip: str) -> bool:
     """Send ``signum`` to a container of this node's engine; False when it has ended."""
-    engine = connect(engine_url)
+    api = node_engine(engine_url, node_ip).engine.api
     try:
-        engine.api.kill(container_id, signal=signal.Signals(signum).name)
+        api.kill(container_id, signal=signal.Signals(signum).name)
     except APIError:
         return False
-    finally:
-        engine.api.close()
     return True
 
 
 def discard_container(setting: str, attempt_id: str, node_ip: str) -> None:
     """Kill and remove the container of ``attempt_id`` on this node's engine, if there is one
     (what is left of an attempt whose task ended before its container)."""
-    engine = find_engine(setting, node_ip)
-    try:
-        discard(engine.api, container_name(attempt_id))
-    finally:
-        engine.api.close()
+    discard(node_engine(setting, node_ip).engine.api, container_name(attempt_id))
