@@ -20,6 +20,8 @@ DEFAULT_CONFIG_FILE = "batchyard.toml"
 # AWS access key ids are 16 to 128 word characters; account ids are 12 digits.
 _ACCESS_KEY_ID = re.compile(r"[A-Za-z0-9_]{3,128}")
 _ACCOUNT_ID = re.compile(r"\d{12}")
+# An address the Docker SDK connects to: a Unix socket path or a host and port.
+_ENGINE_ADDRESS = re.compile(r"unix:///\S+|(tcp|https?)://[^/\s]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +102,11 @@ class Settings:
     # name = address in batchyard.toml (``BATCHYARD_RAY_CLUSTERS="a=host:6379,b=host:6379"``).
     ray_address: str = ""
     ray_clusters: dict[str, str] = field(default_factory=dict)
+    # Whether attempts on Ray run their images: "none" (the command runs on the node, the
+    # image is not run), "auto" (each node's DOCKER_HOST, then Docker's and Podman's standard
+    # sockets) or the Docker Engine API address on every node (unix:///run/podman/podman.sock).
+    # The container pull policy and EFS directory apply on the nodes too.
+    ray_container_engine: str = "none"
 
     @property
     def resolved_database_url(self) -> str:
@@ -229,7 +236,16 @@ def load_settings(
             f"container_pull_policy must be one of {', '.join(PULL_POLICIES)}, "
             f"not {settings.container_pull_policy!r}"
         )
-    return settings
+    engine = settings.ray_container_engine.strip()
+    if engine.lower() in ("none", "auto"):
+        engine = engine.lower()
+    elif not _ENGINE_ADDRESS.fullmatch(engine):
+        # Checked here: the nodes, not this server, are where it would first be tried.
+        raise ValueError(
+            "ray_container_engine must be none, auto or an engine address such as "
+            f"unix:///var/run/docker.sock or tcp://host:2375, not {engine!r}"
+        )
+    return replace(settings, ray_container_engine=engine)
 
 
 def _string_table(name: str, value: Any) -> dict[str, str]:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
 import pytest
+from tests.support.podman import PodmanService
 
-from batchyard.compute.provider import AttemptSpec
-from batchyard.compute.ray import ClusterCapacity
+from batchyard.compute.provider import AttemptSpec, LaunchError
+from batchyard.compute.ray import ClusterCapacity, node_container
 from batchyard.config import load_settings, ray_cluster_address
 
 
@@ -38,6 +40,60 @@ def test_default_and_named_clusters_from_the_file_and_the_environment(tmp_path: 
         load_settings(environ={"BATCHYARD_RAY_CLUSTERS": "nameless"}, config_file=config)
     with pytest.raises(LookupError, match="BATCHYARD_RAY_ADDRESS"):
         ray_cluster_address(load_settings(environ={}, config_file=tmp_path / "absent.toml"))
+
+
+def test_whether_ray_nodes_run_images_is_none_auto_or_an_engine_address() -> None:
+    assert load_settings(environ={}).ray_container_engine == "none"
+    for given, kept in (
+        ("Auto", "auto"),
+        ("unix:///run/podman/podman.sock", "unix:///run/podman/podman.sock"),
+        ("tcp://10.0.0.7:2375", "tcp://10.0.0.7:2375"),
+    ):
+        settings = load_settings(environ={"BATCHYARD_RAY_CONTAINER_ENGINE": given})
+        assert settings.ray_container_engine == kept
+    for wrong in ("docker", "/run/docker.sock", "unix://"):
+        with pytest.raises(ValueError, match="ray_container_engine must be none, auto or"):
+            load_settings(environ={"BATCHYARD_RAY_CONTAINER_ENGINE": wrong})
+
+
+def test_a_node_finds_its_engine_by_its_docker_host_or_says_which_node_has_none(
+    podman: PodmanService, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """What ``auto`` and an address find, as the attempt task calls it on its node."""
+    monkeypatch.setenv("DOCKER_HOST", podman.url)
+    found = node_container.find_engine("auto", "10.0.0.7")
+    try:
+        assert found.url == podman.url and found.podman
+    finally:
+        found.api.close()
+    missing = f"unix://{tmp_path}/none.sock"
+    with pytest.raises(LaunchError) as refused:
+        node_container.find_engine(missing, "10.0.0.7")
+    assert refused.value.reason.startswith(
+        f"CannotStartContainerError: the Ray node 10.0.0.7 has no container engine answering "
+        f"at {missing}: "
+    )
+
+
+def test_the_node_code_needs_only_the_standard_library_and_ray_to_run_commands() -> None:
+    """``node`` is shipped to the cluster by value: what it imports at its top is all a node
+    needs; batchyard is imported there only for images (``node_container``)."""
+    from batchyard.compute.ray import node
+
+    tree = ast.parse(Path(node.__file__).read_text())
+    top = set()
+    for statement in tree.body:
+        if isinstance(statement, ast.Import):
+            top.update(alias.name.split(".")[0] for alias in statement.names)
+        elif isinstance(statement, ast.ImportFrom) and statement.module:
+            top.add(statement.module.split(".")[0])
+    assert top - set(sys.stdlib_module_names) - {"__future__"} == {"ray"}
+    inner = {
+        statement.module
+        for statement in ast.walk(tree)
+        if isinstance(statement, ast.ImportFrom) and statement not in tree.body
+    }
+    assert inner == {"batchyard.compute.ray"}
 
 
 def test_importing_batchyard_and_the_ray_provider_does_not_import_ray() -> None:

@@ -23,6 +23,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -87,6 +88,11 @@ class Endpoint:
         return f"http://{ENDPOINT_HOST}:{self.port}"
 
 
+def container_name(attempt_id: str) -> str:
+    """The engine's name of an attempt's container (what finds it when its id is unknown)."""
+    return f"batchyard-{attempt_id}"
+
+
 def create_arguments(
     spec: AttemptSpec,
     container: ContainerSpec,
@@ -149,7 +155,7 @@ def create_arguments(
         "user": container.user,
         "labels": labels,
         "volumes": anonymous or None,
-        "name": f"batchyard-{spec.attempt_id}",
+        "name": container_name(spec.attempt_id),
     }
     return config, {k: v for k, v in host.items() if v is not None}
 
@@ -436,19 +442,23 @@ class ContainerProvider:
         endpoint_url: str | None = None,
         capacity: HostCapacity | None = None,
         oom_log: OomLog | None = None,
+        gpus: Sequence[int] | None = None,
+        host: tuple[HostCapacity, int] | None = None,
     ) -> None:
         """``server_id`` tells this server's containers from others' on a shared engine (a
         digest of its data directory); ``network`` is the engine network jobs join (None:
         the engine's default); ``endpoint_url`` is this server's own address, which jobs
-        reach through a relay on that network's gateway."""
+        reach through a relay on that network's gateway; ``gpus`` the host GPUs attempts
+        may be given (None: all of them); ``host`` what ``engine_host`` says of the engine's
+        host, when the caller has asked it already."""
         self.engine = engine
         self.server_id = server_id
         self.network = network
         self.pull_policy = PullPolicy(pull_policy)
         self.efs_root = efs_root
-        host_capacity, self.host_cpus = engine_host(engine)
+        host_capacity, self.host_cpus = host if host is not None else engine_host(engine)
         self.capacity = capacity or host_capacity
-        self.gpu_pool = GpuPool(self.capacity.gpus)
+        self.gpu_pool = GpuPool(self.capacity.gpus) if gpus is None else GpuPool.of(gpus)
         self.oom_log = oom_log if oom_log is not None else (OomLog() if engine.local else None)
         self._endpoint_url = endpoint_url
         self._endpoint: Endpoint | None = None

@@ -11,7 +11,7 @@ is left of one is removed only once its end is committed (``DurableAttempt.relea
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -217,6 +217,14 @@ class GpuPool:
 
     count: int
     in_use: set[int] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, indexes: Iterable[int]) -> GpuPool:
+        """A pool of only these GPU indexes (those Ray assigned one task): the host's other
+        GPUs count as taken for good."""
+        chosen = set(indexes)
+        count = max(chosen, default=-1) + 1
+        return cls(count, set(range(count)) - chosen)
 
     def take(self, wanted: int) -> list[int]:
         """Reserve ``wanted`` free GPU indexes; raise LaunchError when too few are free."""

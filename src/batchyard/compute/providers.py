@@ -50,8 +50,8 @@ class Backing:
 
     ``provider`` is None exactly when ``problem`` says why the environment cannot run any;
     ``where`` says what each attempt runs as ("a container on Podman 4.3.1 at …"), for the
-    environment's statusReason and each attempt's first log line; ``host`` keys the capacity
-    its attempts share.
+    environment's statusReason and each attempt's first log line; ``runs_image`` whether the
+    job's image runs (else only its command); ``host`` keys the capacity its attempts share.
     """
 
     kind: ProviderKind
@@ -59,6 +59,7 @@ class Backing:
     host: str
     provider: ComputeProvider | None = None
     problem: str | None = None
+    runs_image: bool = False
 
 
 class Providers:
@@ -83,7 +84,10 @@ class Providers:
     def summary(self) -> str:
         """Where untagged environments run their attempts, and which clusters there are, in
         one sentence for the server's log."""
-        clusters = ", ".join(f"{name} at {p.address}" for name, p in sorted(self.ray.items()))
+        clusters = ", ".join(
+            f"{name} at {p.address}" + (f" (images run {p.images.where})" if p.images else "")
+            for name, p in sorted(self.ray.items())
+        )
         return self.engine_summary + (f"; Ray clusters: {clusters}" if clusters else "")
 
     def backing(self, tags: Mapping[str, str]) -> Backing:
@@ -105,7 +109,7 @@ class Providers:
             engine = self.container.engine
             host = THIS_HOST if engine.local else f"engine:{engine.url}"
             where = f"a container on {engine.product} at {engine.url}"
-            return Backing(ProviderKind.CONTAINER, where, host, self.container)
+            return Backing(ProviderKind.CONTAINER, where, host, self.container, runs_image=True)
         if wanted == ProviderKind.RAY:
             return self._ray_backing(tags.get(RAY_CLUSTER_TAG, "").strip() or DEFAULT_CLUSTER)
         known = ", ".join(kind.value for kind in ProviderKind)
@@ -128,16 +132,22 @@ class Providers:
                 problem=f"CLIENT_ERROR - no Ray cluster named {cluster!r} is configured "
                 f"(configured: {configured}; BATCHYARD_RAY_ADDRESS sets the default one)",
             )
-        where = f"a Ray task on the cluster {cluster} at {provider.address}"
+        images = provider.images
+        if images is None:
+            where = f"a Ray task on the cluster {cluster} at {provider.address}"
+        else:
+            where = f"a container on a node of the Ray cluster {cluster} at {provider.address}"
         view = provider.cluster_capacity()
         if view is not None:
             where += f" ({view.total.vcpus:g} vCPUs on {len(view.nodes)} nodes)"
+        if images is not None:
+            where += f", {images.where}"
         health = provider.health()
         if health.status is not ClusterStatus.VALID:
             return Backing(
                 ProviderKind.RAY, where, host, problem=f"INFRASTRUCTURE_ERROR - {health.reason}"
             )
-        return Backing(ProviderKind.RAY, where, host, provider)
+        return Backing(ProviderKind.RAY, where, host, provider, runs_image=images is not None)
 
     def watch(self, changed: Callable[[], None]) -> None:
         """Call ``changed`` whenever a cluster's health or resources change, so that what

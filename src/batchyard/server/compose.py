@@ -24,7 +24,7 @@ from batchyard.compute.identity import job_identities
 from batchyard.compute.local import LocalProvider
 from batchyard.compute.provider import ServiceAccess
 from batchyard.compute.providers import DEFAULT_CLUSTER, Providers
-from batchyard.compute.ray import RayProvider
+from batchyard.compute.ray import NodeImages, RayProvider
 from batchyard.config import Settings
 from batchyard.events import FUNCTION, JOB_QUEUE, LOG_GROUP, STATE_MACHINE, EventBridge
 from batchyard.events import api as events_api
@@ -194,12 +194,20 @@ def compose_providers(settings: Settings) -> Providers:
     clusters = dict(settings.ray_clusters)
     if settings.ray_address:
         clusters[DEFAULT_CLUSTER] = settings.ray_address
+    images = None
+    if settings.ray_container_engine != "none":
+        images = NodeImages(
+            settings.ray_container_engine,
+            pull_policy=settings.container_pull_policy,
+            efs_root=settings.container_efs_root or None,
+        )
     ray = {
         name: RayProvider(
             address,
             name=name,
             supervisor=f"batchyard-supervisor-{digest}",
             log_file=settings.data_dir / f"ray-{name}.log",
+            images=images,
         )
         for name, address in clusters.items()
     }

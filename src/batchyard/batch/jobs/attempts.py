@@ -48,7 +48,7 @@ from batchyard.compute.provider import (
     RunningAttempt,
     ServiceAccess,
 )
-from batchyard.compute.providers import LOCAL_WHERE, Backing, ProviderKind, Providers
+from batchyard.compute.providers import LOCAL_WHERE, Backing, Providers
 from batchyard.store import Store
 
 log = logging.getLogger(__name__)
@@ -275,10 +275,10 @@ class AttemptRun:
     def _where(self, spec: AttemptSpec) -> str:
         backing = self._launch.backing
         if backing is None or backing.provider is None:
-            where, kind = LOCAL_WHERE, ProviderKind.LOCAL
+            where, runs_image = LOCAL_WHERE, False
         else:
-            where, kind = backing.where, backing.kind
-        if kind is ProviderKind.CONTAINER:
+            where, runs_image = backing.where, backing.runs_image
+        if runs_image:
             line = f"batchyard: attempt {spec.attempt_id} runs as {where}, image {spec.image}"
             storage = spec.container.ephemeral_storage_gib if spec.container else None
             if storage is not None:

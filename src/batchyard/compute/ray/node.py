@@ -10,9 +10,15 @@ there by attempt id, with the lines it has not yet acknowledged and the exit if 
 meanwhile. A task per attempt reuses Ray's pooled workers; an actor per attempt would cost a new
 worker process each (measured: about 2 attempts/s against 500 tasks/s on the test cluster).
 
+An attempt whose image runs (the server's ``ray_container_engine`` setting) is the same task,
+but what it starts is the job's container on the node's own Docker or Podman, through
+``node_container``: it streams the container's output and exit the same way, stopping it
+signals the container through the engine, and the container is removed when the task ends.
+
 This module is shipped to the cluster by value (``cloudpickle.register_pickle_by_value``), so
-the nodes need Ray but not batchyard: it imports only the standard library and Ray, and what it
-exchanges with the driver are plain dicts, lists and tuples.
+running commands needs Ray on the nodes but not batchyard: it imports only the standard library
+and Ray, and what it exchanges with the driver are plain dicts, lists, tuples and bytes.
+Running images needs batchyard on the node too (``node_container`` is imported from there).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import asyncio
 import contextlib
 import errno
 import os
+import queue
 import selectors
 import shutil
 import signal
@@ -68,11 +75,27 @@ COALESCE_SECONDS = 0.005
 # Ended attempts whose exit the driver has taken are remembered (small records) this many.
 REMEMBERED = 20_000
 OUT_OF_MEMORY_REASON = "OutOfMemoryError: Container killed due to memory usage"
+# How long removing what a lost image attempt left on its node may take.
+DISCARD_SECONDS = 60.0
 HEAD_RESOURCE = "node:__internal_head__"
 
 
+class ImageLaunch(TypedDict):
+    """How a node runs an attempt's image: its engine (``auto`` or an address), the pull
+    policy, the EFS directory, the server's container label, and the server's
+    ``AttemptSpec`` pickled (only the node's batchyard reads it, so the supervisor need not
+    have batchyard)."""
+
+    engine: str
+    pull_policy: str
+    efs_root: str | None
+    server: str
+    spec: bytes
+
+
 class Launch(TypedDict):
-    """One attempt to start, as the driver sends it."""
+    """One attempt to start, as the driver sends it; ``image`` None runs the command on the
+    node, otherwise the job's image runs on the node's engine."""
 
     attempt_id: str
     command: list[str]
@@ -81,15 +104,19 @@ class Launch(TypedDict):
     num_cpus: float
     memory: int
     num_gpus: float
+    image: ImageLaunch | None
 
 
 class Started(TypedDict):
-    """Where an attempt's command runs: the Ray node and the process group on it."""
+    """Where an attempt runs: the Ray node, and on it the process group of its command or
+    the container of its image (``container_id`` on the engine at ``engine``)."""
 
     node_id: str
     node_ip: str
     pid: int
     start_ticks: int
+    container_id: str | None
+    engine: str | None
 
 
 class Exit(TypedDict):
@@ -163,11 +190,16 @@ def _resolve(program: str, workdir: Path, path: str | None) -> str | tuple[str, 
 
 
 def run_attempt(launch: Launch) -> Iterator[tuple[str, Any]]:
-    """The attempt task: run the command on this node and yield what happens.
+    """The attempt task: run the command (or the image) on this node and yield what happens.
 
     Yields ``("failed", reason)`` when it cannot start, else ``("started", Started)``, then
-    ``("lines", [Line, ...])`` batches while it runs, then ``("exit", code)``.
+    ``("lines", [Line, ...])`` batches while it runs, then ``("exit", Exit)``. An image's
+    attempt first yields ``("placed", node id)``, so that what is left of a container whose
+    task is lost can be removed from its node.
     """
+    if launch["image"] is not None:
+        yield from _run_image(launch, launch["image"])
+        return
     workdir = Path(launch["work_root"]) / launch["attempt_id"]
     environment = {k: os.environ[k] for k in PASSED_THROUGH if k in os.environ}
     environment.update(launch["environment"])
@@ -210,6 +242,8 @@ def run_attempt(launch: Launch) -> Iterator[tuple[str, Any]]:
                 node_ip=ray.util.get_node_ip_address(),
                 pid=process.pid,
                 start_ticks=_start_ticks(process.pid),
+                container_id=None,
+                engine=None,
             ),
         )
         yield from _stream(process)
@@ -219,7 +253,79 @@ def run_attempt(launch: Launch) -> Iterator[tuple[str, Any]]:
         _kill_group(process.pid, signal.SIGKILL)
         process.wait()
         shutil.rmtree(workdir, ignore_errors=True)
-    yield ("exit", 128 - code if code < 0 else code)
+    yield ("exit", Exit(code=128 - code if code < 0 else code, reason=None, out_of_memory=False))
+
+
+def _run_image(launch: Launch, image: ImageLaunch) -> Iterator[tuple[str, Any]]:
+    """The image's half of ``run_attempt``: the container on this node's engine."""
+    node_id = ray.get_runtime_context().get_node_id()
+    node_ip = ray.util.get_node_ip_address()
+    try:
+        from batchyard.compute.ray import node_container
+    except ImportError as error:
+        yield (
+            "failed",
+            f"CannotStartContainerError: the Ray node {node_ip} cannot run images: batchyard's "
+            f"container code does not import there ({error})",
+        )
+        return
+    assigned = [str(gpu) for gpu in ray.get_gpu_ids()]
+    if not all(gpu.isdigit() for gpu in assigned):
+        yield (
+            "failed",
+            f"CannotStartContainerError: the Ray node {node_ip} assigned the GPUs "
+            f"{', '.join(assigned)}; a container is given GPUs by index only",
+        )
+        return
+    yield ("placed", node_id)
+    gpus = [int(gpu) for gpu in assigned]
+    attempt = node_container.ImageAttempt(image, launch["environment"], node_ip, gpus)
+    attempt.begin()
+    try:
+        kind, value = attempt.events.get()
+        if kind == "failed":
+            yield ("failed", value)
+            return
+        yield (
+            "started",
+            Started(
+                node_id=node_id,
+                node_ip=node_ip,
+                pid=0,
+                start_ticks=0,
+                container_id=value,
+                engine=attempt.engine_url,
+            ),
+        )
+        yield from _relay(attempt.events)
+    finally:
+        attempt.close()
+
+
+def _relay(events: queue.SimpleQueue[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
+    """Yield a container's lines in batches (as ``_stream`` does a command's), then its exit."""
+    batch: list[Line] = []
+    first = 0.0
+    while True:
+        timeout = None if not batch else max(0.0, first + BATCH_SECONDS - time.monotonic())
+        try:
+            kind, value = events.get(timeout=timeout)
+        except queue.Empty:
+            yield ("lines", batch)
+            batch = []
+            continue
+        if kind == "exit":
+            if batch:
+                yield ("lines", batch)
+            code, reason, out_of_memory = value
+            yield ("exit", Exit(code=code, reason=reason, out_of_memory=out_of_memory))
+            return
+        if not batch:
+            first = time.monotonic()
+        batch.append(value)
+        if len(batch) >= BATCH_LINES or time.monotonic() - first >= BATCH_SECONDS:
+            yield ("lines", batch)
+            batch = []
 
 
 def _stream(process: subprocess.Popen[bytes]) -> Iterator[tuple[str, Any]]:
@@ -281,6 +387,25 @@ def signal_group(pid: int, start_ticks: int, signum: int) -> bool:
     return True
 
 
+def signal_attempt(started: Started, signum: int) -> bool:
+    """Signal what runs the attempt on this node: its container through the engine (which
+    signals the container's first process), else its command's process group."""
+    if started["container_id"] and started["engine"]:
+        from batchyard.compute.ray import node_container
+
+        return node_container.signal_container(
+            started["engine"], started["container_id"], signum, started["node_ip"]
+        )
+    return signal_group(started["pid"], started["start_ticks"], signum)
+
+
+def discard_image(engine: str, attempt_id: str) -> None:
+    """Remove the container of ``attempt_id`` from this node's engine, if it has one."""
+    from batchyard.compute.ray import node_container
+
+    node_container.discard_container(engine, attempt_id, ray.util.get_node_ip_address())
+
+
 def _failure(error: BaseException, started: Started | None = None) -> Exit:
     """The exit of an attempt whose task Ray lost, with a reason that says how."""
     if isinstance(error, ray.exceptions.OutOfMemoryError):
@@ -313,6 +438,9 @@ class _Record:
         self.session: str | None = None
         self.generator: Any = None
         self.gang: str | None = None
+        # Of an image's attempt: the engine setting, and the node its task runs on.
+        self.engine: str | None = None
+        self.node: str | None = None
 
     @property
     def produced(self) -> int:
@@ -424,6 +552,8 @@ class Supervisor:
     def _submit(self, session: str, launch: Launch, strategy: Any) -> _Record:
         record = _Record(launch["attempt_id"])
         record.session = session
+        if launch["image"] is not None:
+            record.engine = launch["image"]["engine"]
         self._records[record.attempt_id] = record
         options: dict[str, Any] = {
             "num_cpus": launch["num_cpus"],
@@ -449,27 +579,45 @@ class Supervisor:
                 if kind == "failed":
                     record.failed = value
                     break
+                if kind == "placed":
+                    record.node = value
+                    continue
                 if kind == "started":
                     record.started = value
                     record.ready.set()
                 elif kind == "lines":
                     record.lines.extend(value)
                 elif kind == "exit":
-                    record.exit = Exit(code=value, reason=None, out_of_memory=False)
+                    record.exit = value
                 self._wake(record)
         except Exception as error:  # whatever ends the stream ends the attempt
+            lost = True
             if record.started is None:
                 record.failed = _failure(error)["reason"]
             else:
                 record.exit = _failure(error, record.started)
+        else:
+            lost = False
         if record.started is not None and record.exit is None:
             record.exit = Exit(code=None, reason="the attempt task ended without an exit code",
                                out_of_memory=False)
         record.ready.set()
         record.ended.set()
         self._wake(record)
+        if lost and record.engine is not None and record.node is not None:
+            # The engine the task found, when it got that far ("auto" may find another).
+            engine = record.started["engine"] if record.started else None
+            await self._discard(record.node, engine or record.engine, record.attempt_id)
         if record.gang is not None:
             await self._end_gang(record.gang)
+
+    async def _discard(self, node_id: str, engine: str, attempt_id: str) -> None:
+        """Remove the container a lost task (its worker killed, a cancel before it started)
+        may have left on node ``node_id``; nothing is done when the node is gone with it."""
+        strategy = NodeAffinitySchedulingStrategy(node_id=node_id, soft=False)
+        ref = _discard_task.options(num_cpus=0, scheduling_strategy=strategy, max_retries=0)
+        with contextlib.suppress(ray.exceptions.RayError, TimeoutError):
+            await asyncio.wait_for(ref.remote(engine, attempt_id), DISCARD_SECONDS)
 
     async def _end_gang(self, gang_id: str) -> None:
         members = [r for r in self._records.values() if r.gang == gang_id]
@@ -562,7 +710,7 @@ class Supervisor:
         strategy = NodeAffinitySchedulingStrategy(node_id=started["node_id"], soft=False)
         ref = _signal_task.options(num_cpus=0, scheduling_strategy=strategy, max_retries=0)
         with contextlib.suppress(ray.exceptions.RayError):
-            await ref.remote(started["pid"], started["start_ticks"], signum)
+            await ref.remote(started, signum)
 
     def attempts(self) -> list[str]:
         """The ids of the attempts it holds (running, or ended and not yet released)."""
@@ -579,5 +727,6 @@ def _bundle(launch: Launch) -> dict[str, float]:
 
 
 _attempt_task = ray.remote(run_attempt)
-_signal_task = ray.remote(signal_group)
+_signal_task = ray.remote(signal_attempt)
+_discard_task = ray.remote(discard_image)
 SupervisorActor = ray.remote(Supervisor)

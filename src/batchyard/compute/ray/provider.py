@@ -7,6 +7,9 @@ or could not be reached at all) the provider reports INVALID with the reason, st
 driver with a growing pause, and once one is connected takes its running attempts over again,
 so an outage of the connection costs the attempts nothing. A new server does the same for the
 attempts an earlier one started: ``reattach`` with the identity they reported.
+
+With ``images`` (``NodeImages``) each attempt runs the job's image on its node's own engine
+instead of the command on the node (see ``node_container``).
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ import contextlib
 import itertools
 import logging
 import os
+import pickle
 import socket
 import subprocess
 import sys
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -45,6 +49,25 @@ BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 DEFAULT_WORK_ROOT = "/tmp/batchyard-attempts"
 # How many exits a provider keeps after telling the supervisor it has recorded them.
 RELEASED_REMEMBERED = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class NodeImages:
+    """How the nodes run attempts' images: ``engine`` is the Docker Engine API address on
+    every node (``auto``: each node's ``DOCKER_HOST``, then Docker's and Podman's standard
+    sockets); ``pull_policy`` and ``efs_root`` are the container provider's, applied on the
+    node."""
+
+    engine: str
+    pull_policy: str = "missing"
+    efs_root: str | None = None
+
+    @property
+    def where(self) -> str:
+        """Which engine runs them, as the environments' status and the log headers say it."""
+        if self.engine == "auto":
+            return "on the node's own Docker or Podman engine"
+        return f"on the node's engine at {self.engine}"
 
 
 class ClusterStatus(StrEnum):
@@ -171,13 +194,13 @@ class RayAttempt:
         }
 
     def _started(self, started: dict[str, Any] | None) -> None:
-        if started:
-            self.identity.update(
-                nodeId=started["node_id"],
-                nodeIp=started["node_ip"],
-                pid=started["pid"],
-                startTicks=started["start_ticks"],
-            )
+        if not started:
+            return
+        self.identity.update(nodeId=started["node_id"], nodeIp=started["node_ip"])
+        if started.get("container_id"):
+            self.identity["containerId"] = started["container_id"]
+        else:
+            self.identity.update(pid=started["pid"], startTicks=started["start_ticks"])
 
     def skip_to(self, delivered: int) -> None:
         """Hand on only the lines after the first ``delivered`` (already stored elsewhere)."""
@@ -205,7 +228,8 @@ class RayAttempt:
         return await asyncio.shield(self._exit)
 
     async def stop(self, grace_seconds: float) -> None:
-        """SIGTERM the process group on its node, SIGKILL it after ``grace_seconds``."""
+        """SIGTERM the process group (or container) on its node, SIGKILL it after
+        ``grace_seconds``."""
         if self.ended:
             return
         with contextlib.suppress(LaunchError):
@@ -214,18 +238,35 @@ class RayAttempt:
             )
 
     def kill(self) -> None:
-        """SIGKILL the process group on its node, without waiting for it."""
+        """SIGKILL the process group (or container) on its node, without waiting for it."""
         if not self.ended:
             self._provider._notify("kill", attempt_id=self.attempt_id)
 
 
 def _exit_status(exit_: dict[str, Any]) -> ExitStatus:
     if exit_["out_of_memory"]:
-        return ExitStatus(exit_code=137, reason=OUT_OF_MEMORY_REASON, out_of_memory=True)
+        code = 137 if exit_["code"] is None else exit_["code"]
+        return ExitStatus(exit_code=code, reason=OUT_OF_MEMORY_REASON, out_of_memory=True)
     return ExitStatus(exit_code=exit_["code"], reason=exit_["reason"])
 
 
-def _launch(spec: AttemptSpec, work_root: str) -> dict[str, Any]:
+def _launch(
+    spec: AttemptSpec, work_root: str, images: NodeImages | None, server: str
+) -> dict[str, Any]:
+    image = None
+    if images is not None:
+        # The environment travels beside it (a gang's supervisor adds to it); the keys stay
+        # here: jobs on Ray are not given this server's address to use them with. A
+        # multi-node job's nodes are on separate Ray nodes and meet on the nodes' network,
+        # not on a network of their own as on one engine.
+        bare = replace(spec, environment={}, access=None, group=None)
+        image = {
+            "engine": images.engine,
+            "pull_policy": images.pull_policy,
+            "efs_root": images.efs_root,
+            "server": server,
+            "spec": pickle.dumps(bare, protocol=pickle.HIGHEST_PROTOCOL),
+        }
     return {
         "attempt_id": spec.attempt_id,
         "command": list(spec.command),
@@ -234,6 +275,7 @@ def _launch(spec: AttemptSpec, work_root: str) -> dict[str, Any]:
         "num_cpus": float(spec.vcpus),
         "memory": (spec.memory_mib or 0) * MIB,
         "num_gpus": float(spec.gpus),
+        "image": image,
     }
 
 
@@ -266,7 +308,8 @@ class RayProvider:
     cluster; ``work_root`` the directory on each node under which attempts get theirs;
     ``connect_timeout`` how long a driver may take to reach the cluster before it counts as
     unreachable; ``reconnect_pauses`` the pauses between connection attempts (the last
-    repeats); ``log_file`` where the driver process's own output goes.
+    repeats); ``log_file`` where the driver process's own output goes; ``images`` how the
+    nodes run attempts' images (None: the command runs on the node, the image is not run).
     """
 
     def __init__(
@@ -280,8 +323,10 @@ class RayProvider:
         connect_timeout: float = 15.0,
         reconnect_pauses: Sequence[float] = BACKOFF,
         log_file: Path | None = None,
+        images: NodeImages | None = None,
     ) -> None:
         self.address = address
+        self.images = images
         self.name = name
         self._supervisor = supervisor
         self._namespace = namespace
@@ -497,7 +542,8 @@ class RayProvider:
 
     def _check(self, specs: Sequence[AttemptSpec]) -> None:
         for spec in specs:
-            if not spec.command:
+            # An image without a command runs its own CMD.
+            if not spec.command and self.images is None:
                 raise LaunchError("CannotStartContainerError: the job has no command to run")
         cluster = self._cluster
         if cluster is None:
@@ -521,18 +567,20 @@ class RayProvider:
             )
 
     async def start(self, spec: AttemptSpec, on_line: LineCallback) -> RayAttempt:
-        """Start ``spec`` as a Ray task with its resources; return once its command runs.
+        """Start ``spec`` as a Ray task with its resources; return once its command (or its
+        image's container) runs.
 
         Raises ``LaunchError`` when the cluster is unavailable, no node could ever hold the
-        request (Ray would leave it pending for good), or the command cannot start. A request
-        that fits a node but not what is free now waits in Ray's queue until it does.
+        request (Ray would leave it pending for good), or the command or container cannot
+        start. A request that fits a node but not what is free now waits in Ray's queue until
+        it does.
         """
         await self._ensure_connected()
         self._check([spec])
         attempt = RayAttempt(self, spec, on_line)
         self._attempts[spec.attempt_id] = attempt
         try:
-            state = await self._request("start", launch=_launch(spec, self._work_root))
+            state = await self._request("start", launch=self._launch(spec))
         except BaseException:
             self._attempts.pop(spec.attempt_id, None)
             raise
@@ -558,7 +606,7 @@ class RayProvider:
         attempts = [RayAttempt(self, s, cb) for s, cb in zip(specs, on_lines, strict=True)]
         for attempt in attempts:
             self._attempts[attempt.attempt_id] = attempt
-        launches = [_launch(spec, self._work_root) for spec in specs]
+        launches = [self._launch(spec) for spec in specs]
         try:
             states = await self._request(
                 "start_gang", gang_id=gang_id, launches=launches, main_index=main_index
@@ -577,6 +625,9 @@ class RayProvider:
         if failed:
             raise LaunchError(failed[0])
         return attempts
+
+    def _launch(self, spec: AttemptSpec) -> dict[str, Any]:
+        return _launch(spec, self._work_root, self.images, self._supervisor)
 
     async def reattach(
         self, identity: dict[str, Any], on_line: LineCallback, delivered: int = 0
