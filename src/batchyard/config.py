@@ -108,6 +108,12 @@ class Settings:
     # The container pull policy and EFS directory apply on the nodes too.
     ray_container_engine: str = "none"
 
+    # --- EventBridge ---
+    # Whether API destinations may reach loopback and private addresses (this host, its
+    # database, the local network): "auto" (only in development mode, where every caller is
+    # on this machine already), "true" or "false".
+    api_destinations_private: str = "auto"
+
     @property
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file inside the data directory."""
@@ -132,9 +138,17 @@ class Settings:
         """No credentials configured: any access key is accepted (on a loopback listener)."""
         return not self.credentials
 
+    @property
+    def private_destinations(self) -> bool:
+        """Whether API destinations may reach loopback and private addresses."""
+        if self.api_destinations_private == "auto":
+            return self.development_mode
+        return self.api_destinations_private == "true"
+
 
 _KINDS = {f.name: str(f.type) for f in fields(Settings)}
 PULL_POLICIES = ("missing", "always", "never")
+PRIVATE_DESTINATIONS = ("auto", "true", "false")
 # Set only from [[credentials]] tables, never from one value.
 _TABLES = {"credentials"}
 
@@ -235,6 +249,11 @@ def load_settings(
         raise ValueError(
             f"container_pull_policy must be one of {', '.join(PULL_POLICIES)}, "
             f"not {settings.container_pull_policy!r}"
+        )
+    if settings.api_destinations_private not in PRIVATE_DESTINATIONS:
+        raise ValueError(
+            f"api_destinations_private must be one of {', '.join(PRIVATE_DESTINATIONS)}, "
+            f"not {settings.api_destinations_private!r}"
         )
     engine = settings.ray_container_engine.strip()
     if engine.lower() in ("none", "auto"):

@@ -12,6 +12,7 @@ import dataclasses
 import itertools
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -480,3 +481,21 @@ def test_an_oauth_connection_left_authorizing_is_authorized_at_start_up(
     assert found["refused"].connection_state == ConnectionState.DEAUTHORIZED
     assert found["refused"].state_reason == "The authorization endpoint answered 400."
     assert len(endpoint.at("/token")) == len(endpoint.at("/refusing-token")) == 1
+
+
+def test_private_addresses_are_refused_unless_allowed(
+    new_server: Callable[..., ServerProcess], endpoint: Endpoint
+) -> None:
+    """A server told to keep API destinations to public endpoints (the default once
+    credentials are configured) reaches nothing on this host, through a name or not."""
+    server = new_server(env={"BATCHYARD_API_DESTINATIONS_PRIVATE": "false"})
+    events = server.client("events")
+    connection = _api_key_connection(events)
+    port = endpoint.url.rsplit(":", 1)[1]
+    for url in (f"{endpoint.url}/inside", f"http://localhost:{port}/inside"):
+        source, rule = _target_rule(events, _destination(events, connection, url))
+        _put(events, source, {"n": 1})
+        rule_arn = events.describe_rule(Name=rule)["Arn"]
+        [failure] = wait_for(lambda a=rule_arn: _failures(server, a), timeout=10)
+        assert (failure["final"], failure["error_code"]) == (True, "PrivateEndpoint"), failure
+    assert endpoint.at("/inside") == []

@@ -122,3 +122,16 @@ def test_list_settings_from_the_file_and_the_environment(tmp_path: Path) -> None
     )
     assert settings.server_names == ("batchyard.internal",)
     assert settings.allowed_origins == ("https://a.example", "https://b.example")
+
+
+def test_api_destinations_reach_private_addresses_only_in_development_mode(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "batchyard.toml"
+    config.write_text(CREDENTIAL)
+    assert load_settings(environ={}, config_file=tmp_path / "absent.toml").private_destinations
+    assert not load_settings(environ={}, config_file=config).private_destinations
+    allowed = {"BATCHYARD_API_DESTINATIONS_PRIVATE": "true"}
+    assert load_settings(environ=allowed, config_file=config).private_destinations
+    with pytest.raises(ValueError, match="api_destinations_private"):
+        load_settings(environ={"BATCHYARD_API_DESTINATIONS_PRIVATE": "yes"}, config_file=config)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ipaddress
 import json
 import time
 from dataclasses import dataclass
@@ -182,12 +183,43 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+async def _check_public(url: httpx.URL, allow_private: bool) -> None:
+    """Refuse a URL whose host is, or resolves to, an address not on the public internet
+    (loopback, private, link-local …): an API caller must not make this server reach what
+    only it can (itself, its database, the host's other services). The address is checked
+    when the request is made; a name that resolves differently a moment later is not."""
+    if allow_private:
+        return
+    host = url.host
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            found = await asyncio.get_running_loop().getaddrinfo(host, url.port or 443)
+        except OSError as error:
+            raise TargetError(
+                "ConnectionError", f"{host} cannot be resolved: {error}", retryable=True
+            ) from None
+        addresses = [ipaddress.ip_address(entry[4][0]) for entry in found]
+    for address in addresses:
+        if not address.is_global:
+            raise TargetError(
+                "PrivateEndpoint",
+                f"{host} is {address}, not a public address: API destinations may reach "
+                "only public endpoints unless BATCHYARD_API_DESTINATIONS_PRIVATE=true",
+            )
+
+
 class ApiDestinationTarget:
     """The deliverer of ``events:api-destination`` targets, and the OAuth client of their
-    connections (tokens live in memory: a restarted server asks for new ones)."""
+    connections (tokens live in memory: a restarted server asks for new ones).
 
-    def __init__(self, store: Store) -> None:
+    ``allow_private``: whether endpoints on loopback and private addresses may be reached.
+    """
+
+    def __init__(self, store: Store, allow_private: bool = False) -> None:
         self._store = store
+        self._allow_private = allow_private
         self._client = httpx.AsyncClient(
             timeout=TIMEOUT, follow_redirects=False, trust_env=False
         )
@@ -201,8 +233,13 @@ class ApiDestinationTarget:
     async def authorize(self, connection_arn: str, auth: JsonObject) -> None:
         """Get a new token for an OAuth connection; :class:`AuthorizationFailed` when the
         endpoint gives none."""
+        request = token_request(auth)
         try:
-            response = await self._client.send(token_request(auth))
+            await _check_public(request.url, self._allow_private)
+        except TargetError as error:
+            raise AuthorizationFailed(error.message) from None
+        try:
+            response = await self._client.send(request)
         except httpx.HTTPError as error:
             raise AuthorizationFailed(
                 f"The authorization endpoint could not be reached: {error}"
@@ -282,6 +319,7 @@ class ApiDestinationTarget:
             destination, target.http_parameters, auth, connection.authorization_type,
             event.input, token,
         )
+        await _check_public(request.url, self._allow_private)
         try:
             return await self._client.send(request)
         except httpx.TimeoutException:

@@ -163,7 +163,11 @@ def _check_pattern(pattern: str) -> None:
 class EventBridge:
     """The EventBridge service of one server."""
 
-    def __init__(self, store: Store, time_scale: float = 1.0) -> None:
+    def __init__(
+        self, store: Store, time_scale: float = 1.0, private_destinations: bool = False
+    ) -> None:
+        """``private_destinations``: whether API destinations may reach loopback and private
+        addresses."""
         self._store = store
         self._time_scale = time_scale
         self._catalog = RuleCatalog()
@@ -171,7 +175,7 @@ class EventBridge:
         self._dispatcher: Dispatcher | None = None
         self._scheduler: ScheduleRunner | None = None
         self._replayer: Replayer | None = None
-        self._http = ApiDestinationTarget(store)
+        self._http = ApiDestinationTarget(store, private_destinations)
         self._deliverers.register(API_DESTINATION, self._http)
 
     def register_target(self, kind: str, deliverer: Deliverer) -> None:

@@ -133,7 +133,7 @@ def compose(settings: Settings) -> Server:
     )
     functions = Lambda(store, LogsOutput(logs), settings)
     states = StepFunctions(store, bus, settings.time_scale)
-    events = EventBridge(store, settings.time_scale)
+    events = EventBridge(store, settings.time_scale, settings.private_destinations)
     events.register_target(LOG_GROUP, LogGroupTarget(logs))
     events.register_target(JOB_QUEUE, JobQueueTarget(batch))
     events.register_target(STATE_MACHINE, StateMachineTarget(states))
