@@ -138,12 +138,10 @@ def test_exit_codes_and_terminate_reach_the_job(engine_server: ServerProcess) ->
     assert stopped["container"]["exitCode"] == 143
 
 
-def test_a_fargate_job_runs_in_a_container_with_its_fractional_vcpus_and_memory(
-    engine_server: ServerProcess,
-) -> None:
-    batch = engine_server.client("batch")
-    ce = make_ce(batch, computeResources=fargate_resources(maxvCpus=4))
-    queue = make_queue(batch, [ce])
+def _fargate(batch: Any, command: list[str], **container: Any) -> tuple[str, str]:
+    """A queue on a Fargate environment and a Fargate definition of 0.25 vCPU and 512 MiB
+    running ``command`` with ``container`` added: (queue, definition name)."""
+    queue = make_queue(batch, [make_ce(batch, computeResources=fargate_resources(maxvCpus=4))])
     name = unique("fargate")
     batch.register_job_definition(
         jobDefinitionName=name,
@@ -151,17 +149,29 @@ def test_a_fargate_job_runs_in_a_container_with_its_fractional_vcpus_and_memory(
         platformCapabilities=["FARGATE"],
         containerProperties={
             "image": BUSYBOX,
-            "command": ["sh", "-c", CGROUP_LIMITS],
+            "command": command,
             "resourceRequirements": [
                 {"type": "VCPU", "value": "0.25"},
                 {"type": "MEMORY", "value": "512"},
             ],
             "executionRoleArn": "arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
-            "networkConfiguration": {"assignPublicIp": "ENABLED"},
-            "fargatePlatformConfiguration": {"platformVersion": "LATEST"},
-            "runtimePlatform": {"operatingSystemFamily": "LINUX", "cpuArchitecture": HOST_CPU},
-            "ephemeralStorage": {"sizeInGiB": 30},
+            **container,
         },
+    )
+    return queue, name
+
+
+def test_a_fargate_job_runs_in_a_container_with_its_fractional_vcpus_and_memory(
+    engine_server: ServerProcess,
+) -> None:
+    batch = engine_server.client("batch")
+    queue, name = _fargate(
+        batch,
+        ["sh", "-c", CGROUP_LIMITS],
+        networkConfiguration={"assignPublicIp": "ENABLED"},
+        fargatePlatformConfiguration={"platformVersion": "LATEST"},
+        runtimePlatform={"operatingSystemFamily": "LINUX", "cpuArchitecture": HOST_CPU},
+        ephemeralStorage={"sizeInGiB": 30},
     )
     job = _run(engine_server, queue, name)
     assert job["status"] == "SUCCEEDED", job
@@ -189,23 +199,7 @@ def test_a_runtime_platform_the_engine_host_is_not_fails_to_start_saying_so(
 ) -> None:
     """The engine reports its host's architecture; it runs Linux containers only."""
     batch = engine_server.client("batch")
-    queue = make_queue(batch, [make_ce(batch, computeResources=fargate_resources(maxvCpus=4))])
-    name = unique("platform")
-    batch.register_job_definition(
-        jobDefinitionName=name,
-        type="container",
-        platformCapabilities=["FARGATE"],
-        containerProperties={
-            "image": BUSYBOX,
-            "command": ["true"],
-            "resourceRequirements": [
-                {"type": "VCPU", "value": "0.25"},
-                {"type": "MEMORY", "value": "512"},
-            ],
-            "executionRoleArn": "arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
-            "runtimePlatform": runtime_platform,
-        },
-    )
+    queue, name = _fargate(batch, ["true"], runtimePlatform=runtime_platform)
     job = _run(engine_server, queue, name)
     assert job["status"] == "FAILED", job
     reason = job["attempts"][-1]["container"]["reason"]
