@@ -130,6 +130,19 @@ NOT_RECOGNIZED = (
 )
 
 
+# AWS's words for a field a state (or a retrier, catcher or choice rule) does not have; it
+# places the problem at the object holding the field.
+_UNSUPPORTED = "Field '{}' is not supported"
+# AWS's words for a number out of a field's range and for a value of the wrong type.
+_MINIMUM = "Minimum value is {}"
+_ONE_OF = "There should only be one of the following fields: [{}]"
+_ONLY_ONE_OF = "This object should have only one of the following fields: [{}]"
+_MAXIMUM = "Maximum value is {}"
+_NOT_INTEGER = "Expected value of type Integer"
+# The largest count of seconds (or attempts) a definition may give.
+MAX_SECONDS = 99_999_999
+
+
 class _Collector:
     def __init__(self, recognizes: Recognizes | None = None) -> None:
         self.errors: list[str] = []
@@ -252,7 +265,7 @@ def _state(
     allowed = _ALLOWED[t]
     for key in st:
         if key not in allowed:
-            col.schema(f'Field "{key}" is not supported', f"{spath}/{key}")
+            col.schema(_UNSUPPORTED.format(key), spath)
             continue
         if ql == JSONATA and key in _JSONPATH_ONLY:
             col.schema(
@@ -271,7 +284,7 @@ def _state(
     elif t == "Fail":
         for a, b in (("Error", "ErrorPath"), ("Cause", "CausePath")):
             if a in st and b in st:
-                col.schema(f"Only one of {a} or {b} may be set", spath)
+                col.schema(_ONE_OF.format(f"{a}, {b}"), spath)
     elif t == "Choice":
         _choice(col, st, spath, ql, states)
     elif t == "Task":
@@ -285,27 +298,45 @@ def _state(
             ("HeartbeatSeconds", "HeartbeatSecondsPath"),
         ):
             if a in st and b in st:
-                col.schema(f"Only one of {a} or {b} may be set", spath)
+                col.schema(_ONE_OF.format(f"{a}, {b}"), spath)
+        _task_timeouts(col, st, spath, ql)
     elif t == "Parallel":
         branches = st.get("Branches")
-        if not isinstance(branches, list) or not branches:
+        if "Branches" not in st:
             col.schema("These fields are required: [Branches]", spath)
+        elif not isinstance(branches, list):
+            col.schema("Expected value of type: Array", f"{spath}/Branches")
+        elif not branches:
+            col.schema("Value cannot be empty", f"{spath}/Branches")
         else:
             for i, b in enumerate(branches):
                 _machine(col, b, f"{spath}/Branches[{i}]", ql)
     elif t == "Map":
         _map(col, st, spath, ql)
     if t in ("Task", "Parallel", "Map"):
-        _retry_catch(col, st, spath, states)
+        _retry_catch(col, st, spath, ql, states)
     if ql == JSONPATH:
         _paths(col, st, spath)
+
+
+def _task_timeouts(col: _Collector, st: dict[str, Any], spath: str, ql: str) -> None:
+    for key in ("TimeoutSeconds", "HeartbeatSeconds"):
+        if key in st and not (ql == JSONATA and is_jsonata_expr(st[key])):
+            _integer(col, st[key], f"{spath}/{key}", 1, MAX_SECONDS)
+    timeout, heartbeat = st.get("TimeoutSeconds"), st.get("HeartbeatSeconds")
+    if _is_int(timeout) and _is_int(heartbeat) and 0 < timeout <= heartbeat:
+        # Our own words: the specification asks for a heartbeat shorter than the timeout, and
+        # AWS's text for one that is not is on no record.
+        col.schema(
+            "HeartbeatSeconds must be smaller than TimeoutSeconds", f"{spath}/HeartbeatSeconds"
+        )
 
 
 def _flow(col: _Collector, t: str, st: dict[str, Any], spath: str, states: dict[str, Any]) -> None:
     if t in ("Choice", "Succeed", "Fail"):
         for key in ("Next", "End"):
             if key in st:
-                col.schema(f'Field "{key}" is not supported', f"{spath}/{key}")
+                col.schema(_UNSUPPORTED.format(key), spath)
         return
     has_next, has_end = "Next" in st, bool(st.get("End"))
     if has_next and has_end:
@@ -331,18 +362,20 @@ def _assign(col: _Collector, assign: Any, where: str) -> None:
 
 def _wait(col: _Collector, st: dict[str, Any], spath: str, ql: str) -> None:
     present = [k for k in ("Seconds", "SecondsPath", "Timestamp", "TimestampPath") if k in st]
-    if len(present) != 1:
-        col.schema(
-            "Exactly one of Seconds, SecondsPath, Timestamp, TimestampPath must be set", spath
-        )
+    if len(present) > 1:
+        col.schema(_ONE_OF.format("SecondsPath, Seconds, TimestampPath, Timestamp"), spath)
+    elif not present:
+        # AWS's words for a Map with neither ItemProcessor nor Iterator; a Wait with none of its
+        # four fields is refused the same way.
+        col.schema(_ONLY_ONE_OF.format("SecondsPath, Seconds, TimestampPath, Timestamp"), spath)
     ts = st.get("Timestamp")
     ts_literal = "Timestamp" in st and not (ql == JSONATA and is_jsonata_expr(ts))
     if ts_literal and (not isinstance(ts, str) or not valid_rfc3339(ts)):
         col.schema("String does not match RFC3339 timestamp", f"{spath}/Timestamp")
     sec = st.get("Seconds")
     sec_literal = "Seconds" in st and not (ql == JSONATA and is_jsonata_expr(sec))
-    if sec_literal and (not _is_int(sec) or sec < 0):
-        col.schema("Expected value of type: Integer", f"{spath}/Seconds")
+    if sec_literal:
+        _integer(col, sec, f"{spath}/Seconds", 0, MAX_SECONDS)
 
 
 _COMPARATORS = {
@@ -389,7 +422,7 @@ def _choice(
                 col.schema("These fields are required: [Condition]", where)
             for key in rule:
                 if key not in ("Condition", "Next", "Assign", "Output", "Comment"):
-                    col.schema(f'Field "{key}" is not supported', f"{where}/{key}")
+                    col.schema(_UNSUPPORTED.format(key), where)
         else:
             for key in ("Condition", "Output"):
                 if key in rule:
@@ -433,7 +466,7 @@ def _map(col: _Collector, st: dict[str, Any], spath: str, ql: str) -> None:
     proc = st.get("ItemProcessor", st.get("Iterator"))
     key = "ItemProcessor" if "ItemProcessor" in st else "Iterator"
     if proc is None:
-        col.schema("These fields are required: [ItemProcessor]", spath)
+        col.schema(_ONLY_ONE_OF.format("ItemProcessor, Iterator"), spath)
     else:
         _machine(col, proc, f"{spath}/{key}", ql)
         cfg = proc.get("ProcessorConfig", {}) if isinstance(proc, dict) else {}
@@ -441,16 +474,18 @@ def _map(col: _Collector, st: dict[str, Any], spath: str, ql: str) -> None:
         if mode not in ("INLINE", "DISTRIBUTED"):
             col.schema(f'"{mode}" is not a valid value for Mode', f"{spath}/{key}/ProcessorConfig")
     if "ItemSelector" in st and "Parameters" in st:
-        col.schema("Only one of ItemSelector or Parameters may be set", spath)
+        col.schema(_ONE_OF.format("ItemSelector, Parameters"), spath)
     mc = st.get("MaxConcurrency")
     if "MaxConcurrency" in st and not is_jsonata_expr(mc) and (not _is_int(mc) or mc < 0):
         col.schema("Expected value of type: Integer", f"{spath}/MaxConcurrency")
     for a in ("MaxConcurrency", "ToleratedFailureCount", "ToleratedFailurePercentage"):
         if a in st and f"{a}Path" in st:
-            col.schema(f"Only one of {a} or {a}Path may be set", spath)
+            col.schema(_ONE_OF.format(f"{a}, {a}Path"), spath)
 
 
-def _retry_catch(col: _Collector, st: dict[str, Any], spath: str, states: dict[str, Any]) -> None:
+def _retry_catch(
+    col: _Collector, st: dict[str, Any], spath: str, ql: str, states: dict[str, Any]
+) -> None:
     for field in ("Retry", "Catch"):
         items = st.get(field)
         if items is None:
@@ -463,43 +498,94 @@ def _retry_catch(col: _Collector, st: dict[str, Any], spath: str, states: dict[s
             if not isinstance(item, dict):
                 col.schema("Expected value of type: Object", where)
                 continue
-            errs = item.get("ErrorEquals")
-            if not isinstance(errs, list) or not errs:
-                col.schema("These fields are required: [ErrorEquals]", where)
-                continue
-            if "States.ALL" in errs and (len(errs) != 1 or i != len(items) - 1):
-                col.schema(
-                    "States.ALL must appear alone in the last ErrorEquals", f"{where}/ErrorEquals"
-                )
+            allowed = _RETRIER_FIELDS if field == "Retry" else _CATCHER_FIELDS
+            for key in item:
+                if key not in allowed:
+                    col.schema(_UNSUPPORTED.format(key), where)
+            _error_equals(col, item, where, last=i == len(items) - 1)
             if field == "Retry":
                 _retrier(col, item, where)
             else:
-                nxt = item.get("Next")
-                if nxt not in states:
-                    col.add(
-                        "MISSING_TRANSITION_TARGET",
-                        f"Missing 'Next' target: {nxt}",
-                        f"{where}/Next",
-                    )
-                _assign(col, item.get("Assign"), f"{where}/Assign")
+                _catcher(col, item, where, ql, states)
+
+
+_RETRIER_FIELDS = frozenset({
+    "ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds",
+    "JitterStrategy", "Comment",
+})
+_CATCHER_FIELDS = frozenset({"ErrorEquals", "Next", "ResultPath", "Output", "Assign", "Comment"})
+# The longest a retrier may wait between two attempts: a year and a day, in seconds.
+MAX_DELAY_SECONDS = 31_622_400
+
+
+def _error_equals(col: _Collector, item: dict[str, Any], where: str, last: bool) -> None:
+    errs = item.get("ErrorEquals")
+    if "ErrorEquals" not in item:
+        col.schema("These fields are required: [ErrorEquals]", where)
+    elif not isinstance(errs, list):
+        col.schema("Expected value of type: Array", f"{where}/ErrorEquals")
+    elif not errs:
+        col.schema("Value cannot be empty", f"{where}/ErrorEquals")
+    elif "States.ALL" in errs and (len(errs) != 1 or not last):
+        col.schema("States.ALL must appear alone and at end of list", f"{where}/ErrorEquals")
+
+
+def _integer(col: _Collector, value: Any, where: str, lo: int, hi: int | None = None) -> None:
+    """An integer field's type and range, in AWS's words."""
+    if not _is_int(value):
+        col.schema(_NOT_INTEGER, where)
+    elif value < lo:
+        col.schema(_MINIMUM.format(lo), where)
+    elif hi is not None and value > hi:
+        col.schema(_MAXIMUM.format(hi), where)
 
 
 def _retrier(col: _Collector, item: dict[str, Any], where: str) -> None:
-    ma = item.get("MaxAttempts", 3)
-    if not _is_int(ma) or ma < 0:
-        col.schema("Expected value of type: Integer", f"{where}/MaxAttempts")
-    iv = item.get("IntervalSeconds", 1)
-    if not _is_int(iv) or iv < 1:
-        col.schema("IntervalSeconds must be a positive integer", f"{where}/IntervalSeconds")
-    br = item.get("BackoffRate", 2.0)
-    if isinstance(br, bool) or not isinstance(br, int | float) or br < 1.0:
-        col.schema("BackoffRate must be at least 1.0", f"{where}/BackoffRate")
-    md = item.get("MaxDelaySeconds")
-    if md is not None and (not _is_int(md) or md < 1):
-        col.schema("MaxDelaySeconds must be a positive integer", f"{where}/MaxDelaySeconds")
-    js = item.get("JitterStrategy", "NONE")
-    if js not in ("FULL", "NONE"):
-        col.schema(f'"{js}" is not a valid value for JitterStrategy', f"{where}/JitterStrategy")
+    # AWS takes an IntervalSeconds of 0 (an immediate retry) although the specification asks
+    # for a positive one.
+    for key, lo, hi in (
+        ("IntervalSeconds", 0, MAX_SECONDS),
+        ("MaxAttempts", 0, MAX_SECONDS),
+        ("MaxDelaySeconds", 1, MAX_DELAY_SECONDS),
+    ):
+        if key in item:
+            _integer(col, item[key], f"{where}/{key}", lo, hi)
+    if "BackoffRate" in item:
+        br = item["BackoffRate"]
+        if isinstance(br, bool) or not isinstance(br, int | float):
+            # Our own words: AWS's for a BackoffRate that is no number are not on record.
+            col.schema("Expected value of type Number", f"{where}/BackoffRate")
+        elif br < 1.0:
+            col.schema(_MINIMUM.format(1), f"{where}/BackoffRate")
+    if "JitterStrategy" in item and item["JitterStrategy"] not in ("FULL", "NONE"):
+        col.schema(
+            "Value should be one of the following: [NONE, FULL]", f"{where}/JitterStrategy"
+        )
+
+
+def _catcher(
+    col: _Collector, item: dict[str, Any], where: str, ql: str, states: dict[str, Any]
+) -> None:
+    if "Next" not in item:
+        col.schema("These fields are required: [Next]", where)
+    elif item["Next"] not in states:
+        col.add(
+            "MISSING_TRANSITION_TARGET", f"Missing 'Next' target: {item['Next']}", f"{where}/Next"
+        )
+    # A catcher shapes the error output the way its state's query language does.
+    for key, other in (("ResultPath", JSONATA), ("Output", JSONPATH)):
+        if key in item and ql == other:
+            col.schema(
+                f"The field '{key}' is not supported when QueryLanguage is '{other}'",
+                f"{where}/{key}",
+            )
+    rp = item.get("ResultPath")
+    if ql == JSONPATH and isinstance(rp, str) and not check_reference_path(rp):
+        col.schema(
+            "The value for the field 'ResultPath' must be a valid ReferencePath",
+            f"{where}/ResultPath",
+        )
+    _assign(col, item.get("Assign"), f"{where}/Assign")
 
 
 # Fields whose value is a path that may start at the input, the context object or a variable.
