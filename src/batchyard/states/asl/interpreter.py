@@ -33,10 +33,10 @@ from batchyard.states.asl.definition import (
     retry_delay,
 )
 from batchyard.states.asl.errors import (
-    STATES_HEARTBEAT_TIMEOUT,
     STATES_QUERY_EVALUATION_ERROR,
     STATES_TIMEOUT,
     FailureError,
+    HeartbeatTimedOut,
     QueryEvaluationError,
     RuntimeFailure,
     TaskFailure,
@@ -327,7 +327,8 @@ class Interpreter:
         return None
 
     async def invoke_with_timeouts(self, request: TaskRequest, beats: asyncio.Event) -> Any:
-        """Call the invoker, failing with States.Timeout / States.HeartbeatTimeout."""
+        """Call the invoker, failing with States.Timeout when TimeoutSeconds pass or a
+        HeartbeatSeconds passes without a heartbeat."""
         call = asyncio.ensure_future(self.invoker.invoke(request))
         timers: list[asyncio.Future[Any]] = []
         try:
@@ -347,7 +348,7 @@ class Interpreter:
                 if timeout in done:
                     raise FailureError(STATES_TIMEOUT, None)
                 if hb in done and beat not in done:
-                    raise FailureError(STATES_HEARTBEAT_TIMEOUT, None)
+                    raise HeartbeatTimedOut
                 beats.clear()
                 hb.cancel()
         finally:
@@ -502,7 +503,7 @@ class Interpreter:
                 retriers = state.retry if isinstance(state, _RESILIENT) else []
                 catchers = state.catch if isinstance(state, _RESILIENT) else []
                 wildcards = exc.wildcards if isinstance(exc, TaskFailure) else None
-                idx = find_retrier(retriers, exc.error, wildcards)
+                idx = find_retrier(retriers, exc.error, wildcards, exc.aliases)
                 if idx is not None:
                     retrier = retriers[idx]
                     done = entered["attempts"].get(str(idx), 0)
@@ -519,7 +520,7 @@ class Interpreter:
                         continue
                 if pending is not None:
                     self.emit(frame, pending[0], prev=pending[1])
-                catcher = find_catcher(catchers, exc.error, wildcards)
+                catcher = find_catcher(catchers, exc.error, wildcards, exc.aliases)
                 if catcher is None:
                     if exc.redrive_point is None:
                         exc.redrive_point = self.redrive_point()

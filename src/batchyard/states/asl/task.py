@@ -14,7 +14,6 @@ from typing import Any
 from batchyard.states.asl import paths
 from batchyard.states.asl.definition import TaskState
 from batchyard.states.asl.errors import (
-    STATES_HEARTBEAT_TIMEOUT,
     STATES_TIMEOUT,
     FailureError,
     RuntimeFailure,
@@ -188,7 +187,7 @@ async def run_task(run: StateRun) -> Outcome:
             raise TaskResultTooLarge(st.resource if function or activity else rtype)
     except FailureError as exc:
         outcome = (
-            "TimedOut" if exc.error in (STATES_TIMEOUT, STATES_HEARTBEAT_TIMEOUT)
+            "TimedOut" if exc.error == STATES_TIMEOUT
             else "ScheduleFailed" if activity and isinstance(exc, ScheduleFailure)
             else "Failed"
         )
