@@ -69,6 +69,7 @@ async def run_parallel(run: StateRun) -> Outcome:
     try:
         await gather_first_failure(tasks)
     except FailureError as exc:
+        interp.abort_threads(frame, exc, None)
         interp.keep_finished(exc, frame, results)
         frame.children.clear()
         # Emitted by the interpreter once it knows no retrier takes the failure.
@@ -311,11 +312,11 @@ async def run_map(run: StateRun) -> Outcome:
                     )
                 iteration_ended("Failed", child, i)
                 shared["cursor"] = child.cursor
-                frame.children.pop(key, None)
                 if not tolerated:
                     shared["failed"] = True
                     exc.frame_cursor = child.cursor
                     raise
+                frame.children.pop(key, None)
                 progress["failures"] += 1
                 results[key] = exc.error_output()
                 return
@@ -334,6 +335,7 @@ async def run_map(run: StateRun) -> Outcome:
         if tolerated:
             _check_tolerance(progress, len(inputs))
     except FailureError as exc:
+        interp.abort_threads(frame, exc, st.name)
         interp.keep_finished(exc, frame, results)
         frame.children.clear()
         if distributed:
@@ -364,5 +366,5 @@ def _check_tolerance(progress: dict[str, Any], total: int) -> None:
     if not ok:
         raise FailureError(
             STATES_EXCEED_TOLERATED_FAILURE_THRESHOLD,
-            "The specified tolerance threshold was exceeded",
+            "The specified tolerated failure threshold was exceeded",
         )

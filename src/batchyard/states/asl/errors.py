@@ -110,6 +110,9 @@ class FailureError(Exception):
         # to emit once no retrier takes it, and whether the cause has its state's prefix and
         # EvaluationFailed was emitted for it.
         self.frame_cursor: int | None = None
+        # The key of the frame the failure last left (the branch or iteration that failed, as
+        # its Parallel or Map sees it).
+        self.frame_key: str | None = None
         self.pending_event: tuple[str, int | None] | None = None
         self.prefixed = False
         self.reported = False

@@ -443,8 +443,49 @@ class Interpreter:
                     return outcome.output
                 name, data = outcome.next, outcome.output
         except FailureError as exc:
-            exc.frame_cursor = frame.cursor
+            exc.frame_cursor, exc.frame_key = frame.cursor, frame.key
             raise
+
+    def abort_threads(self, frame: Frame, exc: FailureError, iterations: str | None) -> None:
+        """A branch or iteration of the Parallel or Map in ``frame`` failed with ``exc``: the
+        threads still running there are aborted, as AWS records it.
+
+        The failed thread's Task state, left by a task failure, is aborted first; then each
+        other thread in turn: its MapIterationAborted (``iterations`` names the Map state)
+        and the state it is in, nested threads before the state that runs them. Every event
+        follows the failure's last event. A Fail state, or a state that failed on its own
+        (a Parallel, a Map, an expression), ends its thread without an abort.
+        """
+        cursor = exc.frame_cursor
+        threads = sorted(frame.children.items(), key=lambda item: int(item[0]))
+        for _, child in threads:
+            if child.key == exc.frame_key:
+                state = child.machine.states.get(child.state_name or "")
+                if state is not None and state.type == "Task" and isinstance(exc, TaskFailure):
+                    self.emit(child, "TaskStateAborted", prev=cursor, update=False)
+        for key, child in threads:
+            if child.key != exc.frame_key:
+                if iterations is not None:
+                    details = {"index": int(key), "name": iterations}
+                    self.emit(
+                        child, "MapIterationAborted",
+                        {"mapIterationAbortedEventDetails": details}, prev=cursor, update=False,
+                    )
+                self._abort_state(child, cursor)
+
+    def _abort_state(self, frame: Frame, cursor: int | None) -> None:
+        if frame.entered is None or frame.state_name is None:
+            return
+        state = frame.machine.states[frame.state_name]
+        for key, child in sorted(frame.children.items(), key=lambda item: int(item[0])):
+            if state.type == "Map":
+                details = {"index": int(key), "name": state.name}
+                self.emit(
+                    child, "MapIterationAborted", {"mapIterationAbortedEventDetails": details},
+                    prev=cursor, update=False,
+                )
+            self._abort_state(child, cursor)
+        self.emit(frame, f"{state.type}StateAborted", prev=cursor, update=False)
 
     async def _execute(
         self, frame: Frame, state: State, data: Any, resumed_children: dict[str, Any]

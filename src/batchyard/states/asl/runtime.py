@@ -230,6 +230,10 @@ class Interpreting(Protocol):
     def map_run_arn(self, label: str | None) -> str:
         """A fresh Map Run ARN for a distributed Map state."""
 
+    def abort_threads(self, frame: Frame, exc: FailureError, iterations: str | None) -> None:
+        """Record the abort of the threads a failed branch or iteration (``exc``) of the
+        Parallel or Map in ``frame`` leaves running (``iterations``: the Map's name)."""
+
     def keep_finished(self, exc: FailureError, frame: Frame, results: dict[str, Any]) -> None:
         """Let the branches or iterations that finished keep their results in the redrive
         point of the failure ``exc`` of a Parallel or Map in ``frame``."""
