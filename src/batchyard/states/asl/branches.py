@@ -201,6 +201,53 @@ def _item_input(run: StateRun, data: Any, index: int, value: Any) -> Any:
     return payload_template(st.item_selector, data, run.scope(map_item=item))
 
 
+def _batch_limit(run: StateRun, batcher: dict[str, Any], name: str) -> int | None:
+    limit = _int_field(run, batcher.get(name, MISSING), batcher.get(f"{name}Path", MISSING), name)
+    if limit is not None and limit < 1:
+        # Our own words, after AWS's "field MaxItems must be positive" for an ItemReader.
+        raise RuntimeFailure(f"field {name} must be positive")
+    return limit
+
+
+def _batches(run: StateRun, data: Any, inputs: list[Any]) -> list[Any]:
+    """The items grouped by the Map's ItemBatcher: each child gets ``{"Items": [...]}`` (and
+    the BatchInput, when there is one), a batch holding as many items as both limits allow."""
+    st = run.state
+    assert isinstance(st, MapState)
+    batcher: dict[str, Any] = st.item_batcher
+    max_items = _batch_limit(run, batcher, "MaxItemsPerBatch")
+    max_bytes = _batch_limit(run, batcher, "MaxInputBytesPerBatch")
+    head: dict[str, Any] = {}
+    if "BatchInput" in batcher:
+        template = batcher["BatchInput"]
+        head["BatchInput"] = (
+            run.jsonata(template, "ItemBatcher/BatchInput") if st.is_jsonata
+            else payload_template(template, data, run.scope())
+        )
+
+    def size(items: list[Any]) -> int:
+        return len(dumps({**head, "Items": items}).encode())
+
+    batches: list[list[Any]] = []
+    for item in inputs:
+        current = batches[-1] if batches else None
+        if (
+            current is not None
+            and (max_items is None or len(current) < max_items)
+            and (max_bytes is None or size([*current, item]) <= max_bytes)
+        ):
+            current.append(item)
+            continue
+        if max_bytes is not None and size([item]) > max_bytes:
+            # Our own words: AWS's for an item no batch can hold are not on record.
+            raise RuntimeFailure(
+                f"An item of {size([item])} bytes does not fit in a batch of "
+                f"MaxInputBytesPerBatch {max_bytes}."
+            )
+        batches.append([item])
+    return [{**head, "Items": items} for items in batches]
+
+
 async def run_map(run: StateRun) -> Outcome:
     """Run one attempt of a Map state."""
     st = run.state
@@ -243,6 +290,8 @@ async def run_map(run: StateRun) -> Outcome:
         inputs = [_item_input(run, data, i, v) for i, v in enumerate(items)]
         if st.item_selector is not MISSING:
             run.note("afterItemSelector", inputs)
+        if st.item_batcher is not MISSING:
+            inputs = _batches(run, data, inputs)
         new_run = None
         if distributed:
             new_run = interp.map_run_arn(st.label)

@@ -147,6 +147,8 @@ class _Collector:
     def __init__(self, recognizes: Recognizes | None = None) -> None:
         self.errors: list[str] = []
         self.recognizes = recognizes
+        # The Map Run labels seen so far: each may name one Map state only.
+        self.labels: set[str] = set()
 
     def schema(self, detail: str, where: str) -> None:
         self.errors.append(f"SCHEMA_VALIDATION_FAILED: {detail} at {where}")
@@ -473,14 +475,91 @@ def _map(col: _Collector, st: dict[str, Any], spath: str, ql: str) -> None:
         mode = cfg.get("Mode", "INLINE") if isinstance(cfg, dict) else "INLINE"
         if mode not in ("INLINE", "DISTRIBUTED"):
             col.schema(f'"{mode}" is not a valid value for Mode', f"{spath}/{key}/ProcessorConfig")
+    if "ItemProcessor" in st and "Iterator" in st:
+        col.schema(_ONE_OF.format("ItemProcessor, Iterator"), spath)
     if "ItemSelector" in st and "Parameters" in st:
         col.schema(_ONE_OF.format("ItemSelector, Parameters"), spath)
-    mc = st.get("MaxConcurrency")
-    if "MaxConcurrency" in st and not is_jsonata_expr(mc) and (not _is_int(mc) or mc < 0):
-        col.schema("Expected value of type: Integer", f"{spath}/MaxConcurrency")
     for a in ("MaxConcurrency", "ToleratedFailureCount", "ToleratedFailurePercentage"):
         if a in st and f"{a}Path" in st:
             col.schema(_ONE_OF.format(f"{a}, {a}Path"), spath)
+    for a, hi in (("MaxConcurrency", None), ("ToleratedFailureCount", None)):
+        if a in st and not is_jsonata_expr(st[a]):
+            _integer(col, st[a], f"{spath}/{a}", 0, hi)
+    pct = st.get("ToleratedFailurePercentage")
+    if "ToleratedFailurePercentage" in st and not is_jsonata_expr(pct):
+        if isinstance(pct, bool) or not isinstance(pct, int | float):
+            # Our own words: AWS's for a percentage that is no number are not on record.
+            col.schema("Expected value of type Number", f"{spath}/ToleratedFailurePercentage")
+        elif not 0 <= pct <= 100:
+            problem = _MINIMUM.format(0) if pct < 0 else _MAXIMUM.format(100)
+            col.schema(problem, f"{spath}/ToleratedFailurePercentage")
+    if "Label" in st:
+        _label(col, st["Label"], f"{spath}/Label")
+    if "ItemBatcher" in st:
+        _item_batcher(col, st["ItemBatcher"], f"{spath}/ItemBatcher", ql)
+
+
+# A Map Run's label names it in its ARN: AWS allows 40 characters, none of these.
+MAX_LABEL = 40
+_LABEL_FORBIDDEN = re.compile(r"[\s?*<>{}\[\]:;,\\|^~$#%&`\"\x00-\x1f\x7f-\x9f]")
+
+
+def _label(col: _Collector, label: Any, where: str) -> None:
+    # Our own words throughout: AWS refuses these labels, but its texts are not on record.
+    if not isinstance(label, str):
+        col.schema("Expected value of type String", where)
+    elif not label:
+        col.schema("Label cannot be empty", where)
+    elif len(label) > MAX_LABEL:
+        col.schema(f"Label cannot exceed {MAX_LABEL} characters", where)
+    elif (bad := _LABEL_FORBIDDEN.search(label)) is not None:
+        col.schema(f"Label contains an invalid character: {bad.group()!r}", where)
+    elif label in col.labels:
+        col.schema("Label must be unique within the state machine", where)
+    else:
+        col.labels.add(label)
+
+
+# The largest batch an ItemBatcher may ask for: the payload quota.
+MAX_BATCH_BYTES = 256 * 1024
+_BATCHER_FIELDS = frozenset({
+    "MaxItemsPerBatch", "MaxItemsPerBatchPath", "MaxInputBytesPerBatch",
+    "MaxInputBytesPerBatchPath", "BatchInput",
+})
+
+
+def _item_batcher(col: _Collector, batcher: Any, where: str, ql: str) -> None:
+    if not isinstance(batcher, dict):
+        col.schema("Expected value of type: Object", where)
+        return
+    for key in batcher:
+        if key not in _BATCHER_FIELDS:
+            col.schema(_UNSUPPORTED.format(key), where)
+        elif ql == JSONATA and key.endswith("Path"):
+            col.schema(
+                f"The field '{key}' is not supported when QueryLanguage is 'JSONata'",
+                f"{where}/{key}",
+            )
+    for a, hi in (("MaxItemsPerBatch", None), ("MaxInputBytesPerBatch", MAX_BATCH_BYTES)):
+        if a in batcher and f"{a}Path" in batcher:
+            col.schema(_ONE_OF.format(f"{a}, {a}Path"), where)
+        if a in batcher and not (ql == JSONATA and is_jsonata_expr(batcher[a])):
+            _integer(col, batcher[a], f"{where}/{a}", 1, hi)
+    if not any(k in batcher for k in _BATCHER_FIELDS - {"BatchInput"}):
+        # Our own words: a batcher needs a limit, AWS's text for one without is not on record.
+        col.schema(
+            "At least one of MaxItemsPerBatch, MaxItemsPerBatchPath, MaxInputBytesPerBatch or "
+            "MaxInputBytesPerBatchPath must be set",
+            where,
+        )
+    for key in ("MaxItemsPerBatchPath", "MaxInputBytesPerBatchPath"):
+        value = batcher.get(key)
+        if ql == JSONPATH and isinstance(value, str) and not check_path(value):
+            col.schema(
+                f"The value for the field '{key}' must be a valid JSONPath", f"{where}/{key}"
+            )
+    if ql == JSONPATH:
+        _template(col, batcher.get("BatchInput"), f"{where}/BatchInput")
 
 
 def _retry_catch(
