@@ -68,7 +68,7 @@ def _parallel(*branches: dict[str, Any], **fields: Any) -> dict[str, Any]:
 LAMBDA_BRANCH = {"StartAt": "ExecuteLambdaTask", "States": {"ExecuteLambdaTask": _invoke()}}
 
 
-# -- a failure aborts the rest ---------------------------------------------------------------------
+# -- a failure aborts the rest -------------------------------------------------------------
 def test_a_task_failing_in_a_branch_is_aborted_before_the_parallel_fails() -> None:
     # AWS's recording (PARALLEL_CATCH_ERROR_OUTPUT): the failed Task state is aborted after
     # its TaskFailed, and ParallelStateFailed follows TaskFailed too.
@@ -207,7 +207,7 @@ def test_more_failures_than_tolerated_fail_with_aws_cause() -> None:
     )
 
 
-# -- items --------------------------------------------------------------------------------
+# -- items ---------------------------------------------------------------------------------
 def _distributed(**fields: Any) -> dict[str, Any]:
     return {
         "StartAt": "BatchMapState",
@@ -300,7 +300,7 @@ def test_max_concurrency_bounds_the_iterations_running_at_once() -> None:
     assert (result.output, max(peak)) == ([1, 2, 3, 4, 5], 2)
 
 
-# -- what CreateStateMachine refuses ------------------------------------------------------------
+# -- what CreateStateMachine refuses -------------------------------------------------------
 def _refusal(**fields: Any) -> str:
     with pytest.raises(InvalidDefinitionError) as info:
         parse_definition(_distributed(**fields))

@@ -189,7 +189,7 @@ def test_create_state_machine_refuses_a_bad_retrier_and_validation_places_it(sfn
     ]
 
 
-# -- retries ------------------------------------------------------------------------------
+# -- retries -------------------------------------------------------------------------------
 def _scheduled_at(result: Any) -> list[datetime]:
     return [e["timestamp"] for e in result.events if e["type"] == "LambdaFunctionScheduled"]
 

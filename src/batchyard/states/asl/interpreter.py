@@ -55,6 +55,7 @@ from batchyard.states.asl.runtime import (
     TaskInvoker,
     TaskRequest,
     check_size,
+    check_variables,
 )
 from batchyard.states.asl.task import EchoInvoker, run_task
 from batchyard.states.asl.timestamps import iso
@@ -531,6 +532,7 @@ class Interpreter:
             try:
                 outcome = await _HANDLERS[state.type](run)
                 check_size(state.name, outcome.output)
+                check_variables(state.name, outcome.assigned)
                 break
             except FailureError as exc:
                 self._prefix(exc, state.name, entered["event_id"])

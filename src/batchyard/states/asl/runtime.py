@@ -325,6 +325,28 @@ def check_size(state_name: str, value: Any) -> None:
         )
 
 
+def check_variables(state_name: str, assigned: dict[str, Any] | None) -> None:
+    """Fail with States.DataLimitExceeded when an Assign sets a variable, or variables, over
+    the developer guide's 256 KiB (each, and all of one Assign together)."""
+    if not assigned:
+        return
+    sizes = {name: len(dumps(value).encode()) for name, value in assigned.items()}
+    # Our own words: AWS's cause for a variable over the quota is on no record.
+    for name, size in sizes.items():
+        if size > PAYLOAD_LIMIT_BYTES:
+            raise FailureError(
+                STATES_DATA_LIMIT_EXCEEDED,
+                f"The state/task '{state_name}' assigned the variable '{name}' a value of "
+                f"{size} bytes, over the maximum of {PAYLOAD_LIMIT_BYTES}.",
+            )
+    if sum(sizes.values()) > PAYLOAD_LIMIT_BYTES:
+        raise FailureError(
+            STATES_DATA_LIMIT_EXCEEDED,
+            f"The state/task '{state_name}' assigned variables of {sum(sizes.values())} bytes "
+            f"together, over the maximum of {PAYLOAD_LIMIT_BYTES}.",
+        )
+
+
 async def gather_first_failure(tasks: Sequence[asyncio.Future[Any]]) -> None:
     """Wait for all ``tasks`` (branches, iterations); on the first failure cancel the rest
     and re-raise it."""

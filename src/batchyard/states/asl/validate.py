@@ -67,6 +67,7 @@ _ALLOWED: dict[str, set[str]] = {
     | _ASSIGN
     | _OUTPUT
     | {"Branches", "Parameters", "Arguments", "ResultSelector", "ResultPath", "Retry", "Catch"},
+    # No Arguments for a Map: its items take that part (AWS accepts the field on no Map).
     "Map": _COMMON
     | _FLOW
     | _JSONPATH_IO
@@ -93,7 +94,6 @@ _ALLOWED: dict[str, set[str]] = {
         "ToleratedFailurePercentage",
         "ToleratedFailurePercentagePath",
         "Label",
-        "Arguments",
     },
 }
 
@@ -119,7 +119,11 @@ _JSONPATH_ONLY = {
 # JSONata-only fields: a JSONPath state may not use them.
 _JSONATA_ONLY = {"Arguments", "Output", "Items"}
 
-_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A variable name is a Unicode identifier of at most 80 characters; "states" is JSONata's
+# $states, which no Assign may set.
+_VAR_NAME = re.compile(r"^[^\W\d]\w*$")
+MAX_VARIABLE_NAME = 80
+RESERVED_VARIABLE = "states"
 
 
 # Whether a Task's resource names something that exists (CreateStateMachine's check).
@@ -149,6 +153,8 @@ class _Collector:
         self.recognizes = recognizes
         # The Map Run labels seen so far: each may name one Map state only.
         self.labels: set[str] = set()
+        # The machine's top-level QueryLanguage.
+        self.query_language: str = JSONPATH
 
     def schema(self, detail: str, where: str) -> None:
         self.errors.append(f"SCHEMA_VALIDATION_FAILED: {detail} at {where}")
@@ -172,6 +178,7 @@ def validate_definition(raw: Any, recognizes: Recognizes | None = None) -> None:
     if ql not in (JSONPATH, JSONATA):
         col.schema(f'"{ql}" is not a valid value for QueryLanguage', "/QueryLanguage")
         ql = JSONPATH
+    col.query_language = ql
     ts = raw.get("TimeoutSeconds")
     if ts is not None and (not _is_int(ts) or ts < 1):
         col.schema("TimeoutSeconds must be a positive integer", "/TimeoutSeconds")
@@ -252,17 +259,22 @@ def _state(
         return
     t = st.get("Type")
     if t not in STATE_TYPES:
-        col.schema(f'"{t}" is not a valid value for Type', f"{spath}/Type")
+        col.schema(
+            "The field 'Type' should have one of these values: "
+            "[Task, Wait, Pass, Succeed, Fail, Choice, Parallel, Map]",
+            f"{spath}/Type",
+        )
         return
     ql = st.get("QueryLanguage", parent_ql)
     if ql not in (JSONPATH, JSONATA):
         col.schema(f'"{ql}" is not a valid value for QueryLanguage', f"{spath}/QueryLanguage")
         ql = parent_ql
-    elif parent_ql == JSONATA and ql == JSONPATH and "QueryLanguage" in st:
-        # AWS lets a JSONPath machine opt single states into JSONata, never the reverse.
+    elif col.query_language == JSONATA and ql == JSONPATH and "QueryLanguage" in st:
+        # A JSONata machine keeps every state JSONata; in a JSONPath machine any state may
+        # choose, even one inside a JSONata Map (AWS's answers).
         col.schema(
-            "'QueryLanguage' can not be 'JSONPath' when the top-level QueryLanguage is 'JSONata'",
-            f"{spath}/QueryLanguage",
+            "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
+            spath,
         )
     allowed = _ALLOWED[t]
     for key in st:
@@ -358,8 +370,11 @@ def _assign(col: _Collector, assign: Any, where: str) -> None:
         return
     for key in assign:
         name = key[:-2] if key.endswith(".$") else key
-        if not _VAR_NAME.match(name):
+        # Our own words: AWS's for a name it refuses are not on record.
+        if not _VAR_NAME.match(name) or len(name) > MAX_VARIABLE_NAME:
             col.schema(f"The variable name '{name}' is not valid", f"{where}/{key}")
+        elif name == RESERVED_VARIABLE:
+            col.schema(f"The variable name '{name}' is reserved", f"{where}/{key}")
 
 
 def _wait(col: _Collector, st: dict[str, Any], spath: str, ql: str) -> None:
