@@ -262,11 +262,12 @@ class Interpreter:
         """Append a history event from ``frame``; returns its id (0 for silent frames)."""
         if frame.silent:
             return 0
-        if self._limit_hit and not event_type.startswith("Execution"):
-            raise HistoryLimitExceeded(_LIMIT_CAUSE)
-        if self.last_event_id + 1 >= self.max_events and not event_type.startswith("Execution"):
+        at_limit = self._limit_hit or self.last_event_id + 1 >= self.max_events
+        if at_limit and not event_type.startswith("Execution"):
             self._limit_hit = True
-            raise HistoryLimitExceeded(_LIMIT_CAUSE)
+            raise HistoryLimitExceeded(
+                f"The execution reached the maximum number of history events ({self.max_events})."
+            )
         self.last_event_id += 1
         event: dict[str, Any] = {
             "id": self.last_event_id,
@@ -700,5 +701,3 @@ class Interpreter:
         )
         return ExecutionResult("SUCCEEDED", output=output, events=self.events)
 
-
-_LIMIT_CAUSE = f"The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS})."
