@@ -270,3 +270,38 @@ def test_the_variables_of_one_assign_share_the_256_kib() -> None:
         "The state/task 'S' assigned variables of 280004 bytes together, over the maximum "
         "of 262144.",
     )
+
+
+# -- results of the wrong type ----------------------------------------------------------------
+@pytest.mark.parametrize(("state", "field", "expected", "actual", "shown"), [
+    ({"Type": "Choice", "Default": "D",
+      "Choices": [{"Condition": "{% $states.input.n %}", "Next": "D"}]},
+     "Condition", "boolean", "number", "1"),
+    ({"Type": "Wait", "Seconds": "{% $states.input.s %}", "Next": "D"},
+     "Seconds", "integer", "string", '"soon"'),
+    ({"Type": "Task", "Resource": FUNCTION, "TimeoutSeconds": "{% $states.input.s %}",
+      "Next": "D"}, "TimeoutSeconds", "integer", "string", '"soon"'),
+    ({"Type": "Map", "Items": [1], "MaxConcurrency": "{% $states.input.s %}",
+      "ItemProcessor": PROCESSOR, "Next": "D"}, "MaxConcurrency", "integer", "string",
+     '"soon"'),
+    ({"Type": "Fail", "Error": "{% $states.input.n %}"}, "Error", "string", "number", "1"),
+])
+def test_a_typed_field_whose_expression_gives_another_type_fails_the_state(
+    state: dict[str, Any], field: str, expected: str, actual: str, shown: str
+) -> None:
+    # AWS's words for Items, in the same form for every typed field.
+    definition = {"QueryLanguage": "JSONata", "StartAt": "S",
+                  "States": {"S": state, "D": {"Type": "Succeed"}}}
+    if state["Type"] == "Fail":
+        del definition["States"]["D"]
+    result = _run(definition, {"n": 1, "s": "soon"})
+    expression = state.get(field) or state["Choices"][0]["Condition"]
+    body = expression[2:-2].strip()
+    assert (result.status, result.error) == ("FAILED", "States.QueryEvaluationError")
+    assert result.cause == (
+        "An error occurred while executing the state 'S' (entered at the event id #2). The "
+        f"JSONata expression '{body}' specified for the field '{field}' returned an unexpected "
+        f"result type. Expected '{expected}', but was '{actual}' for value: {shown}"
+    )
+    failed = next(e for e in result.events if e["type"] == "EvaluationFailed")
+    assert failed["evaluationFailedEventDetails"]["location"] == field

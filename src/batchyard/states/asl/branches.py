@@ -81,21 +81,6 @@ async def run_parallel(run: StateRun) -> Outcome:
 
 
 # -- Map -----------------------------------------------------------------------------------------
-_JSON_TYPE = {
-    bool: "boolean",
-    int: "number",
-    float: "number",
-    str: "string",
-    dict: "object",
-    list: "array",
-    type(None): "null",
-}
-
-
-def _type_name(value: Any) -> str:
-    return _JSON_TYPE.get(type(value), "object")
-
-
 def _shown(value: Any) -> str:
     return value if isinstance(value, str) else dumps(value)
 
@@ -108,10 +93,13 @@ def _int_field(run: StateRun, value: Any, path: Any, name: str) -> int | None:
     st = run.state
     if value is not MISSING:
         if st.is_jsonata and jsonata.is_expr(value):
-            value = run.jsonata(value, name)
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise RuntimeFailure(f"The {name} field must be an integer, but was: {value}")
-        return value
+            got = run.jsonata(value, name)
+            if not isinstance(got, int) or isinstance(got, bool):
+                raise jsonata.unexpected_type(value, name, "integer", got)
+            return got
+        # A literal was checked when the definition was created.
+        literal: int = value
+        return literal
     if path is MISSING:
         return None
     got = paths.resolve_field(path, run.raw_input, run.scope(), f"{name}Path")
@@ -167,12 +155,7 @@ def _items(run: StateRun, data: Any) -> list[Any]:
                 st.items, run.states_binding(), run.frame.visible_variables(), "Items"
             )
             if not isinstance(items, list):
-                raise QueryEvaluationError(
-                    f"The JSONata expression '{jsonata.expr_body(st.items)}' specified for the "
-                    f"field 'Items' returned an unexpected result type. Expected 'array', but "
-                    f"was '{_type_name(items)}' for value: {dumps(items)}",
-                    "Items",
-                )
+                raise jsonata.unexpected_type(st.items, "Items", "array", items)
         else:
             items = run.jsonata(st.items, "Items")
     else:
