@@ -364,3 +364,24 @@ def test_a_percentage_may_be_fractional_and_a_batcher_needs_a_limit() -> None:
         "MaxInputBytesPerBatch or MaxInputBytesPerBatchPath must be set "
         "at /States/BatchMapState/ItemBatcher'"
     )
+
+
+@pytest.mark.parametrize(("config", "problem", "where"), [
+    ({"Mode": "DISTRIBUTED"}, "These fields are required: [ExecutionType]", ""),
+    ({"Mode": "DISTRIBUTED", "ExecutionType": "QUICK"},
+     "The field 'ExecutionType' should have one of these values: [STANDARD, EXPRESS]",
+     "/ExecutionType"),
+    ({"Mode": "PARALLEL"},
+     "The field 'Mode' should have one of these values: [INLINE, DISTRIBUTED]", "/Mode"),
+    ({"Mode": "INLINE", "Workers": 2}, "Field 'Workers' is not supported", ""),
+])
+def test_a_processor_config_aws_refuses_is_refused(
+    config: dict[str, Any], problem: str, where: str
+) -> None:
+    definition = _distributed()
+    definition["States"]["BatchMapState"]["ItemProcessor"]["ProcessorConfig"] = config
+    with pytest.raises(InvalidDefinitionError) as info:
+        parse_definition(definition)
+    assert info.value.message == (
+        PREFIX + f"{problem} at /States/BatchMapState/ItemProcessor/ProcessorConfig{where}'"
+    )

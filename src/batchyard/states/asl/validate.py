@@ -487,9 +487,8 @@ def _map(col: _Collector, st: dict[str, Any], spath: str, ql: str) -> None:
     else:
         _machine(col, proc, f"{spath}/{key}", ql)
         cfg = proc.get("ProcessorConfig", {}) if isinstance(proc, dict) else {}
-        mode = cfg.get("Mode", "INLINE") if isinstance(cfg, dict) else "INLINE"
-        if mode not in ("INLINE", "DISTRIBUTED"):
-            col.schema(f'"{mode}" is not a valid value for Mode', f"{spath}/{key}/ProcessorConfig")
+        if isinstance(cfg, dict):
+            _processor_config(col, cfg, f"{spath}/{key}/ProcessorConfig")
     if "ItemProcessor" in st and "Iterator" in st:
         col.schema(_ONE_OF.format("ItemProcessor, Iterator"), spath)
     if "ItemSelector" in st and "Parameters" in st:
@@ -512,6 +511,27 @@ def _map(col: _Collector, st: dict[str, Any], spath: str, ql: str) -> None:
         _label(col, st["Label"], f"{spath}/Label")
     if "ItemBatcher" in st:
         _item_batcher(col, st["ItemBatcher"], f"{spath}/ItemBatcher", ql)
+
+
+def _processor_config(col: _Collector, cfg: dict[str, Any], where: str) -> None:
+    for key in cfg:
+        if key not in ("Mode", "ExecutionType"):
+            col.schema(_UNSUPPORTED.format(key), where)
+    # In the words AWS records for a state's Type, the other fields with a set of values.
+    mode = cfg.get("Mode", "INLINE")
+    if mode not in ("INLINE", "DISTRIBUTED"):
+        col.schema(
+            "The field 'Mode' should have one of these values: [INLINE, DISTRIBUTED]",
+            f"{where}/Mode",
+        )
+    if "ExecutionType" in cfg and cfg["ExecutionType"] not in ("STANDARD", "EXPRESS"):
+        col.schema(
+            "The field 'ExecutionType' should have one of these values: [STANDARD, EXPRESS]",
+            f"{where}/ExecutionType",
+        )
+    elif mode == "DISTRIBUTED" and "ExecutionType" not in cfg:
+        # The developer guide has a distributed Map name the type of its child executions.
+        col.schema("These fields are required: [ExecutionType]", where)
 
 
 # A Map Run's label names it in its ARN: AWS allows 40 characters, none of these.
