@@ -1,6 +1,6 @@
 """Execution-wide rules as AWS has them: the payload quota on what states hand on and on the
-execution input, a Choice nothing matches, a Fail state's JSONata Error and Cause, and the
-history quota."""
+execution input, a Choice nothing matches, a Fail state's JSONata Error and Cause, the history
+quota, and the fields of a whole definition."""
 
 from __future__ import annotations
 
@@ -14,7 +14,12 @@ from tests.states_api.conftest import PASS, client, machine
 from tests.states_api.test_executions import finished
 from tests.support.server import ServerProcess
 
-from batchyard.states.asl import Interpreter, VirtualClock, parse_definition
+from batchyard.states.asl import (
+    Interpreter,
+    InvalidDefinitionError,
+    VirtualClock,
+    parse_definition,
+)
 
 QUOTA = 256 * 1024
 
@@ -126,3 +131,29 @@ def test_start_execution_refuses_an_input_over_the_quota_in_bytes(sfn: Any) -> N
     with pytest.raises(ClientError) as info:
         sfn.start_execution(stateMachineArn=arn, input=text)
     assert info.value.response["Error"]["Code"] == "InvalidExecutionInput"
+
+
+def test_a_definition_missing_both_required_fields_names_them_in_one_problem(sfn: Any) -> None:
+    # AWS's recording (test_validate_state_machine_definition_not_a_definition[EMPTY_DICT]).
+    answer = sfn.validate_state_machine_definition(definition="{}")
+    assert (answer["result"], answer["truncated"]) == ("FAIL", False)
+    assert answer["diagnostics"] == [{
+        "code": "SCHEMA_VALIDATION_FAILED", "location": "/",
+        "message": "These fields are required: [States, StartAt]", "severity": "ERROR",
+    }]
+
+
+def test_a_definition_field_aws_does_not_have_and_a_version_other_than_1_0_are_refused() -> None:
+    definition = {"StartAt": "P", "Version": "2.0", "Timeout": 5,
+                  "States": {"P": {"Type": "Pass", "End": True}}}
+    with pytest.raises(InvalidDefinitionError) as info:
+        parse_definition(definition)
+    assert info.value.message == (
+        "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: Field 'Timeout' is not "
+        "supported at /, SCHEMA_VALIDATION_FAILED: Value should be one of the following: [1.0] "
+        "at /Version'"
+    )
+    # AWS's recording (test_decl_version_1_0) runs a definition that declares 1.0.
+    definition.update(Version="1.0")
+    del definition["Timeout"]
+    assert _run(definition).status == "SUCCEEDED"

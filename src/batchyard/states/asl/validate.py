@@ -179,6 +179,11 @@ def validate_definition(raw: Any, recognizes: Recognizes | None = None) -> None:
         col.schema(f'"{ql}" is not a valid value for QueryLanguage', "/QueryLanguage")
         ql = JSONPATH
     col.query_language = ql
+    for key in raw:
+        if key not in _TOP_LEVEL:
+            col.schema(_UNSUPPORTED.format(key), "/")
+    if "Version" in raw and raw["Version"] != "1.0":
+        col.schema("Value should be one of the following: [1.0]", "/Version")
     ts = raw.get("TimeoutSeconds")
     if ts is not None and (not _is_int(ts) or ts < 1):
         col.schema("TimeoutSeconds must be a positive integer", "/TimeoutSeconds")
@@ -187,6 +192,11 @@ def validate_definition(raw: Any, recognizes: Recognizes | None = None) -> None:
         raise InvalidDefinitionError(
             "Invalid State Machine Definition: '" + ", ".join(col.errors) + "'"
         )
+
+
+# The fields of a whole definition.
+_TOP_LEVEL = frozenset({"Comment", "StartAt", "States", "TimeoutSeconds", "Version",
+                        "QueryLanguage"})
 
 
 def _is_int(v: Any) -> TypeGuard[int]:
@@ -200,12 +210,15 @@ def _machine(col: _Collector, raw: Any, base: str, ql: str, top: bool = False) -
         return
     states = raw.get("States")
     start = raw.get("StartAt")
-    if "StartAt" not in raw:
-        col.schema("These fields are required: [StartAt]", where)
-    elif not isinstance(start, str):
+    # One problem names every missing field, in AWS's order.
+    missing = [key for key in ("States", "StartAt") if key not in raw]
+    if missing:
+        col.schema(f"These fields are required: [{', '.join(missing)}]", where)
+    if "StartAt" in raw and not isinstance(start, str):
         col.schema("Expected value of type: String", f"{base}/StartAt")
     if not isinstance(states, dict) or not states:
-        col.schema("These fields are required: [States]", where)
+        if "States" in raw:
+            col.schema("These fields are required: [States]", where)
         return
     if isinstance(start, str) and start not in states:
         col.add("MISSING_TRANSITION_TARGET", f"Missing 'Next' target: {start}", f"{base}/StartAt")
