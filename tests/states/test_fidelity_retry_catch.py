@@ -388,3 +388,16 @@ def test_a_jsonata_catcher_assign_keeps_the_error_output_as_the_state_output() -
         "inputVar": {"inputData": "dummy"}, "errorVar": error_output,
     }
     assert result.output == {"error": error_output}
+
+
+def test_states_all_does_not_retry_a_state_output_over_the_quota() -> None:
+    async def big(_request: TaskRequest) -> Any:
+        return "x" * (256 * 1024 - 100)
+
+    retry = [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 3, "IntervalSeconds": 0}]
+    # The result fits; the state's output, the input with the result beside it, does not.
+    state = _task(Retry=retry, ResultSelector={"r.$": "$"}, ResultPath="$.result")
+    result = _run(_machine(state), {"input": "y" * 100},
+                  invoker=EchoInvoker({FUNCTION: big}))
+    assert (result.status, result.error) == ("FAILED", "States.DataLimitExceeded")
+    assert _types(result).count("LambdaFunctionScheduled") == 1

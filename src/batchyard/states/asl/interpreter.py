@@ -65,6 +65,9 @@ MAX_HISTORY_EVENTS = 25_000
 CHECKPOINT_VERSION = 1
 
 _RESILIENT = (TaskState, ParallelState, MapState)
+# The states a thread can be in while it waits, and so be aborted in (AWS has a
+# <Type>StateAborted event for these four only).
+_ABORTABLE = frozenset({"Task", "Wait", "Parallel", "Map"})
 
 _HANDLERS = {
     "Pass": run_pass,
@@ -479,6 +482,8 @@ class Interpreter:
         if frame.entered is None or frame.state_name is None:
             return
         state = frame.machine.states[frame.state_name]
+        if state.type not in _ABORTABLE:
+            return
         for key, child in sorted(frame.children.items(), key=lambda item: int(item[0])):
             if state.type == "Map":
                 details = {"index": int(key), "name": state.name}
