@@ -131,7 +131,8 @@ def test_task_timeout_and_heartbeat() -> None:
         "States": {"T": {"Type": "Task", "Resource": TASK, "HeartbeatSeconds": 5, "End": True}},
     }
     res = _run(hb, invoker=EchoInvoker({TASK: slow}))
-    assert res.error == "States.HeartbeatTimeout"
+    # AWS records a missed heartbeat as States.Timeout (see test_fidelity_timeouts).
+    assert res.error == "States.Timeout"
     clock = VirtualClock()
     res = _run(hb, clock=clock, invoker=EchoInvoker({TASK: beating}))
     assert (res.status, res.output) == ("SUCCEEDED", "done")

@@ -110,10 +110,12 @@ def test_heartbeat_timeout(sfn: Any) -> None:
     assert task["taskToken"]
     described = finished(sfn, execution)
     assert described["status"] == "FAILED"
-    assert described["error"] == "States.HeartbeatTimeout"
+    # AWS records a missed heartbeat as States.Timeout, with no cause.
+    assert described["error"] == "States.Timeout"
+    assert "cause" not in described
     events = sfn.get_execution_history(executionArn=execution)["events"]
     timed_out = next(e for e in events if e["type"] == "ActivityTimedOut")
-    assert timed_out["activityTimedOutEventDetails"] == {"error": "States.HeartbeatTimeout"}
+    assert timed_out["activityTimedOutEventDetails"] == {"error": "States.Timeout"}
     with pytest.raises(ClientError) as exc:
         sfn.send_task_success(taskToken=task["taskToken"], output="{}")
     assert error_of(exc)[0] == "TaskTimedOut"

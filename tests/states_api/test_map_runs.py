@@ -229,7 +229,7 @@ def test_more_failures_than_tolerated_fail_the_run(sfn: Any) -> None:
     described = finished(sfn, execution)
     assert (described["status"], described["error"], described["cause"]) == (
         "FAILED", "States.ExceedToleratedFailureThreshold",
-        "The specified tolerance threshold was exceeded",
+        "The specified tolerated failure threshold was exceeded",
     )
     map_run = map_run_of(sfn, execution)
     assert sfn.describe_map_run(mapRunArn=map_run)["status"] == "FAILED"

@@ -71,8 +71,9 @@ def test_state_rejects_invalid_definitions(sfn: Any) -> None:
     code, message = error_of(exc)
     assert code == "InvalidDefinition"
     assert message == (
-        "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: "
-        "\"Bogus\" is not a valid value for Type at /Type'"
+        "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: The field 'Type' should "
+        "have one of these values: [Task, Wait, Pass, Succeed, Fail, Choice, Parallel, Map] "
+        "at /Type'"
     )
     with pytest.raises(ClientError) as exc:
         run(sfn, {"Type": "Pass", "End": True}, input="{nope")

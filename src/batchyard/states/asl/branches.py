@@ -69,6 +69,7 @@ async def run_parallel(run: StateRun) -> Outcome:
     try:
         await gather_first_failure(tasks)
     except FailureError as exc:
+        interp.abort_threads(frame, exc, None)
         interp.keep_finished(exc, frame, results)
         frame.children.clear()
         # Emitted by the interpreter once it knows no retrier takes the failure.
@@ -80,21 +81,6 @@ async def run_parallel(run: StateRun) -> Outcome:
 
 
 # -- Map -----------------------------------------------------------------------------------------
-_JSON_TYPE = {
-    bool: "boolean",
-    int: "number",
-    float: "number",
-    str: "string",
-    dict: "object",
-    list: "array",
-    type(None): "null",
-}
-
-
-def _type_name(value: Any) -> str:
-    return _JSON_TYPE.get(type(value), "object")
-
-
 def _shown(value: Any) -> str:
     return value if isinstance(value, str) else dumps(value)
 
@@ -107,10 +93,13 @@ def _int_field(run: StateRun, value: Any, path: Any, name: str) -> int | None:
     st = run.state
     if value is not MISSING:
         if st.is_jsonata and jsonata.is_expr(value):
-            value = run.jsonata(value, name)
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise RuntimeFailure(f"The {name} field must be an integer, but was: {value}")
-        return value
+            got = run.jsonata(value, name)
+            if not isinstance(got, int) or isinstance(got, bool):
+                raise jsonata.unexpected_type(value, name, "integer", got)
+            return got
+        # A literal was checked when the definition was created.
+        literal: int = value
+        return literal
     if path is MISSING:
         return None
     got = paths.resolve_field(path, run.raw_input, run.scope(), f"{name}Path")
@@ -166,12 +155,7 @@ def _items(run: StateRun, data: Any) -> list[Any]:
                 st.items, run.states_binding(), run.frame.visible_variables(), "Items"
             )
             if not isinstance(items, list):
-                raise QueryEvaluationError(
-                    f"The JSONata expression '{jsonata.expr_body(st.items)}' specified for the "
-                    f"field 'Items' returned an unexpected result type. Expected 'array', but "
-                    f"was '{_type_name(items)}' for value: {dumps(items)}",
-                    "Items",
-                )
+                raise jsonata.unexpected_type(st.items, "Items", "array", items)
         else:
             items = run.jsonata(st.items, "Items")
     else:
@@ -198,6 +182,53 @@ def _item_input(run: StateRun, data: Any, index: int, value: Any) -> Any:
             "ItemSelector",
         )
     return payload_template(st.item_selector, data, run.scope(map_item=item))
+
+
+def _batch_limit(run: StateRun, batcher: dict[str, Any], name: str) -> int | None:
+    limit = _int_field(run, batcher.get(name, MISSING), batcher.get(f"{name}Path", MISSING), name)
+    if limit is not None and limit < 1:
+        # Our own words, after AWS's "field MaxItems must be positive" for an ItemReader.
+        raise RuntimeFailure(f"field {name} must be positive")
+    return limit
+
+
+def _batches(run: StateRun, data: Any, inputs: list[Any]) -> list[Any]:
+    """The items grouped by the Map's ItemBatcher: each child gets ``{"Items": [...]}`` (and
+    the BatchInput, when there is one), a batch holding as many items as both limits allow."""
+    st = run.state
+    assert isinstance(st, MapState)
+    batcher: dict[str, Any] = st.item_batcher
+    max_items = _batch_limit(run, batcher, "MaxItemsPerBatch")
+    max_bytes = _batch_limit(run, batcher, "MaxInputBytesPerBatch")
+    head: dict[str, Any] = {}
+    if "BatchInput" in batcher:
+        template = batcher["BatchInput"]
+        head["BatchInput"] = (
+            run.jsonata(template, "ItemBatcher/BatchInput") if st.is_jsonata
+            else payload_template(template, data, run.scope())
+        )
+
+    def size(items: list[Any]) -> int:
+        return len(dumps({**head, "Items": items}).encode())
+
+    batches: list[list[Any]] = []
+    for item in inputs:
+        current = batches[-1] if batches else None
+        if (
+            current is not None
+            and (max_items is None or len(current) < max_items)
+            and (max_bytes is None or size([*current, item]) <= max_bytes)
+        ):
+            current.append(item)
+            continue
+        if max_bytes is not None and size([item]) > max_bytes:
+            # Our own words: AWS's for an item no batch can hold are not on record.
+            raise RuntimeFailure(
+                f"An item of {size([item])} bytes does not fit in a batch of "
+                f"MaxInputBytesPerBatch {max_bytes}."
+            )
+        batches.append([item])
+    return [{**head, "Items": items} for items in batches]
 
 
 async def run_map(run: StateRun) -> Outcome:
@@ -242,6 +273,8 @@ async def run_map(run: StateRun) -> Outcome:
         inputs = [_item_input(run, data, i, v) for i, v in enumerate(items)]
         if st.item_selector is not MISSING:
             run.note("afterItemSelector", inputs)
+        if st.item_batcher is not MISSING:
+            inputs = _batches(run, data, inputs)
         new_run = None
         if distributed:
             new_run = interp.map_run_arn(st.label)
@@ -311,11 +344,11 @@ async def run_map(run: StateRun) -> Outcome:
                     )
                 iteration_ended("Failed", child, i)
                 shared["cursor"] = child.cursor
-                frame.children.pop(key, None)
                 if not tolerated:
                     shared["failed"] = True
                     exc.frame_cursor = child.cursor
                     raise
+                frame.children.pop(key, None)
                 progress["failures"] += 1
                 results[key] = exc.error_output()
                 return
@@ -334,6 +367,7 @@ async def run_map(run: StateRun) -> Outcome:
         if tolerated:
             _check_tolerance(progress, len(inputs))
     except FailureError as exc:
+        interp.abort_threads(frame, exc, st.name)
         interp.keep_finished(exc, frame, results)
         frame.children.clear()
         if distributed:
@@ -364,5 +398,5 @@ def _check_tolerance(progress: dict[str, Any], total: int) -> None:
     if not ok:
         raise FailureError(
             STATES_EXCEED_TOLERATED_FAILURE_THRESHOLD,
-            "The specified tolerance threshold was exceeded",
+            "The specified tolerated failure threshold was exceeded",
         )

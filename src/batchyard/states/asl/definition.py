@@ -356,27 +356,33 @@ def load_definition(text: str) -> StateMachine:
 
 
 def find_retrier(
-    retriers: Sequence[Retrier], error: str | None, wildcards: bool | None = None
+    retriers: Sequence[Retrier],
+    error: str | None,
+    wildcards: bool | None = None,
+    aliases: Sequence[str] = (),
 ) -> int | None:
-    """Index of the first retrier whose ErrorEquals matches, or None (``wildcards`` as
-    :func:`~batchyard.states.asl.errors.error_matches` takes it)."""
+    """Index of the first retrier whose ErrorEquals matches, or None (``wildcards`` and
+    ``aliases`` as :func:`~batchyard.states.asl.errors.error_matches` takes them)."""
     if is_terminal(error):
         return None
     for i, r in enumerate(retriers):
-        if error_matches(r.error_equals, error, wildcards):
+        if error_matches(r.error_equals, error, wildcards, aliases):
             return i
     return None
 
 
 def find_catcher(
-    catchers: Sequence[Catcher], error: str | None, wildcards: bool | None = None
+    catchers: Sequence[Catcher],
+    error: str | None,
+    wildcards: bool | None = None,
+    aliases: Sequence[str] = (),
 ) -> Catcher | None:
-    """The first catcher whose ErrorEquals matches, or None (``wildcards`` as
-    :func:`~batchyard.states.asl.errors.error_matches` takes it)."""
+    """The first catcher whose ErrorEquals matches, or None (``wildcards`` and ``aliases`` as
+    :func:`~batchyard.states.asl.errors.error_matches` takes them)."""
     if is_terminal(error):
         return None
     for c in catchers:
-        if error_matches(c.error_equals, error, wildcards):
+        if error_matches(c.error_equals, error, wildcards, aliases):
             return c
     return None
 

@@ -54,18 +54,22 @@ NOT_MATCHED_BY_ALL = frozenset({STATES_RUNTIME, STATES_DATA_LIMIT_EXCEEDED})
 
 
 def error_matches(
-    error_equals: Sequence[str], error: str | None, wildcards: bool | None = None
+    error_equals: Sequence[str],
+    error: str | None,
+    wildcards: bool | None = None,
+    aliases: Sequence[str] = (),
 ) -> bool:
     """Whether an ErrorEquals list covers ``error``.
 
     States.ALL covers everything but the terminal errors; States.TaskFailed covers every
     error except States.Timeout (the ASL specification's wildcard rules). ``wildcards``
     True lets them cover a terminal error name too (a task whose result is too large).
+    ``aliases`` are further names the error answers to when named exactly.
     """
     name = error or ""
     wild = name not in NOT_MATCHED_BY_ALL if wildcards is None else wildcards
     for pattern in error_equals:
-        if pattern == name:
+        if pattern == name or pattern in aliases:
             return True
         if pattern == STATES_ALL and wild:
             return True
@@ -94,6 +98,9 @@ class FailureError(Exception):
     AWS then reports neither in the history.
     """
 
+    # Further error names a retrier or catcher may name to take this failure.
+    aliases: tuple[str, ...] = ()
+
     def __init__(self, error: str | None, cause: str | None = None) -> None:
         super().__init__(f"{error}: {cause}")
         self.error = error
@@ -103,6 +110,9 @@ class FailureError(Exception):
         # to emit once no retrier takes it, and whether the cause has its state's prefix and
         # EvaluationFailed was emitted for it.
         self.frame_cursor: int | None = None
+        # The key of the frame the failure last left (the branch or iteration that failed, as
+        # its Parallel or Map sees it).
+        self.frame_key: str | None = None
         self.pending_event: tuple[str, int | None] | None = None
         self.prefixed = False
         self.reported = False
@@ -125,6 +135,20 @@ class TaskFailure(FailureError):
 
     # Which errors States.ALL and States.TaskFailed cover (None: the usual rule).
     wildcards: bool | None = None
+
+
+class HeartbeatTimedOut(TaskFailure):
+    """The task sent no heartbeat for its HeartbeatSeconds.
+
+    AWS records States.Timeout for it (TaskTimedOut, ActivityTimedOut, ExecutionFailed), but
+    a retrier or catcher naming States.HeartbeatTimeout takes it too: the developer guide
+    has that name only available inside Retry and Catch.
+    """
+
+    aliases = (STATES_HEARTBEAT_TIMEOUT,)
+
+    def __init__(self) -> None:
+        super().__init__(STATES_TIMEOUT, None)
 
 
 class TaskResultTooLarge(TaskFailure):

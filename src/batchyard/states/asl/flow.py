@@ -72,9 +72,7 @@ def _text(run: StateRun, value: Any, path: Any, field: str) -> str | None:
             return None
         out = run.jsonata(value, field)
         if not isinstance(out, str):
-            raise RuntimeFailure(
-                f"The {field} field must evaluate to a string, but was: {dumps(out)}"
-            )
+            raise jsonata.unexpected_type(value, field, "string", out)
         return out
     if value is not MISSING:
         # A JSONPath Fail gives Error and Cause as the definition's strings.
@@ -140,10 +138,13 @@ def _deadline(run: StateRun) -> datetime:
     if st.is_jsonata:
         if st.seconds is not MISSING:
             secs = run.jsonata(st.seconds, "Seconds")
-            if not _is_long(secs) or secs < 0:
+            if not _is_long(secs):
+                raise jsonata.unexpected_type(st.seconds, "Seconds", "integer", secs)
+            if secs < 0:
+                # Our own words: AWS's for a negative Seconds are on no record.
                 raise QueryEvaluationError(
-                    f"The JSONata expression '{st.seconds}' specified for the field 'Seconds' "
-                    f"returned an unexpected result: {dumps(secs)}",
+                    f"The JSONata expression '{jsonata.expr_body(st.seconds)}' specified for "
+                    f"the field 'Seconds' returned a negative value: {dumps(secs)}",
                     "Seconds",
                 )
             return _bounded(start, start + timedelta(seconds=int(secs)))
@@ -317,12 +318,7 @@ def _jsonata_condition(run: StateRun, rule: ChoiceRule, index: int) -> bool:
         return cond
     value = jsonata.evaluate(cond, run.states_binding(), run.frame.visible_variables(), "Condition")
     if not isinstance(value, bool):
-        raise QueryEvaluationError(
-            f"The JSONata expression '{jsonata.expr_body(cond)}' specified for the field "
-            f"'Condition' returned an unexpected result type. Expected 'boolean', but was "
-            f"'{type(value).__name__}' for value: {dumps(value)}",
-            "Condition",
-        )
+        raise jsonata.unexpected_type(cond, "Condition", "boolean", value)
     return value
 
 

@@ -33,10 +33,10 @@ from batchyard.states.asl.definition import (
     retry_delay,
 )
 from batchyard.states.asl.errors import (
-    STATES_HEARTBEAT_TIMEOUT,
     STATES_QUERY_EVALUATION_ERROR,
     STATES_TIMEOUT,
     FailureError,
+    HeartbeatTimedOut,
     QueryEvaluationError,
     RuntimeFailure,
     TaskFailure,
@@ -55,6 +55,7 @@ from batchyard.states.asl.runtime import (
     TaskInvoker,
     TaskRequest,
     check_size,
+    check_variables,
 )
 from batchyard.states.asl.task import EchoInvoker, run_task
 from batchyard.states.asl.timestamps import iso
@@ -64,6 +65,9 @@ MAX_HISTORY_EVENTS = 25_000
 CHECKPOINT_VERSION = 1
 
 _RESILIENT = (TaskState, ParallelState, MapState)
+# The states a thread can be in while it waits, and so be aborted in (AWS has a
+# <Type>StateAborted event for these four only).
+_ABORTABLE = frozenset({"Task", "Wait", "Parallel", "Map"})
 
 _HANDLERS = {
     "Pass": run_pass,
@@ -261,11 +265,12 @@ class Interpreter:
         """Append a history event from ``frame``; returns its id (0 for silent frames)."""
         if frame.silent:
             return 0
-        if self._limit_hit and not event_type.startswith("Execution"):
-            raise HistoryLimitExceeded(_LIMIT_CAUSE)
-        if self.last_event_id + 1 >= self.max_events and not event_type.startswith("Execution"):
+        at_limit = self._limit_hit or self.last_event_id + 1 >= self.max_events
+        if at_limit and not event_type.startswith("Execution"):
             self._limit_hit = True
-            raise HistoryLimitExceeded(_LIMIT_CAUSE)
+            raise HistoryLimitExceeded(
+                f"The execution reached the maximum number of history events ({self.max_events})."
+            )
         self.last_event_id += 1
         event: dict[str, Any] = {
             "id": self.last_event_id,
@@ -327,7 +332,8 @@ class Interpreter:
         return None
 
     async def invoke_with_timeouts(self, request: TaskRequest, beats: asyncio.Event) -> Any:
-        """Call the invoker, failing with States.Timeout / States.HeartbeatTimeout."""
+        """Call the invoker, failing with States.Timeout when TimeoutSeconds pass or a
+        HeartbeatSeconds passes without a heartbeat."""
         call = asyncio.ensure_future(self.invoker.invoke(request))
         timers: list[asyncio.Future[Any]] = []
         try:
@@ -347,7 +353,7 @@ class Interpreter:
                 if timeout in done:
                     raise FailureError(STATES_TIMEOUT, None)
                 if hb in done and beat not in done:
-                    raise FailureError(STATES_HEARTBEAT_TIMEOUT, None)
+                    raise HeartbeatTimedOut
                 beats.clear()
                 hb.cancel()
         finally:
@@ -442,8 +448,51 @@ class Interpreter:
                     return outcome.output
                 name, data = outcome.next, outcome.output
         except FailureError as exc:
-            exc.frame_cursor = frame.cursor
+            exc.frame_cursor, exc.frame_key = frame.cursor, frame.key
             raise
+
+    def abort_threads(self, frame: Frame, exc: FailureError, iterations: str | None) -> None:
+        """A branch or iteration of the Parallel or Map in ``frame`` failed with ``exc``: the
+        threads still running there are aborted, as AWS records it.
+
+        The failed thread's Task state, left by a task failure, is aborted first; then each
+        other thread in turn: its MapIterationAborted (``iterations`` names the Map state)
+        and the state it is in, nested threads before the state that runs them. Every event
+        follows the failure's last event. A Fail state, or a state that failed on its own
+        (a Parallel, a Map, an expression), ends its thread without an abort.
+        """
+        cursor = exc.frame_cursor
+        threads = sorted(frame.children.items(), key=lambda item: int(item[0]))
+        for _, child in threads:
+            if child.key == exc.frame_key:
+                state = child.machine.states.get(child.state_name or "")
+                if state is not None and state.type == "Task" and isinstance(exc, TaskFailure):
+                    self.emit(child, "TaskStateAborted", prev=cursor, update=False)
+        for key, child in threads:
+            if child.key != exc.frame_key:
+                if iterations is not None:
+                    details = {"index": int(key), "name": iterations}
+                    self.emit(
+                        child, "MapIterationAborted",
+                        {"mapIterationAbortedEventDetails": details}, prev=cursor, update=False,
+                    )
+                self._abort_state(child, cursor)
+
+    def _abort_state(self, frame: Frame, cursor: int | None) -> None:
+        if frame.entered is None or frame.state_name is None:
+            return
+        state = frame.machine.states[frame.state_name]
+        if state.type not in _ABORTABLE:
+            return
+        for key, child in sorted(frame.children.items(), key=lambda item: int(item[0])):
+            if state.type == "Map":
+                details = {"index": int(key), "name": state.name}
+                self.emit(
+                    child, "MapIterationAborted", {"mapIterationAbortedEventDetails": details},
+                    prev=cursor, update=False,
+                )
+            self._abort_state(child, cursor)
+        self.emit(frame, f"{state.type}StateAborted", prev=cursor, update=False)
 
     async def _execute(
         self, frame: Frame, state: State, data: Any, resumed_children: dict[str, Any]
@@ -489,6 +538,7 @@ class Interpreter:
             try:
                 outcome = await _HANDLERS[state.type](run)
                 check_size(state.name, outcome.output)
+                check_variables(state.name, outcome.assigned)
                 break
             except FailureError as exc:
                 self._prefix(exc, state.name, entered["event_id"])
@@ -502,7 +552,7 @@ class Interpreter:
                 retriers = state.retry if isinstance(state, _RESILIENT) else []
                 catchers = state.catch if isinstance(state, _RESILIENT) else []
                 wildcards = exc.wildcards if isinstance(exc, TaskFailure) else None
-                idx = find_retrier(retriers, exc.error, wildcards)
+                idx = find_retrier(retriers, exc.error, wildcards, exc.aliases)
                 if idx is not None:
                     retrier = retriers[idx]
                     done = entered["attempts"].get(str(idx), 0)
@@ -519,7 +569,7 @@ class Interpreter:
                         continue
                 if pending is not None:
                     self.emit(frame, pending[0], prev=pending[1])
-                catcher = find_catcher(catchers, exc.error, wildcards)
+                catcher = find_catcher(catchers, exc.error, wildcards, exc.aliases)
                 if catcher is None:
                     if exc.redrive_point is None:
                         exc.redrive_point = self.redrive_point()
@@ -656,5 +706,3 @@ class Interpreter:
         )
         return ExecutionResult("SUCCEEDED", output=output, events=self.events)
 
-
-_LIMIT_CAUSE = f"The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS})."

@@ -3,6 +3,9 @@ payload templates whose ``.$`` keys call them or name a path.
 
 A small recursive-descent parser reads the call syntax: string literals in single quotes,
 numbers, ``true``/``false``/``null``, paths (``$``, ``$$``, ``$variable``) and nested calls.
+
+The limits are the developer guide's; the causes of States.IntrinsicFailure are our own words,
+as AWS's are on no record.
 """
 
 from __future__ import annotations
@@ -50,9 +53,12 @@ _HASH_ALGORITHMS = {
     "SHA-384": "sha384",
     "SHA-512": "sha512",
 }
-# AWS's payload-size caps for single intrinsic arguments.
-_MAX_BASE64_INPUT = 10_000
+# AWS's caps on the text States.Base64Encode/Decode and States.Hash take, and on the array
+# States.ArrayRange makes.
+_MAX_INPUT_CHARS = 10_000
 _MAX_ARRAY_RANGE = 1000
+# How many intrinsic functions one field may call, nested ones included.
+MAX_NESTED_CALLS = 10
 
 
 # The only characters a backslash may escape in an intrinsic's string literal (AWS rejects
@@ -211,7 +217,15 @@ def parse_intrinsic(text: str) -> Call:
     p.ws()
     if p.pos != len(text):
         raise p.fail("trailing characters")
+    if _calls(call) > MAX_NESTED_CALLS:
+        raise p.fail(f"more than {MAX_NESTED_CALLS} intrinsic functions")
     return call
+
+
+def _calls(node: Any) -> int:
+    if not isinstance(node, Call):
+        return 0
+    return 1 + sum(_calls(a) for a in node.args)
 
 
 def evaluate_intrinsic(text: str, data: Any, scope: Scope) -> Any:
@@ -394,9 +408,13 @@ def _base64_argument(name: str, args: list[Any]) -> str:
     text = args[0]
     if not isinstance(text, str):
         raise IntrinsicFailure(f"The argument of States.{name} must be a string")
-    if len(text) > _MAX_BASE64_INPUT:
+    return _bounded_text(name, text)
+
+
+def _bounded_text(name: str, text: str) -> str:
+    if len(text) > _MAX_INPUT_CHARS:
         raise IntrinsicFailure(
-            f"The input to States.{name} exceeds {_MAX_BASE64_INPUT} characters"
+            f"The input to States.{name} exceeds {_MAX_INPUT_CHARS} characters"
         )
     return text
 
@@ -428,6 +446,8 @@ def _hash(args: list[Any]) -> str:
     _need("Hash", args, 2)
     if args[0] is None:
         raise IntrinsicFailure("The data argument of States.Hash cannot be null")
+    if isinstance(args[0], str):
+        _bounded_text("Hash", args[0])
     return hash_value(args[0], args[1])
 
 

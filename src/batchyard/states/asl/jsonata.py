@@ -18,7 +18,12 @@ from jsonata.utils import Utils
 
 from batchyard.states.asl.errors import IntrinsicFailure, QueryEvaluationError
 from batchyard.states.asl.intrinsics import array_range, hash_value
-from batchyard.states.asl.values import JsonTextError, loads
+from batchyard.states.asl.values import JsonTextError, dumps, loads
+
+_JSON_TYPES = {
+    bool: "boolean", int: "number", float: "number", str: "string", dict: "object",
+    list: "array", type(None): "null",
+}
 
 
 def is_expr(value: Any) -> bool:
@@ -29,6 +34,22 @@ def is_expr(value: Any) -> bool:
 def expr_body(value: str) -> str:
     """The expression between ``{%`` and ``%}``, without surrounding blanks."""
     return value[2:-2].strip()
+
+
+def json_type(value: Any) -> str:
+    """The JSON type of a plain value, as AWS names it in its causes."""
+    return _JSON_TYPES.get(type(value), "object")
+
+
+def unexpected_type(expression: str, field: str, expected: str, value: Any) -> QueryEvaluationError:
+    """AWS's failure for a ``{% %}`` field whose result is not of the type the field takes
+    (recorded for Items; the other typed fields are refused the same way)."""
+    return QueryEvaluationError(
+        f"The JSONata expression '{expr_body(expression)}' specified for the field '{field}' "
+        f"returned an unexpected result type. Expected '{expected}', but was "
+        f"'{json_type(value)}' for value: {dumps(value)}",
+        field,
+    )
 
 
 def _partition(arr: Any, size: Any) -> list[Any]:

@@ -21,7 +21,8 @@ from jsonpath_ng.ext.parser import parse as _ext_parse
 from batchyard.states.asl.errors import RuntimeFailure
 from batchyard.states.asl.values import MISSING, dumps
 
-_VAR_PATH = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)(.*)$", re.DOTALL)
+# A variable's name is a Unicode identifier.
+_VAR_PATH = re.compile(r"^\$([^\W\d]\w*)(.*)$", re.DOTALL)
 
 
 class Scope:

@@ -230,6 +230,10 @@ class Interpreting(Protocol):
     def map_run_arn(self, label: str | None) -> str:
         """A fresh Map Run ARN for a distributed Map state."""
 
+    def abort_threads(self, frame: Frame, exc: FailureError, iterations: str | None) -> None:
+        """Record the abort of the threads a failed branch or iteration (``exc``) of the
+        Parallel or Map in ``frame`` leaves running (``iterations``: the Map's name)."""
+
     def keep_finished(self, exc: FailureError, frame: Frame, results: dict[str, Any]) -> None:
         """Let the branches or iterations that finished keep their results in the redrive
         point of the failure ``exc`` of a Parallel or Map in ``frame``."""
@@ -318,6 +322,28 @@ def check_size(state_name: str, value: Any) -> None:
             STATES_DATA_LIMIT_EXCEEDED,
             f"The state/task '{state_name}' returned a result with a size exceeding the "
             "maximum number of bytes service limit.",
+        )
+
+
+def check_variables(state_name: str, assigned: dict[str, Any] | None) -> None:
+    """Fail with States.DataLimitExceeded when an Assign sets a variable, or variables, over
+    the developer guide's 256 KiB (each, and all of one Assign together)."""
+    if not assigned:
+        return
+    sizes = {name: len(dumps(value).encode()) for name, value in assigned.items()}
+    # Our own words: AWS's cause for a variable over the quota is on no record.
+    for name, size in sizes.items():
+        if size > PAYLOAD_LIMIT_BYTES:
+            raise FailureError(
+                STATES_DATA_LIMIT_EXCEEDED,
+                f"The state/task '{state_name}' assigned the variable '{name}' a value of "
+                f"{size} bytes, over the maximum of {PAYLOAD_LIMIT_BYTES}.",
+            )
+    if sum(sizes.values()) > PAYLOAD_LIMIT_BYTES:
+        raise FailureError(
+            STATES_DATA_LIMIT_EXCEEDED,
+            f"The state/task '{state_name}' assigned variables of {sum(sizes.values())} bytes "
+            f"together, over the maximum of {PAYLOAD_LIMIT_BYTES}.",
         )
 
 

@@ -11,12 +11,12 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from batchyard.states.asl import paths
+from batchyard.states.asl import jsonata, paths
 from batchyard.states.asl.definition import TaskState
 from batchyard.states.asl.errors import (
-    STATES_HEARTBEAT_TIMEOUT,
     STATES_TIMEOUT,
     FailureError,
+    QueryEvaluationError,
     RuntimeFailure,
     TaskFailure,
     TaskResultTooLarge,
@@ -70,11 +70,21 @@ def resource_parts(arn: str) -> tuple[str, str]:
 
 def _seconds(run: StateRun, value: Any, path: Any, field_name: str) -> int | None:
     if value is not MISSING:
-        if run.state.is_jsonata:
-            value = run.jsonata(value, field_name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise RuntimeFailure(f"The {field_name} value must be a positive integer: {value}")
-        return value
+        if not (run.state.is_jsonata and jsonata.is_expr(value)):
+            # A literal was checked when the definition was created.
+            literal: int = value
+            return literal
+        got = run.jsonata(value, field_name)
+        if not isinstance(got, int) or isinstance(got, bool):
+            raise jsonata.unexpected_type(value, field_name, "integer", got)
+        if got < 1:
+            # Our own words: AWS's for a count of seconds below one are on no record.
+            raise QueryEvaluationError(
+                f"The JSONata expression '{jsonata.expr_body(value)}' specified for the field "
+                f"'{field_name}' returned a value below 1: {got}",
+                field_name,
+            )
+        return got
     if path is not MISSING:
         got = paths.resolve_selection(path, run.raw_input, run.scope())
         if not isinstance(got, int) or isinstance(got, bool) or got < 1:
@@ -188,7 +198,7 @@ async def run_task(run: StateRun) -> Outcome:
             raise TaskResultTooLarge(st.resource if function or activity else rtype)
     except FailureError as exc:
         outcome = (
-            "TimedOut" if exc.error in (STATES_TIMEOUT, STATES_HEARTBEAT_TIMEOUT)
+            "TimedOut" if exc.error == STATES_TIMEOUT
             else "ScheduleFailed" if activity and isinstance(exc, ScheduleFailure)
             else "Failed"
         )
