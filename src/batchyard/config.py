@@ -107,6 +107,10 @@ class Settings:
     # sockets) or the Docker Engine API address on every node (unix:///run/podman/podman.sock).
     # The container pull policy and EFS directory apply on the nodes too.
     ray_container_engine: str = "none"
+    # This server's address as the Ray nodes reach it (http://10.0.0.5:4580), given to
+    # attempts on Ray with their account's keys; empty: the listen address when it is a
+    # specific one, the loopback one for a cluster on this machine's loopback, else none.
+    ray_endpoint_url: str = ""
 
     # --- EventBridge ---
     # Whether API destinations may reach loopback and private addresses (this host, its

@@ -14,6 +14,7 @@ from tests.support.podman import PodmanService
 from batchyard.compute.provider import AttemptSpec, LaunchError
 from batchyard.compute.ray import ClusterCapacity, node_container
 from batchyard.config import load_settings, ray_cluster_address
+from batchyard.server.compose import ray_endpoint_url
 
 
 def test_default_and_named_clusters_from_the_file_and_the_environment(tmp_path: Path) -> None:
@@ -146,3 +147,19 @@ def test_rays_own_failures_become_exits_with_reasons() -> None:
     assert died == {
         "code": None, "reason": "NodeDiedError: The node 127.0.0.2 died.", "out_of_memory": False
     }
+
+
+def test_where_jobs_on_ray_reach_this_server(tmp_path: Path) -> None:
+    def url(cluster: str, **environ: str) -> str | None:
+        settings = load_settings(environ=environ, config_file=tmp_path / "absent.toml")
+        return ray_endpoint_url(settings, cluster)
+
+    # A cluster on this machine's loopback reaches the loopback listener.
+    assert url("127.0.0.2:6379") == "http://127.0.0.1:4580"
+    assert url("localhost:6379") == "http://127.0.0.1:4580"
+    # Other machines' nodes: the configured address, or a specific listen address.
+    assert url("10.0.0.5:6379") is None
+    assert url("10.0.0.5:6379", BATCHYARD_RAY_ENDPOINT_URL="http://10.0.0.9:4580") == (
+        "http://10.0.0.9:4580"
+    )
+    assert url("10.0.0.5:6379", BATCHYARD_HOST="10.0.0.9") == "http://10.0.0.9:4580"

@@ -124,6 +124,28 @@ def test_a_job_that_fits_the_cluster_but_no_node_waits_with_the_blocked_reason(
     batch.cancel_job(jobId=job_id, reason="too big for any node")
 
 
+DESCRIBE_MYSELF = """
+import os, boto3
+job = boto3.client("batch").describe_jobs(jobs=[os.environ["AWS_BATCH_JOB_ID"]])["jobs"][0]
+print("I am", job["status"], "in", os.environ["AWS_REGION"])
+"""
+
+
+def test_a_job_on_ray_reaches_this_server_with_its_accounts_keys(
+    ray_server: ServerProcess,
+) -> None:
+    """The cluster is on this machine's loopback: its nodes reach the server there."""
+    batch = ray_server.client("batch")
+    queue = make_queue(batch, [_environment(batch, RAY)])
+    job = wait_status(
+        batch,
+        submit(batch, queue, _definition(batch, [sys.executable, "-c", DESCRIBE_MYSELF])),
+        timeout=120,
+    )
+    assert job["status"] == "SUCCEEDED", (job, job_messages(ray_server, job))
+    assert job_messages(ray_server, job)[1:] == ["I am RUNNING in us-east-1"]
+
+
 def test_an_unknown_cluster_makes_the_environment_invalid(ray_server: ServerProcess) -> None:
     batch = ray_server.client("batch")
     name = _environment(batch, {**RAY, "batchyard:ray-cluster": "elsewhere"})

@@ -9,6 +9,7 @@ Step Functions last (resumed executions call the other services).
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 from dataclasses import dataclass, field
 from functools import partial
@@ -167,6 +168,35 @@ def endpoint_url(settings: Settings) -> str:
     return f"http://{f'[{host}]' if ':' in host else host}:{settings.port}"
 
 
+def ray_endpoint_url(settings: Settings, cluster_address: str) -> str | None:
+    """This server's address as the nodes of the cluster at ``cluster_address`` reach it:
+    the configured one; else the listen address when it is a specific one (not every
+    address, nor loopback); else, for a cluster on loopback (on this machine), the loopback
+    one; else None, and attempts there get no endpoint (the log says so)."""
+    if settings.ray_endpoint_url:
+        return settings.ray_endpoint_url
+    if settings.host not in ("", "0.0.0.0", "::") and not _loopback(settings.host):
+        return endpoint_url(settings)
+    if _loopback(cluster_address.rpartition(":")[0] or cluster_address):
+        return endpoint_url(settings)
+    log.warning(
+        "attempts on the Ray cluster at %s get no AWS_ENDPOINT_URL: set "
+        "BATCHYARD_RAY_ENDPOINT_URL to this server's address as its nodes reach it",
+        cluster_address,
+    )
+    return None
+
+
+def _loopback(host: str) -> bool:
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def compose_providers(settings: Settings) -> Providers:
     """Local processes, containers on the engine ``container_engine`` finds (raises
     EngineUnavailable when a configured address does not answer) and the Ray clusters."""
@@ -208,6 +238,7 @@ def compose_providers(settings: Settings) -> Providers:
             supervisor=f"batchyard-supervisor-{digest}",
             log_file=settings.data_dir / f"ray-{name}.log",
             images=images,
+            endpoint_url=ray_endpoint_url(settings, address),
         )
         for name, address in clusters.items()
     }

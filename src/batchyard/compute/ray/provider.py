@@ -38,6 +38,7 @@ from batchyard.compute.provider import (
     LaunchError,
     LineCallback,
     Resources,
+    access_environment,
 )
 from batchyard.compute.ray import framing
 
@@ -251,14 +252,20 @@ def _exit_status(exit_: dict[str, Any]) -> ExitStatus:
 
 
 def _launch(
-    spec: AttemptSpec, work_root: str, images: NodeImages | None, server: str
+    spec: AttemptSpec,
+    work_root: str,
+    images: NodeImages | None,
+    server: str,
+    endpoint_url: str | None,
 ) -> dict[str, Any]:
     image = None
+    # Keys only with an address to use them at: without one the SDKs would send them to AWS.
+    environment = access_environment(spec.access, endpoint_url) if endpoint_url else {}
+    environment.update(spec.environment)
     if images is not None:
-        # The environment travels beside it (a gang's supervisor adds to it); the keys stay
-        # here: jobs on Ray are not given this server's address to use them with. A
-        # multi-node job's nodes are on separate Ray nodes and meet on the nodes' network,
-        # not on a network of their own as on one engine.
+        # The environment travels beside it (a gang's supervisor adds to it). A multi-node
+        # job's nodes are on separate Ray nodes and meet on the nodes' network, not on a
+        # network of their own as on one engine.
         bare = replace(spec, environment={}, access=None, group=None)
         image = {
             "engine": images.engine,
@@ -270,7 +277,7 @@ def _launch(
     return {
         "attempt_id": spec.attempt_id,
         "command": list(spec.command),
-        "environment": dict(spec.environment),
+        "environment": environment,
         "work_root": work_root,
         "num_cpus": float(spec.vcpus),
         "memory": (spec.memory_mib or 0) * MIB,
@@ -309,7 +316,9 @@ class RayProvider:
     ``connect_timeout`` how long a driver may take to reach the cluster before it counts as
     unreachable; ``reconnect_pauses`` the pauses between connection attempts (the last
     repeats); ``log_file`` where the driver process's own output goes; ``images`` how the
-    nodes run attempts' images (None: the command runs on the node, the image is not run).
+    nodes run attempts' images (None: the command runs on the node, the image is not run);
+    ``endpoint_url`` this server's address as the nodes reach it, given to attempts' SDKs
+    with their account's keys (None: attempts get neither).
     """
 
     def __init__(
@@ -324,9 +333,11 @@ class RayProvider:
         reconnect_pauses: Sequence[float] = BACKOFF,
         log_file: Path | None = None,
         images: NodeImages | None = None,
+        endpoint_url: str | None = None,
     ) -> None:
         self.address = address
         self.images = images
+        self.endpoint_url = endpoint_url
         self.name = name
         self._supervisor = supervisor
         self._namespace = namespace
@@ -627,7 +638,7 @@ class RayProvider:
         return attempts
 
     def _launch(self, spec: AttemptSpec) -> dict[str, Any]:
-        return _launch(spec, self._work_root, self.images, self._supervisor)
+        return _launch(spec, self._work_root, self.images, self._supervisor, self.endpoint_url)
 
     async def reattach(
         self, identity: dict[str, Any], on_line: LineCallback, delivered: int = 0
