@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from tests.batch.jobs_support import (
     ENVIRONMENTS_INVALID,
@@ -368,3 +369,21 @@ def test_an_engine_that_does_not_answer_stops_the_server_from_starting(
     missing = f"unix://{tmp_path}/no-engine.sock"
     with pytest.raises(AssertionError, match="no container engine answers at"):
         new_server(env={"BATCHYARD_CONTAINER_ENGINE": missing})
+
+
+def test_a_reset_removes_the_containers_of_running_jobs(
+    new_server: Callable[..., ServerProcess], podman: PodmanService
+) -> None:
+    server = new_server(env={
+        "BATCHYARD_CONTAINER_ENGINE": podman.url,
+        "BATCHYARD_CONTAINER_NETWORK": podman.network,
+        "BATCHYARD_CONTAINER_PULL_POLICY": "never",
+    })
+    batch = server.client("batch")
+    job = submit(batch, _stack(batch), _definition(batch, ["sleep", "300"]))
+    wait_status(batch, job, "RUNNING", timeout=60)
+    assert [c["State"] for c in _containers_of(podman, job)] == ["running"]
+    answer = httpx.post(f"{server.endpoint}/_batchyard/reset", timeout=120)
+    assert answer.status_code == 200, answer.text
+    assert _containers_of(podman, job) == []
+    assert batch.describe_jobs(jobs=[job])["jobs"] == []

@@ -277,12 +277,14 @@ class Batch:
                     return await cluster.reattach(identity, on_line, delivered)
         return None
 
-    async def stop(self) -> None:
+    async def stop(self, keep_attempts: bool = True) -> None:
         """Let resource changes in flight commit, stop purging finished jobs, scheduling and
-        the attempts on this host (start-up recovery settles their jobs)."""
+        the attempts on this host (start-up recovery settles their jobs); attempts that can
+        outlive the server (containers, Ray tasks) are left running for the next one unless
+        ``keep_attempts`` is False, when they are killed too."""
         await self._settler.drain()
         await self._retention.sweeper.stop()
-        await self._scheduler.stop()
+        await self._scheduler.stop(keep_attempts)
         for unsubscribe in self._unsubscribe:
             unsubscribe()
 

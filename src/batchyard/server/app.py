@@ -11,6 +11,7 @@ that body, and it is parsed and validated against the model before its handler r
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -41,7 +42,9 @@ from batchyard.server.checks import (
     preflight_headers,
 )
 from batchyard.server.compose import Server, compose
+from batchyard.server.reset import REFUSED, RESET_PATH, RequestGate
 from batchyard.server.routing import Route, Router
+from batchyard.store.store import empty
 from batchyard.web.app import create_console
 
 log = logging.getLogger(__name__)
@@ -76,6 +79,7 @@ class BatchyardApp:
         self.auth = Authenticator(settings)
         self._signing_names: dict[str, str] = {}
         self.console = create_console(settings, ready=lambda: self.server is not None)
+        self.gate = RequestGate()
 
     async def startup(self) -> None:
         """Open the store (migrating it), build every service and start them."""
@@ -117,6 +121,9 @@ class BatchyardApp:
         if preflight and origin is not None:
             await _send(send, Response(200, preflight_headers(origin, headers), b""))
             return
+        if scope["path"] == RESET_PATH and method == "POST":
+            await _send(send, await self._reset())
+            return
         query_string = scope.get("query_string", b"").decode("latin-1")
         query = parse_qs(query_string, keep_blank_values=True)
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
@@ -130,9 +137,10 @@ class BatchyardApp:
             if route is None:
                 await self.console(scope, receive, send)
                 return
-            answer = await self._dispatch(
-                route, scope, receive, headers, query, query_string, raw_path, request_id
-            )
+            async with self.gate.request():
+                answer = await self._dispatch(
+                    route, scope, receive, headers, query, query_string, raw_path, request_id
+                )
             if answer is None:
                 return
             response = answer
@@ -142,6 +150,19 @@ class BatchyardApp:
             await _stream(receive, send, response)
             return
         await _send(send, response)
+
+    async def _reset(self) -> Response:
+        """Forget every service's state (development mode only): see ``reset``."""
+        if not self.settings.development_mode:
+            return _json(403, {"__type": "AccessDeniedException", "message": REFUSED})
+        async with self.gate.exclusive():
+            server, self.server = self.server, None
+            if server is not None:
+                await server.stop(keep_attempts=False)
+            await asyncio.to_thread(empty, self.settings.resolved_database_url)
+            await self.startup()
+        log.info("reset: every service's state was dropped")
+        return _json(200, {"status": "reset"})
 
     def _unknown_operation(
         self,
@@ -319,3 +340,8 @@ async def _send(send: Send, response: Response) -> None:
     headers.append((b"content-length", str(len(response.body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
+
+
+def _json(status: int, document: dict[str, str]) -> Response:
+    body = json.dumps(document).encode()
+    return Response(status, {"Content-Type": "application/json"}, body)

@@ -82,8 +82,9 @@ class Server:
         await self.functions.start()
         await self.states.start()
 
-    async def stop(self) -> None:
-        """Stop every service in reverse order, then flush and close the store."""
+    async def stop(self, keep_attempts: bool = True) -> None:
+        """Stop every service in reverse order, then flush and close the store; attempts
+        that outlive the server are left running unless ``keep_attempts`` is False."""
         try:
             await self.states.stop()
         except Exception:
@@ -93,7 +94,7 @@ class Server:
         except Exception:
             log.exception("shutdown of lambda failed")
         try:
-            await self.batch.stop()
+            await self.batch.stop(keep_attempts)
         except Exception:
             log.exception("shutdown of batch failed")
         try:

@@ -254,11 +254,11 @@ class AttemptRun:
                 self._running.stop(self._grace())
             )
 
-    def kill_now(self) -> None:
-        """Server shutdown: kill at once, or leave running an attempt that outlives the
-        server (a container), for the next server to take over; the job is left to
-        start-up recovery."""
-        if isinstance(self._running, DurableAttempt):
+    def kill_now(self, detach: bool = True) -> None:
+        """Server shutdown: kill at once, or (``detach``) leave running an attempt that
+        outlives the server (a container), for the next server to take over; the job is
+        left to start-up recovery."""
+        if detach and isinstance(self._running, DurableAttempt):
             self._running.detach()
         elif self._running is not None:
             self._running.kill()

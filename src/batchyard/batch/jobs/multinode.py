@@ -58,10 +58,10 @@ class MultiNodeRun:
         for run in self._runs.values():
             run.terminate(reason)
 
-    def kill_now(self) -> None:
-        """Server shutdown: kill every node at once."""
+    def kill_now(self, detach: bool = True) -> None:
+        """Server shutdown: kill every node at once (or detach those that outlive it)."""
         for run in self._runs.values():
-            run.kill_now()
+            run.kill_now(detach)
 
     async def run(self) -> None:
         """Run the attempt to its committed end."""

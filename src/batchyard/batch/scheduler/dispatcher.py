@@ -120,8 +120,9 @@ class Scheduler:
         self._loop = asyncio.get_running_loop().create_task(self._run())
         self.wake()
 
-    async def stop(self) -> None:
-        """Stop the loop and kill running attempts (start-up recovery settles their jobs).
+    async def stop(self, keep_attempts: bool = True) -> None:
+        """Stop the loop and kill running attempts (start-up recovery settles their jobs),
+        leaving those that outlive the server running unless ``keep_attempts`` is False.
 
         The attempts' drivers are cancelled first, so a killed attempt is not recorded as a
         failure of the job: to the next start-up it looks like any attempt lost with its host.
@@ -134,7 +135,7 @@ class Scheduler:
             task.cancel()
         await asyncio.gather(*drivers, return_exceptions=True)
         for active in list(self._active.values()):
-            active.run.kill_now()
+            active.run.kill_now(detach=keep_attempts)
 
     def wake(self) -> None:
         """Ask for a pass soon."""
