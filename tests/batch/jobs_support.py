@@ -107,7 +107,10 @@ CONTAINER = {
 async def in_process_stack(batch: Any, caller: Any, name: str, max_vcpus: int) -> None:
     """A VALID environment and queue named ``name``-ce / ``name``-q on a started facade, and
     the ``name``-jd container definition."""
-    resources = {"type": "EC2", "maxvCpus": max_vcpus, "subnets": ["subnet-1"]}
+    resources = {
+        "type": "EC2", "minvCpus": 0, "maxvCpus": max_vcpus, "subnets": ["subnet-1"],
+        "instanceRole": "ecsInstanceRole",
+    }
     await batch.create_compute_environment(
         caller, NewComputeEnvironment(f"{name}-ce", "MANAGED", compute_resources=resources)
     )

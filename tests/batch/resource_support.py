@@ -18,7 +18,10 @@ def unique(prefix: str) -> str:
 
 def ec2_resources(**overrides: Any) -> dict[str, Any]:
     """A minimal valid EC2 ``computeResources`` block."""
-    return {"type": "EC2", "maxvCpus": 16, "subnets": ["subnet-1"], **overrides}
+    return {
+        "type": "EC2", "minvCpus": 0, "maxvCpus": 16, "subnets": ["subnet-1"],
+        "instanceRole": "ecsInstanceRole", **overrides,
+    }
 
 
 def fargate_resources(**overrides: Any) -> dict[str, Any]:

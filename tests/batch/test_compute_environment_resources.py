@@ -138,13 +138,39 @@ def test_invalid_names_are_refused(batch, name) -> None:
             {"type": "MANAGED", "computeResources": ec2_resources(), "unmanagedvCpus": 4},
             "unmanagedvCpus",
         ),
+        *[
+            ({"type": "MANAGED", "computeResources": resources}, fragment)
+            for resources, fragment in (
+                ({**ec2_resources(), "instanceRole": None}, "Instance role is required."),
+                ({**ec2_resources(type="SPOT", spotIamFleetRole="r"), "instanceRole": None},
+                 "Instance role is required."),
+                ({**ec2_resources(), "minvCpus": None}, "Resource minvCpus is required."),
+                (ec2_resources(instanceTypes=["c5", "m5.huge"]), "Instance type m5.huge is not"),
+            )
+        ],
     ],
 )
 def test_invalid_compute_resources_are_refused(batch, params, fragment) -> None:
+    params = {
+        **params,
+        "computeResources": {
+            k: v for k, v in (params.get("computeResources") or {}).items() if v is not None
+        },
+    } if "computeResources" in params else params
     name = unique("bad-ce")
     error = client_error(batch.create_compute_environment, computeEnvironmentName=name, **params)
     assert fragment in error["Message"]
     assert describe_ce(batch, name) is None
+
+
+def test_instance_types_families_and_batchs_own_choices_are_accepted(batch) -> None:
+    for types in (["optimal"], ["default_x86_64"], ["default_arm64"], ["c5", "m5.large"]):
+        name = unique("types")
+        batch.create_compute_environment(
+            computeEnvironmentName=name, type="MANAGED",
+            computeResources=ec2_resources(instanceTypes=types),
+        )
+        assert describe_ce(batch, name)["computeResources"]["instanceTypes"] == types
 
 
 def test_fargate_environment_keeps_only_fargate_fields(batch) -> None:

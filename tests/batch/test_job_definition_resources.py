@@ -49,7 +49,8 @@ def test_revisions_count_up_per_name(batch) -> None:
     assert (
         found[0]["containerProperties"]["resourceRequirements"] == CONTAINER["resourceRequirements"]
     )
-    assert found[0]["platformCapabilities"] == ["EC2"]
+    # Not sent, not invented (as AWS answers); EC2 is what its absence means.
+    assert "platformCapabilities" not in found[0]
 
 
 def test_lookup_by_name_revision_and_arn(batch) -> None:
@@ -161,7 +162,12 @@ def test_full_definition_is_stored(batch) -> None:
 def test_fargate_definition(batch) -> None:
     name = unique("jd")
     register(batch, name, platformCapabilities=["FARGATE"], containerProperties=FARGATE)
-    assert describe(batch, jobDefinitions=[f"{name}:1"])[0]["platformCapabilities"] == ["FARGATE"]
+    first = describe(batch, jobDefinitions=[f"{name}:1"])[0]
+    assert first["platformCapabilities"] == ["FARGATE"]
+    # The platform version a Fargate container runs on when it names none.
+    assert first["containerProperties"]["fargatePlatformConfiguration"] == {
+        "platformVersion": "LATEST"
+    }
     platform = {
         **FARGATE,
         "runtimePlatform": {"operatingSystemFamily": "LINUX", "cpuArchitecture": "ARM64"},
@@ -566,3 +572,18 @@ def test_oversized_definition_is_refused(batch) -> None:
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 413
     assert "24 KiB" in response["Error"]["Message"]
     assert describe(batch, jobDefinitionName=name) == []
+
+
+def test_evaluate_on_exit_actions_keep_the_case_they_were_given(batch) -> None:
+    """The guide: the action "isn't case sensitive"; AWS answers it as it was sent."""
+    name = unique("jd")
+    rules = [{"onExitCode": "1", "action": "exit"}, {"onReason": "*", "action": "Retry"}]
+    register(batch, name, retryStrategy={"attempts": 2, "evaluateOnExit": rules})
+    stored = describe(batch, jobDefinitions=[f"{name}:1"])[0]["retryStrategy"]
+    assert stored["evaluateOnExit"] == rules
+    error = client_error(
+        batch.register_job_definition, jobDefinitionName=unique("jd"), type="container",
+        containerProperties=CONTAINER,
+        retryStrategy={"attempts": 2, "evaluateOnExit": [{"onReason": "*", "action": "skip"}]},
+    )
+    assert "enum value set: [RETRY, EXIT]" in error["Message"]

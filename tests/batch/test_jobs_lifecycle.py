@@ -233,11 +233,15 @@ def test_terminate_kills_the_running_attempt_and_is_not_retried(scaled: ServerPr
     assert attempt["statusReason"] == "operator stop"
 
 
-def test_unknown_jobs_and_bad_requests_are_client_errors(batch: Any, queue: str) -> None:
+def test_unknown_jobs_are_answered_and_bad_requests_are_client_errors(
+    batch: Any, queue: str
+) -> None:
     definition = make_definition(batch, ["true"])
+    # As AWS: stopping a job that is not there answers like stopping one that is.
+    unknown = {"jobId": "00000000-0000-0000-0000-000000000000", "reason": "x"}
+    for stop in (batch.cancel_job, batch.terminate_job):
+        assert stop(**unknown)["ResponseMetadata"]["HTTPStatusCode"] == 200
     for call, kwargs in (
-        (batch.cancel_job, {"jobId": "00000000-0000-0000-0000-000000000000", "reason": "x"}),
-        (batch.terminate_job, {"jobId": "00000000-0000-0000-0000-000000000000", "reason": "x"}),
         (
             batch.submit_job,
             {"jobName": "j", "jobQueue": "no-such-queue", "jobDefinition": definition},

@@ -76,7 +76,10 @@ async def build(service: Service) -> list[tuple[str, dict[str, Any]]]:
             NewComputeEnvironment(
                 f"ce-{name}",
                 "MANAGED",
-                compute_resources={"type": "EC2", "maxvCpus": 8, "subnets": ["s"]},
+                compute_resources={
+                    "type": "EC2", "minvCpus": 0, "maxvCpus": 8, "subnets": ["s"],
+                    "instanceRole": "ecsInstanceRole",
+                },
             ),
         )
         await batch.settled()

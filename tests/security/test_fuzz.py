@@ -172,7 +172,10 @@ def listings(server: ServerProcess) -> None:
 def live_bases(known: Known) -> dict[tuple[str, str], tuple[dict[str, Any], str | None]]:
     """(service, operation) -> a valid request and the member naming the resource it makes:
     variants of these reach past "does not exist" without changing the known resources."""
-    ec2 = {"type": "EC2", "maxvCpus": 4, "subnets": ["subnet-1"]}
+    ec2 = {
+        "type": "EC2", "minvCpus": 0, "maxvCpus": 4, "subnets": ["subnet-1"],
+        "instanceRole": "ecsInstanceRole",
+    }
     container = {"image": "busybox", "command": ["true"], "vcpus": 1, "memory": 64}
     log_group = f"arn:aws:logs:us-east-1:123456789012:log-group:{KNOWN}-group"
     return {

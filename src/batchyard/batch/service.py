@@ -796,16 +796,18 @@ class Batch:
 
     async def cancel_job(self, caller: Caller, job_id: str, reason: str) -> None:
         """Fail a job that has not reached STARTING; placed jobs are left alone. A job still
-        waiting on unfinished dependencies fails once they are resolved."""
+        waiting on unfinished dependencies fails once they are resolved. As on AWS, a job
+        that is not found (another account's included) is answered like one that is."""
         _check_reason(reason)
-        await self._require_job(caller, job_id)
-        await self._scheduler.cancel([job_id], reason, terminate=False)
+        if await self._job_exists(caller, job_id):
+            await self._scheduler.cancel([job_id], reason, terminate=False)
 
     async def terminate_job(self, caller: Caller, job_id: str, reason: str) -> None:
-        """Fail a job, stopping its attempt if it is already on the host."""
+        """Fail a job, stopping its attempt if it is already on the host; a job that is not
+        found is answered like one that is, as on AWS."""
         _check_reason(reason)
-        await self._require_job(caller, job_id)
-        await self._scheduler.cancel([job_id], reason, terminate=True)
+        if await self._job_exists(caller, job_id):
+            await self._scheduler.cancel([job_id], reason, terminate=True)
 
     async def cancel_jobs(self, caller: Caller, job_ids: list[str], reason: str) -> BulkResult:
         """CancelJob of up to 50 jobs at once, each reported on its own."""
@@ -815,10 +817,9 @@ class Batch:
         """TerminateJob of up to 50 jobs at once, each reported on its own."""
         return await self._stop_many(caller, job_ids, reason, terminate=True)
 
-    async def _require_job(self, caller: Caller, job_id: str) -> None:
-        found = await self._store.read(lambda conn: records.exists(conn, job_id, caller))
-        if not found:
-            raise client_error(f"Job {job_id} does not exist.")
+    async def _job_exists(self, caller: Caller, job_id: str) -> bool:
+        found: bool = await self._store.read(lambda conn: records.exists(conn, job_id, caller))
+        return found
 
     async def _stop_many(
         self, caller: Caller, job_ids: list[str], reason: str, *, terminate: bool

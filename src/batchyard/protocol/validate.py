@@ -98,9 +98,13 @@ class _Walk:
         if not self._length(shape, len(value), path, "Member must have length"):
             return None
         enum: list[str] = getattr(shape, "enum", [])
-        if enum and value not in enum and shape.name in self.case_insensitive_enums:
-            value = next((item for item in enum if item.lower() == value.lower()), value)
-        if enum and value not in enum:
+        # Kept as given: the service echoes it back in the caller's case.
+        known = (
+            {item.lower() for item in enum}
+            if shape.name in self.case_insensitive_enums
+            else None
+        )
+        if enum and value not in enum and (known is None or value.lower() not in known):
             allowed = ", ".join(enum)
             self.fail(path, f"Value '{_clip(value)}' must satisfy enum value set: [{allowed}]")
         pattern = shape.metadata.get("pattern")
@@ -332,8 +336,8 @@ def validate_input(
 ) -> dict[str, Any]:
     """Validate and convert a whole request document; raise ValidationFailure listing problems.
 
-    Enum shapes named in ``case_insensitive_enums`` accept any case and are normalised to the
-    model's spelling (some services document their enums as case-insensitive). Without
+    Enum shapes named in ``case_insensitive_enums`` accept any case and keep the case given
+    (some services document their enums as case-insensitive, and echo them as sent). Without
     ``check_text`` strings are not searched for NUL and lone surrogates: for a document whose
     source cannot hold them (see :func:`may_hold_unsafe_text`).
     """

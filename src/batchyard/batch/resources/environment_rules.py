@@ -8,8 +8,12 @@ the environment INVALID asynchronously with a ``CLIENT_ERROR - ...`` status reas
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from typing import Any
+
+import botocore.session
+from botocore.model import StringShape
 
 from batchyard.aws.documents import JsonObject
 from batchyard.aws.lifecycle import Status
@@ -18,6 +22,8 @@ from batchyard.batch.resources.model import ComputeEnvironment
 
 FARGATE_TYPES = frozenset({"FARGATE", "FARGATE_SPOT"})
 EC2_TYPES = frozenset({"EC2", "SPOT"})
+# What Batch picks for instanceTypes itself (the newest families of the architecture).
+BATCH_INSTANCE_CHOICES = frozenset({"optimal", "default_x86_64", "default_arm64"})
 SPOT_STRATEGIES = frozenset(
     {
         "SPOT_CAPACITY_OPTIMIZED",
@@ -73,6 +79,19 @@ def kind_of(environment: ComputeEnvironment) -> str:
     return "EC2"
 
 
+@functools.cache
+def known_instance_types() -> frozenset[str]:
+    """What ``instanceTypes`` may name: EC2's instance types (from botocore's EC2 model),
+    their families, and Batch's own choices."""
+    model = botocore.session.get_session().get_service_model("ec2")
+    shape = model.shape_for("InstanceType")
+    assert isinstance(shape, StringShape)
+    types = set(shape.enum)
+    return frozenset(
+        types | {name.partition(".")[0] for name in types} | BATCH_INSTANCE_CHOICES
+    )
+
+
 def architecture_of(instance_types: list[str]) -> set[str]:
     """The CPU architectures named by ``instance_types`` (``x86_64`` / ``arm64``)."""
     found: set[str] = set()
@@ -104,6 +123,12 @@ def check_new(
         raise client_error(
             "unmanagedvCpus can only be specified for an UNMANAGED compute environment."
         )
+    if resources.get("type") in EC2_TYPES:
+        # AWS's words; the defaults of the other fields do not cover these two.
+        if not resources.get("instanceRole"):
+            raise client_error("Instance role is required.")
+        if resources.get("minvCpus") is None:
+            raise client_error("Resource minvCpus is required.")
     check_resources(resources, eks=eks)
 
 
@@ -172,6 +197,12 @@ def _check_ec2(resources: dict[str, Any]) -> None:
     if types is not None:
         if not types:
             raise client_error("instanceTypes must contain at least one instance type.")
+        unknown = [name for name in types if name not in known_instance_types()]
+        if unknown:
+            raise client_error(
+                f"Instance type {unknown[0]} is not supported: instanceTypes takes EC2 instance "
+                "types, families (c5) and optimal, default_x86_64 or default_arm64."
+            )
         if len(architecture_of(types)) > 1:
             raise client_error(
                 "Instance types with different architectures (x86_64 and arm64) can't be mixed "

@@ -81,8 +81,11 @@ def check(request: JobDefinition) -> JobDefinition:
     TAG_RULES.check(definition.name, request.tags or {})
     if definition.eks_properties is not None:
         definition.container_orchestration_type = "EKS"
-    elif not definition.platform_capabilities:
-        definition.platform_capabilities = ["EC2"]
+    # As AWS: platformCapabilities stays unset when not sent (EC2 is what that means), and a
+    # Fargate container gets the platform version it runs on by default.
+    container = definition.container_properties
+    if "FARGATE" in (definition.platform_capabilities or ()) and container is not None:
+        container.setdefault("fargatePlatformConfiguration", {"platformVersion": "LATEST"})
     return definition
 
 
