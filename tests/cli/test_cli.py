@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
@@ -14,10 +15,16 @@ import sys
 import time
 from typing import Any
 
+from pathlib import Path
+
 from batchyard import __version__
 from tests.batch.jobs_support import make_definition, make_stack, wait_status
+from tests.support.http_endpoint import serve
 from tests.support.job_logs import job_output
 from tests.support.server import ServerProcess, free_port
+
+COMMANDS = (["server"], ["submit"], ["jobs"], ["logs"], ["executions"], ["execution"],
+            ["samples"], ["samples", "deploy"])
 
 
 def run(*args: str, endpoint: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -63,14 +70,64 @@ def test_user_errors_are_one_line(server: ServerProcess) -> None:
     assert one_line_error(bad) == "batchyard: --param must look like KEY=VALUE, got 'novalue'"
 
 
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "batchyard.cli", *args],
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_bad_command_lines_are_one_line_with_exit_code_2(tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    cases = {
+        (): "batchyard: the following arguments are required: COMMAND (see batchyard --help)",
+        ("bogus",): "batchyard: argument COMMAND: invalid choice: 'bogus'",
+        ("submit", "--queue", "q"): "batchyard submit: the following arguments are required: "
+                                    "--definition (see batchyard submit --help)",
+        ("submit", "--queue", "q", "--definition", "d", "--attempts", "two"):
+            "batchyard submit: argument --attempts: invalid int value: 'two'",
+        ("jobs", "--status", "DONE"): "batchyard jobs: argument --status: invalid choice:",
+        ("jobs", "--endpoint-url", "localhost:4580"):
+            "batchyard jobs: argument --endpoint-url: not an http:// or https:// URL: "
+            "'localhost:4580' (see batchyard jobs --help)",
+        ("logs", "x", "--endpoint-url", "http://127.0.0.1:99999"):
+            "batchyard logs: argument --endpoint-url: bad port in 'http://127.0.0.1:99999'",
+        ("samples",): "batchyard samples: the following arguments are required: action",
+        ("server", "--port", "70000"):
+            "batchyard server: argument --port: not a port number (1-65535): '70000'",
+        # Refused before the server starts: no traceback from inside its startup.
+        ("server", "--port", str(free_port()), "--data-dir", str(blocked / "data")):
+            f"batchyard server: cannot use the data directory {blocked / 'data'}: Not a directory",
+    }
+    for argv, message in cases.items():
+        done = cli(*argv)
+        assert done.returncode == 2, (argv, done.stderr)
+        assert one_line_error(done).startswith(message), argv
+
+
+def test_an_endpoint_that_is_not_aws_is_one_line() -> None:
+    with serve() as other:
+        other.answer("/v1/describejobqueues", 404,
+                     "<html>\n<body>\n<h1>Not Found</h1>\n</body>\n</html>\n")
+        done = run("jobs", endpoint=other.url)
+        assert one_line_error(done) == (
+            f"batchyard: the server at {other.url} answered HTTP 404 without an AWS error "
+            "(is it a batchyard server? see --endpoint-url)"
+        )
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    done = cli("samples", "deploy", "job-poller", "--server-timeout", "0.2",
+               "--endpoint-url", nowhere)
+    assert one_line_error(done) == f"batchyard: no batchyard server answers on {nowhere}"
+
+
 def test_help_says_how_to_pass_a_command_in_plain_text() -> None:
     done = run("submit", "--help")
     assert done.returncode == 0
     assert "after --" in " ".join(done.stdout.split())
-    assert "``" not in done.stdout and ":func:" not in done.stdout
-    top = subprocess.run([sys.executable, "-m", "batchyard.cli", "--help"],
-                         capture_output=True, text=True, check=False)
-    assert "``" not in top.stdout
+    for command in [[], *COMMANDS]:
+        shown = cli(*command, "--help")
+        assert shown.returncode == 0, command
+        assert "``" not in shown.stdout, command
+        assert re.search(r":[a-z]+:`", shown.stdout) is None, command
 
 
 def test_submit_takes_a_command_with_options_with_or_without_dashes(
@@ -129,6 +186,49 @@ def test_logs_reasons_and_follow_exit_codes(server: ServerProcess, batch: Any) -
     shown = run("logs", never["jobId"], endpoint=server.endpoint)
     assert "Traceback" not in shown.stderr
     assert "without output" in shown.stderr and "No such file" in shown.stderr
+
+
+def test_ctrl_c_ends_logs_follow_quietly_with_130(server: ServerProcess, batch: Any) -> None:
+    queue = make_stack(batch)[1]
+    job = batch.submit_job(jobName="long", jobQueue=queue, jobDefinition=make_definition(
+        batch, ["sh", "-c", "echo started; sleep 120"]))["jobId"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "batchyard.cli", "logs", job, "--follow",
+         "--endpoint-url", server.endpoint],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        _read_until(process.stdout.fileno(), b"started\n")
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+        assert process.returncode == 130
+        assert stderr.decode() == "batchyard: interrupted\n"
+    finally:
+        if process.poll() is None:
+            process.kill()
+        batch.terminate_job(jobId=job, reason="test over")
+
+
+def test_a_reader_that_leaves_the_pipe_ends_logs_quietly(
+    server: ServerProcess, batch: Any
+) -> None:
+    queue = make_stack(batch)[1]
+    # More output than a pipe buffers, so that writing it must meet the closed pipe.
+    lines = 4000
+    job = batch.submit_job(jobName="chatty", jobQueue=queue, jobDefinition=make_definition(
+        batch, ["sh", "-c", f"seq -f '%0100g' {lines}"]))["jobId"]
+    wait_status(batch, job, "SUCCEEDED")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "batchyard.cli", "logs", job, "--endpoint-url", server.endpoint],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.readline()
+    process.stdout.close()
+    stderr = process.stderr.read()
+    assert process.wait(timeout=30) == 141
+    assert stderr == b""
 
 
 def _read_until(fd: int, wanted: bytes, timeout: float = 30.0) -> bytes:

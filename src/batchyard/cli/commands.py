@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
@@ -15,10 +16,22 @@ from batchyard.cli.remote import CliError
 from batchyard.cli.samples import add_sample_commands
 from batchyard.cli.server import add_server_command
 
+# Longest server message shown: an answer that is not an AWS error (an HTML page) is cut here.
+MESSAGE_WIDTH = 300
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        """Exit with code 2 after one line naming the command and where its help is."""
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
 
 def parser() -> argparse.ArgumentParser:
     """The command line of ``batchyard``."""
-    found = argparse.ArgumentParser(
+    # Sub-command parsers are made of the class of their parent, so all of them are one-line.
+    found = OneLineParser(
         prog="batchyard",
         description="A self-hosted AWS Batch and Step Functions. Run the server, or talk to "
                     "a running one.",
@@ -46,10 +59,23 @@ def run(argv: list[str] | None = None) -> int:
                          f"{where.netloc} (is it running? see --endpoint-url)\n")
         return 1
     except ClientError as error:
-        answer = error.response.get("Error", {})
-        sys.stderr.write(f"batchyard: {answer.get('Code', 'Error')}: "
-                         f"{answer.get('Message', error)}\n")
+        sys.stderr.write(f"batchyard: {_answer(error, getattr(args, 'endpoint_url', '?'))}\n")
         return 1
     except BotoCoreError as error:
-        sys.stderr.write(f"batchyard: {error}\n")
+        sys.stderr.write(f"batchyard: {_one_line(str(error))}\n")
         return 1
+
+
+def _one_line(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= MESSAGE_WIDTH else flat[: MESSAGE_WIDTH - 1] + "…"
+
+
+def _answer(error: ClientError, endpoint: str) -> str:
+    answer = error.response.get("Error", {})
+    code = str(answer.get("Code", "Error"))
+    # botocore names an error without an AWS error body by its HTTP status alone.
+    if code.isdigit():
+        return (f"the server at {endpoint} answered HTTP {code} without an AWS error "
+                f"(is it a batchyard server? see --endpoint-url)")
+    return f"{code}: {_one_line(str(answer.get('Message', error)))}"

@@ -8,6 +8,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -26,10 +27,23 @@ class CliError(Exception):
         self.code = code
 
 
+def endpoint_url(value: str) -> str:
+    """``value`` if it is an http(s) URL of a host (and a valid port); the option's type."""
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 - reading it is what checks the port
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad port in {value!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"not an http:// or https:// URL: {value!r}")
+    return value.rstrip("/")
+
+
 def add_endpoint(parser: argparse.ArgumentParser) -> None:
     """The ``--endpoint-url`` option every client command takes."""
     parser.add_argument(
         "--endpoint-url",
+        type=endpoint_url,
         default=os.environ.get("BATCHYARD_ENDPOINT", DEFAULT_ENDPOINT),
         help=f"the server (default: $BATCHYARD_ENDPOINT or {DEFAULT_ENDPOINT})",
     )

@@ -35,7 +35,10 @@ def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     wait_for_server(args.endpoint_url, args.server_timeout)
     aws = job_poller.Clients(client(args, "batch"), client(args, "lambda"),
                              client(args, "stepfunctions"))
-    deployment = job_poller.deploy(aws, wait_time=args.wait_time)
+    try:
+        deployment = job_poller.deploy(aws, wait_time=args.wait_time)
+    except RuntimeError as error:
+        raise CliError(str(error)) from None
     variant = "sync" if args.sync else "lambda"
     execution = job_poller.start(aws, deployment, variant)
     out.write(json.dumps({
