@@ -91,6 +91,7 @@ def test_bad_command_lines_are_one_line_with_exit_code_2(tmp_path: Path) -> None
             "'localhost:4580' (see batchyard jobs --help)",
         ("logs", "x", "--endpoint-url", "http://127.0.0.1:99999"):
             "batchyard logs: argument --endpoint-url: bad port in 'http://127.0.0.1:99999'",
+        ("logs",): "batchyard logs: the following arguments are required: JOB_ID",
         ("samples",): "batchyard samples: the following arguments are required: action",
         ("server", "--port", "70000"):
             "batchyard server: argument --port: not a port number (1-65535): '70000'",
@@ -122,6 +123,10 @@ def test_an_endpoint_that_is_not_aws_is_one_line() -> None:
 def test_help_says_how_to_pass_a_command_in_plain_text() -> None:
     done = run("submit", "--help")
     assert done.returncode == 0
+    assert done.stdout.startswith(
+        "usage: batchyard submit --queue QUEUE --definition DEFINITION [options] [--] "
+        "[COMMAND ...]\n"
+    )
     assert "after --" in " ".join(done.stdout.split())
     for command in [[], *COMMANDS]:
         shown = cli(*command, "--help")
@@ -186,6 +191,20 @@ def test_logs_reasons_and_follow_exit_codes(server: ServerProcess, batch: Any) -
     shown = run("logs", never["jobId"], endpoint=server.endpoint)
     assert "Traceback" not in shown.stderr
     assert "without output" in shown.stderr and "No such file" in shown.stderr
+
+
+def test_logs_names_each_attempt_of_a_retried_job(server: ServerProcess, batch: Any) -> None:
+    queue = make_stack(batch)[1]
+    retried = batch.submit_job(jobName="retried", jobQueue=queue, retryStrategy={"attempts": 2},
+                               jobDefinition=make_definition(batch, ["sh", "-c", "echo y; exit 3"]))
+    wait_status(batch, retried["jobId"])
+    shown = run("logs", retried["jobId"], endpoint=server.endpoint)
+    assert shown.returncode == 0, shown.stderr
+    assert job_output(shown.stdout.splitlines()[:2]) == ["y"]
+    assert shown.stderr.splitlines() == [
+        f"job {retried['jobId']} attempt {n}: exit code 3, Essential container in task exited"
+        for n in (1, 2)
+    ]
 
 
 def test_ctrl_c_ends_logs_follow_quietly_with_130(server: ServerProcess, batch: Any) -> None:

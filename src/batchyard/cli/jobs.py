@@ -181,14 +181,36 @@ def logs(args: argparse.Namespace, out: TextIO = sys.stdout,
             _print_new(output, stream, tokens, out)
         out.flush()
         if job["status"] in FINAL:
-            if not streams:
-                reasons = [job.get("statusReason"), (job.get("container") or {}).get("reason")]
-                why = ": ".join(r for r in reasons if r) or "no reason given"
-                sys.stderr.write(f"job {args.job} {job['status']} without output: {why}\n")
+            _tell_end(job, bool(streams))
             return _exit_code(job) if args.follow else 0
         if not args.follow:
             return 0
         pause(REFRESH_SECONDS)
+
+
+def _reason(status_reason: str | None, container: dict[str, Any]) -> str:
+    reasons = [status_reason, container.get("reason")]
+    return ": ".join(r for r in reasons if r) or "no reason given"
+
+
+def _tell_end(job: dict[str, Any], has_output: bool) -> None:
+    """On stderr, so that stdout stays the job's own output: why a job without output ended,
+    and the exit code and reason of each attempt of a job that failed or was retried."""
+    name = job["jobId"]
+    if not has_output:
+        why = _reason(job.get("statusReason"), job.get("container") or {})
+        sys.stderr.write(f"job {name} {job['status']} without output: {why}\n")
+        return
+    attempts = job.get("attempts") or []
+    if job["status"] == "SUCCEEDED" and len(attempts) <= 1:
+        return
+    for number, attempt in enumerate(attempts, 1):
+        container = attempt.get("container") or {}
+        code = container.get("exitCode")
+        sys.stderr.write(
+            f"job {name} attempt {number}: exit code {'-' if code is None else code}, "
+            f"{_reason(attempt.get('statusReason'), container)}\n"
+        )
 
 
 def _print_new(output: Any, stream: str, tokens: dict[str, str | None], out: TextIO) -> None:
@@ -211,6 +233,7 @@ def add_job_commands(commands: Any) -> None:
     """``submit``, ``jobs`` and ``logs`` on the CLI's sub-commands."""
     parser = commands.add_parser(
         "submit", help="submit a Batch job",
+        usage="%(prog)s --queue QUEUE --definition DEFINITION [options] [--] [COMMAND ...]",
         description="Submit a job. The command, if given, overrides the job definition's; "
                     "put it last, after --, e.g.: batchyard submit --queue q --definition d "
                     "-- sh -c 'echo hi'. Without -- everything from the first word that is "
@@ -240,8 +263,11 @@ def add_job_commands(commands: Any) -> None:
     parser.set_defaults(run=jobs)
 
     parser = commands.add_parser("logs", help="print a job's output",
-                                 description="Print the output of every attempt of a job.")
-    parser.add_argument("job", help="job id")
+                                 description="Print the output of every attempt of a job. "
+                                             "On stderr: why a job without output ended, and "
+                                             "the exit code and reason of each attempt of a "
+                                             "job that failed or was retried.")
+    parser.add_argument("job", metavar="JOB_ID", help="job id")
     parser.add_argument("--follow", action="store_true",
                         help="keep printing until the job ends, then exit with its exit code")
     add_endpoint(parser)
