@@ -13,9 +13,8 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 from batchyard import __version__
 from tests.batch.jobs_support import make_definition, make_stack, wait_status
