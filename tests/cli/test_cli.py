@@ -4,6 +4,7 @@ traceback; ``--version``; ``submit`` with its command; ``jobs`` over every queue
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pty
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from batchyard import __version__
+from batchyard.cli.jobs import job_table
+from batchyard.cli.remote import console
 from tests.batch.jobs_support import make_definition, make_stack, wait_status
 from tests.support.http_endpoint import serve
 from tests.support.job_logs import job_output
@@ -204,6 +207,38 @@ def test_logs_names_each_attempt_of_a_retried_job(server: ServerProcess, batch: 
         f"job {retried['jobId']} attempt {n}: exit code 3, Essential container in task exited"
         for n in (1, 2)
     ]
+
+
+def test_logs_of_an_array_job_points_at_its_children(server: ServerProcess, batch: Any) -> None:
+    queue = make_stack(batch)[1]
+    parent = batch.submit_job(jobName="array", jobQueue=queue, arrayProperties={"size": 2},
+                              jobDefinition=make_definition(batch, ["echo", "child"]))["jobId"]
+    wait_status(batch, parent)
+    shown = run("logs", parent, endpoint=server.endpoint)
+    assert shown.returncode == 0 and shown.stdout == ""
+    assert shown.stderr == (
+        f"job {parent} is an array job of 2 children, SUCCEEDED; each has its own output: "
+        f"batchyard logs {parent}:0 … {parent}:1\n"
+    )
+    child = run("logs", f"{parent}:1", endpoint=server.endpoint)
+    assert job_output(child.stdout.splitlines()) == ["child"]
+
+
+def test_a_watch_describes_only_the_newest_jobs_that_fit(server: ServerProcess, batch: Any) -> None:
+    queue = make_stack(batch)[1]
+    definition = make_definition(batch, ["true"])
+    ids = [batch.submit_job(jobName=f"j{n}", jobQueue=queue, jobDefinition=definition)["jobId"]
+           for n in range(5)]
+    for job_id in ids:
+        wait_status(batch, job_id)
+    out = io.StringIO()
+    # Room for the counts (header and one queue), the note, the table's header and two jobs.
+    console(out).print(job_table(batch, queue, None, room=6))
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 6
+    assert lines[1].split()[-2:] == ["5", "0"]  # the counts are of every job
+    assert lines[2] == "3 older jobs not shown"
+    assert [line.split()[0] for line in lines[4:]] == ids[-2:]
 
 
 def test_ctrl_c_ends_logs_follow_quietly_with_130(server: ServerProcess, batch: Any) -> None:

@@ -98,14 +98,26 @@ def _described(batch: Any, ids: list[str]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def job_table(batch: Any, queue: str | None, status: str | None) -> Group:
-    """The counts by status of each queue, then its jobs, oldest first."""
+def job_table(batch: Any, queue: str | None, status: str | None,
+              room: int | None = None) -> Group:
+    """The counts by status of each queue, then its jobs, oldest first; within ``room``
+    lines, the newest jobs that fit (the counts still count every job)."""
     rows: list[tuple[str, dict[str, Any]]] = []
     counts: dict[str, Counter[str]] = {}
     for name in _queues(batch, queue):
         found = list(_summaries(batch, name, status))
         counts[name] = Counter(job["status"] for job in found)
         rows += [(name, job) for job in found]
+    rows.sort(key=lambda row: row[1]["createdAt"])
+    hidden = Text("")
+    if room is not None:
+        # Lines besides the job rows: the counts' header and rows, the line between them and
+        # the jobs (blank, or this note) and the table's header.
+        fits = max(1, room - len(counts) - 3)
+        if len(rows) > fits:
+            hidden = Text(f"{len(rows) - fits} older jobs not shown")
+            rows = rows[-fits:]
+    # Only the rows shown are described: a watch of a deep queue asks for a screenful.
     details = _described(batch, [job["jobId"] for _, job in rows])
     header = Table(box=None, show_edge=False, pad_edge=False)
     header.add_column("QUEUE")
@@ -117,7 +129,7 @@ def job_table(batch: Any, queue: str | None, status: str | None) -> Group:
     for column in ("JOB ID", "NAME", "QUEUE", "STATUS", "ATTEMPTS", "EXIT", "CREATED",
                    "STARTED", "STOPPED", "REASON"):
         table.add_column(column, no_wrap=True)
-    for name, job in sorted(rows, key=lambda row: row[1]["createdAt"]):
+    for name, job in rows:
         detail = details.get(job["jobId"], job)
         exit_code = (detail.get("container") or {}).get("exitCode")
         table.add_row(
@@ -126,7 +138,7 @@ def job_table(batch: Any, queue: str | None, status: str | None) -> Group:
             moment(job.get("createdAt")), moment(job.get("startedAt")),
             moment(job.get("stoppedAt")), job.get("statusReason", ""),
         )
-    return Group(header, Text(""), table)
+    return Group(header, hidden, table)
 
 
 def jobs(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
@@ -140,7 +152,8 @@ def jobs(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
     def frame() -> Group:
         refreshed = Text(f"last refreshed {moment(datetime.now())}  (Ctrl-C to stop)")
-        return Group(refreshed, Text(""), job_table(batch, args.queue, args.status))
+        shown = job_table(batch, args.queue, args.status, room=screen.height - 2)
+        return Group(refreshed, Text(""), shown)
 
     # Ctrl-C only raises a flag: an interrupt in the middle of drawing a frame would leave
     # the terminal on the alternate screen.
@@ -197,6 +210,12 @@ def _tell_end(job: dict[str, Any], has_output: bool) -> None:
     """On stderr, so that stdout stays the job's own output: why a job without output ended,
     and the exit code and reason of each attempt of a job that failed or was retried."""
     name = job["jobId"]
+    size = (job.get("arrayProperties") or {}).get("size")
+    if size:
+        sys.stderr.write(f"job {name} is an array job of {size} children, {job['status']}; "
+                         f"each has its own output: batchyard logs {name}:0 … "
+                         f"{name}:{size - 1}\n")
+        return
     if not has_output:
         why = _reason(job.get("statusReason"), job.get("container") or {})
         sys.stderr.write(f"job {name} {job['status']} without output: {why}\n")
