@@ -14,6 +14,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -313,19 +315,33 @@ def _read_all(fd: int) -> bytes:
     return rest
 
 
-def test_watch_redraws_on_the_alternate_screen_and_ctrl_c_ends_it(
-    server: ServerProcess, batch: Any
-) -> None:
-    args = ["jobs", "--watch", "--queue", make_stack(batch)[1]]
+@contextmanager
+def on_a_terminal(*args: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """The CLI run with ``args`` on a pseudo-terminal: the process and the terminal's end
+    the test reads."""
     master, slave = pty.openpty()
     process = subprocess.Popen(
-        [sys.executable, "-m", "batchyard.cli", *args, "--endpoint-url", server.endpoint],
+        [sys.executable, "-m", "batchyard.cli", *args],
         stdin=slave, stdout=slave, stderr=slave, close_fds=True,
         env={**os.environ, "TERM": "xterm", "COLUMNS": "200", "LINES": "50"},
     )
     # The test keeps the terminal's other end open too: output the process wrote just before
     # it exited stays readable instead of going with the last close.
     try:
+        yield process, master
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(slave)
+        os.close(master)
+
+
+def test_watch_redraws_on_the_alternate_screen_and_ctrl_c_ends_it(
+    server: ServerProcess, batch: Any
+) -> None:
+    queue = make_stack(batch)[1]
+    with on_a_terminal("jobs", "--watch", "--queue", queue,
+                       "--endpoint-url", server.endpoint) as (process, master):
         seen = _read_until(master, b"last refreshed")
         assert b"\x1b[?1049h" in seen  # entered the alternate screen
         process.send_signal(signal.SIGINT)
@@ -335,8 +351,21 @@ def test_watch_redraws_on_the_alternate_screen_and_ctrl_c_ends_it(
         seen += _read_all(master)
         assert b"\x1b[?1049l" in seen  # and left it
         assert b"Traceback" not in seen
-    finally:
-        if process.poll() is None:
-            process.kill()
-        os.close(slave)
-        os.close(master)
+
+
+def test_a_watch_outlives_a_restart_of_the_server(
+    new_server: Callable[..., ServerProcess]
+) -> None:
+    server = new_server()
+    queue = make_stack(server.client("batch"))[1]
+    with on_a_terminal("jobs", "--watch", "--queue", queue,
+                       "--endpoint-url", server.endpoint) as (process, master):
+        _read_until(master, b"last refreshed")
+        server.stop()
+        _read_until(master, f"cannot reach the server at {server.endpoint} since".encode())
+        server.start()
+        _read_until(master, b"last refreshed")
+        assert process.poll() is None
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 130
+        assert b"Traceback" not in _read_all(master)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from typing import NoReturn
-from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from batchyard import __version__
 from batchyard.cli.executions import add_execution_commands
 from batchyard.cli.jobs import add_job_commands
-from batchyard.cli.remote import CliError
+from batchyard.cli.remote import CliError, unreachable
 from batchyard.cli.samples import add_sample_commands
 from batchyard.cli.server import add_server_command
 
@@ -54,9 +53,7 @@ def run(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"batchyard: {error}\n")
         return error.code
     except EndpointConnectionError as error:
-        where = urlsplit(str(error.kwargs.get("endpoint_url", "")))
-        sys.stderr.write(f"batchyard: cannot reach the server at {where.scheme}://"
-                         f"{where.netloc} (is it running? see --endpoint-url)\n")
+        sys.stderr.write(f"batchyard: {unreachable(error)} (is it running? see --endpoint-url)\n")
         return 1
     except ClientError as error:
         sys.stderr.write(f"batchyard: {_answer(error, getattr(args, 'endpoint_url', '?'))}\n")

@@ -14,12 +14,20 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TextIO
 
+from botocore.exceptions import EndpointConnectionError
 from rich.console import Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from batchyard.cli.remote import CliError, add_endpoint, client, console, moment
+from batchyard.cli.remote import (
+    CliError,
+    add_endpoint,
+    client,
+    console,
+    moment,
+    unreachable,
+)
 
 STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
 FINAL = ("SUCCEEDED", "FAILED")
@@ -150,17 +158,33 @@ def jobs(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         screen.print(job_table(batch, args.queue, args.status))
         return 0
 
+    # A watch outlives a restart of the server: while it cannot be reached the last table
+    # stays, under a line saying since when, and the first error (a queue that does not
+    # exist, a server that never answered) ends the command as anywhere else.
+    shown = job_table(batch, args.queue, args.status, room=screen.height - 2)
+    lost: datetime | None = None
+
+    def refreshed() -> Group:
+        return Group(Text(f"last refreshed {moment(datetime.now())}  (Ctrl-C to stop)"),
+                     Text(""), shown)
+
     def frame() -> Group:
-        refreshed = Text(f"last refreshed {moment(datetime.now())}  (Ctrl-C to stop)")
-        shown = job_table(batch, args.queue, args.status, room=screen.height - 2)
-        return Group(refreshed, Text(""), shown)
+        nonlocal shown, lost
+        try:
+            shown = job_table(batch, args.queue, args.status, room=screen.height - 2)
+        except EndpointConnectionError as error:
+            lost = lost or datetime.now()
+            return Group(Text(f"{unreachable(error)} since {moment(lost)}, retrying  "
+                              "(Ctrl-C to stop)"), Text(""), shown)
+        lost = None
+        return refreshed()
 
     # Ctrl-C only raises a flag: an interrupt in the middle of drawing a frame would leave
     # the terminal on the alternate screen.
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda _signum, _frame: stop.set())
     try:
-        with Live(frame(), console=screen, screen=screen.is_terminal,
+        with Live(refreshed(), console=screen, screen=screen.is_terminal,
                   auto_refresh=False) as live:
             while not stop.wait(REFRESH_SECONDS):
                 live.update(frame(), refresh=True)

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import EndpointConnectionError
 from rich.console import Console
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:4580"
@@ -65,6 +66,12 @@ def client(args: argparse.Namespace, service: str) -> Any:
         config=Config(retries={"max_attempts": 2}, inject_host_prefix=False,
                       connect_timeout=5, read_timeout=70),
     )
+
+
+def unreachable(error: EndpointConnectionError) -> str:
+    """What a failed connection says: which server could not be reached."""
+    where = urlsplit(str(error.kwargs.get("endpoint_url", "")))
+    return f"cannot reach the server at {where.scheme}://{where.netloc}"
 
 
 def console(out: Any = None) -> Console:
