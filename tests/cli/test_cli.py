@@ -110,14 +110,20 @@ def test_bad_command_lines_are_one_line_with_exit_code_2(tmp_path: Path) -> None
 
 
 def test_an_endpoint_that_is_not_aws_is_one_line() -> None:
+    page = "<html>\n<body>\n<h1>Not here</h1>\n</body>\n</html>\n"
     with serve() as other:
-        other.answer("/v1/describejobqueues", 404,
-                     "<html>\n<body>\n<h1>Not Found</h1>\n</body>\n</html>\n")
-        done = run("jobs", endpoint=other.url)
-        assert one_line_error(done) == (
-            f"batchyard: the server at {other.url} answered HTTP 404 without an AWS error "
-            "(is it a batchyard server? see --endpoint-url)"
-        )
+        for status in (404, 200):
+            other.answer("/v1/describejobqueues", status, page)
+            done = run("jobs", endpoint=other.url)
+            assert one_line_error(done) == (
+                f"batchyard: the server at {other.url} answered HTTP {status}, not like an AWS "
+                "API (is it a batchyard server? see --endpoint-url)"
+            )
+        # An AWS error without a request id is still shown as the error it is.
+        other.answer("/v1/describejobs", 400,
+                     '{"__type": "ClientException", "message": "no such thing"}')
+        done = run("logs", "x", endpoint=other.url)
+        assert one_line_error(done) == "batchyard: ClientException: no such thing"
     nowhere = f"http://127.0.0.1:{free_port()}"
     done = cli("samples", "deploy", "job-poller", "--server-timeout", "0.2",
                "--endpoint-url", nowhere)

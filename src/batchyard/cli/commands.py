@@ -56,7 +56,7 @@ def run(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"batchyard: {unreachable(error)} (is it running? see --endpoint-url)\n")
         return 1
     except ClientError as error:
-        sys.stderr.write(f"batchyard: {_answer(error, getattr(args, 'endpoint_url', '?'))}\n")
+        sys.stderr.write(f"batchyard: {_answer(error)}\n")
         return 1
     except BotoCoreError as error:
         sys.stderr.write(f"batchyard: {_one_line(str(error))}\n")
@@ -68,11 +68,6 @@ def _one_line(text: str) -> str:
     return flat if len(flat) <= MESSAGE_WIDTH else flat[: MESSAGE_WIDTH - 1] + "…"
 
 
-def _answer(error: ClientError, endpoint: str) -> str:
+def _answer(error: ClientError) -> str:
     answer = error.response.get("Error", {})
-    code = str(answer.get("Code", "Error"))
-    # botocore names an error without an AWS error body by its HTTP status alone.
-    if code.isdigit():
-        return (f"the server at {endpoint} answered HTTP {code} without an AWS error "
-                f"(is it a batchyard server? see --endpoint-url)")
-    return f"{code}: {_one_line(str(answer.get('Message', error)))}"
+    return f"{answer.get('Code', 'Error')}: {_one_line(str(answer.get('Message', error)))}"

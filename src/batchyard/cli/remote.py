@@ -55,7 +55,7 @@ def client(args: argparse.Namespace, service: str) -> Any:
     # The stubs type each service's client by its name's literal; these commands are plain
     # boto3 callers, whatever the service.
     factory: Any = boto3.client
-    return factory(
+    made = factory(
         service,
         endpoint_url=args.endpoint_url,
         region_name=os.environ.get("AWS_DEFAULT_REGION")
@@ -66,6 +66,22 @@ def client(args: argparse.Namespace, service: str) -> Any:
         config=Config(retries={"max_attempts": 2}, inject_host_prefix=False,
                       connect_timeout=5, read_timeout=70),
     )
+    made.meta.events.register("after-call", _refuse_strangers)
+    return made
+
+
+def _refuse_strangers(http_response: Any, parsed: dict[str, Any], **_: Any) -> None:
+    # Every AWS answer, and every batchyard one, carries a request id. Without one, and
+    # without an AWS error body (botocore then names the error by its HTTP status), the
+    # answer is some other web server's page, and the command would fail on its missing keys.
+    if "x-amzn-RequestId" in http_response.headers:
+        return
+    code = str((parsed.get("Error") or {}).get("Code", ""))
+    if http_response.status_code < 300 or not code or code.isdigit():
+        where = urlsplit(http_response.url)
+        raise CliError(f"the server at {where.scheme}://{where.netloc} answered HTTP "
+                       f"{http_response.status_code}, not like an AWS API (is it a batchyard "
+                       "server? see --endpoint-url)")
 
 
 def unreachable(error: EndpointConnectionError) -> str:
