@@ -189,6 +189,14 @@ def test_jobs_lists_every_queue_with_counts_attempts_and_exit_codes(
     assert rows[ok][6].count("-") == 2 and rows[ok][7].count(":") == 2
 
 
+def test_jobs_of_a_server_without_queues_says_so(
+    new_server: Callable[..., ServerProcess]
+) -> None:
+    done = run("jobs", endpoint=new_server().endpoint)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "no job queues on this server yet (CreateJobQueue makes one)\n"
+
+
 def test_logs_reasons_and_follow_exit_codes(server: ServerProcess, batch: Any) -> None:
     queue = make_stack(batch)[1]
     failing = batch.submit_job(jobName="exit4", jobQueue=queue,

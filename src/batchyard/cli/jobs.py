@@ -116,6 +116,9 @@ def job_table(batch: Any, queue: str | None, status: str | None,
         found = list(_summaries(batch, name, status))
         counts[name] = Counter(job["status"] for job in found)
         rows += [(name, job) for job in found]
+    if not counts:
+        # Two empty tables would leave a new user guessing whether the listing worked.
+        return Group(Text("no job queues on this server yet (CreateJobQueue makes one)"))
     rows.sort(key=lambda row: row[1]["createdAt"])
     hidden = Text("")
     if room is not None:
