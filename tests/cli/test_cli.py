@@ -257,6 +257,25 @@ def test_a_watch_describes_only_the_newest_jobs_that_fit(server: ServerProcess, 
     assert [line.split()[0] for line in lines[4:]] == ids[-2:]
 
 
+def test_a_narrow_terminal_drops_columns_instead_of_cutting_every_one(
+    server: ServerProcess, batch: Any
+) -> None:
+    queue = make_stack(batch)[1]
+    job = batch.submit_job(jobName="j0", jobQueue=queue,
+                           jobDefinition=make_definition(batch, ["sh", "-c", "exit 7"]))["jobId"]
+    wait_status(batch, job)
+    out = io.StringIO()
+    # Every column whole takes 166 columns; without the times a job started and was created
+    # and its name, 118; without its queue, 103, and the reason gets what is left: 27.
+    console(out).print(job_table(batch, queue, None, width=110))
+    lines = out.getvalue().splitlines()
+    assert all(len(line.rstrip()) <= 110 for line in lines)
+    assert lines[3].split() == ["JOB", "ID", "STATUS", "ATTEMPTS", "EXIT", "STOPPED", "REASON"]
+    row = lines[4].split()
+    assert row[:4] == [job, "FAILED", "1", "7"]
+    assert " ".join(row[6:]) == "Essential container in tas…"
+
+
 def test_ctrl_c_ends_logs_follow_quietly_with_130(server: ServerProcess, batch: Any) -> None:
     queue = make_stack(batch)[1]
     job = batch.submit_job(jobName="long", jobQueue=queue, jobDefinition=make_definition(

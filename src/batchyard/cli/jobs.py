@@ -15,12 +15,14 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from botocore.exceptions import EndpointConnectionError
+from rich.cells import cell_len
 from rich.console import Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
 from batchyard.cli.remote import (
+    PIPE_WIDTH,
     CliError,
     add_endpoint,
     client,
@@ -35,6 +37,14 @@ LOG_GROUP = "/aws/batch/job"
 # How often ``--watch`` and ``--follow`` ask the server again.
 REFRESH_SECONDS = 1.0
 DESCRIBE_BATCH = 100
+COLUMNS = ("JOB ID", "NAME", "QUEUE", "STATUS", "ATTEMPTS", "EXIT", "CREATED", "STARTED",
+           "STOPPED", "REASON")
+# On a terminal too narrow for every column these go, in this order, rather than squeezing
+# every column into an ellipsis: the id, status, exit code and end of a job stay whole.
+DROPPED_FIRST = ("CREATED", "STARTED", "NAME", "QUEUE", "ATTEMPTS")
+REASON_MIN = 20
+# rich's space between two columns of a table without a box.
+COLUMN_GAP = 2
 
 
 def _pairs(items: list[str], what: str) -> dict[str, str]:
@@ -106,10 +116,33 @@ def _described(batch: Any, ids: list[str]) -> dict[str, dict[str, Any]]:
     return found
 
 
+def _fitting_columns(cells: list[tuple[str, ...]], width: int) -> dict[int, int | None]:
+    """The columns of ``cells`` that fit in ``width``, by index, each with its widest
+    (None: as wide as it needs)."""
+    natural = [max([cell_len(COLUMNS[index])] + [cell_len(row[index]) for row in cells])
+               for index in range(len(COLUMNS))]
+    kept = list(range(len(COLUMNS)))
+    reason = COLUMNS.index("REASON")
+
+    def needed() -> int:
+        others = sum(natural[index] for index in kept if index != reason)
+        return others + COLUMN_GAP * (len(kept) - 1) + min(natural[reason], REASON_MIN)
+
+    dropping = [COLUMNS.index(column) for column in DROPPED_FIRST]
+    while needed() > width and dropping:
+        kept.remove(dropping.pop(0))
+    shown: dict[int, int | None] = dict.fromkeys(kept)
+    # What is left after the other columns is the reason's; it ends in an ellipsis if longer.
+    rest = width - needed() + min(natural[reason], REASON_MIN)
+    shown[reason] = max(rest, 1)
+    return shown
+
+
 def job_table(batch: Any, queue: str | None, status: str | None,
-              room: int | None = None) -> Group:
+              room: int | None = None, width: int = PIPE_WIDTH) -> Group:
     """The counts by status of each queue, then its jobs, oldest first; within ``room``
-    lines, the newest jobs that fit (the counts still count every job)."""
+    lines, the newest jobs that fit (the counts still count every job); within ``width``
+    columns, the columns that fit whole (the reason shortened last)."""
     rows: list[tuple[str, dict[str, Any]]] = []
     counts: dict[str, Counter[str]] = {}
     for name in _queues(batch, queue):
@@ -136,19 +169,23 @@ def job_table(batch: Any, queue: str | None, status: str | None,
         header.add_column(each, justify="right")
     for name, counted in counts.items():
         header.add_row(name, *(str(counted.get(each, 0)) for each in STATUSES))
-    table = Table(box=None, show_edge=False, pad_edge=False)
-    for column in ("JOB ID", "NAME", "QUEUE", "STATUS", "ATTEMPTS", "EXIT", "CREATED",
-                   "STARTED", "STOPPED", "REASON"):
-        table.add_column(column, no_wrap=True)
+    cells: list[tuple[str, ...]] = []
     for name, job in rows:
         detail = details.get(job["jobId"], job)
         exit_code = (detail.get("container") or {}).get("exitCode")
-        table.add_row(
+        cells.append((
             job["jobId"], job["jobName"], name, job["status"],
             str(len(detail.get("attempts") or [])), "-" if exit_code is None else str(exit_code),
             moment(job.get("createdAt")), moment(job.get("startedAt")),
             moment(job.get("stoppedAt")), job.get("statusReason", ""),
-        )
+        ))
+    table = Table(box=None, show_edge=False, pad_edge=False)
+    shown = _fitting_columns(cells, width)
+    for index, column in enumerate(COLUMNS):
+        if index in shown:
+            table.add_column(column, no_wrap=True, max_width=shown[index])
+    for row in cells:
+        table.add_row(*(value for index, value in enumerate(row) if index in shown))
     return Group(header, hidden, table)
 
 
@@ -158,13 +195,14 @@ def jobs(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     batch = client(args, "batch")
     screen = console(out)
     if not args.watch:
-        screen.print(job_table(batch, args.queue, args.status))
+        screen.print(job_table(batch, args.queue, args.status, width=screen.width))
         return 0
 
     # A watch outlives a restart of the server: while it cannot be reached the last table
     # stays, under a line saying since when, and the first error (a queue that does not
     # exist, a server that never answered) ends the command as anywhere else.
-    shown = job_table(batch, args.queue, args.status, room=screen.height - 2)
+    shown = job_table(batch, args.queue, args.status, room=screen.height - 2,
+                      width=screen.width)
     lost: datetime | None = None
 
     def refreshed() -> Group:
@@ -174,7 +212,8 @@ def jobs(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     def frame() -> Group:
         nonlocal shown, lost
         try:
-            shown = job_table(batch, args.queue, args.status, room=screen.height - 2)
+            shown = job_table(batch, args.queue, args.status, room=screen.height - 2,
+                      width=screen.width)
         except EndpointConnectionError as error:
             lost = lost or datetime.now()
             return Group(Text(f"{unreachable(error)} since {moment(lost)}, retrying  "
