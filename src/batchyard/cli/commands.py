@@ -15,7 +15,7 @@ from batchyard.cli.remote import CliError, unreachable
 from batchyard.cli.samples import add_sample_commands
 from batchyard.cli.server import add_server_command
 
-# Longest server message shown: an answer that is not an AWS error (an HTML page) is cut here.
+# Longest error message shown from the server or botocore; a longer one ends in an ellipsis.
 MESSAGE_WIDTH = 300
 
 

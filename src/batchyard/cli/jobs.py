@@ -213,7 +213,7 @@ def jobs(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         nonlocal shown, lost
         try:
             shown = job_table(batch, args.queue, args.status, room=screen.height - 2,
-                      width=screen.width)
+                              width=screen.width)
         except EndpointConnectionError as error:
             lost = lost or datetime.now()
             return Group(Text(f"{unreachable(error)} since {moment(lost)}, retrying  "
