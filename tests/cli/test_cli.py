@@ -11,8 +11,10 @@ import pty
 import re
 import select
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -107,6 +109,34 @@ def test_bad_command_lines_are_one_line_with_exit_code_2(tmp_path: Path) -> None
         done = cli(*argv)
         assert done.returncode == 2, (argv, done.stderr)
         assert one_line_error(done).startswith(message), argv
+
+
+def test_a_server_that_closes_the_connection_is_unreachable_in_one_line() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def close_each() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            connection.recv(65536)
+            connection.close()
+
+    thread = threading.Thread(target=close_each, daemon=True)
+    thread.start()
+    try:
+        endpoint = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        assert one_line_error(run("jobs", endpoint=endpoint)) == (
+            f"batchyard: cannot reach the server at {endpoint} (is it running? see "
+            "--endpoint-url)"
+        )
+    finally:
+        # Shutting it down is what wakes the accept() the thread blocks in; close() alone does not.
+        listener.shutdown(socket.SHUT_RDWR)
+        listener.close()
+        thread.join(timeout=10)
+        assert not thread.is_alive()
 
 
 def test_an_endpoint_that_is_not_aws_is_one_line() -> None:

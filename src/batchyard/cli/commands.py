@@ -6,12 +6,12 @@ import argparse
 import sys
 from typing import NoReturn
 
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from batchyard import __version__
 from batchyard.cli.executions import add_execution_commands
 from batchyard.cli.jobs import add_job_commands
-from batchyard.cli.remote import CliError, unreachable
+from batchyard.cli.remote import UNREACHABLE, CliError, unreachable
 from batchyard.cli.samples import add_sample_commands
 from batchyard.cli.server import add_server_command
 
@@ -52,7 +52,7 @@ def run(argv: list[str] | None = None) -> int:
     except CliError as error:
         sys.stderr.write(f"batchyard: {error}\n")
         return error.code
-    except EndpointConnectionError as error:
+    except UNREACHABLE as error:
         sys.stderr.write(f"batchyard: {unreachable(error)} (is it running? see --endpoint-url)\n")
         return 1
     except ClientError as error:

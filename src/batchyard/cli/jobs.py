@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TextIO
 
-from botocore.exceptions import EndpointConnectionError
 from rich.cells import cell_len
 from rich.console import Group
 from rich.live import Live
@@ -23,6 +22,7 @@ from rich.text import Text
 
 from batchyard.cli.remote import (
     PIPE_WIDTH,
+    UNREACHABLE,
     CliError,
     add_endpoint,
     client,
@@ -214,7 +214,7 @@ def jobs(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         try:
             shown = job_table(batch, args.queue, args.status, room=screen.height - 2,
                               width=screen.width)
-        except EndpointConnectionError as error:
+        except UNREACHABLE as error:
             lost = lost or datetime.now()
             return Group(Text(f"{unreachable(error)} since {moment(lost)}, retrying  "
                               "(Ctrl-C to stop)"), Text(""), shown)

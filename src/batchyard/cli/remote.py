@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import ConnectionClosedError
+from botocore.exceptions import ConnectionError as ConnectionFailure
 from rich.console import Console
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:4580"
@@ -84,9 +85,16 @@ def _refuse_strangers(http_response: Any, parsed: dict[str, Any], **_: Any) -> N
                        "server? see --endpoint-url)")
 
 
-def unreachable(error: EndpointConnectionError) -> str:
-    """What a failed connection says: which server could not be reached."""
+# The errors of a connection that gave no answer: refused, timed out, or closed first.
+UNREACHABLE = (ConnectionFailure, ConnectionClosedError)
+
+
+def unreachable(error: ConnectionFailure | ConnectionClosedError) -> str:
+    """What a failed connection (refused, timed out, closed before an answer) says: which
+    server could not be reached."""
     where = urlsplit(str(error.kwargs.get("endpoint_url", "")))
+    if not where.netloc:
+        return f"cannot reach the server: {error}"
     return f"cannot reach the server at {where.scheme}://{where.netloc}"
 
 
