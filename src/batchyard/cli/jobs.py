@@ -14,12 +14,22 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TextIO
 
+from rich.cells import cell_len
 from rich.console import Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from batchyard.cli.remote import CliError, add_endpoint, client, console, moment
+from batchyard.cli.remote import (
+    PIPE_WIDTH,
+    UNREACHABLE,
+    CliError,
+    add_endpoint,
+    client,
+    console,
+    moment,
+    unreachable,
+)
 
 STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
 FINAL = ("SUCCEEDED", "FAILED")
@@ -27,6 +37,14 @@ LOG_GROUP = "/aws/batch/job"
 # How often ``--watch`` and ``--follow`` ask the server again.
 REFRESH_SECONDS = 1.0
 DESCRIBE_BATCH = 100
+COLUMNS = ("JOB ID", "NAME", "QUEUE", "STATUS", "ATTEMPTS", "EXIT", "CREATED", "STARTED",
+           "STOPPED", "REASON")
+# On a terminal too narrow for every column these go, in this order, rather than squeezing
+# every column into an ellipsis: the id, status, exit code and end of a job stay whole.
+DROPPED_FIRST = ("CREATED", "STARTED", "NAME", "QUEUE", "ATTEMPTS")
+REASON_MIN = 20
+# rich's space between two columns of a table without a box.
+COLUMN_GAP = 2
 
 
 def _pairs(items: list[str], what: str) -> dict[str, str]:
@@ -98,14 +116,52 @@ def _described(batch: Any, ids: list[str]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def job_table(batch: Any, queue: str | None, status: str | None) -> Group:
-    """The counts by status of each queue, then its jobs, oldest first."""
+def _fitting_columns(cells: list[tuple[str, ...]], width: int) -> dict[int, int | None]:
+    """The columns of ``cells`` that fit in ``width``, by index, each with its widest
+    (None: as wide as it needs)."""
+    natural = [max([cell_len(COLUMNS[index])] + [cell_len(row[index]) for row in cells])
+               for index in range(len(COLUMNS))]
+    kept = list(range(len(COLUMNS)))
+    reason = COLUMNS.index("REASON")
+
+    def needed() -> int:
+        others = sum(natural[index] for index in kept if index != reason)
+        return others + COLUMN_GAP * (len(kept) - 1) + min(natural[reason], REASON_MIN)
+
+    dropping = [COLUMNS.index(column) for column in DROPPED_FIRST]
+    while needed() > width and dropping:
+        kept.remove(dropping.pop(0))
+    shown: dict[int, int | None] = dict.fromkeys(kept)
+    # What is left after the other columns is the reason's; it ends in an ellipsis if longer.
+    rest = width - needed() + min(natural[reason], REASON_MIN)
+    shown[reason] = max(rest, 1)
+    return shown
+
+
+def job_table(batch: Any, queue: str | None, status: str | None,
+              room: int | None = None, width: int = PIPE_WIDTH) -> Group:
+    """The counts by status of each queue, then its jobs, oldest first; within ``room``
+    lines, the newest jobs that fit (the counts still count every job); within ``width``
+    columns, the columns that fit whole (the reason shortened last)."""
     rows: list[tuple[str, dict[str, Any]]] = []
     counts: dict[str, Counter[str]] = {}
     for name in _queues(batch, queue):
         found = list(_summaries(batch, name, status))
         counts[name] = Counter(job["status"] for job in found)
         rows += [(name, job) for job in found]
+    if not counts:
+        # Two empty tables would leave a new user guessing whether the listing worked.
+        return Group(Text("no job queues on this server yet (CreateJobQueue makes one)"))
+    rows.sort(key=lambda row: row[1]["createdAt"])
+    hidden = Text("")
+    if room is not None:
+        # Lines besides the job rows: the counts' header and rows, the line between them and
+        # the jobs (blank, or this note) and the table's header.
+        fits = max(1, room - len(counts) - 3)
+        if len(rows) > fits:
+            hidden = Text(f"{len(rows) - fits} older jobs not shown")
+            rows = rows[-fits:]
+    # Only the rows shown are described: a watch of a deep queue asks for a screenful.
     details = _described(batch, [job["jobId"] for _, job in rows])
     header = Table(box=None, show_edge=False, pad_edge=False)
     header.add_column("QUEUE")
@@ -113,20 +169,24 @@ def job_table(batch: Any, queue: str | None, status: str | None) -> Group:
         header.add_column(each, justify="right")
     for name, counted in counts.items():
         header.add_row(name, *(str(counted.get(each, 0)) for each in STATUSES))
-    table = Table(box=None, show_edge=False, pad_edge=False)
-    for column in ("JOB ID", "NAME", "QUEUE", "STATUS", "ATTEMPTS", "EXIT", "CREATED",
-                   "STARTED", "STOPPED", "REASON"):
-        table.add_column(column, no_wrap=True)
-    for name, job in sorted(rows, key=lambda row: row[1]["createdAt"]):
+    cells: list[tuple[str, ...]] = []
+    for name, job in rows:
         detail = details.get(job["jobId"], job)
         exit_code = (detail.get("container") or {}).get("exitCode")
-        table.add_row(
+        cells.append((
             job["jobId"], job["jobName"], name, job["status"],
             str(len(detail.get("attempts") or [])), "-" if exit_code is None else str(exit_code),
             moment(job.get("createdAt")), moment(job.get("startedAt")),
             moment(job.get("stoppedAt")), job.get("statusReason", ""),
-        )
-    return Group(header, Text(""), table)
+        ))
+    table = Table(box=None, show_edge=False, pad_edge=False)
+    shown = _fitting_columns(cells, width)
+    for index, column in enumerate(COLUMNS):
+        if index in shown:
+            table.add_column(column, no_wrap=True, max_width=shown[index])
+    for row in cells:
+        table.add_row(*(value for index, value in enumerate(row) if index in shown))
+    return Group(header, hidden, table)
 
 
 def jobs(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
@@ -135,19 +195,38 @@ def jobs(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     batch = client(args, "batch")
     screen = console(out)
     if not args.watch:
-        screen.print(job_table(batch, args.queue, args.status))
+        screen.print(job_table(batch, args.queue, args.status, width=screen.width))
         return 0
 
+    # A watch outlives a restart of the server: while it cannot be reached the last table
+    # stays, under a line saying since when, and the first error (a queue that does not
+    # exist, a server that never answered) ends the command as anywhere else.
+    shown = job_table(batch, args.queue, args.status, room=screen.height - 2,
+                      width=screen.width)
+    lost: datetime | None = None
+
+    def refreshed() -> Group:
+        return Group(Text(f"last refreshed {moment(datetime.now())}  (Ctrl-C to stop)"),
+                     Text(""), shown)
+
     def frame() -> Group:
-        refreshed = Text(f"last refreshed {moment(datetime.now())}  (Ctrl-C to stop)")
-        return Group(refreshed, Text(""), job_table(batch, args.queue, args.status))
+        nonlocal shown, lost
+        try:
+            shown = job_table(batch, args.queue, args.status, room=screen.height - 2,
+                              width=screen.width)
+        except UNREACHABLE as error:
+            lost = lost or datetime.now()
+            return Group(Text(f"{unreachable(error)} since {moment(lost)}, retrying  "
+                              "(Ctrl-C to stop)"), Text(""), shown)
+        lost = None
+        return refreshed()
 
     # Ctrl-C only raises a flag: an interrupt in the middle of drawing a frame would leave
     # the terminal on the alternate screen.
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda _signum, _frame: stop.set())
     try:
-        with Live(frame(), console=screen, screen=screen.is_terminal,
+        with Live(refreshed(), console=screen, screen=screen.is_terminal,
                   auto_refresh=False) as live:
             while not stop.wait(REFRESH_SECONDS):
                 live.update(frame(), refresh=True)
@@ -181,14 +260,42 @@ def logs(args: argparse.Namespace, out: TextIO = sys.stdout,
             _print_new(output, stream, tokens, out)
         out.flush()
         if job["status"] in FINAL:
-            if not streams:
-                reasons = [job.get("statusReason"), (job.get("container") or {}).get("reason")]
-                why = ": ".join(r for r in reasons if r) or "no reason given"
-                sys.stderr.write(f"job {args.job} {job['status']} without output: {why}\n")
+            _tell_end(job, bool(streams))
             return _exit_code(job) if args.follow else 0
         if not args.follow:
             return 0
         pause(REFRESH_SECONDS)
+
+
+def _reason(status_reason: str | None, container: dict[str, Any]) -> str:
+    reasons = [status_reason, container.get("reason")]
+    return ": ".join(r for r in reasons if r) or "no reason given"
+
+
+def _tell_end(job: dict[str, Any], has_output: bool) -> None:
+    """On stderr, so that stdout stays the job's own output: why a job without output ended,
+    and the exit code and reason of each attempt of a job that failed or was retried."""
+    name = job["jobId"]
+    size = (job.get("arrayProperties") or {}).get("size")
+    if size:
+        sys.stderr.write(f"job {name} is an array job of {size} children, {job['status']}; "
+                         f"each has its own output: batchyard logs {name}:0 … "
+                         f"{name}:{size - 1}\n")
+        return
+    if not has_output:
+        why = _reason(job.get("statusReason"), job.get("container") or {})
+        sys.stderr.write(f"job {name} {job['status']} without output: {why}\n")
+        return
+    attempts = job.get("attempts") or []
+    if job["status"] == "SUCCEEDED" and len(attempts) <= 1:
+        return
+    for number, attempt in enumerate(attempts, 1):
+        container = attempt.get("container") or {}
+        code = container.get("exitCode")
+        sys.stderr.write(
+            f"job {name} attempt {number}: exit code {'-' if code is None else code}, "
+            f"{_reason(attempt.get('statusReason'), container)}\n"
+        )
 
 
 def _print_new(output: Any, stream: str, tokens: dict[str, str | None], out: TextIO) -> None:
@@ -211,6 +318,7 @@ def add_job_commands(commands: Any) -> None:
     """``submit``, ``jobs`` and ``logs`` on the CLI's sub-commands."""
     parser = commands.add_parser(
         "submit", help="submit a Batch job",
+        usage="%(prog)s --queue QUEUE --definition DEFINITION [options] [--] [COMMAND ...]",
         description="Submit a job. The command, if given, overrides the job definition's; "
                     "put it last, after --, e.g.: batchyard submit --queue q --definition d "
                     "-- sh -c 'echo hi'. Without -- everything from the first word that is "
@@ -240,8 +348,11 @@ def add_job_commands(commands: Any) -> None:
     parser.set_defaults(run=jobs)
 
     parser = commands.add_parser("logs", help="print a job's output",
-                                 description="Print the output of every attempt of a job.")
-    parser.add_argument("job", help="job id")
+                                 description="Print the output of every attempt of a job. "
+                                             "On stderr: why a job without output ended, and "
+                                             "the exit code and reason of each attempt of a "
+                                             "job that failed or was retried.")
+    parser.add_argument("job", metavar="JOB_ID", help="job id")
     parser.add_argument("--follow", action="store_true",
                         help="keep printing until the job ends, then exit with its exit code")
     add_endpoint(parser)

@@ -8,9 +8,12 @@ import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ConnectionClosedError
+from botocore.exceptions import ConnectionError as ConnectionFailure
 from rich.console import Console
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:4580"
@@ -26,10 +29,23 @@ class CliError(Exception):
         self.code = code
 
 
+def endpoint_url(value: str) -> str:
+    """``value`` if it is an http(s) URL of a host (and a valid port); the option's type."""
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 - reading it is what checks the port
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad port in {value!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"not an http:// or https:// URL: {value!r}")
+    return value.rstrip("/")
+
+
 def add_endpoint(parser: argparse.ArgumentParser) -> None:
     """The ``--endpoint-url`` option every client command takes."""
     parser.add_argument(
         "--endpoint-url",
+        type=endpoint_url,
         default=os.environ.get("BATCHYARD_ENDPOINT", DEFAULT_ENDPOINT),
         help=f"the server (default: $BATCHYARD_ENDPOINT or {DEFAULT_ENDPOINT})",
     )
@@ -40,7 +56,7 @@ def client(args: argparse.Namespace, service: str) -> Any:
     # The stubs type each service's client by its name's literal; these commands are plain
     # boto3 callers, whatever the service.
     factory: Any = boto3.client
-    return factory(
+    made = factory(
         service,
         endpoint_url=args.endpoint_url,
         region_name=os.environ.get("AWS_DEFAULT_REGION")
@@ -51,6 +67,35 @@ def client(args: argparse.Namespace, service: str) -> Any:
         config=Config(retries={"max_attempts": 2}, inject_host_prefix=False,
                       connect_timeout=5, read_timeout=70),
     )
+    made.meta.events.register("after-call", _refuse_strangers)
+    return made
+
+
+def _refuse_strangers(http_response: Any, parsed: dict[str, Any], **_: Any) -> None:
+    # Every AWS answer, and every batchyard one, carries a request id. Without one, and
+    # without an AWS error body (botocore then names the error by its HTTP status), the
+    # answer is some other web server's page, and the command would fail on its missing keys.
+    if "x-amzn-RequestId" in http_response.headers:
+        return
+    code = str((parsed.get("Error") or {}).get("Code", ""))
+    if http_response.status_code < 300 or not code or code.isdigit():
+        where = urlsplit(http_response.url)
+        raise CliError(f"the server at {where.scheme}://{where.netloc} answered HTTP "
+                       f"{http_response.status_code}, not like an AWS API (is it a batchyard "
+                       "server? see --endpoint-url)")
+
+
+# The errors of a connection that gave no answer: refused, timed out, or closed first.
+UNREACHABLE = (ConnectionFailure, ConnectionClosedError)
+
+
+def unreachable(error: ConnectionFailure | ConnectionClosedError) -> str:
+    """What a failed connection (refused, timed out, closed before an answer) says: which
+    server could not be reached."""
+    where = urlsplit(str(error.kwargs.get("endpoint_url", "")))
+    if not where.netloc:
+        return f"cannot reach the server: {error}"
+    return f"cannot reach the server at {where.scheme}://{where.netloc}"
 
 
 def console(out: Any = None) -> Console:

@@ -35,7 +35,12 @@ def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     wait_for_server(args.endpoint_url, args.server_timeout)
     aws = job_poller.Clients(client(args, "batch"), client(args, "lambda"),
                              client(args, "stepfunctions"))
-    deployment = job_poller.deploy(aws, wait_time=args.wait_time)
+    screen = console(sys.stderr)
+    try:
+        with screen.status(f"deploying {args.sample}"):
+            deployment = job_poller.deploy(aws, wait_time=args.wait_time)
+    except RuntimeError as error:
+        raise CliError(str(error)) from None
     variant = "sync" if args.sync else "lambda"
     execution = job_poller.start(aws, deployment, variant)
     out.write(json.dumps({
@@ -46,7 +51,6 @@ def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     if not args.wait:
         return 0
     out.flush()
-    screen = console(sys.stderr)
     with screen.status("waiting for the execution to end") as status:
 
         def progress(state: str) -> None:

@@ -35,6 +35,13 @@ def serve(args: argparse.Namespace) -> int:
     except (InsecureListener, ValueError) as error:
         print(f"batchyard server: {error}", file=sys.stderr)
         return 2
+    # Made here rather than at startup, where the failure would be a traceback in uvicorn's log.
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        print(f"batchyard server: cannot use the data directory {settings.data_dir}: "
+              f"{error.strerror}", file=sys.stderr)
+        return 2
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -61,11 +68,22 @@ def serve(args: argparse.Namespace) -> int:
     return 0 if server.started else 1
 
 
+def port(value: str) -> int:
+    """``value`` as a TCP port number; the ``--port`` option's type."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if not 1 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number (1-65535): {value!r}")
+    return number
+
+
 def add_server_command(commands: Any) -> None:
     """``server`` on the CLI's sub-commands."""
     parser = commands.add_parser("server", help="run the API server and console")
     parser.add_argument("--host", help="listen address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="listen port (default 4580)")
+    parser.add_argument("--port", type=port, help="listen port (default 4580)")
     parser.add_argument("--data-dir", help="where the SQLite store lives (default ./.batchyard)")
     parser.add_argument(
         "--credentials-file",
