@@ -10,27 +10,12 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
 
+from tests.events.support import refusal, unique
 from tests.support.server import ServerProcess
 
 ACCOUNT = "123456789012"
 PATTERN = json.dumps({"source": ["my.app"]})
-
-
-@pytest.fixture(scope="module")
-def events(server: ServerProcess) -> Any:
-    return server.client("events")
-
-
-def _name(prefix: str = "rule") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def _error(call: Any, **kwargs: Any) -> dict[str, str]:
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    return caught.value.response["Error"]
 
 
 def _log_group_arn(name: str) -> str:
@@ -38,7 +23,7 @@ def _log_group_arn(name: str) -> str:
 
 
 def test_put_describe_and_update_a_rule(events: Any) -> None:
-    name = _name()
+    name = unique()
     arn = events.put_rule(Name=name, EventPattern=PATTERN, Description="d")["RuleArn"]
     assert arn == f"arn:aws:events:us-east-1:{ACCOUNT}:rule/{name}"
     rule = events.describe_rule(Name=name)
@@ -70,18 +55,18 @@ def test_put_describe_and_update_a_rule(events: Any) -> None:
 
 
 def test_enable_and_disable(events: Any) -> None:
-    name = _name()
+    name = unique()
     events.put_rule(Name=name, EventPattern=PATTERN)
     events.disable_rule(Name=name)
     assert events.describe_rule(Name=name)["State"] == "DISABLED"
     events.enable_rule(Name=name)
     assert events.describe_rule(Name=name)["State"] == "ENABLED"
-    error = _error(events.enable_rule, Name=_name("missing"))
+    error = refusal(events.enable_rule, Name=unique("missing"))
     assert error["Code"] == "ResourceNotFoundException"
 
 
 def test_list_rules_by_prefix_and_pages(events: Any) -> None:
-    prefix = _name("list")
+    prefix = unique("list")
     names = [f"{prefix}-{i}" for i in range(5)]
     for name in reversed(names):
         events.put_rule(Name=name, EventPattern=PATTERN)
@@ -99,15 +84,15 @@ def test_list_rules_by_prefix_and_pages(events: Any) -> None:
     assert pages == 3
     paginated = events.get_paginator("list_rules").paginate(NamePrefix=prefix)
     assert [r["Name"] for page in paginated for r in page["Rules"]] == names
-    assert _error(events.list_rules, NextToken="%%%")["Code"] == "ValidationException"
+    assert refusal(events.list_rules, NextToken="%%%")["Code"] == "ValidationException"
     for token in ("%%%", "bm90LWEtbnVtYmVy"):
-        error = _error(events.list_targets_by_rule, Rule=names[0], NextToken=token)
+        error = refusal(events.list_targets_by_rule, Rule=names[0], NextToken=token)
         assert error["Code"] == "ValidationException"
 
 
 def test_missing_rule_errors(events: Any) -> None:
-    name = _name("missing")
-    error = _error(events.describe_rule, Name=name)
+    name = unique("missing")
+    error = refusal(events.describe_rule, Name=name)
     assert error == {
         "Code": "ResourceNotFoundException",
         "Message": f"Rule {name} does not exist on EventBus default.",
@@ -118,33 +103,33 @@ def test_missing_rule_errors(events: Any) -> None:
         (events.put_targets, {"Rule": name, "Targets": [{"Id": "t", "Arn": _log_group_arn("g")}]}),
         (events.remove_targets, {"Rule": name, "Ids": ["t"]}),
     ):
-        assert _error(call, **kwargs)["Code"] == "ResourceNotFoundException"
+        assert refusal(call, **kwargs)["Code"] == "ResourceNotFoundException"
     events.delete_rule(Name=name)  # deleting what is not there succeeds, as on AWS
 
 
 def test_put_rule_validation(events: Any) -> None:
-    name = _name("bad")
-    error = _error(events.put_rule, Name=name)
+    name = unique("bad")
+    error = refusal(events.put_rule, Name=name)
     assert error == {
         "Code": "ValidationException",
         "Message": "Parameter(s) EventPattern or ScheduleExpression must be specified.",
     }
-    error = _error(events.put_rule, Name=name, EventPattern='{"source": "aws.ec2"}')
+    error = refusal(events.put_rule, Name=name, EventPattern='{"source": "aws.ec2"}')
     assert error == {
         "Code": "InvalidEventPatternException",
         "Message": 'Event pattern is not valid. Reason: "source" must be an object or an array',
     }
-    error = _error(events.put_rule, Name=name, EventPattern="{nope")
+    error = refusal(events.put_rule, Name=name, EventPattern="{nope")
     assert error["Code"] == "InvalidEventPatternException"
     for expression in ("rate(1 minutes)", "cron(0 10 * * * *)", "every day"):
-        error = _error(events.put_rule, Name=name, ScheduleExpression=expression)
+        error = refusal(events.put_rule, Name=name, ScheduleExpression=expression)
         assert error == {
             "Code": "ValidationException",
             "Message": "Parameter ScheduleExpression is not valid.",
         }
-    error = _error(events.put_rule, Name="bad name!", EventPattern=PATTERN)
+    error = refusal(events.put_rule, Name="bad name!", EventPattern=PATTERN)
     assert error["Code"] == "ValidationException"
-    assert _error(events.describe_rule, Name=name)["Code"] == "ResourceNotFoundException"
+    assert refusal(events.describe_rule, Name=name)["Code"] == "ResourceNotFoundException"
 
 
 def test_the_default_bus_and_a_bus_that_does_not_exist(events: Any) -> None:
@@ -152,17 +137,17 @@ def test_the_default_bus_and_a_bus_that_does_not_exist(events: Any) -> None:
     assert bus["Name"] == "default"
     assert bus["Arn"] == f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/default"
     assert events.describe_event_bus(Name=bus["Arn"])["Name"] == "default"
-    error = _error(events.describe_event_bus, Name="other")
+    error = refusal(events.describe_event_bus, Name="other")
     assert error == {
         "Code": "ResourceNotFoundException",
         "Message": "Event bus other does not exist.",
     }
-    error = _error(events.put_rule, Name=_name(), EventPattern=PATTERN, EventBusName="other")
+    error = refusal(events.put_rule, Name=unique(), EventPattern=PATTERN, EventBusName="other")
     assert error["Code"] == "ResourceNotFoundException"
 
 
 def test_targets_lifecycle_and_delete_rule(events: Any) -> None:
-    name = _name()
+    name = unique()
     events.put_rule(Name=name, EventPattern=PATTERN)
     targets = [
         {"Id": "logs", "Arn": _log_group_arn("/t/a"), "Input": '{"k": 1}'},
@@ -200,7 +185,7 @@ def test_targets_lifecycle_and_delete_rule(events: Any) -> None:
     events.put_targets(Rule=name, Targets=[updated])
     assert events.list_targets_by_rule(Rule=name)["Targets"][0] == updated
 
-    error = _error(events.delete_rule, Name=name)
+    error = refusal(events.delete_rule, Name=name)
     assert error == {
         "Code": "ValidationException",
         "Message": "Rule can't be deleted since it has targets.",
@@ -209,11 +194,11 @@ def test_targets_lifecycle_and_delete_rule(events: Any) -> None:
     assert removed["FailedEntryCount"] == 0
     assert events.list_targets_by_rule(Rule=name)["Targets"] == []
     events.delete_rule(Name=name)
-    assert _error(events.describe_rule, Name=name)["Code"] == "ResourceNotFoundException"
+    assert refusal(events.describe_rule, Name=name)["Code"] == "ResourceNotFoundException"
 
 
 def test_put_targets_failed_entries_and_limits(events: Any) -> None:
-    name = _name()
+    name = unique()
     events.put_rule(Name=name, EventPattern=PATTERN)
     result = events.put_targets(
         Rule=name,
@@ -228,7 +213,7 @@ def test_put_targets_failed_entries_and_limits(events: Any) -> None:
     assert [t["Id"] for t in events.list_targets_by_rule(Rule=name)["Targets"]] == ["ok"]
 
     more = [{"Id": f"t{i}", "Arn": _log_group_arn(f"/t/{i}")} for i in range(5)]
-    error = _error(events.put_targets, Rule=name, Targets=more)
+    error = refusal(events.put_targets, Rule=name, Targets=more)
     assert error["Code"] == "LimitExceededException"
     assert [t["Id"] for t in events.list_targets_by_rule(Rule=name)["Targets"]] == ["ok"]
 
@@ -268,9 +253,9 @@ def test_put_targets_failed_entries_and_limits(events: Any) -> None:
 def test_put_targets_rejects_bad_configuration(
     events: Any, target: dict[str, Any], message: str
 ) -> None:
-    name = _name()
+    name = unique()
     events.put_rule(Name=name, EventPattern=PATTERN)
-    error = _error(
+    error = refusal(
         events.put_targets,
         Rule=name,
         Targets=[{"Id": "good", "Arn": _log_group_arn("g")}, {"Id": "bad", **target}],
@@ -298,9 +283,9 @@ def test_test_event_pattern(events: Any) -> None:
     assert not events.test_event_pattern(EventPattern=json.dumps(pattern), Event=json.dumps(event))[
         "Result"
     ]
-    error = _error(events.test_event_pattern, EventPattern='{"a": [}', Event=json.dumps(event))
+    error = refusal(events.test_event_pattern, EventPattern='{"a": [}', Event=json.dumps(event))
     assert error["Code"] == "InvalidEventPatternException"
-    error = _error(events.test_event_pattern, EventPattern=PATTERN, Event='{"source": "x"}')
+    error = refusal(events.test_event_pattern, EventPattern=PATTERN, Event='{"source": "x"}')
     assert error == {"Code": "ValidationException", "Message": "Parameter Event is not valid."}
 
 
@@ -329,10 +314,10 @@ def test_deeply_nested_json_is_refused_not_crashed_on(events: Any) -> None:
     deep = '{"a":' * 50000 + "1" + "}" * 50000
     result = events.put_events(Entries=[{"Source": "my.app", "DetailType": "t", "Detail": deep}])
     assert result["Entries"][0]["ErrorCode"] == "MalformedDetail"
-    error = _error(events.test_event_pattern, EventPattern=PATTERN, Event=deep)
+    error = refusal(events.test_event_pattern, EventPattern=PATTERN, Event=deep)
     assert error["Code"] == "ValidationException"
     pattern = '{"a":' * 500 + '["x"]' + "}" * 500
-    error = _error(events.put_rule, Name=_name(), EventPattern=pattern)
+    error = refusal(events.put_rule, Name=unique(), EventPattern=pattern)
     assert error["Code"] == "InvalidEventPatternException"
 
 
@@ -347,13 +332,13 @@ def test_server_side_validation_of_the_shape(server: ServerProcess) -> None:
     )
     entries = [{"Source": "my.app", "DetailType": "t", "Detail": "{}"}] * 11
     for kwargs in ({"Entries": []}, {"Entries": entries}):
-        assert _error(unchecked.put_events, **kwargs)["Code"] == "ValidationException"
-    error = _error(unchecked.put_targets, Rule=_name(), Targets=[{"Id": "t"}])
+        assert refusal(unchecked.put_events, **kwargs)["Code"] == "ValidationException"
+    error = refusal(unchecked.put_targets, Rule=unique(), Targets=[{"Id": "t"}])
     assert error["Code"] == "ValidationException"
 
 
 def test_rule_tags(events: Any) -> None:
-    name = _name()
+    name = unique()
     arn = events.put_rule(Name=name, EventPattern=PATTERN, Tags=[{"Key": "team", "Value": "a"}])[
         "RuleArn"
     ]
@@ -369,15 +354,15 @@ def test_rule_tags(events: Any) -> None:
     ]
     events.put_rule(Name=name, EventPattern=PATTERN)  # an update keeps the rule's tags
     assert len(events.list_tags_for_resource(ResourceARN=arn)["Tags"]) == 1
-    missing = arn.replace(name, _name("missing"))
-    assert _error(events.list_tags_for_resource, ResourceARN=missing)["Code"] == (
+    missing = arn.replace(name, unique("missing"))
+    assert refusal(events.list_tags_for_resource, ResourceARN=missing)["Code"] == (
         "ResourceNotFoundException"
     )
 
 
 def test_list_rule_names_by_target(events: Any) -> None:
     group_arn = _log_group_arn(f"/by-target/{uuid.uuid4().hex}")
-    names = sorted(_name("by-target") for _ in range(3))
+    names = sorted(unique("by-target") for _ in range(3))
     for name in names:
         events.put_rule(Name=name, EventPattern=PATTERN)
         events.put_targets(Rule=name, Targets=[{"Id": "logs", "Arn": group_arn}])

@@ -18,9 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
-from botocore.exceptions import ClientError
 
 from batchyard.aws.caller import Caller
 from batchyard.events import EventBridge, connection_records, records
@@ -28,27 +26,13 @@ from batchyard.events.connections import AuthorizationType, ConnectionState, sho
 from batchyard.events.connections import Connection as EventsConnection
 from batchyard.store import Store
 from batchyard.store.tables.events import connections
+from tests.events.support import refusal, unique
 from tests.support.http_endpoint import Endpoint
 from tests.support.server import ServerProcess, wait_for
 
 ACCOUNT = "123456789012"
 PREFIX = f"arn:aws:events:us-east-1:{ACCOUNT}:"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/events"
-
-
-@pytest.fixture(scope="module")
-def events(server: ServerProcess) -> Any:
-    return server.client("events")
-
-
-def _name(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def _error(call: Any, **kwargs: Any) -> dict[str, str]:
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    return caught.value.response["Error"]
 
 
 def _raw_answers(client: Any) -> list[str]:
@@ -64,7 +48,7 @@ def _api_key_connection(events: Any, value: str = "k-123", **extra: Any) -> str:
     key = {"ApiKeyName": "x-api-key", "ApiKeyValue": value}
     return str(
         events.create_connection(
-            Name=_name("key"), AuthorizationType="API_KEY",
+            Name=unique("key"), AuthorizationType="API_KEY",
             AuthParameters={"ApiKeyAuthParameters": key, **extra},
         )["ConnectionArn"]
     )
@@ -72,7 +56,7 @@ def _api_key_connection(events: Any, value: str = "k-123", **extra: Any) -> str:
 
 def _target_rule(events: Any, destination: str, **target: Any) -> tuple[str, str]:
     """A rule sending the events of a new source to ``destination``: (source, rule name)."""
-    source, rule = _name("my.app"), _name("to-http")
+    source, rule = unique("my.app"), unique("to-http")
     events.put_rule(Name=rule, EventPattern=json.dumps({"source": [source]}))
     events.put_targets(
         Rule=rule, Targets=[{"Id": "http", "Arn": destination, "RoleArn": ROLE, **target}]
@@ -88,7 +72,7 @@ def _put(events: Any, source: str, *details: dict[str, Any]) -> None:
 def _destination(events: Any, connection: str, endpoint: str, **extra: Any) -> str:
     return str(
         events.create_api_destination(
-            Name=_name("dest"), ConnectionArn=connection, InvocationEndpoint=endpoint,
+            Name=unique("dest"), ConnectionArn=connection, InvocationEndpoint=endpoint,
             HttpMethod=extra.pop("HttpMethod", "POST"), **extra,
         )["ApiDestinationArn"]
     )
@@ -120,7 +104,7 @@ def _failures(server: ServerProcess, rule_arn: str) -> list[dict[str, Any]]:
 def test_a_connection_never_shows_its_secrets(server: ServerProcess) -> None:
     events = server.client("events")
     answers = _raw_answers(events)
-    name = _name("conn")
+    name = unique("conn")
     created = events.create_connection(
         Name=name, Description="the shop's API", AuthorizationType="API_KEY",
         AuthParameters={
@@ -176,7 +160,7 @@ def test_a_connection_never_shows_its_secrets(server: ServerProcess) -> None:
     assert _stored_connection(server, arn)["secret"] is None
 
     assert events.delete_connection(Name=name)["ConnectionState"] == "DELETING"
-    assert _error(events.describe_connection, Name=name) == {
+    assert refusal(events.describe_connection, Name=name) == {
         "Code": "ResourceNotFoundException",
         "Message": f"Failed to describe the connection(s). Connection '{name}' does not exist.",
     }
@@ -184,21 +168,21 @@ def test_a_connection_never_shows_its_secrets(server: ServerProcess) -> None:
 
 
 def test_connection_errors(events: Any) -> None:
-    name = _name("conn")
+    name = unique("conn")
     auth = {"ApiKeyAuthParameters": {"ApiKeyName": "k", "ApiKeyValue": "v"}}
     events.create_connection(Name=name, AuthorizationType="API_KEY", AuthParameters=auth)
-    assert _error(
+    assert refusal(
         events.create_connection, Name=name, AuthorizationType="API_KEY", AuthParameters=auth
     ) == {"Code": "ResourceAlreadyExistsException", "Message": f"Connection {name} already exists."}
     basic = {"BasicAuthParameters": {"Username": "u", "Password": "p"}}
     for kind, given in (("API_KEY", {**auth, **basic}), ("BASIC", auth), ("API_KEY", {})):
-        error = _error(
-            events.create_connection, Name=_name("bad"), AuthorizationType=kind,
+        error = refusal(
+            events.create_connection, Name=unique("bad"), AuthorizationType=kind,
             AuthParameters=given,
         )
         assert error["Code"] == "ValidationException"
         assert error["Message"].startswith("Parameter AuthParameters is not valid. Reason: ")
-    error = _error(
+    error = refusal(
         events.update_connection, Name=name, AuthorizationType="BASIC",
         AuthParameters={"BasicAuthParameters": {"Username": "u"}},
     )
@@ -207,17 +191,17 @@ def test_connection_errors(events: Any) -> None:
         "Message": "Parameter AuthParameters is not valid. Reason: "
         "BasicAuthParameters.Password must be specified.",
     }
-    missing = _name("missing")
+    missing = unique("missing")
     for call in (events.describe_connection, events.delete_connection,
                  events.deauthorize_connection):
-        assert _error(call, Name=missing)["Code"] == "ResourceNotFoundException"
+        assert refusal(call, Name=missing)["Code"] == "ResourceNotFoundException"
 
 
 def test_an_api_destination_is_created_described_listed_updated_and_deleted(
     events: Any, endpoint: Endpoint
 ) -> None:
     connection = _api_key_connection(events)
-    name = _name("dest")
+    name = unique("dest")
     created = events.create_api_destination(
         Name=name, ConnectionArn=connection, InvocationEndpoint=f"{endpoint.url}/a",
         HttpMethod="PUT", Description="orders", InvocationRateLimitPerSecond=20,
@@ -240,7 +224,7 @@ def test_an_api_destination_is_created_described_listed_updated_and_deleted(
     assert described["InvocationEndpoint"] == f"{endpoint.url}/b"
     assert described["HttpMethod"] == "PUT" and described["InvocationRateLimitPerSecond"] == 20
     events.delete_api_destination(Name=name)
-    assert _error(events.describe_api_destination, Name=name) == {
+    assert refusal(events.describe_api_destination, Name=name) == {
         "Code": "ResourceNotFoundException",
         "Message": f"Failed to describe the api-destination(s). An api-destination '{name}' "
         "does not exist.",
@@ -249,26 +233,26 @@ def test_an_api_destination_is_created_described_listed_updated_and_deleted(
 
 def test_api_destination_errors(events: Any, endpoint: Endpoint) -> None:
     connection = _api_key_connection(events)
-    name = _name("dest")
+    name = unique("dest")
     kwargs = {"ConnectionArn": connection, "InvocationEndpoint": endpoint.url, "HttpMethod": "POST"}
     events.create_api_destination(Name=name, **kwargs)
-    assert _error(events.create_api_destination, Name=name, **kwargs) == {
+    assert refusal(events.create_api_destination, Name=name, **kwargs) == {
         "Code": "ResourceAlreadyExistsException",
         "Message": f"An api-destination '{name}' already exists.",
     }
     gone = PREFIX + "connection/gone/00000000-0000-0000-0000-000000000000"
-    assert _error(
-        events.create_api_destination, Name=_name("d"), **{**kwargs, "ConnectionArn": gone}
+    assert refusal(
+        events.create_api_destination, Name=unique("d"), **{**kwargs, "ConnectionArn": gone}
     ) == {
         "Code": "ResourceNotFoundException",
         "Message": "Failed to describe the connection(s). Connection 'gone' does not exist.",
     }
-    error = _error(
-        events.create_api_destination, Name=_name("d"),
+    error = refusal(
+        events.create_api_destination, Name=unique("d"),
         **{**kwargs, "InvocationEndpoint": "ftp://example.com/x"},
     )
     assert error["Code"] == "ValidationException"
-    assert _error(events.update_api_destination, Name=_name("missing"), HttpMethod="GET")[
+    assert refusal(events.update_api_destination, Name=unique("missing"), HttpMethod="GET")[
         "Code"
     ] == "ResourceNotFoundException"
 
@@ -309,7 +293,7 @@ def test_a_basic_target_carries_the_connection_parameters(
     events: Any, endpoint: Endpoint
 ) -> None:
     connection = events.create_connection(
-        Name=_name("basic"), AuthorizationType="BASIC",
+        Name=unique("basic"), AuthorizationType="BASIC",
         AuthParameters={
             "BasicAuthParameters": {"Username": "shop", "Password": "pa ss!"},
             "InvocationHttpParameters": {
@@ -336,7 +320,7 @@ def test_an_oauth_connection_gets_its_token_and_a_new_one_on_401(
     endpoint.answer("/token", 200, json.dumps({"access_token": "tok-1", "expires_in": 3600}))
     endpoint.answer("/token", 200, json.dumps({"access_token": "tok-2"}))
     endpoint.answer("/secured", 401)
-    name = _name("oauth")
+    name = unique("oauth")
     created = events.create_connection(
         Name=name, AuthorizationType="OAUTH_CLIENT_CREDENTIALS",
         AuthParameters={

@@ -5,40 +5,16 @@ with ``replay-name`` in their envelope; the time range, the lifecycle and AWS's 
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-from botocore.exceptions import ClientError
-
 from tests.batch.jobs_support import make_definition, make_stack, submit, wait_status
+from tests.events.support import log_group, refusal, unique
 from tests.support.server import ServerProcess, wait_for
 
 ACCOUNT = "123456789012"
 PREFIX = f"arn:aws:events:us-east-1:{ACCOUNT}:"
 DEFAULT_BUS = PREFIX + "event-bus/default"
-
-
-@pytest.fixture(scope="module")
-def events(server: ServerProcess) -> Any:
-    return server.client("events")
-
-
-def _name(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def _error(call: Any, **kwargs: Any) -> dict[str, str]:
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    return caught.value.response["Error"]
-
-
-def _log_group(logs: Any) -> tuple[str, str]:
-    name = f"/archives/{uuid.uuid4().hex[:12]}"
-    logs.create_log_group(logGroupName=name)
-    return name, f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{name}"
 
 
 def _logged(logs: Any, group: str) -> list[dict[str, Any]]:
@@ -50,8 +26,8 @@ def _rule_to_group(
     events: Any, logs: Any, pattern: dict[str, Any], bus: str = "default"
 ) -> tuple[str, str]:
     """A rule on ``bus`` delivering what ``pattern`` matches to a new log group: (ARN, group)."""
-    group, group_arn = _log_group(logs)
-    name = _name("rule")
+    group, group_arn = log_group(logs, "archives")
+    name = unique("rule")
     arn = events.put_rule(Name=name, EventPattern=json.dumps(pattern), EventBusName=bus)["RuleArn"]
     events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "logs", "Arn": group_arn}])
     return arn, group
@@ -66,7 +42,7 @@ def _ended(events: Any, name: str) -> dict[str, Any]:
 
 
 def test_an_archive_is_created_described_listed_updated_and_deleted(events: Any) -> None:
-    name = _name("archive")
+    name = unique("archive")
     pattern = json.dumps({"source": ["my.app"]})
     created = events.create_archive(
         ArchiveName=name, EventSourceArn=DEFAULT_BUS, Description="mine", EventPattern=pattern,
@@ -100,38 +76,38 @@ def test_an_archive_is_created_described_listed_updated_and_deleted(events: Any)
     assert described["EventPattern"] == pattern
 
     events.delete_archive(ArchiveName=name)
-    assert _error(events.describe_archive, ArchiveName=name) == {
+    assert refusal(events.describe_archive, ArchiveName=name) == {
         "Code": "ResourceNotFoundException", "Message": f"Archive {name} does not exist.",
     }
-    assert _error(events.delete_archive, ArchiveName=name)["Code"] == "ResourceNotFoundException"
+    assert refusal(events.delete_archive, ArchiveName=name)["Code"] == "ResourceNotFoundException"
 
 
 def test_archive_errors(events: Any) -> None:
-    name = _name("archive")
+    name = unique("archive")
     events.create_archive(ArchiveName=name, EventSourceArn=DEFAULT_BUS)
-    assert _error(events.create_archive, ArchiveName=name, EventSourceArn=DEFAULT_BUS) == {
+    assert refusal(events.create_archive, ArchiveName=name, EventSourceArn=DEFAULT_BUS) == {
         "Code": "ResourceAlreadyExistsException", "Message": f"Archive {name} already exists.",
     }
-    error = _error(
-        events.create_archive, ArchiveName=_name("bad"), EventSourceArn=DEFAULT_BUS,
+    error = refusal(
+        events.create_archive, ArchiveName=unique("bad"), EventSourceArn=DEFAULT_BUS,
         EventPattern='{"source": "aws.ec2"}',
     )
     assert error["Code"] == "InvalidEventPatternException"
     missing = PREFIX + "event-bus/no-such-bus"
-    assert _error(events.create_archive, ArchiveName=_name("a"), EventSourceArn=missing) == {
+    assert refusal(events.create_archive, ArchiveName=unique("a"), EventSourceArn=missing) == {
         "Code": "ResourceNotFoundException", "Message": "Event bus no-such-bus does not exist.",
     }
     rule_arn = PREFIX + "rule/r"
-    assert _error(events.create_archive, ArchiveName=_name("a"), EventSourceArn=rule_arn)[
+    assert refusal(events.create_archive, ArchiveName=unique("a"), EventSourceArn=rule_arn)[
         "Code"
     ] == "ValidationException"
     other_region = "arn:aws:events:eu-west-1:123456789012:event-bus/default"
-    assert _error(events.create_archive, ArchiveName=_name("a"), EventSourceArn=other_region) == {
+    assert refusal(events.create_archive, ArchiveName=unique("a"), EventSourceArn=other_region) == {
         "Code": "ValidationException",
         "Message": "Parameter EventSourceArn is not valid. Reason: Creating cross-region archive "
         "is not permitted.",
     }
-    assert _error(events.update_archive, ArchiveName=_name("missing"), Description="x")[
+    assert refusal(events.update_archive, ArchiveName=unique("missing"), Description="x")[
         "Code"
     ] == "ResourceNotFoundException"
 
@@ -140,8 +116,8 @@ def test_a_batch_job_event_archived_from_the_default_bus_is_replayed_to_a_rule(
     server: ServerProcess,
 ) -> None:
     events, logs, batch = server.client("events"), server.client("logs"), server.client("batch")
-    job_name = _name("archived-job")
-    archive = _name("batch-events")
+    job_name = unique("archived-job")
+    archive = unique("batch-events")
     archive_arn = events.create_archive(
         ArchiveName=archive,
         EventSourceArn=DEFAULT_BUS,
@@ -170,7 +146,7 @@ def test_a_batch_job_event_archived_from_the_default_bus_is_replayed_to_a_rule(
     }
     named_rule, named_group = _rule_to_group(events, logs, succeeded)
     _, other_group = _rule_to_group(events, logs, succeeded)
-    replay = _name("replay")
+    replay = unique("replay")
     start, end = before, datetime.now(UTC) + timedelta(seconds=5)
     started = events.start_replay(
         ReplayName=replay,
@@ -206,7 +182,7 @@ def test_a_batch_job_event_archived_from_the_default_bus_is_replayed_to_a_rule(
     listed = events.list_replays(NamePrefix=replay)["Replays"]
     assert [(r["ReplayName"], r["State"]) for r in listed] == [(replay, "COMPLETED")]
     assert events.list_replays(EventSourceArn=archive_arn, State="COMPLETED")["Replays"] == listed
-    assert _error(events.cancel_replay, ReplayName=replay) == {
+    assert refusal(events.cancel_replay, ReplayName=replay) == {
         "Code": "IllegalStatusException",
         "Message": f"Replay {replay} is not in a valid state for this operation.",
     }
@@ -216,13 +192,13 @@ def test_a_replay_takes_the_events_of_its_time_range_to_every_rule_of_the_bus(
     server: ServerProcess,
 ) -> None:
     events, logs = server.client("events"), server.client("logs")
-    bus = _name("replayed")
+    bus = unique("replayed")
     bus_arn = events.create_event_bus(Name=bus)["EventBusArn"]
-    archive_arn = events.create_archive(ArchiveName=_name("all"), EventSourceArn=bus_arn)[
+    archive_arn = events.create_archive(ArchiveName=unique("all"), EventSourceArn=bus_arn)[
         "ArchiveArn"
     ]
     now = datetime.now(UTC).replace(microsecond=0)
-    source = _name("my.app")
+    source = unique("my.app")
     entries = [
         {"Source": source, "DetailType": "t", "Detail": json.dumps({"n": n}), "EventBusName": bus,
          "Time": now - timedelta(hours=hours)}
@@ -230,7 +206,7 @@ def test_a_replay_takes_the_events_of_its_time_range_to_every_rule_of_the_bus(
     ]
     assert events.put_events(Entries=entries)["FailedEntryCount"] == 0
     rules = [_rule_to_group(events, logs, {"source": [source]}, bus) for _ in range(2)]
-    replay = _name("window")
+    replay = unique("window")
     events.start_replay(
         ReplayName=replay, EventSourceArn=archive_arn,
         EventStartTime=now - timedelta(hours=2, minutes=30),
@@ -247,7 +223,7 @@ def test_a_replay_takes_the_events_of_its_time_range_to_every_rule_of_the_bus(
 
 
 def test_replay_errors(events: Any) -> None:
-    archive_arn = events.create_archive(ArchiveName=_name("errs"), EventSourceArn=DEFAULT_BUS)[
+    archive_arn = events.create_archive(ArchiveName=unique("errs"), EventSourceArn=DEFAULT_BUS)[
         "ArchiveArn"
     ]
     now = datetime.now(UTC)
@@ -255,39 +231,39 @@ def test_replay_errors(events: Any) -> None:
     good = {"EventSourceArn": archive_arn, "Destination": {"Arn": DEFAULT_BUS}, **window}
 
     reversed_window = {**good, "EventStartTime": now, "EventEndTime": now - timedelta(hours=1)}
-    assert _error(events.start_replay, ReplayName=_name("r"), **reversed_window) == {
+    assert refusal(events.start_replay, ReplayName=unique("r"), **reversed_window) == {
         "Code": "ValidationException",
         "Message": "Parameter EventEndTime is not valid. Reason: EventStartTime must be before "
         "EventEndTime.",
     }
     unknown = {**good, "EventSourceArn": PREFIX + "archive/nope"}
-    assert _error(events.start_replay, ReplayName=_name("r"), **unknown) == {
+    assert refusal(events.start_replay, ReplayName=unique("r"), **unknown) == {
         "Code": "ValidationException",
         "Message": "Parameter EventSourceArn is not valid. Reason: Archive nope does not exist.",
     }
     not_a_bus = {**good, "Destination": {"Arn": PREFIX + "rule/some-rule"}}
-    assert _error(events.start_replay, ReplayName=_name("r"), **not_a_bus) == {
+    assert refusal(events.start_replay, ReplayName=unique("r"), **not_a_bus) == {
         "Code": "ValidationException",
         "Message": "Parameter Destination.Arn is not valid. Reason: Must contain an event bus ARN.",
     }
-    other_bus = events.create_event_bus(Name=_name("other"))["EventBusArn"]
+    other_bus = events.create_event_bus(Name=unique("other"))["EventBusArn"]
     elsewhere = {**good, "Destination": {"Arn": other_bus}}
-    assert _error(events.start_replay, ReplayName=_name("r"), **elsewhere) == {
+    assert refusal(events.start_replay, ReplayName=unique("r"), **elsewhere) == {
         "Code": "ValidationException",
         "Message": "Parameter Destination.Arn is not valid. Reason: Cross event bus replay is not "
         "permitted.",
     }
     nowhere = {**good, "Destination": {"Arn": PREFIX + "event-bus/gone"}}
-    assert _error(events.start_replay, ReplayName=_name("r"), **nowhere) == {
+    assert refusal(events.start_replay, ReplayName=unique("r"), **nowhere) == {
         "Code": "ResourceNotFoundException", "Message": "Event bus gone does not exist.",
     }
-    name = _name("twice")
+    name = unique("twice")
     events.start_replay(ReplayName=name, **good)
-    assert _error(events.start_replay, ReplayName=name, **good) == {
+    assert refusal(events.start_replay, ReplayName=name, **good) == {
         "Code": "ResourceAlreadyExistsException", "Message": f"Replay {name} already exists.",
     }
-    missing = _name("missing")
+    missing = unique("missing")
     for call in (events.describe_replay, events.cancel_replay):
-        assert _error(call, ReplayName=missing) == {
+        assert refusal(call, ReplayName=missing) == {
             "Code": "ResourceNotFoundException", "Message": f"Replay {missing} does not exist.",
         }

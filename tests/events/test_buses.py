@@ -4,38 +4,14 @@ rules and targets on them, and events put on them by name or ARN meeting only th
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 
-import pytest
-from botocore.exceptions import ClientError
-
+from tests.events.support import log_group, refusal, unique
 from tests.support.server import ServerProcess, wait_for
 
 ACCOUNT = "123456789012"
 BUS_ARN = f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/"
-
-
-@pytest.fixture(scope="module")
-def events(server: ServerProcess) -> Any:
-    return server.client("events")
-
-
-def _name(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def _error(call: Any, **kwargs: Any) -> dict[str, str]:
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    return caught.value.response["Error"]
-
-
-def _log_group(logs: Any) -> tuple[str, str]:
-    name = f"/buses/{uuid.uuid4().hex[:12]}"
-    logs.create_log_group(logGroupName=name)
-    return name, f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{name}"
 
 
 def _details(logs: Any, group: str) -> list[dict[str, Any]]:
@@ -44,7 +20,7 @@ def _details(logs: Any, group: str) -> list[dict[str, Any]]:
 
 
 def test_a_bus_is_created_described_listed_updated_and_deleted(events: Any) -> None:
-    name = _name("orders")
+    name = unique("orders")
     created = events.create_event_bus(
         Name=name, Description="orders of the shop", Tags=[{"Key": "team", "Value": "shop"}]
     )
@@ -69,17 +45,17 @@ def test_a_bus_is_created_described_listed_updated_and_deleted(events: Any) -> N
     assert described["LastModifiedTime"] > described["CreationTime"]
 
     events.delete_event_bus(Name=name)
-    assert _error(events.describe_event_bus, Name=name) == {
+    assert refusal(events.describe_event_bus, Name=name) == {
         "Code": "ResourceNotFoundException", "Message": f"Event bus {name} does not exist.",
     }
-    assert _error(events.list_tags_for_resource, ResourceARN=BUS_ARN + name)["Code"] == (
+    assert refusal(events.list_tags_for_resource, ResourceARN=BUS_ARN + name)["Code"] == (
         "ResourceNotFoundException"
     )
     events.delete_event_bus(Name=name)  # deleting what is not there succeeds
 
 
 def test_list_event_buses_has_the_default_bus_and_pages_by_name(events: Any) -> None:
-    prefix = _name("list")
+    prefix = unique("list")
     names = [f"{prefix}-{i}" for i in range(3)]
     for name in reversed(names):
         events.create_event_bus(Name=name)
@@ -98,10 +74,10 @@ def test_list_event_buses_has_the_default_bus_and_pages_by_name(events: Any) -> 
 
 
 def test_the_default_bus_can_be_updated_but_not_created_or_deleted(events: Any) -> None:
-    assert _error(events.create_event_bus, Name="default") == {
+    assert refusal(events.create_event_bus, Name="default") == {
         "Code": "ResourceAlreadyExistsException", "Message": "Event bus default already exists.",
     }
-    assert _error(events.delete_event_bus, Name="default") == {
+    assert refusal(events.delete_event_bus, Name="default") == {
         "Code": "ValidationException", "Message": "Cannot delete event bus default.",
     }
     log_config = {"IncludeDetail": "FULL", "Level": "INFO"}
@@ -110,63 +86,63 @@ def test_the_default_bus_can_be_updated_but_not_created_or_deleted(events: Any) 
 
 
 def test_bus_errors(events: Any) -> None:
-    name = _name("dup")
+    name = unique("dup")
     events.create_event_bus(Name=name)
-    assert _error(events.create_event_bus, Name=name) == {
+    assert refusal(events.create_event_bus, Name=name) == {
         "Code": "ResourceAlreadyExistsException", "Message": f"Event bus {name} already exists.",
     }
-    assert _error(events.create_event_bus, Name="team/bus") == {
+    assert refusal(events.create_event_bus, Name="team/bus") == {
         "Code": "ValidationException", "Message": "Event bus name must not contain '/'.",
     }
     source = "aws.partner/example.com/123/orders"
-    assert _error(events.create_event_bus, Name=source, EventSourceName=source) == {
+    assert refusal(events.create_event_bus, Name=source, EventSourceName=source) == {
         "Code": "ResourceNotFoundException", "Message": f"Event source {source} does not exist.",
     }
-    assert _error(events.create_event_bus, Name="bad name!")["Code"] == "ValidationException"
-    missing = _name("missing")
+    assert refusal(events.create_event_bus, Name="bad name!")["Code"] == "ValidationException"
+    missing = unique("missing")
     for call, kwargs in (
         (events.describe_event_bus, {"Name": missing}),
         (events.update_event_bus, {"Name": missing, "Description": "x"}),
         (events.list_rules, {"EventBusName": missing}),
         (events.put_rule, {"Name": "r", "EventPattern": "{}", "EventBusName": missing}),
     ):
-        assert _error(call, **kwargs) == {
+        assert refusal(call, **kwargs) == {
             "Code": "ResourceNotFoundException", "Message": f"Event bus {missing} does not exist.",
         }
     other_account = f"arn:aws:events:us-east-1:999999999999:event-bus/{name}"
-    assert _error(events.describe_event_bus, Name=other_account)["Code"] == (
+    assert refusal(events.describe_event_bus, Name=other_account)["Code"] == (
         "ResourceNotFoundException"
     )
 
 
 def test_a_bus_with_rules_cannot_be_deleted(events: Any) -> None:
-    bus = _name("busy")
+    bus = unique("busy")
     events.create_event_bus(Name=bus)
     events.put_rule(Name="r", EventPattern=json.dumps({"source": ["x"]}), EventBusName=bus)
-    assert _error(events.delete_event_bus, Name=bus) == {
+    assert refusal(events.delete_event_bus, Name=bus) == {
         "Code": "ValidationException", "Message": "EventBus can't be deleted since it has rules.",
     }
     events.delete_rule(Name="r", EventBusName=bus)
     events.delete_event_bus(Name=bus)
-    assert _error(events.describe_event_bus, Name=bus)["Code"] == "ResourceNotFoundException"
+    assert refusal(events.describe_event_bus, Name=bus)["Code"] == "ResourceNotFoundException"
 
 
 def test_rules_on_a_custom_bus_receive_only_its_events(server: ServerProcess) -> None:
     events, logs = server.client("events"), server.client("logs")
-    bus = _name("custom")
+    bus = unique("custom")
     bus_arn = events.create_event_bus(Name=bus)["EventBusArn"]
-    source = _name("my.app")
+    source = unique("my.app")
     pattern = json.dumps({"source": [source]})
     rule_arn = events.put_rule(Name="orders", EventPattern=pattern, EventBusName=bus)["RuleArn"]
     assert rule_arn == f"arn:aws:events:us-east-1:{ACCOUNT}:rule/{bus}/orders"
     described = events.describe_rule(Name="orders", EventBusName=bus_arn)
     assert described["EventBusName"] == bus and described["Arn"] == rule_arn
-    assert _error(events.describe_rule, Name="orders") == {
+    assert refusal(events.describe_rule, Name="orders") == {
         "Code": "ResourceNotFoundException",
         "Message": "Rule orders does not exist on EventBus default.",
     }
     assert [r["Name"] for r in events.list_rules(EventBusName=bus)["Rules"]] == ["orders"]
-    custom_group, custom_arn = _log_group(logs)
+    custom_group, custom_arn = log_group(logs, "buses")
     events.put_targets(
         Rule="orders", EventBusName=bus, Targets=[{"Id": "logs", "Arn": custom_arn}]
     )
@@ -176,8 +152,8 @@ def test_rules_on_a_custom_bus_receive_only_its_events(server: ServerProcess) ->
     assert events.list_rule_names_by_target(TargetArn=custom_arn, EventBusName=bus)[
         "RuleNames"
     ] == ["orders"]
-    default_rule = _name("default-orders")
-    default_group, default_arn = _log_group(logs)
+    default_rule = unique("default-orders")
+    default_group, default_arn = log_group(logs, "buses")
     events.put_rule(Name=default_rule, EventPattern=pattern)
     events.put_targets(Rule=default_rule, Targets=[{"Id": "logs", "Arn": default_arn}])
 
@@ -201,7 +177,7 @@ def test_buses_and_their_rules_survive_a_restart(new_server: Any, tmp_path: Path
     first = new_server(data_dir=data_dir)
     events, logs = first.client("events"), first.client("logs")
     events.create_event_bus(Name="kept", Description="survives")
-    group, group_arn = _log_group(logs)
+    group, group_arn = log_group(logs, "buses")
     pattern = json.dumps({"source": ["kept.app"]})
     events.put_rule(Name="r", EventPattern=pattern, EventBusName="kept")
     events.put_targets(Rule="r", EventBusName="kept", Targets=[{"Id": "logs", "Arn": group_arn}])

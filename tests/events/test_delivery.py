@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,19 +13,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from batchyard.events import records
+from tests.events.support import log_group, unique
 from tests.support.server import ServerProcess, wait_for
 
 ACCOUNT = "123456789012"
-
-
-def _unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def _log_group(logs: Any) -> tuple[str, str]:
-    name = f"/events/{uuid.uuid4().hex[:12]}"
-    logs.create_log_group(logGroupName=name)
-    return name, f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{name}"
 
 
 def _log_events(logs: Any, group: str) -> list[dict[str, Any]]:
@@ -49,9 +39,9 @@ def _failures(server: ServerProcess, rule_arn: str) -> list[dict[str, Any]]:
 
 def test_put_events_with_an_input_transformer(server: ServerProcess) -> None:
     events, logs = server.client("events"), server.client("logs")
-    group, group_arn = _log_group(logs)
-    source = _unique("my.app")
-    rule = _unique("transform")
+    group, group_arn = log_group(logs, "events")
+    source = unique("my.app")
+    rule = unique("transform")
     events.put_rule(
         Name=rule,
         EventPattern=json.dumps(
@@ -99,9 +89,9 @@ def test_put_events_with_an_input_transformer(server: ServerProcess) -> None:
 
 def test_whole_event_constant_and_path_inputs(server: ServerProcess) -> None:
     events, logs = server.client("events"), server.client("logs")
-    groups = [_log_group(logs) for _ in range(3)]
-    source = _unique("my.app")
-    rule = _unique("inputs")
+    groups = [log_group(logs, "events") for _ in range(3)]
+    source = unique("my.app")
+    rule = unique("inputs")
     events.put_rule(Name=rule, EventPattern=json.dumps({"source": [source]}))
     events.put_targets(
         Rule=rule,
@@ -144,9 +134,9 @@ def test_whole_event_constant_and_path_inputs(server: ServerProcess) -> None:
 
 def test_disabled_rules_deliver_nothing(server: ServerProcess) -> None:
     events, logs = server.client("events"), server.client("logs")
-    group, group_arn = _log_group(logs)
-    source = _unique("my.app")
-    rule = _unique("disabled")
+    group, group_arn = log_group(logs, "events")
+    source = unique("my.app")
+    rule = unique("disabled")
     events.put_rule(Name=rule, EventPattern=json.dumps({"source": [source]}), State="DISABLED")
     events.put_targets(Rule=rule, Targets=[{"Id": "logs", "Arn": group_arn}])
     entry = {"Source": source, "DetailType": "t", "Detail": '{"n": 1}'}
@@ -159,9 +149,9 @@ def test_disabled_rules_deliver_nothing(server: ServerProcess) -> None:
 
 def test_failing_targets_are_recorded_and_do_not_stop_the_others(server: ServerProcess) -> None:
     events, logs = server.client("events"), server.client("logs")
-    group, group_arn = _log_group(logs)
-    source = _unique("my.app")
-    rule = _unique("failing")
+    group, group_arn = log_group(logs, "events")
+    source = unique("my.app")
+    rule = unique("failing")
     rule_arn = events.put_rule(Name=rule, EventPattern=json.dumps({"source": [source]}))["RuleArn"]
     missing_group = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/no/such/group"
     events.put_targets(
@@ -201,10 +191,10 @@ def test_failing_targets_are_recorded_and_do_not_stop_the_others(server: ServerP
 def test_rate_rule_fires_with_a_time_scale(new_server: Any) -> None:
     server = new_server(env={"BATCHYARD_TIME_SCALE": "60"})
     events, logs = server.client("events"), server.client("logs")
-    group, group_arn = _log_group(logs)
+    group, group_arn = log_group(logs, "events")
     rule_arn = events.put_rule(Name="every-minute", ScheduleExpression="rate(1 minute)")["RuleArn"]
     events.put_targets(Rule="every-minute", Targets=[{"Id": "logs", "Arn": group_arn}])
-    cron_group, cron_group_arn = _log_group(logs)
+    cron_group, cron_group_arn = log_group(logs, "events")
     events.put_rule(Name="cron-minutes", ScheduleExpression="cron(* * * * ? *)")
     events.put_targets(Rule="cron-minutes", Targets=[{"Id": "logs", "Arn": cron_group_arn}])
     logged = wait_for(
@@ -239,12 +229,12 @@ def test_rules_and_targets_survive_a_restart(new_server: Any, tmp_path: Path) ->
     data_dir = tmp_path / "durable"
     first = new_server(data_dir=data_dir, env={"BATCHYARD_TIME_SCALE": "60"})
     events, logs = first.client("events"), first.client("logs")
-    group, group_arn = _log_group(logs)
+    group, group_arn = log_group(logs, "events")
     pattern = json.dumps({"source": ["restart.app"]})
     events.put_rule(Name="kept", EventPattern=pattern, Description="survives")
     target = {"Id": "logs", "Arn": group_arn, "Input": '{"after": "restart"}'}
     events.put_targets(Rule="kept", Targets=[target])
-    schedule_group, schedule_group_arn = _log_group(logs)
+    schedule_group, schedule_group_arn = log_group(logs, "events")
     events.put_rule(Name="ticking", ScheduleExpression="rate(1 minute)", State="DISABLED")
     events.put_targets(Rule="ticking", Targets=[{"Id": "logs", "Arn": schedule_group_arn}])
     events.enable_rule(Name="ticking")
@@ -272,7 +262,7 @@ def test_jobs_failed_by_a_restart_reach_the_rules(new_server: Any, tmp_path: Pat
     data_dir = tmp_path / "recovery"
     first = new_server(data_dir=data_dir)
     events, logs, batch = first.client("events"), first.client("logs"), first.client("batch")
-    group, group_arn = _log_group(logs)
+    group, group_arn = log_group(logs, "events")
     events.put_rule(
         Name="failed-jobs",
         EventPattern=json.dumps(
