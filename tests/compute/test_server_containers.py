@@ -30,6 +30,7 @@ from tests.batch.resource_support import (
 )
 from tests.support.images import BUSYBOX, CGROUP_LIMITS, JOB_UID, JOB_USER
 from tests.support.job_logs import HEADER, job_messages
+from tests.support.multinode import EXCHANGE
 from tests.support.podman import PodmanService
 from tests.support.server import ServerProcess, wait_for
 
@@ -225,25 +226,6 @@ def test_a_job_describes_itself_with_boto3_from_inside_its_container(
     assert _lines(engine_server, job)[1:] == ["True RUNNING 123456789012"]
 
 
-EXCHANGE = """
-import os, socket, time
-index = int(os.environ["AWS_BATCH_JOB_NODE_INDEX"])
-if index == 0:
-    listener = socket.create_server(("0.0.0.0", 7000))
-    connection, _ = listener.accept()
-    print("main got", connection.recv(100).decode())
-else:
-    main = os.environ["AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS"]
-    for _ in range(200):
-        try:
-            socket.create_connection((main, 7000), timeout=5).sendall(b"hello from 1")
-            break
-        except OSError:
-            time.sleep(0.1)
-    print("node 1 reached", main)
-"""
-
-
 def test_multinode_nodes_are_containers_on_a_network_of_their_own(
     engine_server: ServerProcess, python_image: str, podman: PodmanService
 ) -> None:
@@ -255,9 +237,9 @@ def test_multinode_nodes_are_containers_on_a_network_of_their_own(
     job = _run(engine_server, queue, definition)
     assert job["status"] == "SUCCEEDED", job
     main, other = (describe(batch, f"{job['jobId']}#{i}") for i in (0, 1))
-    assert _lines(engine_server, main)[1:] == ["main got hello from 1"]
+    assert _lines(engine_server, main)[1:] == ["main got hello"]
     [reached] = _lines(engine_server, other)[1:]
-    address = reached.removeprefix("node 1 reached ")
+    address = reached.removeprefix("reached ")
     assert address not in ("127.0.0.1", reached)
     # The main node was reached on the job's own network, not the one all containers share.
     assert ipaddress.IPv4Address(address) not in podman.subnet

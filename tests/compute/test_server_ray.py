@@ -27,6 +27,7 @@ from tests.batch.resource_support import (
     wait_ce_status,
 )
 from tests.support.job_logs import job_messages
+from tests.support.multinode import EXCHANGE
 from tests.support.ray_cluster import RayCluster, free_port, ray_environment
 from tests.support.server import ServerProcess, wait_for
 
@@ -188,27 +189,6 @@ def test_a_restarted_server_takes_over_the_attempts_running_on_the_cluster(
 
 def _output(server: ServerProcess, job: dict[str, Any]) -> list[str]:
     return job_messages(server, job)[1:]
-
-
-EXCHANGE = """
-import os, socket, time
-index = int(os.environ["AWS_BATCH_JOB_NODE_INDEX"])
-port = int(os.environ["PORT"])
-if index == 0:
-    listener = socket.create_server(("0.0.0.0", port))
-    listener.settimeout(60)
-    connection, _ = listener.accept()
-    print("main got", connection.recv(100).decode())
-else:
-    main = os.environ["AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS"]
-    for _ in range(300):
-        try:
-            socket.create_connection((main, port), timeout=5).sendall(b"hello")
-            break
-        except OSError:
-            time.sleep(0.1)
-    print("reached", main)
-"""
 
 
 def test_a_multinode_job_is_one_placement_group_whose_nodes_reach_the_main_node(

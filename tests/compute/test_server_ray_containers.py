@@ -23,6 +23,7 @@ from tests.batch.jobs_support import (
 from tests.batch.resource_support import describe_ce, ec2_resources, make_ce, make_queue
 from tests.support.images import BUSYBOX, JOB_UID, JOB_USER
 from tests.support.job_logs import job_messages
+from tests.support.multinode import EXCHANGE
 from tests.support.podman import PodmanService
 from tests.support.ray_cluster import RayCluster, descendants, free_port, ray_environment
 from tests.support.server import ServerProcess, wait_for
@@ -265,27 +266,6 @@ def test_a_restarted_server_takes_over_a_container_running_on_a_ray_node(
     assert _containers_of(podman, job_id) == []
 
 
-EXCHANGE = """
-import os, socket, time
-index = int(os.environ["AWS_BATCH_JOB_NODE_INDEX"])
-port = int(os.environ["PORT"])
-if index == 0:
-    listener = socket.create_server(("0.0.0.0", port))
-    listener.settimeout(60)
-    connection, _ = listener.accept()
-    print("main got", connection.recv(100).decode())
-else:
-    main = os.environ["AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS"]
-    for _ in range(300):
-        try:
-            socket.create_connection((main, port), timeout=5).sendall(b"hello")
-            break
-        except OSError:
-            time.sleep(0.1)
-    print("reached", main, open("/etc/os-release").readline().strip())
-"""
-
-
 def test_a_multinode_job_runs_its_image_on_distinct_nodes_that_reach_the_main_node(
     image_server: ServerProcess, python_image: str
 ) -> None:
@@ -296,7 +276,13 @@ def test_a_multinode_job_runs_its_image_on_distinct_nodes_that_reach_the_main_no
         batch,
         ["python3", "-c", EXCHANGE],
         2,
-        container={"image": python_image, "environment": [{"name": "PORT", "value": str(port)}]},
+        container={
+            "image": python_image,
+            "environment": [
+                {"name": "PORT", "value": str(port)},
+                {"name": "ALSO_SHOW", "value": "/etc/os-release"},
+            ],
+        },
     )
     job = wait_status(batch, submit(batch, queue, definition), timeout=120)
     assert job["status"] == "SUCCEEDED", job
