@@ -306,12 +306,21 @@ def test_a_narrow_terminal_drops_columns_instead_of_cutting_every_one(
     assert " ".join(row[6:]) == "Essential container in tas…"
 
 
+# The CLI with SIGINT delivered as Python's default handler delivers it.
+AS_FROM_A_TERMINAL = (
+    "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from batchyard.cli import main; sys.exit(main())"
+)
+
+
 def test_ctrl_c_ends_logs_follow_quietly_with_130(server: ServerProcess, batch: Any) -> None:
     queue = make_stack(batch)[1]
     job = batch.submit_job(jobName="long", jobQueue=queue, jobDefinition=make_definition(
         batch, ["sh", "-c", "echo started; sleep 120"]))["jobId"]
+    # As from a terminal: a suite started in the background (where the shell makes SIGINT
+    # ignored, and children inherit that) must still see the CLI's own Ctrl-C handling.
     process = subprocess.Popen(
-        [sys.executable, "-m", "batchyard.cli", "logs", job, "--follow",
+        [sys.executable, "-c", AS_FROM_A_TERMINAL, "logs", job, "--follow",
          "--endpoint-url", server.endpoint],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
