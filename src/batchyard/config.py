@@ -58,6 +58,9 @@ class Settings:
     log_level: str = "info"
     # A TOML file of [[credentials]] tables, read besides those in batchyard.toml.
     credentials_file: str = ""
+    # The bearer token a /metrics scrape must send; empty: /metrics answers unauthenticated
+    # on a loopback listener only (Prometheus cannot sign SigV4).
+    metrics_token: str = field(default="", repr=False)
     # The access keys requests must be signed with; none: development mode (loopback only).
     credentials: tuple[Credential, ...] = ()
     # Host names requests may give besides the server's own (any IP address, localhost and

@@ -761,6 +761,11 @@ class Batch:
             lambda conn: queries.describe(conn, caller, job_ids, self._tags)
         )
 
+    async def job_counts(self) -> list[tuple[str, str, int]]:
+        """How many stored jobs each queue has in each status, over every account and region:
+        ``(queue ARN, status, count)``, for the server's metrics."""
+        return await self._store.read(queries.counts)
+
     async def describe_job(self, caller: Caller, job_id: str) -> Job | None:
         """The caller's job ``job_id``, None when there is none."""
         found = await self.describe_jobs(caller, [job_id])

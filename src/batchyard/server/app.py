@@ -11,8 +11,10 @@ that body, and it is parsed and validated against the model before its handler r
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -21,6 +23,7 @@ from urllib.parse import parse_qs
 from batchyard.aws.caller import Caller
 from batchyard.compute.engine import EngineUnavailable
 from batchyard.config import Settings
+from batchyard.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from batchyard.protocol.errors import ServiceError, ValidationFailure, unsupported_operation
 from batchyard.protocol.service import ServiceApi
 from batchyard.protocol.wire import (
@@ -32,7 +35,7 @@ from batchyard.protocol.wire import (
     serialize_output,
     serialize_stream,
 )
-from batchyard.server.auth import Authenticator, refuse_open_listener
+from batchyard.server.auth import Authenticator, is_loopback, refuse_open_listener
 from batchyard.server.checks import (
     Forbidden,
     RequestChecks,
@@ -55,6 +58,7 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 # Probes (load balancers, Kubernetes) name the server by whatever address they use.
 _ANY_HOST_PATHS = frozenset({"/health"})
+METRICS_PATH = "/metrics"
 
 
 class _TooLarge(Exception):
@@ -78,6 +82,8 @@ class BatchyardApp:
         self.checks = RequestChecks.from_settings(settings)
         self.auth = Authenticator(settings)
         self._signing_names: dict[str, str] = {}
+        # Resolved once: a listen name is looked up, and a scrape must not wait on DNS.
+        self._loopback = is_loopback(settings.host)
         self.console = create_console(settings, ready=lambda: self.server is not None)
         self.gate = RequestGate()
 
@@ -117,6 +123,9 @@ class BatchyardApp:
         except Forbidden as error:
             await _send(send, self._unrouted_error(headers, error, request_id))
             return
+        if scope["path"] == METRICS_PATH and method == "GET":
+            await _send(send, await self._metrics(headers))
+            return
         preflight = method == "OPTIONS" and "access-control-request-method" in headers
         if preflight and origin is not None:
             await _send(send, Response(200, preflight_headers(origin, headers), b""))
@@ -137,12 +146,18 @@ class BatchyardApp:
             if route is None:
                 await self.console(scope, receive, send)
                 return
+            began = time.perf_counter()
             async with self.gate.request():
                 answer = await self._dispatch(
                     route, scope, receive, headers, query, query_string, raw_path, request_id
                 )
             if answer is None:
                 return
+            if self.server is not None:
+                self.server.metrics.request(
+                    route.service.name, route.operation.name, answer.status,
+                    time.perf_counter() - began,
+                )
             response = answer
         if origin is not None:
             response.headers.update(cors_headers(origin, response.headers))
@@ -163,6 +178,28 @@ class BatchyardApp:
             await self.startup()
         log.info("reset: every service's state was dropped")
         return _json(200, {"status": "reset"})
+
+    async def _metrics(self, headers: dict[str, str]) -> Response:
+        """The Prometheus scrape: with ``metrics_token`` set, only for its bearer; without
+        one, only on a loopback listener (what reaches it runs on this machine)."""
+        token = self.settings.metrics_token
+        text = {"content-type": "text/plain; charset=utf-8"}
+        if token:
+            given = headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                return Response(
+                    401, {**text, "www-authenticate": 'Bearer realm="batchyard metrics"'},
+                    b"/metrics needs the configured bearer token\n",
+                )
+        elif not self._loopback:
+            return Response(
+                403, text, b"/metrics on a listener other machines reach needs metrics_token "
+                b"(BATCHYARD_METRICS_TOKEN)\n",
+            )
+        if self.server is None:
+            return Response(503, text, b"starting\n")
+        body = await self.server.metrics.render()
+        return Response(200, {"content-type": METRICS_CONTENT_TYPE}, body)
 
     def _unknown_operation(
         self,

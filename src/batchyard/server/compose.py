@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 
 from batchyard.aws.caller import Caller
-from batchyard.batch import Batch
+from batchyard.batch import JOB_TOPIC, Batch
 from batchyard.batch import api as batch_api
 from batchyard.bus import Bus
 from batchyard.compute.container import ContainerProvider, PullPolicy
@@ -43,8 +43,9 @@ from batchyard.integrations.lambda_logs import LogsOutput
 from batchyard.integrations.states_put_events import PutEvents
 from batchyard.logs import Logs
 from batchyard.logs import api as logs_api
+from batchyard.metrics import Metrics
 from batchyard.protocol.service import ServiceApi
-from batchyard.states import StepFunctions
+from batchyard.states import EXECUTION_TOPIC, STATE_TOPIC, StepFunctions
 from batchyard.states import api as states_api
 from batchyard.states.integrations import register_integrations
 from batchyard.store import Store
@@ -66,6 +67,7 @@ class Server:
     batch: Batch
     functions: Lambda
     states: StepFunctions
+    metrics: Metrics
     apis: list[ServiceApi] = field(default_factory=list)
 
     @property
@@ -157,9 +159,22 @@ def compose(settings: Settings) -> Server:
     ]
     # aws-sdk tasks call the same operation handlers as the HTTP API.
     states_sdk.register(states, apis)
+    metrics = compose_metrics(store, bus, batch)
     return Server(
-        settings, store, bus, providers, logs, events, batch_events, batch, functions, states, apis
+        settings, store, bus, providers, logs, events, batch_events, batch, functions, states,
+        metrics, apis,
     )
+
+
+def compose_metrics(store: Store, bus: Bus, batch: Batch) -> Metrics:
+    """The server's metrics, subscribed before any service starts so that the changes of
+    start-up recovery are counted too."""
+    metrics = Metrics(batch.job_counts)
+    bus.subscribe(JOB_TOPIC, metrics.job_changed)
+    bus.subscribe(EXECUTION_TOPIC, metrics.execution_changed)
+    bus.subscribe(STATE_TOPIC, metrics.state_entered)
+    store.observe_commits(metrics.commit)
+    return metrics
 
 
 def endpoint_url(settings: Settings) -> str:

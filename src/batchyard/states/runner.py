@@ -47,6 +47,10 @@ EXECUTION_TOPIC = "states.execution"
 """The bus topic of execution status changes: each start, end and redrive of an execution is
 published once, as :meth:`Execution.status_change` describes it."""
 
+STATE_TOPIC = "states.state"
+"""The bus topic of state transitions: each state an execution enters is published once, as
+``{"stateMachineArn": …, "stateType": …}`` (``Task``, ``Choice`` …)."""
+
 END_EVENTS = frozenset(
     {"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"}
 )
@@ -256,6 +260,7 @@ class ExecutionRunner:
         map_runs: MapRunObserver | None = None,
     ) -> None:
         self.execution = execution
+        self._bus = bus
         self.journal = Journal(execution, store, self._snapshot)
         self.lifecycle = Lifecycle(store, bus)
         self.done = asyncio.Event()
@@ -282,7 +287,13 @@ class ExecutionRunner:
         if isinstance(stamp, datetime):
             event = {**event, "timestamp": stamp.timestamp()}
         self.journal.record(event)
-        if event["type"] == "ExecutionSucceeded":
+        kind: str = event["type"]
+        if kind.endswith("StateEntered"):
+            self._bus.publish(STATE_TOPIC, {
+                "stateMachineArn": self.execution.machine_arn,
+                "stateType": kind.removesuffix("StateEntered"),
+            })
+        elif kind == "ExecutionSucceeded":
             self._output_text = event["executionSucceededEventDetails"]["output"]
 
     async def _task_token(self, _context: JsonObject, attempt: str) -> str:

@@ -48,6 +48,11 @@ class Store:
             connection.execution_options(**{READ_ONLY: True})
             return fn(connection)
 
+    def observe_commits(self, observe: Callable[[float], None]) -> None:
+        """Call ``observe(seconds)`` on the writer thread after each group commit, with the
+        time its writes and COMMIT took."""
+        self._writer.observe_commit = observe
+
     def close(self) -> None:
         """Flush queued writes and release every connection."""
         self._writer.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
@@ -31,6 +32,7 @@ class GroupCommitWriter:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self.observe_commit: Callable[[float], None] | None = None
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="batchyard-writer", daemon=True)
         self._thread.start()
@@ -67,7 +69,11 @@ class GroupCommitWriter:
                         stop = True
                         break
                     batch.append(item)
+                observe = self.observe_commit
+                began = time.perf_counter() if observe is not None else 0.0
                 self._commit(connection, batch)
+                if observe is not None:
+                    observe(time.perf_counter() - began)
                 if stop:
                     return
 

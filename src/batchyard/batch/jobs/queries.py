@@ -165,6 +165,16 @@ def status_summary(conn: Connection, parent: Job) -> dict[str, int]:
     return {str(status): count for status, count in counts.items()}
 
 
+def counts(conn: Connection) -> list[tuple[str, str, int]]:
+    """``(queue ARN, status, rows)`` over every account and region, in one GROUP BY that the
+    queue-and-status index answers: stored jobs, array children with a row of their own and
+    the nodes of multi-node jobs."""
+    query = sa.select(jobs.c.queue_arn, jobs.c.status, sa.func.count()).group_by(
+        jobs.c.queue_arn, jobs.c.status
+    )
+    return [(queue, status, count) for queue, status, count in conn.execute(query)]
+
+
 def describe(
     conn: Connection, caller: Caller, job_ids: list[str], tags: ResourceTags
 ) -> list[Job]:
