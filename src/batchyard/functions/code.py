@@ -13,12 +13,14 @@ that code accepted once can always be run.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import os
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,11 +121,21 @@ def unpack(work_dir: Path, key: str, digest: str, zip_bytes: bytes) -> Path:
         if not folder.is_dir():
             folder.mkdir(parents=True, exist_ok=True)
             folder.chmod(0o711)
-    staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=target.parent))
-    try:
+    with staged(target, ".unpack-") as staging:
         with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
             archive.extractall(staging)
         os.chmod(staging, 0o755)
+    return target
+
+
+@contextlib.contextmanager
+def staged(target: Path, prefix: str) -> Iterator[Path]:
+    """A new folder beside ``target`` to fill, moved to ``target`` once filled: concurrent
+    callers see either nothing or the whole tree (one that got there first wins, its tree
+    being the same). The folder is removed when filling it fails."""
+    staging = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
+    try:
+        yield staging
         try:
             staging.rename(target)
         except OSError:
@@ -132,7 +144,6 @@ def unpack(work_dir: Path, key: str, digest: str, zip_bytes: bytes) -> Path:
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-    return target
 
 
 def discard(work_dir: Path, key: str) -> None:

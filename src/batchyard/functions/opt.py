@@ -16,12 +16,11 @@ import hashlib
 import io
 import os
 import shutil
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from batchyard.functions.code import entry_parts
+from batchyard.functions.code import entry_parts, staged
 
 
 def layers_root(work_dir: Path) -> Path:
@@ -69,21 +68,12 @@ def assemble(work_dir: Path, digests: Sequence[str], zips: Sequence[bytes]) -> P
     if not root.is_dir():
         root.mkdir(parents=True, exist_ok=True)
         root.chmod(0o711)
-    staging = Path(tempfile.mkdtemp(prefix=".assemble-", dir=root))
-    try:
+    with staged(target, ".assemble-") as staging:
         for data in zips:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 _merge(archive, staging)
         for folder, _, _ in os.walk(staging):
             os.chmod(folder, 0o755)
-        try:
-            staging.rename(target)
-        except OSError:
-            if not target.is_dir():
-                raise
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
